@@ -1,0 +1,58 @@
+/* Shared by the CPU backend's files: host buffers and typed pointers into views. */
+#ifndef MLTC_DEVICE_CPU_INTERNAL_H
+#define MLTC_DEVICE_CPU_INTERNAL_H
+
+#include "device/device.h"
+
+typedef struct cpu_buf {
+    dev_buf base; /* must be first */
+    void *data;
+} cpu_buf;
+
+static inline float *cpu_f(dev_view v) { return (float *)((cpu_buf *)v.buf)->data + v.off; }
+static inline int32_t *cpu_i(dev_view v) { return (int32_t *)((cpu_buf *)v.buf)->data + v.off; }
+
+/* Op entry points, one file per family. */
+mltc_status cpu_matmul(dev_ctx *ctx, const dev_gemm *g);
+mltc_status cpu_bias_add(dev_ctx *ctx, dev_view y, dev_view bias, int rows, int cols);
+mltc_status cpu_bias_backward(dev_ctx *ctx, dev_view dbias, dev_view dy, int rows, int cols);
+
+mltc_status cpu_layernorm_forward(dev_ctx *ctx, dev_view y, dev_view mean, dev_view rstd, dev_view x, dev_view w,
+                                  dev_view b, int rows, int cols, float eps);
+mltc_status cpu_layernorm_backward(dev_ctx *ctx, dev_view dx, dev_view dw, dev_view db, dev_view dy, dev_view x,
+                                   dev_view w, dev_view mean, dev_view rstd, int rows, int cols);
+mltc_status cpu_softmax_forward(dev_ctx *ctx, const dev_softmax *s, dev_view y, dev_view x);
+mltc_status cpu_softmax_backward(dev_ctx *ctx, const dev_softmax *s, dev_view dx, dev_view dy, dev_view y);
+
+mltc_status cpu_copy(dev_ctx *ctx, dev_view dst, dev_view src, size_t n);
+mltc_status cpu_fill(dev_ctx *ctx, dev_view dst, size_t n, float value);
+mltc_status cpu_gelu_forward(dev_ctx *ctx, dev_view y, dev_view x, size_t n);
+mltc_status cpu_gelu_backward(dev_ctx *ctx, dev_view dx, dev_view dy, dev_view x, size_t n);
+mltc_status cpu_dropout_forward(dev_ctx *ctx, dev_view y, dev_view x, size_t n, float p, uint64_t seed,
+                                uint64_t offset);
+mltc_status cpu_dropout_backward(dev_ctx *ctx, dev_view dx, dev_view dy, size_t n, float p, uint64_t seed,
+                                 uint64_t offset);
+mltc_status cpu_axpby(dev_ctx *ctx, dev_view y, float alpha, dev_view a, float beta, dev_view b, size_t n);
+mltc_status cpu_permute(dev_ctx *ctx, dev_view y, dev_view x, int ndim, const int *dims, const int *perm,
+                        int accumulate);
+
+mltc_status cpu_gather_rows(dev_ctx *ctx, dev_view y, dev_view table, dev_view idx, int n, int cols,
+                            int table_rows, float beta);
+mltc_status cpu_scatter_add_rows(dev_ctx *ctx, dev_view dst, dev_view src, const dev_rows_plan *plan, int cols);
+
+mltc_status cpu_crossentropy_forward(dev_ctx *ctx, dev_view loss, dev_view logits, dev_view target, int rows,
+                                     int vocab);
+mltc_status cpu_crossentropy_backward(dev_ctx *ctx, dev_view dlogits, dev_view logits, dev_view target, int rows,
+                                      int vocab, float scale);
+mltc_status cpu_bce_forward(dev_ctx *ctx, dev_view loss, dev_view logits, dev_view targets, size_t n);
+mltc_status cpu_bce_backward(dev_ctx *ctx, dev_view dlogits, dev_view logits, dev_view targets, size_t n,
+                             float scale);
+
+mltc_status cpu_label_attention_forward(dev_ctx *ctx, const dev_label_attention *a);
+mltc_status cpu_label_attention_backward(dev_ctx *ctx, const dev_label_attention *a, dev_view dh, dev_view dl,
+                                         dev_view dout);
+
+mltc_status cpu_sumsq(dev_ctx *ctx, dev_view out, dev_view x, size_t n);
+mltc_status cpu_adamw(dev_ctx *ctx, const dev_adamw_args *a);
+
+#endif

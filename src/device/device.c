@@ -1,0 +1,551 @@
+/* Argument checks shared by every backend, dispatch to the vtable, backend selection. */
+#include "device/device.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+extern const dev_backend dev_backend_cpu;
+#ifdef MLTC_HAVE_OPENCL
+extern const dev_backend dev_backend_opencl;
+#endif
+#ifdef MLTC_HAVE_VULKAN
+extern const dev_backend dev_backend_vulkan;
+#endif
+
+static const dev_backend *const backends[] = {
+    &dev_backend_cpu,
+#ifdef MLTC_HAVE_OPENCL
+    &dev_backend_opencl,
+#endif
+#ifdef MLTC_HAVE_VULKAN
+    &dev_backend_vulkan,
+#endif
+    NULL,
+};
+
+const dev_backend *const *dev_backends(void) { return backends; }
+
+static const char *const op_names[DEV_OP_COUNT] = {
+    [DEV_OP_MATMUL] = "matmul",
+    [DEV_OP_BIAS_ADD] = "bias_add",
+    [DEV_OP_BIAS_BACKWARD] = "bias_backward",
+    [DEV_OP_LAYERNORM_FORWARD] = "layernorm_forward",
+    [DEV_OP_LAYERNORM_BACKWARD] = "layernorm_backward",
+    [DEV_OP_GELU_FORWARD] = "gelu_forward",
+    [DEV_OP_GELU_BACKWARD] = "gelu_backward",
+    [DEV_OP_SOFTMAX_FORWARD] = "softmax_forward",
+    [DEV_OP_SOFTMAX_BACKWARD] = "softmax_backward",
+    [DEV_OP_GATHER_ROWS] = "gather_rows",
+    [DEV_OP_SCATTER_ADD_ROWS] = "scatter_add_rows",
+    [DEV_OP_DROPOUT_FORWARD] = "dropout_forward",
+    [DEV_OP_DROPOUT_BACKWARD] = "dropout_backward",
+    [DEV_OP_AXPBY] = "axpby",
+    [DEV_OP_PERMUTE] = "permute",
+    [DEV_OP_CROSSENTROPY_FORWARD] = "crossentropy_forward",
+    [DEV_OP_CROSSENTROPY_BACKWARD] = "crossentropy_backward",
+    [DEV_OP_BCE_FORWARD] = "bce_forward",
+    [DEV_OP_BCE_BACKWARD] = "bce_backward",
+    [DEV_OP_LABEL_ATTENTION_FORWARD] = "label_attention_forward",
+    [DEV_OP_LABEL_ATTENTION_BACKWARD] = "label_attention_backward",
+    [DEV_OP_SUMSQ] = "sumsq",
+    [DEV_OP_ADAMW] = "adamw",
+};
+
+const char *dev_op_name(dev_op op) { return (op >= 0 && op < DEV_OP_COUNT) ? op_names[op] : "unknown op"; }
+
+/* ---- selection ------------------------------------------------------------------------ */
+
+mltc_status dev_open(mltc_error *err, const char *spec, dev_ctx **out) {
+    if (!out) return err_set(err, MLTC_ERR_INVALID_ARGUMENT, "dev_open: out is NULL");
+    *out = NULL;
+    if (!spec || !*spec) spec = getenv("MLTC_DEVICE");
+    if (!spec || !*spec) spec = "cpu";
+    char name[32];
+    int index = 0;
+    const char *colon = strchr(spec, ':');
+    size_t len = colon ? (size_t)(colon - spec) : strlen(spec);
+    if (len == 0 || len >= sizeof name)
+        return err_set(err, MLTC_ERR_INVALID_ARGUMENT, "device '%s': expected cpu, opencl[:N] or vulkan[:N]", spec);
+    memcpy(name, spec, len);
+    name[len] = '\0';
+    if (colon) {
+        char *end = NULL;
+        long v = strtol(colon + 1, &end, 10);
+        if (!colon[1] || *end || v < 0 || v > 1000)
+            return err_set(err, MLTC_ERR_INVALID_ARGUMENT, "device '%s': the index after ':' must be a number >= 0",
+                           spec);
+        index = (int)v;
+    }
+    for (const dev_backend *const *b = backends; *b; b++) {
+        if (strcmp((*b)->name, name) != 0) continue;
+        mltc_status st = (*b)->open(err, index, out);
+        if (st == MLTC_OK) snprintf((*out)->id, sizeof (*out)->id, "%.20s:%d", name, index);
+        return st;
+    }
+    char known[128] = "";
+    for (const dev_backend *const *b = backends; *b; b++) {
+        if (known[0]) strncat(known, ", ", sizeof known - strlen(known) - 1);
+        strncat(known, (*b)->name, sizeof known - strlen(known) - 1);
+    }
+    return err_set(err, MLTC_ERR_UNSUPPORTED, "device '%s': no such backend in this build (built with: %s)", spec,
+                   known);
+}
+
+void dev_close(dev_ctx *ctx) {
+    if (ctx) ctx->ops->destroy(ctx);
+}
+
+/* ---- argument checks ------------------------------------------------------------------ */
+
+#define BAD(ctx, ...) err_set((ctx)->err, MLTC_ERR_INVALID_ARGUMENT, __VA_ARGS__)
+
+/* A view of `elems` 4-byte elements must lie inside its buffer. */
+static mltc_status check_view(dev_ctx *ctx, const char *op, const char *arg, dev_view v, size_t elems) {
+    if (!v.buf) return BAD(ctx, "%s: buffer '%s' is NULL", op, arg);
+    size_t cap = v.buf->bytes / 4;
+    if (v.off > cap || elems > cap - v.off)
+        return BAD(ctx, "%s: '%s' needs elements [%zu, %zu) but its buffer holds %zu", op, arg, v.off,
+                   v.off + elems, cap);
+    return MLTC_OK;
+}
+
+static mltc_status check_ctx(dev_ctx *ctx) {
+    return ctx ? MLTC_OK : MLTC_ERR_INVALID_ARGUMENT; /* no ctx: nowhere to write a message */
+}
+
+#define TRY(x)                                                                                                    \
+    do {                                                                                                          \
+        mltc_status st_ = (x);                                                                                    \
+        if (st_ != MLTC_OK) return st_;                                                                           \
+    } while (0)
+
+#define POSITIVE(ctx, op, name, v)                                                                                \
+    do {                                                                                                          \
+        if ((v) <= 0) return BAD(ctx, "%s: %s must be > 0 (got %ld)", op, name, (long)(v));                      \
+    } while (0)
+
+/* Elements spanned by a batch of row-major matrices with the given leading dimension. */
+static size_t matrix_extent(int batch, long stride, int rows, int cols, int ld) {
+    return (size_t)(batch - 1) * (size_t)stride + (size_t)(rows - 1) * (size_t)ld + (size_t)cols;
+}
+
+mltc_status dev_alloc(dev_ctx *ctx, size_t bytes, dev_buf **out) {
+    TRY(check_ctx(ctx));
+    if (!out) return BAD(ctx, "alloc: out is NULL");
+    *out = NULL;
+    if (bytes == 0 || bytes % 4) return BAD(ctx, "alloc: size %zu bytes must be a positive multiple of 4", bytes);
+    return ctx->ops->alloc(ctx, bytes, out);
+}
+
+void dev_free(dev_ctx *ctx, dev_buf *buf) {
+    if (ctx && buf) ctx->ops->free(ctx, buf);
+}
+
+static mltc_status check_bytes(dev_ctx *ctx, const char *op, dev_buf *b, size_t off, const void *host,
+                               size_t bytes) {
+    if (!b) return BAD(ctx, "%s: buffer is NULL", op);
+    if (!host && bytes) return BAD(ctx, "%s: host pointer is NULL", op);
+    if (off > b->bytes || bytes > b->bytes - off)
+        return BAD(ctx, "%s: bytes [%zu, %zu) lie outside the %zu-byte buffer", op, off, off + bytes, b->bytes);
+    return MLTC_OK;
+}
+
+mltc_status dev_upload(dev_ctx *ctx, dev_buf *dst, size_t off, const void *src, size_t bytes) {
+    TRY(check_ctx(ctx));
+    TRY(check_bytes(ctx, "upload", dst, off, src, bytes));
+    return bytes ? ctx->ops->upload(ctx, dst, off, src, bytes) : MLTC_OK;
+}
+
+mltc_status dev_download(dev_ctx *ctx, dev_buf *src, size_t off, void *dst, size_t bytes) {
+    TRY(check_ctx(ctx));
+    TRY(check_bytes(ctx, "download", src, off, dst, bytes));
+    return bytes ? ctx->ops->download(ctx, src, off, dst, bytes) : MLTC_OK;
+}
+
+mltc_status dev_copy(dev_ctx *ctx, dev_view dst, dev_view src, size_t n) {
+    TRY(check_ctx(ctx));
+    TRY(check_view(ctx, "copy", "dst", dst, n));
+    TRY(check_view(ctx, "copy", "src", src, n));
+    return n ? ctx->ops->copy(ctx, dst, src, n) : MLTC_OK;
+}
+
+mltc_status dev_fill(dev_ctx *ctx, dev_view dst, size_t n, float value) {
+    TRY(check_ctx(ctx));
+    TRY(check_view(ctx, "fill", "dst", dst, n));
+    return n ? ctx->ops->fill(ctx, dst, n, value) : MLTC_OK;
+}
+
+mltc_status dev_sync(dev_ctx *ctx) {
+    TRY(check_ctx(ctx));
+    return ctx->ops->sync(ctx);
+}
+
+int dev_supports(dev_ctx *ctx, dev_op op) {
+    if (!ctx || op < 0 || op >= DEV_OP_COUNT) return 0;
+    return ctx->ops->supports(ctx, op);
+}
+
+mltc_status dev_matmul(dev_ctx *ctx, const dev_gemm *g) {
+    TRY(check_ctx(ctx));
+    const char *op = "matmul";
+    if (!g) return BAD(ctx, "matmul: parameters are NULL");
+    POSITIVE(ctx, op, "m", g->m);
+    POSITIVE(ctx, op, "n", g->n);
+    POSITIVE(ctx, op, "k", g->k);
+    POSITIVE(ctx, op, "batch", g->batch);
+    int a_rows = g->trans_a ? g->k : g->m, a_cols = g->trans_a ? g->m : g->k;
+    int b_rows = g->trans_b ? g->n : g->k, b_cols = g->trans_b ? g->k : g->n;
+    if (g->lda < a_cols) return BAD(ctx, "matmul: lda %d < %d columns of A", g->lda, a_cols);
+    if (g->ldb < b_cols) return BAD(ctx, "matmul: ldb %d < %d columns of B", g->ldb, b_cols);
+    if (g->ldc < g->n) return BAD(ctx, "matmul: ldc %d < n %d", g->ldc, g->n);
+    if (g->batch > 1 && (g->stride_a < 0 || g->stride_b < 0 || g->stride_c <= 0))
+        return BAD(ctx, "matmul: batch strides must be >= 0 (C's > 0)");
+    TRY(check_view(ctx, op, "A", g->a, matrix_extent(g->batch, g->stride_a, a_rows, a_cols, g->lda)));
+    TRY(check_view(ctx, op, "B", g->b, matrix_extent(g->batch, g->stride_b, b_rows, b_cols, g->ldb)));
+    TRY(check_view(ctx, op, "C", g->c, matrix_extent(g->batch, g->stride_c, g->m, g->n, g->ldc)));
+    return ctx->ops->matmul(ctx, g);
+}
+
+mltc_status dev_bias_add(dev_ctx *ctx, dev_view y, dev_view bias, int rows, int cols) {
+    TRY(check_ctx(ctx));
+    POSITIVE(ctx, "bias_add", "rows", rows);
+    POSITIVE(ctx, "bias_add", "cols", cols);
+    TRY(check_view(ctx, "bias_add", "y", y, (size_t)rows * cols));
+    TRY(check_view(ctx, "bias_add", "bias", bias, (size_t)cols));
+    return ctx->ops->bias_add(ctx, y, bias, rows, cols);
+}
+
+mltc_status dev_bias_backward(dev_ctx *ctx, dev_view dbias, dev_view dy, int rows, int cols) {
+    TRY(check_ctx(ctx));
+    POSITIVE(ctx, "bias_backward", "rows", rows);
+    POSITIVE(ctx, "bias_backward", "cols", cols);
+    TRY(check_view(ctx, "bias_backward", "dy", dy, (size_t)rows * cols));
+    TRY(check_view(ctx, "bias_backward", "dbias", dbias, (size_t)cols));
+    return ctx->ops->bias_backward(ctx, dbias, dy, rows, cols);
+}
+
+mltc_status dev_layernorm_forward(dev_ctx *ctx, dev_view y, dev_view mean, dev_view rstd, dev_view x, dev_view w,
+                                  dev_view b, int rows, int cols, float eps) {
+    TRY(check_ctx(ctx));
+    const char *op = "layernorm_forward";
+    POSITIVE(ctx, op, "rows", rows);
+    POSITIVE(ctx, op, "cols", cols);
+    if (!(eps > 0)) return BAD(ctx, "%s: eps must be > 0", op);
+    size_t rc = (size_t)rows * cols;
+    TRY(check_view(ctx, op, "y", y, rc));
+    TRY(check_view(ctx, op, "x", x, rc));
+    TRY(check_view(ctx, op, "mean", mean, (size_t)rows));
+    TRY(check_view(ctx, op, "rstd", rstd, (size_t)rows));
+    TRY(check_view(ctx, op, "w", w, (size_t)cols));
+    TRY(check_view(ctx, op, "b", b, (size_t)cols));
+    return ctx->ops->layernorm_forward(ctx, y, mean, rstd, x, w, b, rows, cols, eps);
+}
+
+mltc_status dev_layernorm_backward(dev_ctx *ctx, dev_view dx, dev_view dw, dev_view db, dev_view dy, dev_view x,
+                                   dev_view w, dev_view mean, dev_view rstd, int rows, int cols) {
+    TRY(check_ctx(ctx));
+    const char *op = "layernorm_backward";
+    POSITIVE(ctx, op, "rows", rows);
+    POSITIVE(ctx, op, "cols", cols);
+    size_t rc = (size_t)rows * cols;
+    TRY(check_view(ctx, op, "dx", dx, rc));
+    TRY(check_view(ctx, op, "dy", dy, rc));
+    TRY(check_view(ctx, op, "x", x, rc));
+    TRY(check_view(ctx, op, "dw", dw, (size_t)cols));
+    TRY(check_view(ctx, op, "db", db, (size_t)cols));
+    TRY(check_view(ctx, op, "w", w, (size_t)cols));
+    TRY(check_view(ctx, op, "mean", mean, (size_t)rows));
+    TRY(check_view(ctx, op, "rstd", rstd, (size_t)rows));
+    return ctx->ops->layernorm_backward(ctx, dx, dw, db, dy, x, w, mean, rstd, rows, cols);
+}
+
+mltc_status dev_gelu_forward(dev_ctx *ctx, dev_view y, dev_view x, size_t n) {
+    TRY(check_ctx(ctx));
+    TRY(check_view(ctx, "gelu_forward", "y", y, n));
+    TRY(check_view(ctx, "gelu_forward", "x", x, n));
+    return n ? ctx->ops->gelu_forward(ctx, y, x, n) : MLTC_OK;
+}
+
+mltc_status dev_gelu_backward(dev_ctx *ctx, dev_view dx, dev_view dy, dev_view x, size_t n) {
+    TRY(check_ctx(ctx));
+    TRY(check_view(ctx, "gelu_backward", "dx", dx, n));
+    TRY(check_view(ctx, "gelu_backward", "dy", dy, n));
+    TRY(check_view(ctx, "gelu_backward", "x", x, n));
+    return n ? ctx->ops->gelu_backward(ctx, dx, dy, x, n) : MLTC_OK;
+}
+
+static mltc_status check_softmax(dev_ctx *ctx, const char *op, const dev_softmax *s) {
+    if (!s) return BAD(ctx, "%s: parameters are NULL", op);
+    POSITIVE(ctx, op, "batch", s->batch);
+    POSITIVE(ctx, op, "heads", s->heads);
+    POSITIVE(ctx, op, "rows", s->rows);
+    POSITIVE(ctx, op, "cols", s->cols);
+    if (s->key_mask.buf) TRY(check_view(ctx, op, "key_mask", s->key_mask, (size_t)s->batch * s->cols));
+    return MLTC_OK;
+}
+
+static size_t softmax_elems(const dev_softmax *s) { return (size_t)s->batch * s->heads * s->rows * s->cols; }
+
+mltc_status dev_softmax_forward(dev_ctx *ctx, const dev_softmax *s, dev_view y, dev_view x) {
+    TRY(check_ctx(ctx));
+    TRY(check_softmax(ctx, "softmax_forward", s));
+    TRY(check_view(ctx, "softmax_forward", "y", y, softmax_elems(s)));
+    TRY(check_view(ctx, "softmax_forward", "x", x, softmax_elems(s)));
+    return ctx->ops->softmax_forward(ctx, s, y, x);
+}
+
+mltc_status dev_softmax_backward(dev_ctx *ctx, const dev_softmax *s, dev_view dx, dev_view dy, dev_view y) {
+    TRY(check_ctx(ctx));
+    TRY(check_softmax(ctx, "softmax_backward", s));
+    TRY(check_view(ctx, "softmax_backward", "dx", dx, softmax_elems(s)));
+    TRY(check_view(ctx, "softmax_backward", "dy", dy, softmax_elems(s)));
+    TRY(check_view(ctx, "softmax_backward", "y", y, softmax_elems(s)));
+    return ctx->ops->softmax_backward(ctx, s, dx, dy, y);
+}
+
+mltc_status dev_gather_rows(dev_ctx *ctx, dev_view y, dev_view table, dev_view idx, int n, int cols,
+                            int table_rows, float beta) {
+    TRY(check_ctx(ctx));
+    const char *op = "gather_rows";
+    POSITIVE(ctx, op, "n", n);
+    POSITIVE(ctx, op, "cols", cols);
+    POSITIVE(ctx, op, "table_rows", table_rows);
+    if (beta != 0.0f && beta != 1.0f) return BAD(ctx, "%s: beta must be 0 or 1 (got %g)", op, beta);
+    TRY(check_view(ctx, op, "y", y, (size_t)n * cols));
+    TRY(check_view(ctx, op, "table", table, (size_t)table_rows * cols));
+    TRY(check_view(ctx, op, "idx", idx, (size_t)n));
+    return ctx->ops->gather_rows(ctx, y, table, idx, n, cols, table_rows, beta);
+}
+
+mltc_status dev_scatter_add_rows(dev_ctx *ctx, dev_view dst, dev_view src, const dev_rows_plan *plan, int cols) {
+    TRY(check_ctx(ctx));
+    const char *op = "scatter_add_rows";
+    if (!plan) return BAD(ctx, "%s: plan is NULL", op);
+    POSITIVE(ctx, op, "cols", cols);
+    POSITIVE(ctx, op, "plan.n", plan->n);
+    POSITIVE(ctx, op, "plan.nseg", plan->nseg);
+    if (plan->nseg > plan->n) return BAD(ctx, "%s: plan has %d segments for %d rows", op, plan->nseg, plan->n);
+    TRY(check_view(ctx, op, "plan.rows", plan->rows, (size_t)plan->nseg));
+    TRY(check_view(ctx, op, "plan.starts", plan->starts, (size_t)plan->nseg + 1));
+    TRY(check_view(ctx, op, "plan.order", plan->order, (size_t)plan->n));
+    TRY(check_view(ctx, op, "src", src, (size_t)plan->n * cols));
+    /* dst rows are checked when the plan is built; here at least one row must fit. */
+    TRY(check_view(ctx, op, "dst", dst, (size_t)cols));
+    return ctx->ops->scatter_add_rows(ctx, dst, src, plan, cols);
+}
+
+static mltc_status check_p(dev_ctx *ctx, const char *op, float p) {
+    if (!(p >= 0.0f && p < 1.0f)) return BAD(ctx, "%s: probability %g must be in [0, 1)", op, p);
+    return MLTC_OK;
+}
+
+mltc_status dev_dropout_forward(dev_ctx *ctx, dev_view y, dev_view x, size_t n, float p, uint64_t seed,
+                                uint64_t offset) {
+    TRY(check_ctx(ctx));
+    TRY(check_p(ctx, "dropout_forward", p));
+    TRY(check_view(ctx, "dropout_forward", "y", y, n));
+    TRY(check_view(ctx, "dropout_forward", "x", x, n));
+    return n ? ctx->ops->dropout_forward(ctx, y, x, n, p, seed, offset) : MLTC_OK;
+}
+
+mltc_status dev_dropout_backward(dev_ctx *ctx, dev_view dx, dev_view dy, size_t n, float p, uint64_t seed,
+                                 uint64_t offset) {
+    TRY(check_ctx(ctx));
+    TRY(check_p(ctx, "dropout_backward", p));
+    TRY(check_view(ctx, "dropout_backward", "dx", dx, n));
+    TRY(check_view(ctx, "dropout_backward", "dy", dy, n));
+    return n ? ctx->ops->dropout_backward(ctx, dx, dy, n, p, seed, offset) : MLTC_OK;
+}
+
+mltc_status dev_axpby(dev_ctx *ctx, dev_view y, float alpha, dev_view a, float beta, dev_view b, size_t n) {
+    TRY(check_ctx(ctx));
+    TRY(check_view(ctx, "axpby", "y", y, n));
+    TRY(check_view(ctx, "axpby", "a", a, n));
+    TRY(check_view(ctx, "axpby", "b", b, n));
+    return n ? ctx->ops->axpby(ctx, y, alpha, a, beta, b, n) : MLTC_OK;
+}
+
+mltc_status dev_permute(dev_ctx *ctx, dev_view y, dev_view x, int ndim, const int *dims, const int *perm,
+                        int accumulate) {
+    TRY(check_ctx(ctx));
+    const char *op = "permute";
+    if (!dims || !perm) return BAD(ctx, "%s: dims or perm is NULL", op);
+    if (ndim < 1 || ndim > 6) return BAD(ctx, "%s: ndim %d must be in [1, 6]", op, ndim);
+    size_t n = 1;
+    int seen[6] = {0};
+    for (int i = 0; i < ndim; i++) {
+        if (dims[i] <= 0) return BAD(ctx, "%s: dims[%d] = %d must be > 0", op, i, dims[i]);
+        if (perm[i] < 0 || perm[i] >= ndim || seen[perm[i]]++)
+            return BAD(ctx, "%s: perm is not a permutation of 0..%d (perm[%d] = %d)", op, ndim - 1, i, perm[i]);
+        n *= (size_t)dims[i];
+    }
+    TRY(check_view(ctx, op, "y", y, n));
+    TRY(check_view(ctx, op, "x", x, n));
+    return ctx->ops->permute(ctx, y, x, ndim, dims, perm, accumulate);
+}
+
+mltc_status dev_crossentropy_forward(dev_ctx *ctx, dev_view loss, dev_view logits, dev_view target, int rows,
+                                     int vocab) {
+    TRY(check_ctx(ctx));
+    const char *op = "crossentropy_forward";
+    POSITIVE(ctx, op, "rows", rows);
+    POSITIVE(ctx, op, "vocab", vocab);
+    TRY(check_view(ctx, op, "loss", loss, (size_t)rows));
+    TRY(check_view(ctx, op, "logits", logits, (size_t)rows * vocab));
+    TRY(check_view(ctx, op, "target", target, (size_t)rows));
+    return ctx->ops->crossentropy_forward(ctx, loss, logits, target, rows, vocab);
+}
+
+mltc_status dev_crossentropy_backward(dev_ctx *ctx, dev_view dlogits, dev_view logits, dev_view target, int rows,
+                                      int vocab, float scale) {
+    TRY(check_ctx(ctx));
+    const char *op = "crossentropy_backward";
+    POSITIVE(ctx, op, "rows", rows);
+    POSITIVE(ctx, op, "vocab", vocab);
+    TRY(check_view(ctx, op, "dlogits", dlogits, (size_t)rows * vocab));
+    TRY(check_view(ctx, op, "logits", logits, (size_t)rows * vocab));
+    TRY(check_view(ctx, op, "target", target, (size_t)rows));
+    return ctx->ops->crossentropy_backward(ctx, dlogits, logits, target, rows, vocab, scale);
+}
+
+mltc_status dev_bce_forward(dev_ctx *ctx, dev_view loss, dev_view logits, dev_view targets, size_t n) {
+    TRY(check_ctx(ctx));
+    TRY(check_view(ctx, "bce_forward", "loss", loss, n));
+    TRY(check_view(ctx, "bce_forward", "logits", logits, n));
+    TRY(check_view(ctx, "bce_forward", "targets", targets, n));
+    return n ? ctx->ops->bce_forward(ctx, loss, logits, targets, n) : MLTC_OK;
+}
+
+mltc_status dev_bce_backward(dev_ctx *ctx, dev_view dlogits, dev_view logits, dev_view targets, size_t n,
+                             float scale) {
+    TRY(check_ctx(ctx));
+    TRY(check_view(ctx, "bce_backward", "dlogits", dlogits, n));
+    TRY(check_view(ctx, "bce_backward", "logits", logits, n));
+    TRY(check_view(ctx, "bce_backward", "targets", targets, n));
+    return n ? ctx->ops->bce_backward(ctx, dlogits, logits, targets, n, scale) : MLTC_OK;
+}
+
+static mltc_status check_label_attention(dev_ctx *ctx, const char *op, const dev_label_attention *a) {
+    if (!a) return BAD(ctx, "%s: parameters are NULL", op);
+    POSITIVE(ctx, op, "batch", a->batch);
+    POSITIVE(ctx, op, "words", a->words);
+    POSITIVE(ctx, op, "labels", a->labels);
+    POSITIVE(ctx, op, "dim", a->dim);
+    size_t bt = (size_t)a->batch * a->words;
+    TRY(check_view(ctx, op, "h", a->h, bt * a->dim));
+    TRY(check_view(ctx, op, "l", a->l, (size_t)a->labels * a->dim));
+    TRY(check_view(ctx, op, "word_mask", a->word_mask, bt));
+    TRY(check_view(ctx, op, "out", a->out, (size_t)a->batch * a->dim));
+    TRY(check_view(ctx, op, "weights", a->weights, bt));
+    TRY(check_view(ctx, op, "argmax", a->argmax, bt));
+    return MLTC_OK;
+}
+
+mltc_status dev_label_attention_forward(dev_ctx *ctx, const dev_label_attention *a) {
+    TRY(check_ctx(ctx));
+    TRY(check_label_attention(ctx, "label_attention_forward", a));
+    return ctx->ops->label_attention_forward(ctx, a);
+}
+
+mltc_status dev_label_attention_backward(dev_ctx *ctx, const dev_label_attention *a, dev_view dh, dev_view dl,
+                                         dev_view dout) {
+    TRY(check_ctx(ctx));
+    const char *op = "label_attention_backward";
+    TRY(check_label_attention(ctx, op, a));
+    TRY(check_view(ctx, op, "dh", dh, (size_t)a->batch * a->words * a->dim));
+    TRY(check_view(ctx, op, "dl", dl, (size_t)a->labels * a->dim));
+    TRY(check_view(ctx, op, "dout", dout, (size_t)a->batch * a->dim));
+    return ctx->ops->label_attention_backward(ctx, a, dh, dl, dout);
+}
+
+mltc_status dev_sumsq(dev_ctx *ctx, dev_view out, dev_view x, size_t n) {
+    TRY(check_ctx(ctx));
+    POSITIVE(ctx, "sumsq", "n", (long)n);
+    TRY(check_view(ctx, "sumsq", "out", out, 1));
+    TRY(check_view(ctx, "sumsq", "x", x, n));
+    return ctx->ops->sumsq(ctx, out, x, n);
+}
+
+mltc_status dev_adamw(dev_ctx *ctx, const dev_adamw_args *a) {
+    TRY(check_ctx(ctx));
+    const char *op = "adamw";
+    if (!a) return BAD(ctx, "%s: parameters are NULL", op);
+    POSITIVE(ctx, op, "n", (long)a->n);
+    POSITIVE(ctx, op, "step", a->step);
+    if (!(a->beta1 >= 0 && a->beta1 < 1 && a->beta2 >= 0 && a->beta2 < 1))
+        return BAD(ctx, "%s: betas (%g, %g) must be in [0, 1)", op, a->beta1, a->beta2);
+    if (!(a->eps > 0)) return BAD(ctx, "%s: eps must be > 0", op);
+    TRY(check_view(ctx, op, "param", a->param, a->n));
+    TRY(check_view(ctx, op, "grad", a->grad, a->n));
+    TRY(check_view(ctx, op, "m", a->m, a->n));
+    TRY(check_view(ctx, op, "v", a->v, a->n));
+    if (a->sumsq.buf) {
+        TRY(check_view(ctx, op, "sumsq", a->sumsq, 1));
+        if (!(a->max_norm > 0)) return BAD(ctx, "%s: max_norm must be > 0 when clipping", op);
+    }
+    return ctx->ops->adamw(ctx, a);
+}
+
+/* ---- scatter plans -------------------------------------------------------------------- */
+
+int dev_rows_plan_host(const int32_t *idx, int n, int32_t *rows, int32_t *starts, int32_t *order) {
+    /* Counting sort by destination row keeps source order within a row: deterministic. */
+    int32_t max = 0;
+    for (int i = 0; i < n; i++)
+        if (idx[i] > max) max = idx[i];
+    int32_t *count = calloc((size_t)max + 2, sizeof *count);
+    if (!count) return -1;
+    for (int i = 0; i < n; i++) count[idx[i] + 1]++;
+    int nseg = 0;
+    for (int32_t r = 0; r <= max; r++) {
+        if (count[r + 1]) {
+            rows[nseg++] = r;
+        }
+        count[r + 1] += count[r];
+    }
+    for (int s = 0; s < nseg; s++) starts[s] = count[rows[s]];
+    starts[nseg] = n;
+    for (int i = 0; i < n; i++) order[count[idx[i]]++] = i;
+    free(count);
+    return nseg;
+}
+
+mltc_status dev_rows_plan_build(dev_ctx *ctx, const int32_t *idx, int n, int table_rows, dev_rows_plan *plan) {
+    TRY(check_ctx(ctx));
+    if (!idx || !plan) return BAD(ctx, "rows_plan_build: idx or plan is NULL");
+    memset(plan, 0, sizeof *plan);
+    POSITIVE(ctx, "rows_plan_build", "n", n);
+    for (int i = 0; i < n; i++)
+        if (idx[i] < 0 || idx[i] >= table_rows)
+            return BAD(ctx, "rows_plan_build: idx[%d] = %d is outside [0, %d)", i, idx[i], table_rows);
+    int32_t *host = malloc(sizeof(int32_t) * (3 * (size_t)n + 1));
+    if (!host) return err_set(ctx->err, MLTC_ERR_OUT_OF_MEMORY, "rows_plan_build: %zu bytes", 12 * (size_t)n);
+    int nseg = dev_rows_plan_host(idx, n, host, host + n, host + 2 * n + 1);
+    if (nseg < 0) {
+        free(host);
+        return err_set(ctx->err, MLTC_ERR_OUT_OF_MEMORY, "rows_plan_build: no memory for %d rows", table_rows);
+    }
+    /* Layout in one buffer: rows [n] | starts [n+1] | order [n]; only nseg(+1) are used. */
+    size_t bytes = sizeof(int32_t) * (3 * (size_t)n + 1);
+    dev_buf *buf = NULL;
+    mltc_status st = dev_alloc(ctx, bytes, &buf);
+    if (st == MLTC_OK) st = dev_upload(ctx, buf, 0, host, bytes);
+    free(host);
+    if (st != MLTC_OK) {
+        dev_free(ctx, buf);
+        return st;
+    }
+    plan->nseg = nseg;
+    plan->n = n;
+    plan->rows = (dev_view){buf, 0};
+    plan->starts = (dev_view){buf, (size_t)n};
+    plan->order = (dev_view){buf, 2 * (size_t)n + 1};
+    return MLTC_OK;
+}
+
+void dev_rows_plan_free(dev_ctx *ctx, dev_rows_plan *plan) {
+    if (!plan) return;
+    dev_free(ctx, plan->rows.buf);
+    memset(plan, 0, sizeof *plan);
+}

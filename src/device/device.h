@@ -1,0 +1,316 @@
+/*
+ * The device interface: one vtable of ops, each with forward and backward, that every
+ * backend (cpu, opencl, vulkan) implements. Model code above this layer never knows which
+ * backend runs it; code below it never knows what BERT is.
+ *
+ * Conventions, the same for every op and every backend:
+ *  - Every element is 4 bytes: float32 data, or int32 for index buffers.
+ *  - A dev_view names a buffer and an element offset into it; ops address tensors through
+ *    views so one flat parameter buffer can hold every weight (named views, llm.c style).
+ *  - Shapes are row-major; the last dimension is contiguous.
+ *  - Backward ops ACCUMULATE (+=) into every gradient they write, input gradients included.
+ *    Callers zero gradient buffers before a backward pass.
+ *  - Ops are enqueued in order; a backend may defer execution until dev_sync or
+ *    dev_download (Vulkan records a whole step into one command buffer). Host memory given
+ *    to dev_upload may be reused as soon as the call returns.
+ *  - Output views must not overlap input views unless an op says otherwise.
+ *  - Every call returns a status. The dev_* wrappers below check arguments (NULL buffers,
+ *    negative sizes, views that run past their buffer) before a backend sees them, so a
+ *    backend implements only valid calls; a bad call returns MLTC_ERR_INVALID_ARGUMENT with
+ *    a message naming the op and the argument.
+ */
+#ifndef MLTC_DEVICE_H
+#define MLTC_DEVICE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/error.h"
+
+/* A device buffer. Backends embed this header as the FIRST member of their own buffer
+ * struct so the shared argument checks can read its size. */
+typedef struct dev_buf {
+    size_t bytes;
+} dev_buf;
+
+/* A tensor: buffer plus offset in 4-byte elements. */
+typedef struct dev_view {
+    dev_buf *buf;
+    size_t off;
+} dev_view;
+
+static inline dev_view dev_at(dev_view v, size_t elems) {
+    dev_view r = {v.buf, v.off + elems};
+    return r;
+}
+
+typedef enum dev_op {
+    DEV_OP_MATMUL,
+    DEV_OP_BIAS_ADD,
+    DEV_OP_BIAS_BACKWARD,
+    DEV_OP_LAYERNORM_FORWARD,
+    DEV_OP_LAYERNORM_BACKWARD,
+    DEV_OP_GELU_FORWARD,
+    DEV_OP_GELU_BACKWARD,
+    DEV_OP_SOFTMAX_FORWARD,
+    DEV_OP_SOFTMAX_BACKWARD,
+    DEV_OP_GATHER_ROWS,
+    DEV_OP_SCATTER_ADD_ROWS,
+    DEV_OP_DROPOUT_FORWARD,
+    DEV_OP_DROPOUT_BACKWARD,
+    DEV_OP_AXPBY,
+    DEV_OP_PERMUTE,
+    DEV_OP_CROSSENTROPY_FORWARD,
+    DEV_OP_CROSSENTROPY_BACKWARD,
+    DEV_OP_BCE_FORWARD,
+    DEV_OP_BCE_BACKWARD,
+    DEV_OP_LABEL_ATTENTION_FORWARD,
+    DEV_OP_LABEL_ATTENTION_BACKWARD,
+    DEV_OP_SUMSQ,
+    DEV_OP_ADAMW,
+    DEV_OP_COUNT
+} dev_op;
+
+const char *dev_op_name(dev_op op);
+
+/* ---- op parameters ------------------------------------------------------------------- */
+
+/* C = alpha * op(A) * op(B) + beta * C, row-major, for `batch` independent problems.
+ * op(A) is m x k: A is stored m x k (lda >= k) or, with trans_a, k x m (lda >= m).
+ * op(B) is k x n: B is stored k x n (ldb >= n) or, with trans_b, n x k (ldb >= k).
+ * C is m x n (ldc >= n). Problem i uses a + i*stride_a, b + i*stride_b, c + i*stride_c.
+ * beta == 0 means C is not read (it may hold NaN). */
+typedef struct dev_gemm {
+    int trans_a, trans_b;
+    int m, n, k;
+    float alpha, beta;
+    dev_view a, b, c;
+    int lda, ldb, ldc;
+    long stride_a, stride_b, stride_c;
+    int batch; /* >= 1 */
+} dev_gemm;
+
+/* Scaled masked softmax over the last axis of x[batch, heads, rows, cols]:
+ *   y[b,h,i,j] = exp(scale*x - max) / sum, over the columns j whose key_mask[b*cols + j] != 0.
+ * key_mask (float, 1 = real token, 0 = padding) may be NULL (no masking). Masked columns get
+ * y = 0; a row whose columns are all masked is all zeros (and gets zero gradient). */
+typedef struct dev_softmax {
+    int batch, heads, rows, cols;
+    float scale;
+    dev_view key_mask; /* buf == NULL: none */
+} dev_softmax;
+
+/* Deterministic scatter-add plan for dst[row[s]] += sum of src rows listed for segment s.
+ * Built on the host (dev_rows_plan_build) from the index list of a gather, so every backend
+ * sums the same rows in the same order with no float atomics:
+ *   for s in [0, nseg): dst[rows[s], :] += sum over p in [starts[s], starts[s+1]) of src[order[p], :]
+ * (the sum over p is formed first, in increasing p, then added to dst). rows, starts and
+ * order are int32 device buffers. */
+typedef struct dev_rows_plan {
+    int nseg, n;
+    dev_view rows;   /* [nseg] destination row of each segment, distinct */
+    dev_view starts; /* [nseg + 1] */
+    dev_view order;  /* [n] source rows, grouped by destination, increasing within a group */
+} dev_rows_plan;
+
+/* Cosine label attention (BERT-LAM) over words h[batch, words, dim] and labels l[labels, dim]:
+ *   sim[b,t,k] = (h[b,t] . l[k]) / (|h[b,t]|_e * |l[k]|_e),  |x|_e = sqrt(sum x^2 + 1e-12)
+ *   a[b,t]     = max_k sim[b,t,k]  (ties: smallest k),   argmax saved as int32
+ *   w[b,:]     = softmax over t of a[b,t], restricted to word_mask[b,t] != 0
+ *   out[b,:]   = sum_t w[b,t] * h[b,t,:]
+ * A row with no unmasked word gives w = 0 and out = 0. */
+typedef struct dev_label_attention {
+    int batch, words, labels, dim;
+    dev_view h, l, word_mask;
+    dev_view out;     /* [batch, dim] */
+    dev_view weights; /* [batch, words], saved for backward */
+    dev_view argmax;  /* [batch, words] int32, saved for backward */
+} dev_label_attention;
+
+/* Fused AdamW (PyTorch semantics: decoupled weight decay, bias correction) over n elements:
+ *   g = grad * clip, clip = min(1, max_norm / (sqrt(*sumsq) + 1e-6)) when sumsq.buf != NULL
+ *   m = beta1*m + (1-beta1)*g;  v = beta2*v + (1-beta2)*g^2
+ *   p = p - lr*weight_decay*p - lr * (m / (1-beta1^step)) / (sqrt(v / (1-beta2^step)) + eps)
+ * step counts from 1. sumsq is a one-element buffer written by dev_sumsq. */
+typedef struct dev_adamw_args {
+    size_t n;
+    dev_view param, grad, m, v;
+    float lr, beta1, beta2, eps, weight_decay;
+    int step;
+    dev_view sumsq; /* buf == NULL: no clipping */
+    float max_norm;
+} dev_adamw_args;
+
+/* ---- the vtable ---------------------------------------------------------------------- */
+
+typedef struct dev_ctx dev_ctx;
+
+typedef struct dev_ops {
+    void (*destroy)(dev_ctx *ctx);
+    int (*supports)(dev_ctx *ctx, dev_op op);
+
+    mltc_status (*alloc)(dev_ctx *ctx, size_t bytes, dev_buf **out);
+    void (*free)(dev_ctx *ctx, dev_buf *buf);
+    mltc_status (*upload)(dev_ctx *ctx, dev_buf *dst, size_t dst_byte_off, const void *src, size_t bytes);
+    mltc_status (*download)(dev_ctx *ctx, dev_buf *src, size_t src_byte_off, void *dst, size_t bytes);
+    mltc_status (*copy)(dev_ctx *ctx, dev_view dst, dev_view src, size_t n);
+    mltc_status (*fill)(dev_ctx *ctx, dev_view dst, size_t n, float value);
+    mltc_status (*sync)(dev_ctx *ctx);
+
+    mltc_status (*matmul)(dev_ctx *ctx, const dev_gemm *g);
+
+    /* y[rows, cols] += bias[cols] broadcast over rows (in place). */
+    mltc_status (*bias_add)(dev_ctx *ctx, dev_view y, dev_view bias, int rows, int cols);
+    /* dbias[cols] += sum over rows of dy[rows, cols]. */
+    mltc_status (*bias_backward)(dev_ctx *ctx, dev_view dbias, dev_view dy, int rows, int cols);
+
+    /* y = (x - mean) * rstd * w + b over the last axis of x[rows, cols]; saves mean[rows],
+     * rstd[rows] (1 / sqrt(var + eps), biased variance). */
+    mltc_status (*layernorm_forward)(dev_ctx *ctx, dev_view y, dev_view mean, dev_view rstd, dev_view x,
+                                     dev_view w, dev_view b, int rows, int cols, float eps);
+    /* dx += ..., dw += ..., db += ... */
+    mltc_status (*layernorm_backward)(dev_ctx *ctx, dev_view dx, dev_view dw, dev_view db, dev_view dy,
+                                      dev_view x, dev_view w, dev_view mean, dev_view rstd, int rows, int cols);
+
+    /* y = x * 0.5 * (1 + erf(x / sqrt 2)), elementwise; y may equal x. */
+    mltc_status (*gelu_forward)(dev_ctx *ctx, dev_view y, dev_view x, size_t n);
+    /* dx += dy * gelu'(x) */
+    mltc_status (*gelu_backward)(dev_ctx *ctx, dev_view dx, dev_view dy, dev_view x, size_t n);
+
+    mltc_status (*softmax_forward)(dev_ctx *ctx, const dev_softmax *s, dev_view y, dev_view x);
+    /* dx += scale * y * (dy - sum_j dy*y) */
+    mltc_status (*softmax_backward)(dev_ctx *ctx, const dev_softmax *s, dev_view dx, dev_view dy, dev_view y);
+
+    /* y[i, :] = beta*y[i, :] + table[idx[i], :] for i < n, table rows of `cols` floats, idx
+     * int32 in [0, table_rows). beta is 0 or 1 (embedding sums use 1). Used for embeddings and
+     * for picking rows such as [CLS] or label positions. */
+    mltc_status (*gather_rows)(dev_ctx *ctx, dev_view y, dev_view table, dev_view idx, int n, int cols,
+                               int table_rows, float beta);
+    /* The gradient of gather_rows: see dev_rows_plan. */
+    mltc_status (*scatter_add_rows)(dev_ctx *ctx, dev_view dst, dev_view src, const dev_rows_plan *plan, int cols);
+
+    /* Inverted dropout with probability p: y = keep ? x / (1-p) : 0, where element i keeps
+     * iff philox_uniform(seed, offset + i) >= p (see philox.h). y may equal x. */
+    mltc_status (*dropout_forward)(dev_ctx *ctx, dev_view y, dev_view x, size_t n, float p, uint64_t seed,
+                                   uint64_t offset);
+    /* dx += keep ? dy / (1-p) : 0, the same mask as forward. */
+    mltc_status (*dropout_backward)(dev_ctx *ctx, dev_view dx, dev_view dy, size_t n, float p, uint64_t seed,
+                                    uint64_t offset);
+
+    /* y = alpha*a + beta*b elementwise (residual add, gradient accumulation, scaling).
+     * y may equal a or b. */
+    mltc_status (*axpby)(dev_ctx *ctx, dev_view y, float alpha, dev_view a, float beta, dev_view b, size_t n);
+
+    /* y = permutation of x: x has shape dims[0..ndim) (ndim <= 6); y has shape
+     * dims[perm[0]], ..., dims[perm[ndim-1]] and y[i_0..] = x[...] with y's axis j being x's
+     * axis perm[j]. With accumulate, y += instead of y =. (Splits and merges attention heads.) */
+    mltc_status (*permute)(dev_ctx *ctx, dev_view y, dev_view x, int ndim, const int *dims, const int *perm,
+                           int accumulate);
+
+    /* loss[i] = logsumexp(logits[i, :]) - logits[i, target[i]] for i < rows; target int32,
+     * -1 means ignored (loss 0). */
+    mltc_status (*crossentropy_forward)(dev_ctx *ctx, dev_view loss, dev_view logits, dev_view target, int rows,
+                                        int vocab);
+    /* dlogits[i, :] += scale * (softmax(logits[i, :]) - onehot(target[i])) for non-ignored rows. */
+    mltc_status (*crossentropy_backward)(dev_ctx *ctx, dev_view dlogits, dev_view logits, dev_view target,
+                                         int rows, int vocab, float scale);
+
+    /* loss[i] = max(x,0) - x*y + log(1 + exp(-|x|)) for logits x, targets y in [0, 1]. */
+    mltc_status (*bce_forward)(dev_ctx *ctx, dev_view loss, dev_view logits, dev_view targets, size_t n);
+    /* dlogits[i] += scale * (sigmoid(x) - y) */
+    mltc_status (*bce_backward)(dev_ctx *ctx, dev_view dlogits, dev_view logits, dev_view targets, size_t n,
+                                float scale);
+
+    mltc_status (*label_attention_forward)(dev_ctx *ctx, const dev_label_attention *a);
+    /* dh += d out / d h, dl += d out / d l, given dout[batch, dim] and the saved weights and
+     * argmax in a. dl is summed over (b, t) in increasing order for each label (deterministic). */
+    mltc_status (*label_attention_backward)(dev_ctx *ctx, const dev_label_attention *a, dev_view dh, dev_view dl,
+                                            dev_view dout);
+
+    /* out[0] = sum of x[i]^2 for i < n, in float, reduced in a fixed order (deterministic). */
+    mltc_status (*sumsq)(dev_ctx *ctx, dev_view out, dev_view x, size_t n);
+
+    mltc_status (*adamw)(dev_ctx *ctx, const dev_adamw_args *a);
+} dev_ops;
+
+/* The part of every backend context that shared code reads. Backends embed it first. */
+struct dev_ctx {
+    const dev_ops *ops;
+    mltc_error *err;   /* where failures are described; owned by the caller */
+    char id[32];       /* "cpu", "opencl:0", ... */
+};
+
+/* ---- backends and selection ---------------------------------------------------------- */
+
+typedef struct dev_backend {
+    const char *name; /* "cpu", "opencl", "vulkan" */
+    /* Fills up to max entries; sets *count to the number of devices present. A missing
+     * runtime returns MLTC_ERR_UNSUPPORTED with the reason in err. */
+    mltc_status (*enumerate)(mltc_error *err, mltc_device_info *infos, int max, int *count);
+    mltc_status (*open)(mltc_error *err, int index, dev_ctx **out);
+} dev_backend;
+
+/* The backends compiled into this build, NULL-terminated. */
+const dev_backend *const *dev_backends(void);
+
+/* Opens "cpu", "opencl", "opencl:N", "vulkan", "vulkan:N"; NULL or "" means the MLTC_DEVICE
+ * environment variable, or "cpu" when it is unset. */
+mltc_status dev_open(mltc_error *err, const char *spec, dev_ctx **out);
+void dev_close(dev_ctx *ctx);
+
+/* ---- checked entry points: validate, then dispatch to ctx->ops ------------------------ */
+
+mltc_status dev_alloc(dev_ctx *ctx, size_t bytes, dev_buf **out);
+void dev_free(dev_ctx *ctx, dev_buf *buf);
+mltc_status dev_upload(dev_ctx *ctx, dev_buf *dst, size_t dst_byte_off, const void *src, size_t bytes);
+mltc_status dev_download(dev_ctx *ctx, dev_buf *src, size_t src_byte_off, void *dst, size_t bytes);
+mltc_status dev_copy(dev_ctx *ctx, dev_view dst, dev_view src, size_t n);
+mltc_status dev_fill(dev_ctx *ctx, dev_view dst, size_t n, float value);
+mltc_status dev_sync(dev_ctx *ctx);
+int dev_supports(dev_ctx *ctx, dev_op op);
+
+mltc_status dev_matmul(dev_ctx *ctx, const dev_gemm *g);
+mltc_status dev_bias_add(dev_ctx *ctx, dev_view y, dev_view bias, int rows, int cols);
+mltc_status dev_bias_backward(dev_ctx *ctx, dev_view dbias, dev_view dy, int rows, int cols);
+mltc_status dev_layernorm_forward(dev_ctx *ctx, dev_view y, dev_view mean, dev_view rstd, dev_view x, dev_view w,
+                                  dev_view b, int rows, int cols, float eps);
+mltc_status dev_layernorm_backward(dev_ctx *ctx, dev_view dx, dev_view dw, dev_view db, dev_view dy, dev_view x,
+                                   dev_view w, dev_view mean, dev_view rstd, int rows, int cols);
+mltc_status dev_gelu_forward(dev_ctx *ctx, dev_view y, dev_view x, size_t n);
+mltc_status dev_gelu_backward(dev_ctx *ctx, dev_view dx, dev_view dy, dev_view x, size_t n);
+mltc_status dev_softmax_forward(dev_ctx *ctx, const dev_softmax *s, dev_view y, dev_view x);
+mltc_status dev_softmax_backward(dev_ctx *ctx, const dev_softmax *s, dev_view dx, dev_view dy, dev_view y);
+mltc_status dev_gather_rows(dev_ctx *ctx, dev_view y, dev_view table, dev_view idx, int n, int cols,
+                            int table_rows, float beta);
+mltc_status dev_scatter_add_rows(dev_ctx *ctx, dev_view dst, dev_view src, const dev_rows_plan *plan, int cols);
+mltc_status dev_dropout_forward(dev_ctx *ctx, dev_view y, dev_view x, size_t n, float p, uint64_t seed,
+                                uint64_t offset);
+mltc_status dev_dropout_backward(dev_ctx *ctx, dev_view dx, dev_view dy, size_t n, float p, uint64_t seed,
+                                 uint64_t offset);
+mltc_status dev_axpby(dev_ctx *ctx, dev_view y, float alpha, dev_view a, float beta, dev_view b, size_t n);
+mltc_status dev_permute(dev_ctx *ctx, dev_view y, dev_view x, int ndim, const int *dims, const int *perm,
+                        int accumulate);
+mltc_status dev_crossentropy_forward(dev_ctx *ctx, dev_view loss, dev_view logits, dev_view target, int rows,
+                                     int vocab);
+mltc_status dev_crossentropy_backward(dev_ctx *ctx, dev_view dlogits, dev_view logits, dev_view target, int rows,
+                                      int vocab, float scale);
+mltc_status dev_bce_forward(dev_ctx *ctx, dev_view loss, dev_view logits, dev_view targets, size_t n);
+mltc_status dev_bce_backward(dev_ctx *ctx, dev_view dlogits, dev_view logits, dev_view targets, size_t n,
+                             float scale);
+mltc_status dev_label_attention_forward(dev_ctx *ctx, const dev_label_attention *a);
+mltc_status dev_label_attention_backward(dev_ctx *ctx, const dev_label_attention *a, dev_view dh, dev_view dl,
+                                         dev_view dout);
+mltc_status dev_sumsq(dev_ctx *ctx, dev_view out, dev_view x, size_t n);
+mltc_status dev_adamw(dev_ctx *ctx, const dev_adamw_args *a);
+
+/* Builds the scatter plan for index list idx[n] (host memory, values in [0, table_rows))
+ * into freshly allocated device buffers (one int32 buffer holding rows, starts, order).
+ * Release with dev_rows_plan_free. */
+mltc_status dev_rows_plan_build(dev_ctx *ctx, const int32_t *idx, int n, int table_rows, dev_rows_plan *plan);
+void dev_rows_plan_free(dev_ctx *ctx, dev_rows_plan *plan);
+
+/* Host-side plan (no device): rows/starts/order into caller arrays of sizes n, n+1, n.
+ * Returns nseg. Shared by dev_rows_plan_build and the tests. */
+int dev_rows_plan_host(const int32_t *idx, int n, int32_t *rows, int32_t *starts, int32_t *order);
+
+#endif

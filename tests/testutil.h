@@ -1,0 +1,44 @@
+/* Helpers shared by the test programs: opening a backend (or skipping), buffers, comparisons
+ * that say what failed and where, a deterministic RNG, and the closing summary line. */
+#ifndef MLTC_TESTUTIL_H
+#define MLTC_TESTUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "device/device.h"
+
+#define TU_SKIP 77
+
+/* Opens backend ("cpu", "opencl", "vulkan") device 0. On failure prints "SKIP: reason" and
+ * returns TU_SKIP when the backend or its devices are absent, 1 on any other error. */
+int tu_open(const char *backend, mltc_error *err, dev_ctx **out);
+
+/* Deterministic test data. */
+void tu_seed(uint64_t seed);
+float tu_uniform(float lo, float hi);
+void tu_fill_uniform(float *x, size_t n, float lo, float hi);
+
+/* Device buffers holding copies of host arrays (exits the test on failure). */
+dev_buf *tu_buf(dev_ctx *ctx, const void *host, size_t elems);
+dev_buf *tu_zeros(dev_ctx *ctx, size_t elems);
+float *tu_get(dev_ctx *ctx, dev_buf *b, size_t elems); /* malloc'd copy of the buffer */
+dev_view tu_v(dev_buf *b);
+
+/* Compares got (float) with want (double): |got - want| <= atol + rtol*|want| everywhere.
+ * On the first failure prints "FAIL what: index i: got g, expected e" and returns 0. */
+int tu_close(const char *what, const float *got, const double *want, size_t n, double atol, double rtol);
+
+/* Records a check result: tu_check(cond, fmt, ...) prints the message on failure. */
+int tu_check(int cond, const char *fmt, ...);
+
+/* Asserts a status; prints the context's message when it differs. */
+int tu_status(mltc_status got, mltc_status want, const mltc_error *err, const char *what);
+
+/* Prints "N passed, N failed" and returns the exit code. */
+int tu_finish(void);
+
+/* Aborts the test program on an unexpected failure of a set-up call. */
+void tu_must(mltc_status st, const mltc_error *err, const char *what);
+
+#endif

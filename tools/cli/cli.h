@@ -1,0 +1,21 @@
+/* The mltc command line: one file per subcommand, dispatched from main.c. */
+#ifndef MLTC_CLI_H
+#define MLTC_CLI_H
+
+#include "mltc.h"
+
+typedef struct cli_command {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv); /* argv[0] is the subcommand name; returns the exit code */
+} cli_command;
+
+/* Exit codes: 0 success, 1 failure reported on stderr, 2 bad command line. */
+enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
+
+int cmd_devices(int argc, char **argv);
+
+/* True when argv holds -h or --help. */
+int cli_wants_help(int argc, char **argv);
+
+#endif
