@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs every build and test dependency of mltc on Debian 12 (bookworm) with apt.
+# Idempotent and quiet: prints nothing when everything is already installed.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config
+  ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd libclblast-dev
+  libvulkan-dev mesa-vulkan-drivers glslc vulkan-validationlayers
+  libstb-dev libopenblas-dev libcjson-dev libutf8proc-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+echo "setup: installing ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
