@@ -1,0 +1,135 @@
+#include "run/settings.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const head_names[] = {"bert", "lmmtc", "lam"};
+
+void train_settings_default(train_settings *s) {
+    memset(s, 0, sizeof *s);
+    s->head = HEAD_BERT;
+    s->epochs = 3;
+    s->batch = 16;
+    s->max_len = 128;
+    s->seed = 42;
+    s->lr = 5e-5;
+    s->warmup = 0.1;
+    s->weight_decay = 0.01;
+    s->max_grad_norm = 1.0;
+    s->dropout = 0.1;
+    s->threshold = 0.5;
+    s->lambda = 0.05;
+    s->mask_prob = 0.15;
+}
+
+const char *head_kind_name(head_kind h) { return (h >= HEAD_BERT && h <= HEAD_LAM) ? head_names[h] : "?"; }
+
+mltc_status head_kind_parse(mltc_error *err, const char *name, head_kind *out) {
+    for (int i = 0; i < 3; i++)
+        if (name && !strcmp(name, head_names[i])) {
+            *out = (head_kind)i;
+            return MLTC_OK;
+        }
+    return err_set(err, MLTC_ERR_INVALID_ARGUMENT, "head '%s': expected bert, lmmtc or lam", name ? name : "");
+}
+
+#define RANGE(cond, ...)                                                                                          \
+    do {                                                                                                          \
+        if (!(cond)) return err_set(err, MLTC_ERR_INVALID_ARGUMENT, __VA_ARGS__);                                 \
+    } while (0)
+
+mltc_status train_settings_check(mltc_error *err, const train_settings *s) {
+    RANGE(s->epochs >= 1, "epochs %d must be >= 1", s->epochs);
+    RANGE(s->batch >= 1, "batch %d must be >= 1", s->batch);
+    RANGE(s->max_len >= 4, "max-len %d must be >= 4", s->max_len);
+    RANGE(s->lr > 0 && s->lr < 1, "lr %g must be in (0, 1)", s->lr);
+    RANGE(s->warmup >= 0 && s->warmup <= 1, "warmup %g must be a fraction in [0, 1]", s->warmup);
+    RANGE(s->weight_decay >= 0, "weight decay %g must be >= 0", s->weight_decay);
+    RANGE(s->max_grad_norm > 0, "max grad norm %g must be > 0", s->max_grad_norm);
+    RANGE(s->dropout >= 0 && s->dropout < 1, "dropout %g must be in [0, 1)", s->dropout);
+    RANGE(s->threshold > 0 && s->threshold < 1, "threshold %g must be in (0, 1)", s->threshold);
+    RANGE(s->lambda >= 0, "lambda %g must be >= 0", s->lambda);
+    RANGE(s->mask_prob > 0 && s->mask_prob < 1, "mask probability %g must be in (0, 1)", s->mask_prob);
+    return MLTC_OK;
+}
+
+cJSON *train_settings_to_json(const train_settings *s) {
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return NULL;
+    cJSON_AddStringToObject(o, "head", head_kind_name(s->head));
+    cJSON_AddNumberToObject(o, "epochs", s->epochs);
+    cJSON_AddNumberToObject(o, "batch", s->batch);
+    cJSON_AddNumberToObject(o, "max_len", s->max_len);
+    /* A double holds integers exactly up to 2^53: seeds above that are written as strings. */
+    char seed[32];
+    snprintf(seed, sizeof seed, "%llu", s->seed);
+    cJSON_AddStringToObject(o, "seed", seed);
+    cJSON_AddNumberToObject(o, "lr", s->lr);
+    cJSON_AddNumberToObject(o, "warmup", s->warmup);
+    cJSON_AddNumberToObject(o, "weight_decay", s->weight_decay);
+    cJSON_AddNumberToObject(o, "max_grad_norm", s->max_grad_norm);
+    cJSON_AddNumberToObject(o, "dropout", s->dropout);
+    cJSON_AddNumberToObject(o, "threshold", s->threshold);
+    cJSON_AddNumberToObject(o, "lambda", s->lambda);
+    cJSON_AddNumberToObject(o, "mask_prob", s->mask_prob);
+    cJSON_AddStringToObject(o, "label_tokens", s->shared_label_tokens ? "shared" : "per-label");
+    return o;
+}
+
+static mltc_status get_number(mltc_error *err, const cJSON *obj, const char *where, const char *key, double *out) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!v) return MLTC_OK;
+    if (!cJSON_IsNumber(v)) return err_set(err, MLTC_ERR_PARSE, "%s: settings.%s must be a number", where, key);
+    *out = v->valuedouble;
+    return MLTC_OK;
+}
+
+static mltc_status get_int(mltc_error *err, const cJSON *obj, const char *where, const char *key, int *out) {
+    double d = *out;
+    mltc_status st = get_number(err, obj, where, key, &d);
+    if (st != MLTC_OK) return st;
+    if (d != (double)(int)d) return err_set(err, MLTC_ERR_PARSE, "%s: settings.%s must be an integer", where, key);
+    *out = (int)d;
+    return MLTC_OK;
+}
+
+#define TRY(x)                                                                                                    \
+    do {                                                                                                          \
+        mltc_status st_ = (x);                                                                                    \
+        if (st_ != MLTC_OK) return st_;                                                                           \
+    } while (0)
+
+mltc_status train_settings_from_json(mltc_error *err, const cJSON *obj, const char *where, train_settings *s) {
+    if (!cJSON_IsObject(obj)) return err_set(err, MLTC_ERR_PARSE, "%s: settings must be an object", where);
+    const cJSON *head = cJSON_GetObjectItemCaseSensitive(obj, "head");
+    if (head) {
+        if (!cJSON_IsString(head)) return err_set(err, MLTC_ERR_PARSE, "%s: settings.head must be a string", where);
+        TRY(head_kind_parse(err, head->valuestring, &s->head));
+    }
+    TRY(get_int(err, obj, where, "epochs", &s->epochs));
+    TRY(get_int(err, obj, where, "batch", &s->batch));
+    TRY(get_int(err, obj, where, "max_len", &s->max_len));
+    const cJSON *seed = cJSON_GetObjectItemCaseSensitive(obj, "seed");
+    if (seed) {
+        char *end = NULL;
+        if (!cJSON_IsString(seed) || !*seed->valuestring ||
+            (s->seed = strtoull(seed->valuestring, &end, 10), *end))
+            return err_set(err, MLTC_ERR_PARSE, "%s: settings.seed must be a decimal string", where);
+    }
+    TRY(get_number(err, obj, where, "lr", &s->lr));
+    TRY(get_number(err, obj, where, "warmup", &s->warmup));
+    TRY(get_number(err, obj, where, "weight_decay", &s->weight_decay));
+    TRY(get_number(err, obj, where, "max_grad_norm", &s->max_grad_norm));
+    TRY(get_number(err, obj, where, "dropout", &s->dropout));
+    TRY(get_number(err, obj, where, "threshold", &s->threshold));
+    TRY(get_number(err, obj, where, "lambda", &s->lambda));
+    TRY(get_number(err, obj, where, "mask_prob", &s->mask_prob));
+    const cJSON *lt = cJSON_GetObjectItemCaseSensitive(obj, "label_tokens");
+    if (lt) {
+        if (!cJSON_IsString(lt) || (strcmp(lt->valuestring, "shared") && strcmp(lt->valuestring, "per-label")))
+            return err_set(err, MLTC_ERR_PARSE, "%s: settings.label_tokens must be \"shared\" or \"per-label\"", where);
+        s->shared_label_tokens = !strcmp(lt->valuestring, "shared");
+    }
+    return train_settings_check(err, s);
+}
