@@ -14,6 +14,8 @@ typedef struct cli_command {
 enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
 
 int cmd_devices(int argc, char **argv);
+int cmd_tokenize(int argc, char **argv);
+int cmd_metrics(int argc, char **argv);
 
 /* True when argv holds -h or --help. */
 int cli_wants_help(int argc, char **argv);

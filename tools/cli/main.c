@@ -5,6 +5,8 @@
 
 static const cli_command commands[] = {
     {"devices", "list every device mltc can run on, with its limits", cmd_devices},
+    {"tokenize", "print the WordPiece ids of each line of text ([CLS] line [SEP])", cmd_tokenize},
+    {"metrics", "score predicted labels against gold labels (micro/macro F1, ...)", cmd_metrics},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

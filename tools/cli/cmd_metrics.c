@@ -1,0 +1,134 @@
+/* mltc metrics: scores any system's predictions against gold labels, both read as datasets. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "run/dataset.h"
+#include "run/labels.h"
+#include "run/metrics.h"
+
+static void usage(FILE *out) {
+    fprintf(out,
+            "usage: mltc metrics --gold FILE --pred FILE [--labels FILE] [--format F] [--json]\n\n"
+            "Scores predicted labels against gold labels. Both files hold the same examples in the\n"
+            "same order, in any dataset format (their texts are not compared):\n"
+            "  jsonl        {\"text\": ..., \"labels\": [\"a\", \"b\"]} a line\n"
+            "  tsv          text<TAB>a,b\n"
+            "  tsv-columns  a header (ID, text column, one column per label), then 0/1 cells\n\n"
+            "options:\n"
+            "  --gold FILE    gold labels\n"
+            "  --pred FILE    predicted labels\n"
+            "  --labels FILE  label names, one a line; may be left out when --gold is a tsv-columns\n"
+            "                 file, whose header then names the labels\n"
+            "  --format F     auto (default: detected per file), jsonl, tsv or tsv-columns\n"
+            "  --json         print one JSON object: hamming_loss, micro_precision, micro_recall,\n"
+            "                 micro_f1, macro_f1, subset_accuracy, micro_jaccard, n_examples, n_labels\n\n"
+            "An undefined ratio (no predicted or no gold positives) scores 0, as scikit-learn's default.\n");
+}
+
+static void print_summary(const metrics *m, const labels *lbl, const char *gold, const char *pred) {
+    printf("gold %s\npred %s\n", gold, pred);
+    printf("%zu examples, %d labels; TP %zu, FP %zu, FN %zu\n\n", m->n_examples, m->n_labels, m->tp, m->fp, m->fn);
+    printf("  %-16s %.4f\n", "micro precision", m->micro_precision);
+    printf("  %-16s %.4f\n", "micro recall", m->micro_recall);
+    printf("  %-16s %.4f\n", "micro F1", m->micro_f1);
+    printf("  %-16s %.4f\n", "macro F1", m->macro_f1);
+    printf("  %-16s %.4f\n", "subset accuracy", m->subset_accuracy);
+    printf("  %-16s %.4f\n", "micro Jaccard", m->micro_jaccard);
+    printf("  %-16s %.4f\n\n", "Hamming loss", m->hamming_loss);
+    int w = 5;
+    for (int j = 0; j < lbl->count; j++) {
+        int n = (int)strlen(lbl->names[j]);
+        if (n > w) w = n;
+    }
+    printf("  %-*s %9s %9s %9s %9s %9s\n", w, "label", "precision", "recall", "F1", "support", "predicted");
+    for (int j = 0; j < m->n_labels; j++) {
+        const metrics_label *l = &m->per_label[j];
+        printf("  %-*s %9.4f %9.4f %9.4f %9zu %9zu\n", w, lbl->names[j], l->precision, l->recall, l->f1, l->support,
+               l->predicted);
+    }
+}
+
+int cmd_metrics(int argc, char **argv) {
+    if (cli_wants_help(argc, argv)) {
+        usage(stdout);
+        return CLI_OK;
+    }
+    const char *gold_path = NULL, *pred_path = NULL, *labels_path = NULL, *format = "auto";
+    int json = 0;
+    for (int i = 1; i < argc; i++) {
+        const char **slot = !strcmp(argv[i], "--gold")     ? &gold_path
+                            : !strcmp(argv[i], "--pred")   ? &pred_path
+                            : !strcmp(argv[i], "--labels") ? &labels_path
+                            : !strcmp(argv[i], "--format") ? &format
+                                                           : NULL;
+        if (slot) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "mltc metrics: %s needs a value\n", argv[i]);
+                return CLI_USAGE;
+            }
+            *slot = argv[++i];
+        } else if (!strcmp(argv[i], "--json")) {
+            json = 1;
+        } else {
+            fprintf(stderr, "mltc metrics: unexpected argument '%s' (mltc metrics --help)\n", argv[i]);
+            return CLI_USAGE;
+        }
+    }
+    if (!gold_path || !pred_path) {
+        fprintf(stderr, "mltc metrics: --gold and --pred are required (mltc metrics --help)\n");
+        return CLI_USAGE;
+    }
+    mltc_error err = {0};
+    dataset_options opt = {0};
+    if (dataset_format_parse(&err, format, &opt.format) != MLTC_OK) {
+        fprintf(stderr, "mltc metrics: --format: %s\n", err.msg);
+        return CLI_USAGE;
+    }
+
+    labels lbl = {0};
+    dataset gold = {0}, pred = {0};
+    metrics m = {0};
+    int rc = CLI_FAIL;
+    /* Without a labels file, only a header can say which labels there are (SemEval ships none). */
+    if (!labels_path && (opt.format == DATASET_JSONL || opt.format == DATASET_TSV ||
+                         dataset_header_labels(&err, gold_path, &lbl) != MLTC_OK)) {
+        fprintf(stderr, "mltc metrics: --labels is required unless --gold is a tsv-columns file with a header%s%s%s\n",
+                err.msg[0] ? " (reading it as one: " : "", err.msg, err.msg[0] ? ")" : "");
+        return CLI_USAGE;
+    }
+    if ((labels_path && labels_load(&err, labels_path, &lbl) != MLTC_OK) ||
+        dataset_load(&err, gold_path, &lbl, &opt, &gold) != MLTC_OK ||
+        dataset_load(&err, pred_path, &lbl, &opt, &pred) != MLTC_OK) {
+        fprintf(stderr, "mltc metrics: %s\n", err.msg);
+        goto done;
+    }
+    if (gold.n != pred.n) {
+        fprintf(stderr, "mltc metrics: %s has %zu examples but %s has %zu; they must match one for one\n", gold_path,
+                gold.n, pred_path, pred.n);
+        goto done;
+    }
+    if (metrics_compute(&err, gold.y, pred.y, gold.n, lbl.count, &m) != MLTC_OK) {
+        fprintf(stderr, "mltc metrics: %s\n", err.msg);
+        goto done;
+    }
+    if (json) {
+        char *s = metrics_json_string(&m, 1);
+        if (!s) {
+            fprintf(stderr, "mltc metrics: out of memory writing JSON\n");
+            goto done;
+        }
+        printf("%s\n", s);
+        free(s);
+    } else {
+        print_summary(&m, &lbl, gold_path, pred_path);
+    }
+    rc = CLI_OK;
+done:
+    metrics_free(&m);
+    dataset_free(&pred);
+    dataset_free(&gold);
+    labels_free(&lbl);
+    return rc;
+}
