@@ -511,37 +511,44 @@ int dev_rows_plan_host(const int32_t *idx, int n, int32_t *rows, int32_t *starts
     return nseg;
 }
 
-mltc_status dev_rows_plan_build(dev_ctx *ctx, const int32_t *idx, int n, int table_rows, dev_rows_plan *plan) {
+mltc_status dev_rows_plan_upload(dev_ctx *ctx, const int32_t *idx, int n, int table_rows, dev_view dst,
+                                 int32_t *host_scratch, dev_rows_plan *plan) {
     TRY(check_ctx(ctx));
-    if (!idx || !plan) return BAD(ctx, "rows_plan_build: idx or plan is NULL");
+    if (!idx || !plan) return BAD(ctx, "rows_plan: idx or plan is NULL");
     memset(plan, 0, sizeof *plan);
-    POSITIVE(ctx, "rows_plan_build", "n", n);
+    POSITIVE(ctx, "rows_plan", "n", n);
+    size_t elems = 3 * (size_t)n + 1;
+    TRY(check_view(ctx, "rows_plan", "dst", dst, elems));
     for (int i = 0; i < n; i++)
         if (idx[i] < 0 || idx[i] >= table_rows)
-            return BAD(ctx, "rows_plan_build: idx[%d] = %d is outside [0, %d)", i, idx[i], table_rows);
-    int32_t *host = malloc(sizeof(int32_t) * (3 * (size_t)n + 1));
-    if (!host) return err_set(ctx->err, MLTC_ERR_OUT_OF_MEMORY, "rows_plan_build: %zu bytes", 12 * (size_t)n);
+            return BAD(ctx, "rows_plan: idx[%d] = %d is outside [0, %d)", i, idx[i], table_rows);
+    int32_t *host = host_scratch ? host_scratch : malloc(sizeof(int32_t) * elems);
+    if (!host) return err_set(ctx->err, MLTC_ERR_OUT_OF_MEMORY, "rows_plan: %zu bytes", 4 * elems);
+    /* Layout: rows [n] | starts [n+1] | order [n]; only nseg(+1) of the first two are used. */
     int nseg = dev_rows_plan_host(idx, n, host, host + n, host + 2 * n + 1);
-    if (nseg < 0) {
-        free(host);
-        return err_set(ctx->err, MLTC_ERR_OUT_OF_MEMORY, "rows_plan_build: no memory for %d rows", table_rows);
-    }
-    /* Layout in one buffer: rows [n] | starts [n+1] | order [n]; only nseg(+1) are used. */
-    size_t bytes = sizeof(int32_t) * (3 * (size_t)n + 1);
-    dev_buf *buf = NULL;
-    mltc_status st = dev_alloc(ctx, bytes, &buf);
-    if (st == MLTC_OK) st = dev_upload(ctx, buf, 0, host, bytes);
-    free(host);
-    if (st != MLTC_OK) {
-        dev_free(ctx, buf);
-        return st;
-    }
+    mltc_status st = nseg < 0 ? err_set(ctx->err, MLTC_ERR_OUT_OF_MEMORY, "rows_plan: no memory for %d rows",
+                                        table_rows)
+                              : dev_upload(ctx, dst.buf, dst.off * 4, host, 4 * elems);
+    if (!host_scratch) free(host);
+    if (st != MLTC_OK) return st;
     plan->nseg = nseg;
     plan->n = n;
-    plan->rows = (dev_view){buf, 0};
-    plan->starts = (dev_view){buf, (size_t)n};
-    plan->order = (dev_view){buf, 2 * (size_t)n + 1};
+    plan->rows = dst;
+    plan->starts = dev_at(dst, (size_t)n);
+    plan->order = dev_at(dst, 2 * (size_t)n + 1);
     return MLTC_OK;
+}
+
+mltc_status dev_rows_plan_build(dev_ctx *ctx, const int32_t *idx, int n, int table_rows, dev_rows_plan *plan) {
+    TRY(check_ctx(ctx));
+    if (!plan) return BAD(ctx, "rows_plan_build: plan is NULL");
+    memset(plan, 0, sizeof *plan);
+    POSITIVE(ctx, "rows_plan_build", "n", n);
+    dev_buf *buf = NULL;
+    TRY(dev_alloc(ctx, sizeof(int32_t) * (3 * (size_t)n + 1), &buf));
+    mltc_status st = dev_rows_plan_upload(ctx, idx, n, table_rows, (dev_view){buf, 0}, NULL, plan);
+    if (st != MLTC_OK) dev_free(ctx, buf);
+    return st;
 }
 
 void dev_rows_plan_free(dev_ctx *ctx, dev_rows_plan *plan) {

@@ -309,6 +309,12 @@ mltc_status dev_adamw(dev_ctx *ctx, const dev_adamw_args *a);
 mltc_status dev_rows_plan_build(dev_ctx *ctx, const int32_t *idx, int n, int table_rows, dev_rows_plan *plan);
 void dev_rows_plan_free(dev_ctx *ctx, dev_rows_plan *plan);
 
+/* Builds the plan for idx[n] on the host and uploads it into dst, which must hold 3n + 1
+ * int32 elements; the plan's views point into dst. For plans rebuilt every step. host_scratch
+ * holds 3n + 1 int32 (or NULL to allocate one for the call). */
+mltc_status dev_rows_plan_upload(dev_ctx *ctx, const int32_t *idx, int n, int table_rows, dev_view dst,
+                                 int32_t *host_scratch, dev_rows_plan *plan);
+
 /* Host-side plan (no device): rows/starts/order into caller arrays of sizes n, n+1, n.
  * Returns nseg. Shared by dev_rows_plan_build and the tests. */
 int dev_rows_plan_host(const int32_t *idx, int n, int32_t *rows, int32_t *starts, int32_t *order);

@@ -1,0 +1,144 @@
+/* The encoder's backward pass, layer by layer in reverse, accumulating into the gradient
+ * buffer. Activation gradients live in scratch: matmuls that produce one write it with
+ * beta = 0 so it needs no clearing; ops that can only accumulate (layernorm, gelu, softmax,
+ * dropout backward) get a buffer filled with zeros first. */
+#include <math.h>
+
+#include "model/bert_internal.h"
+
+#define TRY(x)                            \
+    do {                                  \
+        mltc_status st_ = (x);            \
+        if (st_ != MLTC_OK) return st_;   \
+    } while (0)
+
+/* For y = x W^T + b (x [n, in], W [out, in]) given dy [n, out]:
+ * dW += dy^T x, db += sum of dy over rows, and dx = dx_beta * dx + dy W (dx_beta 1 adds a
+ * residual gradient already in dx). */
+static mltc_status linear_backward(bert_model *m, dev_view dx, float dx_beta, dev_view dy, dev_view x, size_t w_off,
+                                   size_t b_off, int n, int in, int out) {
+    dev_ctx *dev = m->dev;
+    TRY(dev_bias_backward(dev, bert_gv(m, b_off), dy, n, out));
+    TRY(bert_gemm(dev, 1, 0, out, in, n, 1.0f, dy, out, x, in, bert_gv(m, w_off), in));
+    return bert_gemm(dev, 0, 0, n, in, out, dx_beta, dy, out, bert_pv(m, w_off), in, dx, in);
+}
+
+/* dx = dropout_backward(dy) into `tmp` (zeroed first), or dy itself when p == 0. */
+static mltc_status dropout_backward(bert_model *m, dev_view *dx, dev_view dy, dev_view tmp, size_t n, float p,
+                                    unsigned site) {
+    if (p == 0.0f) {
+        *dx = dy;
+        return MLTC_OK;
+    }
+    TRY(dev_fill(m->dev, tmp, n, 0.0f));
+    TRY(dev_dropout_backward(m->dev, tmp, dy, n, p, m->seed, bert_dropout_offset(m->step, site)));
+    *dx = tmp;
+    return MLTC_OK;
+}
+
+/* dout: gradient w.r.t. this layer's output (read only by the first LayerNorm backward).
+ * On return s_dA holds the gradient w.r.t. the layer's input x. */
+static mltc_status layer_backward(bert_model *m, int l, dev_view x, dev_view dout) {
+    const bert_config *c = &m->cfg;
+    const bert_layer_off *o = &m->lay.layers[l];
+    const bert_layer_act *a = &m->act[l];
+    dev_ctx *dev = m->dev;
+    int B = m->B, T = m->T, C = c->hidden_size, H = c->num_heads, D = C / H, I = c->intermediate_size;
+    int N = B * T;
+    size_t NC = (size_t)N * C, NI = (size_t)N * I, BHTT = (size_t)B * H * T * T;
+    float p_h = bert_p_hidden(m), p_a = bert_p_attn(m);
+    dev_view dA = m->s_dA, dB = m->s_dB, d;
+
+    /* LN2: dB = d res2. res2 = ln1 + dropout(f_gelu W2^T + b2). */
+    TRY(dev_fill(dev, dB, NC, 0.0f));
+    TRY(dev_layernorm_backward(dev, dB, bert_gv(m, o->ln2_w), bert_gv(m, o->ln2_b), dout, a->res2,
+                               bert_pv(m, o->ln2_w), a->ln2_mean, a->ln2_rstd, N, C));
+    TRY(dropout_backward(m, &d, dB, m->s_dC, NC, p_h, BERT_SITE_FFN_OUT(l)));
+    TRY(linear_backward(m, m->s_df1, 0.0f, d, a->f_gelu, o->f2_w, o->f2_b, N, I, C));
+    TRY(dev_fill(dev, m->s_df2, NI, 0.0f));
+    TRY(dev_gelu_backward(dev, m->s_df2, m->s_df1, a->f_pre, NI));
+    /* d ln1 = d res2 (the residual) + the FFN's input gradient: accumulate into dB. */
+    TRY(linear_backward(m, dB, 1.0f, m->s_df2, a->ln1, o->f1_w, o->f1_b, N, C, I));
+
+    /* LN1: dA = d res1. res1 = x + dropout(ctx Wo^T + bo). dout is not read after this. */
+    TRY(dev_fill(dev, dA, NC, 0.0f));
+    TRY(dev_layernorm_backward(dev, dA, bert_gv(m, o->ln1_w), bert_gv(m, o->ln1_b), dB, a->res1,
+                               bert_pv(m, o->ln1_w), a->ln1_mean, a->ln1_rstd, N, C));
+    TRY(dropout_backward(m, &d, dA, m->s_dC, NC, p_h, BERT_SITE_ATT_OUT(l)));
+    TRY(linear_backward(m, dB, 0.0f, d, a->ctx, o->o_w, o->o_b, N, C, C)); /* dB = d ctx */
+
+    /* Attention: d ctxh, then through P V and softmax(Q K^T) into d q, d k, d v. */
+    const int ctx_dims[4] = {B, T, H, D}, ctx_perm[4] = {0, 2, 1, 3};
+    TRY(dev_permute(dev, m->s_ctxh, dB, 4, ctx_dims, ctx_perm, 0));
+    dev_view q = a->qkvh, k = dev_at(a->qkvh, NC), v = dev_at(a->qkvh, 2 * NC);
+    dev_view dq = m->s_dqkvh, dk = dev_at(m->s_dqkvh, NC), dv = dev_at(m->s_dqkvh, 2 * NC);
+    dev_view P = p_a > 0.0f ? a->att_d : a->att;
+    long TD = (long)T * D, TT = (long)T * T;
+    TRY(bert_gemm_batched(dev, 0, 1, T, T, D, m->s_ctxh, D, TD, v, D, TD, m->s_datt, T, TT, B * H)); /* dP */
+    TRY(bert_gemm_batched(dev, 1, 0, T, D, T, P, T, TT, m->s_ctxh, D, TD, dv, D, TD, B * H));       /* dv */
+    TRY(dropout_backward(m, &d, m->s_datt, m->s_datt2, BHTT, p_a, BERT_SITE_ATT(l)));
+    dev_softmax sm = {B, H, T, T, 1.0f / sqrtf((float)D), m->mask};
+    TRY(dev_fill(dev, m->s_scores, BHTT, 0.0f));
+    TRY(dev_softmax_backward(dev, &sm, m->s_scores, d, a->att));
+    TRY(bert_gemm_batched(dev, 0, 0, T, D, T, m->s_scores, T, TT, k, D, TD, dq, D, TD, B * H)); /* dq */
+    TRY(bert_gemm_batched(dev, 1, 0, T, D, T, m->s_scores, T, TT, q, D, TD, dk, D, TD, B * H)); /* dk */
+    const int qkv_dims[5] = {3, B, H, T, D}, qkv_perm[5] = {1, 3, 0, 2, 4};
+    TRY(dev_permute(dev, m->s_qkv, m->s_dqkvh, 5, qkv_dims, qkv_perm, 0));
+
+    /* d x = d res1 (the residual, in dA) + the projection's input gradient. */
+    return linear_backward(m, dA, 1.0f, m->s_qkv, x, o->qkv_w, o->qkv_b, N, C, 3 * C);
+}
+
+/* The embedding tables' gradients: scatter-add d emb_sum rows into the rows that were
+ * gathered, through deterministic plans built from the host copies of the indices. Tokens
+ * equal to `skip` (the [PAD] id for the word table, as PyTorch's padding_idx) are left out. */
+static mltc_status scatter_table(bert_model *m, dev_view dsum, const int32_t *idx, int n, int32_t skip,
+                                 size_t table_off, int slot) {
+    dev_ctx *dev = m->dev;
+    int32_t *sel = m->h_sel, *src = m->h_src, *h = m->h_plan;
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        if (idx[i] != skip) {
+            sel[k] = idx[i];
+            src[k++] = i;
+        }
+    if (k == 0) return MLTC_OK;
+    int nseg = dev_rows_plan_host(sel, k, h, h + k, h + 2 * k + 1);
+    if (nseg < 0) return err_set(dev->err, MLTC_ERR_OUT_OF_MEMORY, "bert_backward: no memory for a row plan");
+    /* The plan orders entries of sel; the scatter reads rows of dsum. */
+    for (int p = 0; p < k; p++) h[2 * k + 1 + p] = src[h[2 * k + 1 + p]];
+    size_t base = (size_t)slot * (3 * (size_t)m->max_batch * m->max_seq + 1), len = 3 * (size_t)k + 1;
+    TRY(dev_upload(dev, m->plans, base * 4, h, len * 4));
+    dev_rows_plan plan = {nseg, k, {m->plans, base}, {m->plans, base + k}, {m->plans, base + 2 * k + 1}};
+    return dev_scatter_add_rows(dev, bert_gv(m, table_off), dsum, &plan, m->cfg.hidden_size);
+}
+
+static mltc_status embedding_backward(bert_model *m, dev_view dsum) {
+    int n = m->B * m->T;
+    int32_t pad = m->cfg.pad_token_id >= 0 ? m->cfg.pad_token_id : -1; /* -1 never occurs */
+    TRY(scatter_table(m, dsum, m->h_ids, n, pad, m->lay.word, 0));
+    TRY(scatter_table(m, dsum, m->h_pos, n, -1, m->lay.pos, 1));
+    return scatter_table(m, dsum, m->h_types, n, -1, m->lay.type, 2);
+}
+
+mltc_status bert_backward(bert_model *m, dev_view dhidden) {
+    dev_ctx *dev = m->dev;
+    const bert_config *c = &m->cfg;
+    if (!m->have_forward)
+        return err_set(dev->err, MLTC_ERR_INVALID_ARGUMENT, "bert_backward: no forward pass to go back through");
+    int N = m->B * m->T, C = c->hidden_size;
+    size_t NC = (size_t)N * C;
+
+    dev_view dout = dhidden;
+    for (int l = c->num_layers - 1; l >= 0; l--) {
+        dev_view x = l > 0 ? m->act[l - 1].ln2 : m->emb_out;
+        TRY(layer_backward(m, l, x, dout));
+        dout = m->s_dA;
+    }
+    dev_view d;
+    TRY(dropout_backward(m, &d, dout, m->s_dC, NC, bert_p_hidden(m), BERT_SITE_EMB));
+    TRY(dev_fill(dev, m->s_dB, NC, 0.0f));
+    TRY(dev_layernorm_backward(dev, m->s_dB, bert_gv(m, m->lay.emb_ln_w), bert_gv(m, m->lay.emb_ln_b), d,
+                               m->emb_sum, bert_pv(m, m->lay.emb_ln_w), m->emb_mean, m->emb_rstd, N, C));
+    return embedding_backward(m, m->s_dB);
+}

@@ -1,0 +1,138 @@
+/* The encoder's forward pass: embeddings, then N post-LayerNorm transformer layers, as
+ * Hugging Face's BertModel computes them. Shapes: N = B*T rows, C hidden, H heads of D. */
+#include <math.h>
+#include <string.h>
+
+#include "model/bert_internal.h"
+
+#define TRY(x)                            \
+    do {                                  \
+        mltc_status st_ = (x);            \
+        if (st_ != MLTC_OK) return st_;   \
+    } while (0)
+
+/* Checks and uploads ids, token types, positions and the mask; keeps host copies of the
+ * indices for the backward's scatter plans. */
+static mltc_status inputs_upload(bert_model *m, const int32_t *ids, const int32_t *types, const int32_t *mask, int B,
+                                 int T) {
+    const bert_config *c = &m->cfg;
+    dev_ctx *dev = m->dev;
+    size_t n = (size_t)B * T;
+    for (size_t i = 0; i < n; i++) {
+        int b = (int)(i / (size_t)T), t = (int)(i % (size_t)T);
+        if (ids[i] < 0 || ids[i] >= c->vocab_size)
+            return err_set(dev->err, MLTC_ERR_INVALID_ARGUMENT,
+                           "bert_forward: token id %d at [%d, %d] is outside the vocabulary [0, %d)", ids[i], b, t,
+                           c->vocab_size);
+        int32_t ty = types ? types[i] : 0;
+        if (ty < 0 || ty >= c->type_vocab_size)
+            return err_set(dev->err, MLTC_ERR_INVALID_ARGUMENT,
+                           "bert_forward: token type %d at [%d, %d] is outside [0, %d)", ty, b, t,
+                           c->type_vocab_size);
+        m->h_ids[i] = ids[i];
+        m->h_types[i] = ty;
+        m->h_pos[i] = t;
+        m->h_mask[i] = (!mask || mask[i] != 0) ? 1.0f : 0.0f;
+    }
+    TRY(dev_upload(dev, m->inputs, m->ids.off * 4, m->h_ids, n * 4));
+    TRY(dev_upload(dev, m->inputs, m->types.off * 4, m->h_types, n * 4));
+    TRY(dev_upload(dev, m->inputs, m->pos.off * 4, m->h_pos, n * 4));
+    TRY(dev_upload(dev, m->inputs, m->mask.off * 4, m->h_mask, n * 4));
+    return MLTC_OK;
+}
+
+/* y = x W^T + b for x [n, in] and a PyTorch Linear weight W [out, in]. */
+static mltc_status linear(bert_model *m, dev_view y, dev_view x, size_t w_off, size_t b_off, int n, int in,
+                          int out) {
+    TRY(bert_gemm(m->dev, 0, 1, n, out, in, 0.0f, x, in, bert_pv(m, w_off), in, y, out));
+    return dev_bias_add(m->dev, y, bert_pv(m, b_off), n, out);
+}
+
+static mltc_status dropout(bert_model *m, dev_view x, size_t n, float p, unsigned site) {
+    if (p == 0.0f) return MLTC_OK; /* exact identity: no op at all */
+    return dev_dropout_forward(m->dev, x, x, n, p, m->seed, bert_dropout_offset(m->step, site));
+}
+
+static mltc_status layer_forward(bert_model *m, int l, dev_view x) {
+    const bert_config *c = &m->cfg;
+    const bert_layer_off *o = &m->lay.layers[l];
+    const bert_layer_act *a = &m->act[l];
+    dev_ctx *dev = m->dev;
+    int B = m->B, T = m->T, C = c->hidden_size, H = c->num_heads, D = C / H, I = c->intermediate_size;
+    int N = B * T;
+    size_t NC = (size_t)N * C, BHTT = (size_t)B * H * T * T;
+    float p_h = bert_p_hidden(m), p_a = bert_p_attn(m);
+
+    /* Self-attention. One projection for q, k and v, then [B,T,3,H,D] -> [3,B,H,T,D]. */
+    TRY(linear(m, m->s_qkv, x, o->qkv_w, o->qkv_b, N, C, 3 * C));
+    const int qkv_dims[5] = {B, T, 3, H, D}, qkv_perm[5] = {2, 0, 3, 1, 4};
+    TRY(dev_permute(dev, a->qkvh, m->s_qkv, 5, qkv_dims, qkv_perm, 0));
+    dev_view q = a->qkvh, k = dev_at(a->qkvh, NC), v = dev_at(a->qkvh, 2 * NC);
+    long TD = (long)T * D, TT = (long)T * T;
+    TRY(bert_gemm_batched(dev, 0, 1, T, T, D, q, D, TD, k, D, TD, m->s_scores, T, TT, B * H));
+    dev_softmax sm = {B, H, T, T, 1.0f / sqrtf((float)D), m->mask};
+    TRY(dev_softmax_forward(dev, &sm, a->att, m->s_scores));
+    dev_view P = a->att;
+    if (p_a > 0.0f) {
+        TRY(dev_dropout_forward(dev, a->att_d, a->att, BHTT, p_a, m->seed,
+                                bert_dropout_offset(m->step, BERT_SITE_ATT(l))));
+        P = a->att_d;
+    }
+    TRY(bert_gemm_batched(dev, 0, 0, T, D, T, P, T, TT, v, D, TD, m->s_ctxh, D, TD, B * H));
+    const int ctx_dims[4] = {B, H, T, D}, ctx_perm[4] = {0, 2, 1, 3};
+    TRY(dev_permute(dev, a->ctx, m->s_ctxh, 4, ctx_dims, ctx_perm, 0));
+
+    /* Output projection, dropout, residual, LayerNorm. */
+    TRY(linear(m, a->res1, a->ctx, o->o_w, o->o_b, N, C, C));
+    TRY(dropout(m, a->res1, NC, p_h, BERT_SITE_ATT_OUT(l)));
+    TRY(dev_axpby(dev, a->res1, 1.0f, a->res1, 1.0f, x, NC));
+    TRY(dev_layernorm_forward(dev, a->ln1, a->ln1_mean, a->ln1_rstd, a->res1, bert_pv(m, o->ln1_w),
+                              bert_pv(m, o->ln1_b), N, C, c->layer_norm_eps));
+
+    /* Feed-forward with erf GELU, dropout, residual, LayerNorm. */
+    TRY(linear(m, a->f_pre, a->ln1, o->f1_w, o->f1_b, N, C, I));
+    TRY(dev_gelu_forward(dev, a->f_gelu, a->f_pre, (size_t)N * I));
+    TRY(linear(m, a->res2, a->f_gelu, o->f2_w, o->f2_b, N, I, C));
+    TRY(dropout(m, a->res2, NC, p_h, BERT_SITE_FFN_OUT(l)));
+    TRY(dev_axpby(dev, a->res2, 1.0f, a->res2, 1.0f, a->ln1, NC));
+    return dev_layernorm_forward(dev, a->ln2, a->ln2_mean, a->ln2_rstd, a->res2, bert_pv(m, o->ln2_w),
+                                 bert_pv(m, o->ln2_b), N, C, c->layer_norm_eps);
+}
+
+mltc_status bert_forward(bert_model *m, const int32_t *ids, const int32_t *token_types,
+                         const int32_t *attention_mask, int B, int T, int train, uint64_t step, dev_view *hidden) {
+    dev_ctx *dev = m->dev;
+    const bert_config *c = &m->cfg;
+    if (!ids || !hidden) return err_set(dev->err, MLTC_ERR_INVALID_ARGUMENT, "bert_forward: ids or hidden is NULL");
+    if (B < 1 || B > m->max_batch || T < 1 || T > m->max_seq)
+        return err_set(dev->err, MLTC_ERR_INVALID_ARGUMENT,
+                       "bert_forward: batch %d x length %d exceeds the model's %d x %d (or is empty)", B, T,
+                       m->max_batch, m->max_seq);
+    if (train && step >= BERT_MAX_STEP)
+        return err_set(dev->err, MLTC_ERR_INVALID_ARGUMENT, "bert_forward: step %llu >= the dropout limit %llu",
+                       (unsigned long long)step, (unsigned long long)BERT_MAX_STEP);
+    m->have_forward = 0;
+    m->B = B;
+    m->T = T;
+    m->train = train != 0;
+    m->step = step;
+    TRY(inputs_upload(m, ids, token_types, attention_mask, B, T));
+
+    int N = B * T, C = c->hidden_size;
+    const bert_layout *L = &m->lay;
+    TRY(dev_gather_rows(dev, m->emb_sum, bert_pv(m, L->word), m->ids, N, C, c->vocab_size, 0.0f));
+    TRY(dev_gather_rows(dev, m->emb_sum, bert_pv(m, L->pos), m->pos, N, C, c->max_position, 1.0f));
+    TRY(dev_gather_rows(dev, m->emb_sum, bert_pv(m, L->type), m->types, N, C, c->type_vocab_size, 1.0f));
+    TRY(dev_layernorm_forward(dev, m->emb_out, m->emb_mean, m->emb_rstd, m->emb_sum, bert_pv(m, L->emb_ln_w),
+                              bert_pv(m, L->emb_ln_b), N, C, c->layer_norm_eps));
+    TRY(dropout(m, m->emb_out, (size_t)N * C, bert_p_hidden(m), BERT_SITE_EMB));
+
+    dev_view x = m->emb_out;
+    for (int l = 0; l < c->num_layers; l++) {
+        TRY(layer_forward(m, l, x));
+        x = m->act[l].ln2;
+    }
+    m->have_forward = 1;
+    *hidden = x;
+    return MLTC_OK;
+}

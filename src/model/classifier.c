@@ -1,0 +1,332 @@
+/* The classifier: set-up, batch assembly, prediction, the training step and AdamW. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/classifier_internal.h"
+
+#define TRY(x)                                                                                                    \
+    do {                                                                                                          \
+        mltc_status st_ = (x);                                                                                    \
+        if (st_ != MLTC_OK) return st_;                                                                           \
+    } while (0)
+
+mltc_status clf_gemm(dev_ctx *dev, int ta, int tb, int m, int n, int k, float beta, dev_view a, int lda, dev_view b,
+                     int ldb, dev_view out, int ldc) {
+    dev_gemm g = {.trans_a = ta, .trans_b = tb, .m = m, .n = n, .k = k, .alpha = 1.0f, .beta = beta,
+                  .a = a, .lda = lda, .b = b, .ldb = ldb, .c = out, .ldc = ldc, .batch = 1};
+    return dev_matmul(dev, &g);
+}
+
+mltc_status clf_plan(classifier *c, const int32_t *idx, int n, int table_rows, dev_view region, dev_rows_plan *plan) {
+    return dev_rows_plan_upload(c->dev, idx, n, table_rows, region, c->h_plan, plan);
+}
+
+uint64_t clf_dropout_seed(const classifier *c) { return c->s.seed; }
+
+static const head_ops *ops_for(head_kind h) {
+    return h == HEAD_LMMTC ? &head_ops_lmmtc : h == HEAD_LAM ? &head_ops_lam : &head_ops_bert;
+}
+
+/* ---- set-up ------------------------------------------------------------------------------ */
+
+static mltc_status copy_labels(mltc_error *err, const labels *src, labels *dst) {
+    for (int i = 0; i < src->count; i++) TRY(labels_add(err, dst, src->names[i]));
+    return MLTC_OK;
+}
+
+/* Everything after the encoder exists: host scratch, work memory, head, optimizer state. */
+mltc_status clf_finish_setup(classifier *c, int fresh_head) {
+    dev_ctx *d = c->dev;
+    mltc_error *err = d->err;
+    size_t rt = (size_t)c->max_rows * c->max_len, bk = (size_t)c->max_batch * c->K;
+    c->h_ids = malloc(4 * rt);
+    c->h_types = malloc(4 * rt);
+    c->h_mask = malloc(4 * rt);
+    c->h_mlm_target = malloc(4 * rt);
+    c->h_idx = malloc(4 * rt);
+    c->h_plan = malloc(4 * (3 * rt + 1));
+    c->h_targets = malloc(4 * bk);
+    c->h_loss = malloc(4 * bk);
+    if (!c->h_ids || !c->h_types || !c->h_mask || !c->h_mlm_target || !c->h_idx || !c->h_plan || !c->h_targets ||
+        !c->h_loss)
+        return err_set(err, MLTC_ERR_OUT_OF_MEMORY, "classifier: no host memory for batches of %d x %d",
+                       c->max_rows, c->max_len);
+    size_t total = rt * c->C + 4 * bk;
+    TRY(dev_alloc(d, total * 4, &c->work));
+    c->dhidden = (dev_view){c->work, 0};
+    c->logits = (dev_view){c->work, rt * c->C};
+    c->dlogits = dev_at(c->logits, bk);
+    c->targets = dev_at(c->logits, 2 * bk);
+    c->loss = dev_at(c->logits, 3 * bk);
+
+    param_spec specs[HEAD_MAX_PARAMS];
+    int n = c->head_ops->specs(c, specs, HEAD_MAX_PARAMS);
+    TRY(param_table_create(d, specs, n, &c->head));
+    TRY(c->head_ops->alloc(c));
+    if (fresh_head) TRY(c->head_ops->init(c));
+
+    size_t ne = bert_num_params(c->bert), nh = c->head.n;
+    dev_buf **bufs[] = {&c->m_enc, &c->v_enc, &c->m_head, &c->v_head};
+    size_t sizes[] = {ne, ne, nh, nh};
+    for (int i = 0; i < 4; i++) {
+        TRY(dev_alloc(d, sizes[i] * 4, bufs[i]));
+        TRY(dev_fill(d, (dev_view){*bufs[i], 0}, sizes[i], 0.0f));
+    }
+    TRY(dev_alloc(d, 2 * 4, &c->norms));
+    return MLTC_OK;
+}
+
+mltc_status clf_check_shape(classifier *c, const bert_config *cfg, const char *source) {
+    if (c->max_len > cfg->max_position)
+        return err_set(c->dev->err, MLTC_ERR_INVALID_ARGUMENT,
+                       "%s: max-len %d exceeds the model's %d positions (max_position_embeddings)", source, c->max_len,
+                       cfg->max_position);
+    if (c->s.head == HEAD_LMMTC && lmmtc_prompt_len(c->K) + 2 > c->max_len)
+        return err_set(c->dev->err, MLTC_ERR_INVALID_ARGUMENT,
+                       "lmmtc: the prompt of %d labels needs %d tokens plus text, more than max-len %d "
+                       "(the model has %d positions)",
+                       c->K, lmmtc_prompt_len(c->K), c->max_len, cfg->max_position);
+    return MLTC_OK;
+}
+
+classifier *clf_alloc(dev_ctx *dev, const train_settings *s, int max_batch) {
+    classifier *c = calloc(1, sizeof *c);
+    if (!c) return NULL;
+    c->dev = dev;
+    c->s = *s;
+    c->head_ops = ops_for(s->head);
+    c->max_batch = max_batch;
+    c->max_rows = s->head == HEAD_LMMTC && s->lambda > 0 ? 2 * max_batch : max_batch;
+    c->max_len = s->max_len;
+    return c;
+}
+
+mltc_status classifier_create(dev_ctx *dev, const char *model_dir, const labels *lbl, const train_settings *settings,
+                              int max_batch, classifier **out) {
+    if (!dev || !out) return MLTC_ERR_INVALID_ARGUMENT;
+    mltc_error *err = dev->err;
+    *out = NULL;
+    if (!model_dir || !lbl || !settings || lbl->count < 1 || max_batch < 1)
+        return err_set(err, MLTC_ERR_INVALID_ARGUMENT, "classifier_create: a model folder, labels and batch >= 1 "
+                                                       "are required");
+    TRY(train_settings_check(err, settings));
+    classifier *c = clf_alloc(dev, settings, max_batch);
+    if (!c) return err_set(err, MLTC_ERR_OUT_OF_MEMORY, "classifier_create: no memory");
+    char path[4096];
+    bert_config cfg;
+    mltc_status st = copy_labels(err, lbl, &c->lbl);
+    c->K = lbl->count;
+    if (!st) {
+        snprintf(path, sizeof path, "%s/config.json", model_dir);
+        st = bert_config_load(err, path, &cfg);
+    }
+    if (!st) {
+        c->C = cfg.hidden_size;
+        snprintf(path, sizeof path, "%s/vocab.txt", model_dir);
+        st = tok_load(err, path, &c->tok);
+    }
+    if (!st && tok_vocab_size(c->tok) != cfg.vocab_size)
+        st = err_set(err, MLTC_ERR_PARSE, "%s: %d tokens, but config.json says vocab_size %d", path,
+                     tok_vocab_size(c->tok), cfg.vocab_size);
+    if (!st) st = clf_check_shape(c, &cfg, model_dir);
+    if (!st) st = bert_model_create(dev, &cfg, c->max_rows, c->max_len, &c->bert);
+    if (!st) {
+        snprintf(path, sizeof path, "%s/model.safetensors", model_dir);
+        st = bert_load_hf_file(c->bert, path);
+    }
+    if (!st) bert_set_dropout_seed(c->bert, settings->seed);
+    if (!st && settings->head == HEAD_LMMTC) {
+        st = lmmtc_tokens_add(c->tok, err, c->K, settings->shared_label_tokens, &c->lt);
+        if (!st) st = bert_resize_vocab(c->bert, tok_vocab_size(c->tok), settings->seed ^ 0x564F434142ull);
+    }
+    c->init_dir = model_dir;
+    if (!st) st = clf_finish_setup(c, 1);
+    c->init_dir = NULL;
+    if (st) {
+        classifier_free(c);
+        return st;
+    }
+    *out = c;
+    return MLTC_OK;
+}
+
+void classifier_free(classifier *c) {
+    if (!c) return;
+    dev_ctx *d = c->dev;
+    if (c->head_ops && c->head_state) c->head_ops->release(c);
+    param_table_free(d, &c->head);
+    bert_model_free(c->label_bert);
+    bert_model_free(c->bert);
+    dev_free(d, c->work);
+    dev_free(d, c->m_enc);
+    dev_free(d, c->v_enc);
+    dev_free(d, c->m_head);
+    dev_free(d, c->v_head);
+    dev_free(d, c->norms);
+    tok_free(c->tok);
+    lmmtc_tokens_free(&c->lt);
+    labels_free(&c->lbl);
+    free(c->h_ids);
+    free(c->h_types);
+    free(c->h_mask);
+    free(c->h_mlm_target);
+    free(c->h_idx);
+    free(c->h_plan);
+    free(c->h_targets);
+    free(c->h_loss);
+    free(c->extra_json);
+    free(c);
+}
+
+const train_settings *classifier_settings(const classifier *c) { return &c->s; }
+const labels *classifier_labels(const classifier *c) { return &c->lbl; }
+int classifier_num_labels(const classifier *c) { return c->K; }
+dev_ctx *classifier_device(const classifier *c) { return c->dev; }
+const char *classifier_extra_json(const classifier *c) { return c->extra_json ? c->extra_json : "{}"; }
+
+mltc_status classifier_tokenize(const classifier *c, const char *text, size_t len, int32_t **ids, int *n) {
+    return tok_encode(c->tok, c->dev->err, text, len, ids, n);
+}
+
+/* ---- batches ----------------------------------------------------------------------------- */
+
+/* Fills the host inputs for B examples (plus the MLM copy when mlm) and sets *T. */
+static mltc_status build_batch(classifier *c, const clf_example *ex, int B, int mlm, uint64_t step, int *T) {
+    mltc_error *err = c->dev->err;
+    int L = c->max_len, maxn = 1;
+    /* Build unpadded rows at stride L first, then compact to the batch's length. */
+    int *len = (int *)c->h_plan; /* scratch: at most max_rows ints */
+    for (int b = 0; b < B; b++) {
+        if (!ex[b].ids && ex[b].n > 0)
+            return err_set(err, MLTC_ERR_INVALID_ARGUMENT, "classifier: example %d has no token ids", b);
+        int32_t *ids = c->h_ids + (size_t)b * L, *types = c->h_types + (size_t)b * L;
+        if (c->s.head == HEAD_LMMTC)
+            TRY(lmmtc_build(&c->lt, c->tok, err, ex[b].ids, ex[b].n, L, ids, types, &len[b]));
+        else
+            TRY(tok_build_from_ids(c->tok, err, ex[b].ids, ex[b].n, NULL, 0, L, ids, types, &len[b]));
+        if (len[b] > maxn) maxn = len[b];
+    }
+    int rows = mlm ? 2 * B : B;
+    for (int b = B; b < rows; b++) { /* the MLM copy repeats the classification rows */
+        memcpy(c->h_ids + (size_t)b * L, c->h_ids + (size_t)(b - B) * L, 4 * (size_t)L);
+        memcpy(c->h_types + (size_t)b * L, c->h_types + (size_t)(b - B) * L, 4 * (size_t)L);
+        len[b] = len[b - B];
+    }
+    int32_t pad = tok_special(c->tok)->pad >= 0 ? tok_special(c->tok)->pad : 0;
+    /* Compact in place: row r moves from stride L to stride maxn (r * maxn <= r * L). */
+    for (int r = 0; r < rows; r++) {
+        for (int t = 0; t < maxn; t++) {
+            int real = t < len[r];
+            c->h_ids[(size_t)r * maxn + t] = real ? c->h_ids[(size_t)r * L + t] : pad;
+            c->h_types[(size_t)r * maxn + t] = real ? c->h_types[(size_t)r * L + t] : 0;
+            c->h_mask[(size_t)r * maxn + t] = real;
+        }
+    }
+    if (mlm) {
+        for (int b = 0; b < B; b++)
+            lmmtc_mask_copy(&c->lt, ex[b].gold, (float)c->s.mask_prob, c->s.seed ^ 0x4D4C4Dull /* "MLM" */,
+                            step * (uint64_t)c->max_batch + (uint64_t)b, c->h_ids + (size_t)(B + b) * maxn, len[b],
+                            c->h_mlm_target + (size_t)b * maxn);
+        for (int b = 0; b < B; b++)
+            for (int t = len[b]; t < maxn; t++) c->h_mlm_target[(size_t)b * maxn + t] = -1;
+    }
+    *T = maxn;
+    return MLTC_OK;
+}
+
+static mltc_status run_forward(classifier *c, const clf_example *ex, int B, int train, uint64_t step, head_pass *p) {
+    if (B < 1 || B > c->max_batch)
+        return err_set(c->dev->err, MLTC_ERR_INVALID_ARGUMENT, "classifier: batch of %d examples (1..%d allowed)", B,
+                       c->max_batch);
+    int mlm = train && c->s.head == HEAD_LMMTC && c->s.lambda > 0;
+    int T = 0;
+    TRY(build_batch(c, ex, B, mlm, step, &T));
+    *p = (head_pass){.B = B, .T = T, .rows = mlm ? 2 * B : B, .train = train, .step = step,
+                     .h_mlm_target = mlm ? c->h_mlm_target : NULL};
+    if (c->head_ops->before) TRY(c->head_ops->before(c, p));
+    TRY(bert_forward(c->bert, c->h_ids, c->h_types, c->h_mask, p->rows, T, train, step, &p->hidden));
+    return c->head_ops->forward(c, p);
+}
+
+mltc_status classifier_predict(classifier *c, const clf_example *ex, int B, float *probs) {
+    if (!c || !ex || !probs) return c ? err_set(c->dev->err, MLTC_ERR_INVALID_ARGUMENT, "predict: NULL argument")
+                                      : MLTC_ERR_INVALID_ARGUMENT;
+    head_pass p;
+    TRY(run_forward(c, ex, B, 0, 0, &p));
+    size_t n = (size_t)B * c->K;
+    TRY(dev_download(c->dev, c->logits.buf, c->logits.off * 4, probs, 4 * n));
+    for (size_t i = 0; i < n; i++) probs[i] = 1.0f / (1.0f + expf(-probs[i]));
+    return MLTC_OK;
+}
+
+mltc_status classifier_forward_backward(classifier *c, const clf_example *ex, int B, uint64_t step,
+                                        clf_losses *out) {
+    if (!c || !ex) return c ? err_set(c->dev->err, MLTC_ERR_INVALID_ARGUMENT, "train step: NULL argument")
+                            : MLTC_ERR_INVALID_ARGUMENT;
+    dev_ctx *d = c->dev;
+    for (int b = 0; b < B; b++)
+        if (!ex[b].gold) return err_set(d->err, MLTC_ERR_INVALID_ARGUMENT, "train step: example %d has no labels", b);
+    head_pass p;
+    TRY(run_forward(c, ex, B, 1, step, &p));
+    size_t n = (size_t)B * c->K;
+    for (int b = 0; b < B; b++)
+        for (int k = 0; k < c->K; k++) c->h_targets[(size_t)b * c->K + k] = ex[b].gold[k] ? 1.0f : 0.0f;
+    TRY(dev_upload(d, c->targets.buf, c->targets.off * 4, c->h_targets, 4 * n));
+    TRY(dev_bce_forward(d, c->loss, c->logits, c->targets, n));
+    TRY(dev_fill(d, c->dlogits, n, 0.0f));
+    /* BCEWithLogitsLoss(reduction='mean'): the mean over all B x K entries. */
+    TRY(dev_bce_backward(d, c->dlogits, c->logits, c->targets, n, 1.0f / (float)n));
+    TRY(dev_fill(d, c->dhidden, (size_t)p.rows * p.T * c->C, 0.0f));
+    TRY(c->head_ops->backward(c, &p));
+    TRY(bert_backward(c->bert, c->dhidden));
+    TRY(dev_download(d, c->loss.buf, c->loss.off * 4, c->h_loss, 4 * n));
+    double sum = 0;
+    for (size_t i = 0; i < n; i++) sum += c->h_loss[i];
+    if (out) {
+        out->bce = sum / (double)n;
+        out->mlm = c->mlm_loss;
+        out->total = out->bce + (c->s.head == HEAD_LMMTC ? c->s.lambda * c->mlm_loss : 0.0);
+    }
+    return MLTC_OK;
+}
+
+mltc_status classifier_zero_grads(classifier *c) {
+    TRY(bert_zero_grads(c->bert));
+    return dev_fill(c->dev, (dev_view){c->head.grads, 0}, c->head.n, 0.0f);
+}
+
+/* ---- optimizer --------------------------------------------------------------------------- */
+
+static mltc_status adamw_range(classifier *c, dev_buf *p, dev_buf *g, dev_buf *m, dev_buf *v, size_t from, size_t to,
+                               double lr, long step, double wd) {
+    if (to <= from) return MLTC_OK;
+    dev_adamw_args a = {.n = to - from, .param = {p, from}, .grad = {g, from}, .m = {m, from}, .v = {v, from},
+                        .lr = (float)lr, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f, .weight_decay = (float)wd,
+                        .step = (int)step, .sumsq = {c->norms, 0}, .max_norm = (float)c->s.max_grad_norm};
+    return dev_adamw(c->dev, &a);
+}
+
+mltc_status classifier_optimizer_step(classifier *c, double lr, long step, double *norm) {
+    dev_ctx *d = c->dev;
+    if (step < 1) return err_set(d->err, MLTC_ERR_INVALID_ARGUMENT, "optimizer step %ld must be >= 1", step);
+    dev_view n0 = {c->norms, 0}, n1 = {c->norms, 1};
+    /* The global norm covers the encoder and the head: two partial sums, then one. */
+    TRY(dev_sumsq(d, n0, (dev_view){bert_grads(c->bert), 0}, bert_num_params(c->bert)));
+    TRY(dev_sumsq(d, n1, (dev_view){c->head.grads, 0}, c->head.n));
+    TRY(dev_axpby(d, n0, 1.0f, n0, 1.0f, n1, 1));
+    if (norm) {
+        float sq = 0;
+        TRY(dev_download(d, c->norms, 0, &sq, 4));
+        *norm = sqrt((double)sq);
+    }
+    size_t ne = bert_num_params(c->bert), nd = bert_num_decay_params(c->bert);
+    double wd = c->s.weight_decay;
+    dev_buf *pe = bert_params(c->bert), *ge = bert_grads(c->bert);
+    TRY(adamw_range(c, pe, ge, c->m_enc, c->v_enc, 0, nd, lr, step, wd));
+    TRY(adamw_range(c, pe, ge, c->m_enc, c->v_enc, nd, ne, lr, step, 0.0));
+    TRY(adamw_range(c, c->head.params, c->head.grads, c->m_head, c->v_head, 0, c->head.n_decay, lr, step, wd));
+    return adamw_range(c, c->head.params, c->head.grads, c->m_head, c->v_head, c->head.n_decay, c->head.n, lr, step,
+                       0.0);
+}

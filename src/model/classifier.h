@@ -1,0 +1,87 @@
+/*
+ * A multi-label classifier: the BERT encoder, one of three heads, the tokenizer and the label
+ * set, with its AdamW state. Written against device.h only.
+ *
+ * Heads (K labels, hidden size C):
+ *   bert   [CLS] -> dropout -> linear (K x C) -> logits; BCE.
+ *   lmmtc  LM-MTC: the label prompt before the text (lmmtc_prompt.h); label i's logit is
+ *          w_i . h(state i) + b_i. With lambda > 0 a second copy of each training example shows
+ *          the true states, some masked, and a BERT MLM head (dense, GELU, layernorm, decoder
+ *          tied to the word embeddings) predicts them: loss = BCE + lambda * MLM.
+ *   lam    BERT-LAM: the label names through the same encoder, mean-pooled; cosine label
+ *          attention over the words; dense -> GELU -> linear (K) -> logits; BCE. Gradients reach
+ *          the label encodings too.
+ * Every head's probability is sigmoid(logit); BCE is the mean over the B x K entries.
+ */
+#ifndef MLTC_MODEL_CLASSIFIER_H
+#define MLTC_MODEL_CLASSIFIER_H
+
+#include <stdint.h>
+
+#include "device/device.h"
+#include "model/bert.h"
+#include "model/tokenizer.h"
+#include "run/labels.h"
+#include "run/settings.h"
+
+typedef struct classifier classifier;
+
+/* One example as the classifier takes it: the text's token ids without special tokens
+ * (classifier_tokenize), and its gold labels (K bytes, 0/1) when training. */
+typedef struct clf_example {
+    const int32_t *ids;
+    int n;
+    const uint8_t *gold;
+} clf_example;
+
+typedef struct clf_losses {
+    double bce; /* mean BCE over B x K */
+    double mlm; /* LM-MTC label MLM cross-entropy (mean over masked states); 0 otherwise */
+    double total;
+} clf_losses;
+
+/* A new classifier from a Hugging Face BERT folder (config.json, model.safetensors, vocab.txt):
+ * head parameters are initialised from N(0, 0.02^2) under settings->seed (biases 0, layernorm
+ * 1/0); LM-MTC appends its label tokens to the vocabulary. max_batch bounds the examples per
+ * call; settings->max_len the tokens per input. */
+mltc_status classifier_create(dev_ctx *dev, const char *model_dir, const labels *lbl, const train_settings *settings,
+                              int max_batch, classifier **out);
+
+/* Loads a checkpoint folder written by classifier_save (model.safetensors, config.json,
+ * vocab.txt, mltc.json; optimizer.safetensors when with_optimizer). settings and labels come
+ * from mltc.json and can be read back with classifier_settings / classifier_labels. */
+mltc_status classifier_load(dev_ctx *dev, const char *dir, int max_batch, int with_optimizer, classifier **out);
+
+/* Writes a checkpoint folder: into dir.tmp-XXXX first, then renamed over dir, so a crash never
+ * leaves a half-written checkpoint. extra (may be NULL) is merged into mltc.json (e.g. the
+ * training position and the best score). with_optimizer adds optimizer.safetensors. */
+mltc_status classifier_save(classifier *c, const char *dir, const char *extra_json, int with_optimizer);
+
+void classifier_free(classifier *c);
+
+const train_settings *classifier_settings(const classifier *c);
+const labels *classifier_labels(const classifier *c);
+int classifier_num_labels(const classifier *c);
+dev_ctx *classifier_device(const classifier *c);
+/* The mltc.json "extra" object of a loaded checkpoint, as JSON text ("{}" when none). */
+const char *classifier_extra_json(const classifier *c);
+
+/* Tokenizes a text for this classifier (no special tokens). *ids is malloc'd. */
+mltc_status classifier_tokenize(const classifier *c, const char *text, size_t len, int32_t **ids, int *n);
+
+/* Probabilities [B x K] for B <= max_batch examples (inference: no dropout). */
+mltc_status classifier_predict(classifier *c, const clf_example *ex, int B, float *probs);
+
+/* One training micro-batch: forward with dropout at optimizer step `step` (1-based), the
+ * loss, and backward ACCUMULATING into the gradients. Every example needs gold. */
+mltc_status classifier_forward_backward(classifier *c, const clf_example *ex, int B, uint64_t step,
+                                        clf_losses *out);
+
+mltc_status classifier_zero_grads(classifier *c);
+
+/* Global gradient-norm clipping to settings->max_grad_norm, then AdamW at learning rate lr for
+ * update number step (1-based); weight decay on matrices and embeddings only. If norm is not
+ * NULL it receives the gradient norm before clipping. */
+mltc_status classifier_optimizer_step(classifier *c, double lr, long step, double *norm);
+
+#endif

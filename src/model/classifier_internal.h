@@ -1,0 +1,91 @@
+/* The classifier's state, shared by classifier.c (set-up, batches, optimizer),
+ * classifier_io.c (checkpoints) and the three heads. */
+#ifndef MLTC_MODEL_CLASSIFIER_INTERNAL_H
+#define MLTC_MODEL_CLASSIFIER_INTERNAL_H
+
+#include "model/classifier.h"
+#include "model/lmmtc_prompt.h"
+#include "model/params.h"
+
+/* Where a head's forward finds its inputs and leaves its outputs. */
+typedef struct head_pass {
+    int B, T;            /* examples and padded length of the text rows */
+    int rows;            /* encoder rows: B, or 2B with the LM-MTC MLM copy */
+    dev_view hidden;     /* [rows * T, C] encoder output */
+    int train;
+    uint64_t step;
+    const int32_t *h_mlm_target; /* LM-MTC: [B * T] targets of the MLM copy (-1: none), or NULL */
+} head_pass;
+
+/* A head: parameters in c->head, its own work memory, forward to c->logits [B, K] and
+ * backward from c->dlogits into c->dhidden (and parameter gradients). */
+typedef struct head_ops {
+    /* Declares the head's parameter tensors (names without the "mltc." prefix). */
+    int (*specs)(const classifier *c, param_spec *out, int max);
+    /* Initialises parameters for a fresh run (after the table is created). */
+    mltc_status (*init)(classifier *c);
+    mltc_status (*alloc)(classifier *c);
+    void (*release)(classifier *c);
+    /* Runs whatever must happen before the text encoder (LAM: the label-name pass). */
+    mltc_status (*before)(classifier *c, const head_pass *p);
+    mltc_status (*forward)(classifier *c, const head_pass *p);
+    /* Extra loss beyond BCE (LM-MTC's lambda * MLM), computed in forward; 0 when none. */
+    mltc_status (*backward)(classifier *c, const head_pass *p);
+} head_ops;
+
+extern const head_ops head_ops_bert, head_ops_lmmtc, head_ops_lam;
+
+#define HEAD_MAX_PARAMS 16
+
+struct classifier {
+    dev_ctx *dev;
+    train_settings s;
+    labels lbl;
+    tokenizer *tok;
+    lmmtc_tokens lt;         /* LM-MTC only */
+    const head_ops *head_ops;
+
+    bert_model *bert;        /* the text encoder */
+    bert_model *label_bert;  /* LAM: a sibling sharing the encoder's parameters */
+    int K, C, max_batch, max_rows, max_len;
+
+    param_table head;        /* head parameters and gradients */
+    void *head_state;        /* the head's work memory */
+
+    /* AdamW state: moments for the encoder and the head, and the two squared norms. */
+    dev_buf *m_enc, *v_enc, *m_head, *v_head, *norms;
+
+    /* Host scratch for one batch. */
+    int32_t *h_ids, *h_types, *h_mask, *h_mlm_target;   /* [max_rows * max_len] */
+    float *h_targets, *h_loss;                           /* [max_batch * K] */
+    int32_t *h_plan;                                     /* 3 * max_rows * max_len + 1 */
+    int32_t *h_idx;                                      /* [max_rows * max_len] */
+
+    /* Device work memory shared by the heads. */
+    dev_buf *work;
+    dev_view dhidden;   /* [max_rows * max_len, C] */
+    dev_view logits, dlogits, targets, loss; /* [max_batch, K] */
+
+    double mlm_loss;    /* LM-MTC: the last forward's MLM loss (mean over masked states) */
+    const char *init_dir; /* during classifier_create: the BERT folder (for pretrained head parts) */
+    char *extra_json;
+};
+
+/* Set-up steps shared by classifier_create and classifier_load: the struct for settings; the
+ * max-len / position / prompt checks; everything after the encoder exists (host scratch, work
+ * memory, head parameters — initialised when fresh_head — and AdamW state). */
+classifier *clf_alloc(dev_ctx *dev, const train_settings *s, int max_batch);
+mltc_status clf_check_shape(classifier *c, const bert_config *cfg, const char *source);
+mltc_status clf_finish_setup(classifier *c, int fresh_head);
+
+/* Uploads the scatter plan for idx[n] into an int32 region of >= 3n + 1 elements. */
+mltc_status clf_plan(classifier *c, const int32_t *idx, int n, int table_rows, dev_view region, dev_rows_plan *plan);
+
+/* Row-major GEMM shorthands over dev_matmul. */
+mltc_status clf_gemm(dev_ctx *dev, int ta, int tb, int m, int n, int k, float beta, dev_view a, int lda, dev_view b,
+                     int ldb, dev_view out, int ldc);
+
+/* Head dropout shares the encoder's Philox key; heads use sites from BERT_DROPOUT_HEAD_SITE. */
+uint64_t clf_dropout_seed(const classifier *c);
+
+#endif

@@ -1,0 +1,301 @@
+/* Checkpoints: a folder PyTorch can read (model.safetensors with the encoder under Hugging
+ * Face names, config.json, vocab.txt) plus mltc.json (head, labels, settings) and, for resuming,
+ * optimizer.safetensors (AdamW moments). Written to a temporary folder and renamed. */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "core/fileio.h"
+#include "model/classifier_internal.h"
+
+#define TRY(x)                                                                                                    \
+    do {                                                                                                          \
+        mltc_status st_ = (x);                                                                                    \
+        if (st_ != MLTC_OK) return st_;                                                                           \
+    } while (0)
+
+#define CHECKPOINT_FORMAT "mltc-checkpoint"
+#define CHECKPOINT_VERSION 1
+#define MLTC_JSON_MAX (64u << 20)
+
+static const char *const checkpoint_files[] = {"model.safetensors", "config.json", "vocab.txt", "mltc.json",
+                                               "optimizer.safetensors"};
+#define NFILES (sizeof checkpoint_files / sizeof *checkpoint_files)
+
+/* Paths longer than PATH_MAX-like buffers are cut; opening them then fails with the cut name. */
+static void join(char *out, size_t cap, const char *dir, const char *name) {
+    if (snprintf(out, cap, "%s/%s", dir, name) >= (int)cap) out[cap - 1] = '\0';
+}
+
+/* Removes a checkpoint folder mltc wrote: its known files, then the folder. A folder that
+ * still holds other files (a user's) is left in place. */
+static void remove_checkpoint_dir(const char *dir) {
+    char path[4096];
+    for (size_t i = 0; i < NFILES; i++) {
+        join(path, sizeof path, dir, checkpoint_files[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+}
+
+/* Downloads n floats of buf into a fresh host array. */
+static mltc_status download_floats(dev_ctx *d, dev_buf *buf, size_t n, float **out) {
+    *out = malloc(n * 4 + 4);
+    if (!*out) return err_set(d->err, MLTC_ERR_OUT_OF_MEMORY, "checkpoint: %zu bytes of host memory", n * 4);
+    mltc_status st = dev_download(d, buf, 0, *out, n * 4);
+    if (st) {
+        free(*out);
+        *out = NULL;
+    }
+    return st;
+}
+
+static mltc_status save_model(classifier *c, const char *path) {
+    st_writer *w = NULL;
+    TRY(st_writer_create(c->dev->err, &w));
+    mltc_status st = st_writer_set_metadata(w, "format", "pt");
+    if (!st) st = bert_save_hf(c->bert, w, "");
+    if (!st) st = param_table_save(c->dev, &c->head, "mltc.", w);
+    if (!st) st = st_writer_commit(w, path);
+    st_writer_free(w);
+    return st;
+}
+
+static const struct {
+    const char *name;
+    size_t off; /* of the buffer pointer in classifier */
+} moment_bufs[] = {
+    {"adamw.encoder.m", offsetof(classifier, m_enc)},
+    {"adamw.encoder.v", offsetof(classifier, v_enc)},
+    {"adamw.head.m", offsetof(classifier, m_head)},
+    {"adamw.head.v", offsetof(classifier, v_head)},
+};
+
+static dev_buf *moment_buf(classifier *c, int i) { return *(dev_buf **)((char *)c + moment_bufs[i].off); }
+static size_t moment_len(classifier *c, int i) { return i < 2 ? bert_num_params(c->bert) : c->head.n; }
+
+static mltc_status save_optimizer(classifier *c, const char *path) {
+    st_writer *w = NULL;
+    TRY(st_writer_create(c->dev->err, &w));
+    mltc_status st = MLTC_OK;
+    for (int i = 0; !st && i < 4; i++) {
+        float *host = NULL;
+        st = download_floats(c->dev, moment_buf(c, i), moment_len(c, i), &host);
+        int64_t shape[1] = {(int64_t)moment_len(c, i)};
+        if (!st) st = st_writer_add_f32(w, moment_bufs[i].name, 1, shape, host);
+        free(host);
+    }
+    if (!st) st = st_writer_commit(w, path);
+    st_writer_free(w);
+    return st;
+}
+
+static mltc_status save_mltc_json(classifier *c, const char *path, const char *extra_json) {
+    mltc_error *err = c->dev->err;
+    cJSON *o = cJSON_CreateObject(), *lbl = cJSON_CreateArray(), *extra = NULL;
+    if (extra_json && !(extra = cJSON_Parse(extra_json))) {
+        cJSON_Delete(o);
+        cJSON_Delete(lbl);
+        return err_set(err, MLTC_ERR_INVALID_ARGUMENT, "%s: the extra JSON is malformed", path);
+    }
+    cJSON_AddStringToObject(o, "format", CHECKPOINT_FORMAT);
+    cJSON_AddNumberToObject(o, "format_version", CHECKPOINT_VERSION);
+    cJSON_AddStringToObject(o, "mltc_version", mltc_version());
+    cJSON_AddStringToObject(o, "head", head_kind_name(c->s.head));
+    for (int i = 0; i < c->K; i++) cJSON_AddItemToArray(lbl, cJSON_CreateString(c->lbl.names[i]));
+    cJSON_AddItemToObject(o, "labels", lbl);
+    cJSON_AddItemToObject(o, "settings", train_settings_to_json(&c->s));
+    cJSON_AddItemToObject(o, "extra", extra ? extra : cJSON_CreateObject());
+    char *text = cJSON_Print(o);
+    cJSON_Delete(o);
+    if (!text) return err_set(err, MLTC_ERR_OUT_OF_MEMORY, "%s: no memory", path);
+    mltc_status st = file_write_atomic(err, path, text, strlen(text));
+    cJSON_free(text);
+    return st;
+}
+
+mltc_status classifier_save(classifier *c, const char *dir, const char *extra_json, int with_optimizer) {
+    if (!c || !dir) return c ? err_set(c->dev->err, MLTC_ERR_INVALID_ARGUMENT, "save: no folder given")
+                             : MLTC_ERR_INVALID_ARGUMENT;
+    mltc_error *err = c->dev->err;
+    char tmp[4096], old[4096], path[4200];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp-%ld", dir, (long)getpid()) >= (int)sizeof tmp ||
+        snprintf(old, sizeof old, "%s.old-%ld", dir, (long)getpid()) >= (int)sizeof old)
+        return err_set(err, MLTC_ERR_INVALID_ARGUMENT, "saving checkpoint: folder name too long (%zu bytes)",
+                       strlen(dir));
+    remove_checkpoint_dir(tmp);
+    TRY(dir_create(err, tmp));
+    mltc_status st;
+    join(path, sizeof path, tmp, "model.safetensors");
+    st = save_model(c, path);
+    if (!st) {
+        join(path, sizeof path, tmp, "config.json");
+        st = bert_config_save(err, bert_config_of(c->bert), path);
+    }
+    if (!st) {
+        join(path, sizeof path, tmp, "vocab.txt");
+        st = tok_save_vocab(err, c->tok, path);
+    }
+    if (!st) {
+        join(path, sizeof path, tmp, "mltc.json");
+        st = save_mltc_json(c, path, extra_json);
+    }
+    if (!st && with_optimizer) {
+        join(path, sizeof path, tmp, "optimizer.safetensors");
+        st = save_optimizer(c, path);
+    }
+    if (st) {
+        err_prefix(err, "saving checkpoint %s: ", dir);
+        remove_checkpoint_dir(tmp);
+        return st;
+    }
+    /* Swap in the new folder; the old one is removed only once the new one is in place. */
+    int had_old = access(dir, F_OK) == 0;
+    if (had_old && rename(dir, old) != 0) {
+        remove_checkpoint_dir(tmp);
+        return err_set(err, MLTC_ERR_IO, "saving checkpoint %s: cannot move the previous checkpoint aside", dir);
+    }
+    if (rename(tmp, dir) != 0) {
+        if (had_old) rename(old, dir);
+        remove_checkpoint_dir(tmp);
+        return err_set(err, MLTC_ERR_IO, "saving checkpoint %s: cannot rename %s into place", dir, tmp);
+    }
+    if (had_old) remove_checkpoint_dir(old);
+    return MLTC_OK;
+}
+
+/* ---- loading ----------------------------------------------------------------------------- */
+
+typedef struct ckpt_meta {
+    train_settings s;
+    labels lbl;
+    char *extra;
+} ckpt_meta;
+
+static mltc_status read_meta(mltc_error *err, const char *path, ckpt_meta *m) {
+    char *text = NULL;
+    TRY(file_read_all(err, path, MLTC_JSON_MAX, &text, NULL));
+    cJSON *o = cJSON_Parse(text);
+    free(text);
+    mltc_status st = MLTC_OK;
+    const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(o, "format");
+    const cJSON *ver = cJSON_GetObjectItemCaseSensitive(o, "format_version");
+    const cJSON *lbl = cJSON_GetObjectItemCaseSensitive(o, "labels");
+    if (!o)
+        st = err_set(err, MLTC_ERR_PARSE, "%s: not valid JSON", path);
+    else if (!cJSON_IsString(fmt) || strcmp(fmt->valuestring, CHECKPOINT_FORMAT))
+        st = err_set(err, MLTC_ERR_PARSE, "%s: \"format\" is not \"%s\"", path, CHECKPOINT_FORMAT);
+    else if (!cJSON_IsNumber(ver) || ver->valueint != CHECKPOINT_VERSION)
+        st = err_set(err, MLTC_ERR_UNSUPPORTED, "%s: format_version %d is not the supported %d", path,
+                     cJSON_IsNumber(ver) ? ver->valueint : -1, CHECKPOINT_VERSION);
+    else if (!cJSON_IsArray(lbl) || cJSON_GetArraySize(lbl) < 1)
+        st = err_set(err, MLTC_ERR_PARSE, "%s: \"labels\" must be a non-empty array of names", path);
+    train_settings_default(&m->s);
+    if (!st) st = train_settings_from_json(err, cJSON_GetObjectItemCaseSensitive(o, "settings"), path, &m->s);
+    const cJSON *it;
+    int i = 0;
+    if (!st)
+        cJSON_ArrayForEach(it, lbl) {
+            if (!cJSON_IsString(it)) {
+                st = err_set(err, MLTC_ERR_PARSE, "%s: labels[%d] is not a string", path, i);
+                break;
+            }
+            st = labels_add(err, &m->lbl, it->valuestring);
+            if (st) {
+                err_prefix(err, "%s: labels[%d]: ", path, i);
+                break;
+            }
+            i++;
+        }
+    if (!st) {
+        const cJSON *extra = cJSON_GetObjectItemCaseSensitive(o, "extra");
+        m->extra = extra ? cJSON_PrintUnformatted(extra) : NULL;
+    }
+    cJSON_Delete(o);
+    return st;
+}
+
+static mltc_status load_optimizer(classifier *c, const char *path) {
+    st_file *f = NULL;
+    TRY(st_open(c->dev->err, path, &f));
+    mltc_status st = MLTC_OK;
+    for (int i = 0; !st && i < 4; i++) {
+        size_t n = moment_len(c, i);
+        float *host = malloc(n * 4 + 4);
+        int64_t shape[1] = {(int64_t)n};
+        st = host ? st_load_f32(c->dev->err, f, moment_bufs[i].name, 1, shape, host)
+                  : err_set(c->dev->err, MLTC_ERR_OUT_OF_MEMORY, "%s: no memory", path);
+        if (!st) st = dev_upload(c->dev, moment_buf(c, i), 0, host, n * 4);
+        free(host);
+    }
+    st_close(f);
+    return st;
+}
+
+mltc_status classifier_load(dev_ctx *dev, const char *dir, int max_batch, int with_optimizer, classifier **out) {
+    if (!dev || !out) return MLTC_ERR_INVALID_ARGUMENT;
+    mltc_error *err = dev->err;
+    *out = NULL;
+    if (!dir || max_batch < 1)
+        return err_set(err, MLTC_ERR_INVALID_ARGUMENT, "classifier_load: a folder and batch >= 1 are required");
+    char path[4200];
+    ckpt_meta meta = {0};
+    join(path, sizeof path, dir, "mltc.json");
+    mltc_status st = read_meta(err, path, &meta);
+    classifier *c = NULL;
+    bert_config cfg;
+    st_file *f = NULL;
+    if (!st && !(c = clf_alloc(dev, &meta.s, max_batch)))
+        st = err_set(err, MLTC_ERR_OUT_OF_MEMORY, "classifier_load: no memory");
+    if (!st) {
+        c->lbl = meta.lbl; /* moved */
+        memset(&meta.lbl, 0, sizeof meta.lbl);
+        c->extra_json = meta.extra;
+        meta.extra = NULL;
+        c->K = c->lbl.count;
+        join(path, sizeof path, dir, "config.json");
+        st = bert_config_load(err, path, &cfg);
+    }
+    if (!st) {
+        c->C = cfg.hidden_size;
+        join(path, sizeof path, dir, "vocab.txt");
+        st = tok_load(err, path, &c->tok);
+    }
+    if (!st && c->s.head == HEAD_LMMTC) {
+        int before = tok_vocab_size(c->tok);
+        st = lmmtc_tokens_add(c->tok, err, c->K, c->s.shared_label_tokens, &c->lt);
+        if (!st && tok_vocab_size(c->tok) != before)
+            st = err_set(err, MLTC_ERR_PARSE, "%s: lacks the LM-MTC label tokens of %d labels", path, c->K);
+    }
+    if (!st && tok_vocab_size(c->tok) != cfg.vocab_size)
+        st = err_set(err, MLTC_ERR_PARSE, "%s: %d tokens, but config.json says vocab_size %d", path,
+                     tok_vocab_size(c->tok), cfg.vocab_size);
+    if (!st) st = clf_check_shape(c, &cfg, dir);
+    if (!st) st = bert_model_create(dev, &cfg, c->max_rows, c->max_len, &c->bert);
+    if (!st) {
+        bert_set_dropout_seed(c->bert, c->s.seed);
+        join(path, sizeof path, dir, "model.safetensors");
+        st = st_open(err, path, &f);
+    }
+    if (!st) st = bert_load_hf(c->bert, f);
+    if (!st) st = clf_finish_setup(c, 0);
+    if (!st) st = param_table_load(dev, &c->head, "mltc.", f);
+    st_close(f);
+    if (!st && with_optimizer) {
+        join(path, sizeof path, dir, "optimizer.safetensors");
+        st = load_optimizer(c, path);
+    }
+    labels_free(&meta.lbl);
+    free(meta.extra);
+    if (st) {
+        err_prefix(err, "loading checkpoint %s: ", dir);
+        classifier_free(c);
+        return st;
+    }
+    *out = c;
+    return MLTC_OK;
+}

@@ -1,0 +1,96 @@
+/* The baseline head: [CLS] -> dropout -> linear (K x C) -> logits. */
+#include <stdlib.h>
+
+#include "model/classifier_internal.h"
+
+typedef struct bert_head {
+    dev_buf *buf;
+    dev_view idx, plan_region; /* int32 [maxB], [3 maxB + 1] */
+    dev_view cls, x, dx, dcls; /* [maxB, C] */
+    dev_rows_plan plan;
+} bert_head;
+
+enum { W, B_ };
+
+static int specs(const classifier *c, param_spec *out, int max) {
+    out[W] = (param_spec){"classifier.weight", 2, {c->K, c->C}, 1};
+    out[B_] = (param_spec){"classifier.bias", 1, {c->K}, 0};
+    return 2;
+}
+
+static mltc_status init(classifier *c) {
+    mltc_status st = param_init_normal(c->dev, &c->head, W, 0.02f, c->s.seed, 0x4845414400000001ull);
+    return st ? st : param_init_const(c->dev, &c->head, B_, 0.0f);
+}
+
+static mltc_status alloc(classifier *c) {
+    bert_head *h = calloc(1, sizeof *h);
+    if (!h) return err_set(c->dev->err, MLTC_ERR_OUT_OF_MEMORY, "bert head: no memory");
+    c->head_state = h;
+    size_t mb = (size_t)c->max_batch, C = (size_t)c->C;
+    size_t n = mb + 3 * mb + 1 + 4 * mb * C;
+    mltc_status st = dev_alloc(c->dev, n * 4, &h->buf);
+    if (st) return st;
+    size_t o = 0;
+    h->idx = (dev_view){h->buf, o}, o += mb;
+    h->plan_region = (dev_view){h->buf, o}, o += 3 * mb + 1;
+    h->cls = (dev_view){h->buf, o}, o += mb * C;
+    h->x = (dev_view){h->buf, o}, o += mb * C;
+    h->dx = (dev_view){h->buf, o}, o += mb * C;
+    h->dcls = (dev_view){h->buf, o};
+    return MLTC_OK;
+}
+
+static void release(classifier *c) {
+    bert_head *h = c->head_state;
+    if (!h) return;
+    dev_free(c->dev, h->buf);
+    free(h);
+    c->head_state = NULL;
+}
+
+static float head_p(const classifier *c, const head_pass *p) { return p->train ? (float)c->s.dropout : 0.0f; }
+
+static mltc_status forward(classifier *c, const head_pass *p) {
+    bert_head *h = c->head_state;
+    dev_ctx *d = c->dev;
+    int32_t *idx = c->h_idx;
+    for (int b = 0; b < p->B; b++) idx[b] = b * p->T; /* [CLS] is token 0 of each row */
+    mltc_status st = dev_upload(d, h->idx.buf, h->idx.off * 4, idx, sizeof *idx * (size_t)p->B);
+    if (!st) st = clf_plan(c, idx, p->B, p->rows * p->T, h->plan_region, &h->plan);
+    if (!st) st = dev_gather_rows(d, h->cls, p->hidden, h->idx, p->B, c->C, p->rows * p->T, 0.0f);
+    dev_view x = h->cls;
+    float pr = head_p(c, p);
+    if (!st && pr > 0) {
+        st = dev_dropout_forward(d, h->x, h->cls, (size_t)p->B * c->C, pr, clf_dropout_seed(c),
+                                 bert_dropout_offset(p->step, BERT_DROPOUT_HEAD_SITE));
+        x = h->x;
+    }
+    /* logits[B, K] = x[B, C] W^T + b */
+    if (!st) st = clf_gemm(d, 0, 1, p->B, c->K, c->C, 0.0f, x, c->C, param_view(&c->head, W), c->C, c->logits, c->K);
+    if (!st) st = dev_bias_add(d, c->logits, param_view(&c->head, B_), p->B, c->K);
+    return st;
+}
+
+static mltc_status backward(classifier *c, const head_pass *p) {
+    bert_head *h = c->head_state;
+    dev_ctx *d = c->dev;
+    float pr = head_p(c, p);
+    dev_view x = pr > 0 ? h->x : h->cls;
+    /* dW[K, C] += dlogits^T x; db += column sums; dx[B, C] = dlogits W */
+    mltc_status st = clf_gemm(d, 1, 0, c->K, c->C, p->B, 1.0f, c->dlogits, c->K, x, c->C, param_grad(&c->head, W), c->C);
+    if (!st) st = dev_bias_backward(d, param_grad(&c->head, B_), c->dlogits, p->B, c->K);
+    if (!st) st = clf_gemm(d, 0, 0, p->B, c->C, c->K, 0.0f, c->dlogits, c->K, param_view(&c->head, W), c->C, h->dx, c->C);
+    dev_view dcls = h->dx;
+    if (!st && pr > 0) {
+        st = dev_fill(d, h->dcls, (size_t)p->B * c->C, 0.0f);
+        if (!st)
+            st = dev_dropout_backward(d, h->dcls, h->dx, (size_t)p->B * c->C, pr, clf_dropout_seed(c),
+                                      bert_dropout_offset(p->step, BERT_DROPOUT_HEAD_SITE));
+        dcls = h->dcls;
+    }
+    if (!st) st = dev_scatter_add_rows(d, c->dhidden, dcls, &h->plan, c->C);
+    return st;
+}
+
+const head_ops head_ops_bert = {specs, init, alloc, release, NULL, forward, backward};

@@ -1,0 +1,334 @@
+/* The training run (see train.h). Resuming is exact: the batch order is a function of (seed,
+ * epoch), dropout and label masks of (seed, step), and the checkpoint holds the parameters,
+ * the AdamW moments and the position (epoch, batch, step), so a resumed run repeats the
+ * uninterrupted one bit for bit on the same backend. */
+#include "run/train.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "core/fileio.h"
+#include "model/classifier.h"
+#include "run/batching.h"
+#include "run/evaluate.h"
+#include "run/schedule.h"
+
+#define POOL_BATCHES 50 /* length buckets span this many batches */
+
+typedef struct run_state {
+    dev_ctx *dev;
+    const train_request *req;
+    train_settings s;
+    labels lbl;
+    dataset train, dev_data;
+    int have_dev;
+    classifier *c;
+    int32_t **ids;
+    int *len;
+    FILE *log;
+    char last_dir[4096], best_dir[4096];
+    /* position */
+    int epoch;          /* 0-based epoch in progress */
+    int batch_in_epoch; /* next batch of that epoch */
+    long step;          /* optimizer steps done */
+    double best_f1;
+    int n_batches;
+    long total_steps;
+} run_state;
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void paths(run_state *r) {
+    if (snprintf(r->last_dir, sizeof r->last_dir, "%s/last", r->req->out_dir) >= (int)sizeof r->last_dir)
+        r->last_dir[sizeof r->last_dir - 1] = '\0';
+    if (snprintf(r->best_dir, sizeof r->best_dir, "%s/best", r->req->out_dir) >= (int)sizeof r->best_dir)
+        r->best_dir[sizeof r->best_dir - 1] = '\0';
+}
+
+static char *position_json(const run_state *r) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "epoch", r->epoch);
+    cJSON_AddNumberToObject(o, "batch_in_epoch", r->batch_in_epoch);
+    cJSON_AddNumberToObject(o, "step", (double)r->step);
+    cJSON_AddNumberToObject(o, "total_steps", (double)r->total_steps);
+    cJSON_AddNumberToObject(o, "best_micro_f1", r->best_f1);
+    char *text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return text;
+}
+
+static mltc_status save_last(run_state *r) {
+    char *pos = position_json(r);
+    if (!pos) return err_set(r->dev->err, MLTC_ERR_OUT_OF_MEMORY, "train: no memory");
+    mltc_status st = classifier_save(r->c, r->last_dir, pos, 1);
+    free(pos);
+    return st;
+}
+
+static mltc_status read_position(run_state *r) {
+    cJSON *o = cJSON_Parse(classifier_extra_json(r->c));
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "epoch");
+    const cJSON *b = cJSON_GetObjectItemCaseSensitive(o, "batch_in_epoch");
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(o, "step");
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(o, "best_micro_f1");
+    mltc_status st = MLTC_OK;
+    if (!cJSON_IsNumber(e) || !cJSON_IsNumber(b) || !cJSON_IsNumber(s))
+        st = err_set(r->dev->err, MLTC_ERR_PARSE, "%s/mltc.json: no training position to resume from",
+                     r->last_dir);
+    else {
+        r->epoch = e->valueint;
+        r->batch_in_epoch = b->valueint;
+        r->step = (long)s->valuedouble;
+        r->best_f1 = cJSON_IsNumber(f) ? f->valuedouble : -1.0;
+    }
+    cJSON_Delete(o);
+    return st;
+}
+
+static void log_json(run_state *r, cJSON *o) {
+    if (!r->log) return;
+    char *text = cJSON_PrintUnformatted(o);
+    if (text) {
+        fprintf(r->log, "%s\n", text);
+        fflush(r->log);
+        cJSON_free(text);
+    }
+}
+
+/* Losses are logged with 17 significant digits so runs can be compared bit for bit. */
+static void add_exact(cJSON *o, const char *key, double v) {
+    char buf[40];
+    snprintf(buf, sizeof buf, "%.17g", v);
+    cJSON_AddItemToObject(o, key, isfinite(v) ? cJSON_CreateRaw(buf) : cJSON_CreateNull());
+}
+
+static mltc_status load_data(run_state *r) {
+    mltc_error *err = r->dev->err;
+    const train_request *q = r->req;
+    mltc_status st = q->labels_path ? labels_load(err, q->labels_path, &r->lbl)
+                                    : dataset_header_labels(err, q->train_path, &r->lbl);
+    if (!st) st = dataset_load(err, q->train_path, &r->lbl, &q->data, &r->train);
+    if (!st && r->train.n == 0) st = err_set(err, MLTC_ERR_INVALID_ARGUMENT, "%s: no examples", q->train_path);
+    if (!st && q->dev_path) {
+        st = dataset_load(err, q->dev_path, &r->lbl, &q->data, &r->dev_data);
+        r->have_dev = !st;
+    }
+    return st;
+}
+
+static mltc_status tokenize_all(run_state *r) {
+    size_t n = r->train.n;
+    r->ids = calloc(n, sizeof *r->ids);
+    r->len = calloc(n, sizeof *r->len);
+    if (!r->ids || !r->len) return err_set(r->dev->err, MLTC_ERR_OUT_OF_MEMORY, "train: no memory for %zu texts", n);
+    for (size_t i = 0; i < n; i++) {
+        const dataset_example *e = &r->train.ex[i];
+        mltc_status st = classifier_tokenize(r->c, e->text, strlen(e->text), &r->ids[i], &r->len[i]);
+        if (st) return err_prefix(r->dev->err, "%s:%ld: ", r->req->train_path, e->line);
+    }
+    return MLTC_OK;
+}
+
+/* Labels of a resumed checkpoint must be those of the data, in the same order. */
+static mltc_status check_labels(run_state *r) {
+    const labels *have = classifier_labels(r->c);
+    if (have->count != r->lbl.count)
+        return err_set(r->dev->err, MLTC_ERR_INVALID_ARGUMENT, "resume: the checkpoint has %d labels, the data %d",
+                       have->count, r->lbl.count);
+    for (int i = 0; i < have->count; i++)
+        if (strcmp(have->names[i], r->lbl.names[i]))
+            return err_set(r->dev->err, MLTC_ERR_INVALID_ARGUMENT,
+                           "resume: label %d is '%s' in the checkpoint but '%s' in the labels file", i,
+                           have->names[i], r->lbl.names[i]);
+    return MLTC_OK;
+}
+
+static mltc_status evaluate_epoch(run_state *r, train_progress *p) {
+    metrics m = {0};
+    mltc_status st = MLTC_OK;
+    if (r->have_dev) st = evaluate_dataset(r->c, &r->dev_data, r->s.batch, &m, NULL);
+    if (st) return err_prefix(r->dev->err, "evaluating %s: ", r->req->dev_path);
+    int best = !r->have_dev || m.micro_f1 > r->best_f1;
+    if (r->have_dev && best) r->best_f1 = m.micro_f1;
+    if (best) st = classifier_save(r->c, r->best_dir, NULL, 0);
+    if (r->have_dev) {
+        cJSON *o = metrics_to_json(&m);
+        if (o) {
+            cJSON_AddStringToObject(o, "type", "eval");
+            cJSON_AddNumberToObject(o, "epoch", r->epoch + 1);
+            cJSON_AddNumberToObject(o, "step", (double)r->step);
+            cJSON_AddBoolToObject(o, "best", best);
+            log_json(r, o);
+            cJSON_Delete(o);
+        }
+        p->is_eval = 1;
+        p->dev = &m;
+        p->is_best = best;
+        if (r->req->callback) r->req->callback(p, r->req->user);
+        p->is_eval = 0;
+        p->dev = NULL;
+    }
+    metrics_free(&m);
+    return st;
+}
+
+static mltc_status run_loop(run_state *r, train_summary *sum) {
+    mltc_error *err = r->dev->err;
+    const train_request *q = r->req;
+    size_t n = r->train.n;
+    int K = r->lbl.count, B = r->s.batch;
+    lr_schedule sched = lr_schedule_linear(r->s.lr, r->total_steps, r->s.warmup);
+    clf_example *ex = malloc(sizeof *ex * (size_t)B);
+    int *blen = malloc(sizeof *blen * n);
+    if (!ex || !blen) {
+        free(ex);
+        free(blen);
+        return err_set(err, MLTC_ERR_OUT_OF_MEMORY, "train: no memory");
+    }
+    /* Batching sees the truncated input lengths. */
+    for (size_t i = 0; i < n; i++) blen[i] = r->len[i] + 2 < r->s.max_len ? r->len[i] + 2 : r->s.max_len;
+    int log_every = q->log_every > 0 ? q->log_every : 10;
+    double t0 = now_s(), examples = 0;
+    long steps_this_run = 0;
+    clf_losses loss = {0};
+    mltc_status st = MLTC_OK;
+    int stop = 0;
+    train_progress p = {.epochs = r->s.epochs, .total_steps = r->total_steps};
+    for (; !st && !stop && r->epoch < r->s.epochs; r->epoch++, r->batch_in_epoch = 0) {
+        batch_plan plan;
+        st = batch_plan_make(err, blen, (int)n, B, POOL_BATCHES, r->s.seed, r->epoch, &plan);
+        if (st) break;
+        p.epoch = r->epoch + 1;
+        for (; !st && r->batch_in_epoch < plan.n_batches; r->batch_in_epoch++) {
+            int first = plan.starts[r->batch_in_epoch], nb = plan.starts[r->batch_in_epoch + 1] - first;
+            for (int b = 0; b < nb; b++) {
+                int32_t i = plan.order[first + b];
+                ex[b] = (clf_example){r->ids[i], r->len[i], r->train.ex[i].labels};
+            }
+            long step = r->step + 1;
+            double lr = lr_at(&sched, step), norm = 0;
+            st = classifier_zero_grads(r->c);
+            if (!st) st = classifier_forward_backward(r->c, ex, nb, (uint64_t)step, &loss);
+            if (!st) st = classifier_optimizer_step(r->c, lr, step, &norm);
+            if (st) {
+                err_prefix(err, "train step %ld (epoch %d, batch %d): ", step, r->epoch + 1, r->batch_in_epoch);
+                break;
+            }
+            r->step = step;
+            steps_this_run++;
+            examples += nb;
+            double el = now_s() - t0;
+            p.step = r->step;
+            p.loss = loss.total;
+            p.loss_mlm = loss.mlm;
+            p.lr = lr;
+            p.elapsed_s = el;
+            p.examples_per_s = el > 0 ? examples / el : 0;
+            p.eta_s = steps_this_run > 0 ? el / steps_this_run * (double)(r->total_steps - r->step) : 0;
+            if (r->step % log_every == 0 || r->step == 1 || r->step == r->total_steps) {
+                cJSON *o = cJSON_CreateObject();
+                cJSON_AddStringToObject(o, "type", "step");
+                cJSON_AddNumberToObject(o, "epoch", r->epoch + 1);
+                cJSON_AddNumberToObject(o, "step", (double)r->step);
+                add_exact(o, "loss", loss.total);
+                add_exact(o, "bce", loss.bce);
+                if (r->s.head == HEAD_LMMTC) add_exact(o, "mlm", loss.mlm);
+                cJSON_AddNumberToObject(o, "lr", lr);
+                add_exact(o, "grad_norm", norm);
+                cJSON_AddNumberToObject(o, "examples_per_s", p.examples_per_s);
+                log_json(r, o);
+                cJSON_Delete(o);
+            }
+            if (!isfinite(loss.total)) {
+                st = err_set(err, MLTC_ERR_INVALID_ARGUMENT,
+                             "train step %ld: the loss is not finite (lr %g too high?); the last checkpoint is kept",
+                             r->step, lr);
+                break;
+            }
+            if (q->callback && q->callback(&p, q->user)) stop = 1;
+            if (q->max_steps > 0 && r->step >= q->max_steps) stop = 1;
+            if (stop) {
+                r->batch_in_epoch++; /* the position to resume at */
+                if (r->batch_in_epoch == plan.n_batches) r->epoch++, r->batch_in_epoch = 0;
+                break;
+            }
+        }
+        batch_plan_free(&plan);
+        if (st) break;
+        if (stop) {
+            st = save_last(r);
+            break;
+        }
+        /* End of an epoch: save where to resume (the next epoch), then evaluate. */
+        r->epoch++;
+        r->batch_in_epoch = 0;
+        st = save_last(r);
+        r->epoch--;
+        if (!st) st = evaluate_epoch(r, &p);
+    }
+    (void)K;
+    free(ex);
+    free(blen);
+    sum->steps = r->step;
+    sum->epochs_done = r->epoch;
+    sum->final_loss = loss.total;
+    sum->best_micro_f1 = r->have_dev ? r->best_f1 : -1;
+    sum->seconds = now_s() - t0;
+    sum->examples_per_s = sum->seconds > 0 ? examples / sum->seconds : 0;
+    return st;
+}
+
+mltc_status train_run(dev_ctx *dev, const train_request *req, train_summary *out) {
+    if (!dev || !req) return MLTC_ERR_INVALID_ARGUMENT;
+    mltc_error *err = dev->err;
+    if (!req->train_path || !req->out_dir || (!req->model_dir && !req->resume))
+        return err_set(err, MLTC_ERR_INVALID_ARGUMENT, "train: --model, --train and --out are required");
+    run_state r = {.dev = dev, .req = req, .s = req->settings, .best_f1 = -1.0};
+    train_summary sum = {0};
+    paths(&r);
+    mltc_status st = train_settings_check(err, &r.s);
+    if (!st) st = load_data(&r);
+    if (!st) st = dir_create(err, req->out_dir);
+    if (!st && req->resume) {
+        st = classifier_load(dev, r.last_dir, r.s.batch, 1, &r.c);
+        if (!st) {
+            r.s = *classifier_settings(r.c);
+            st = read_position(&r);
+        }
+        if (!st) st = check_labels(&r);
+    } else if (!st) {
+        st = classifier_create(dev, req->model_dir, &r.lbl, &r.s, r.s.batch, &r.c);
+    }
+    if (!st) st = tokenize_all(&r);
+    if (!st) {
+        r.n_batches = (int)((r.train.n + (size_t)r.s.batch - 1) / (size_t)r.s.batch);
+        r.total_steps = (long)r.n_batches * r.s.epochs;
+        char log_path[4200];
+        snprintf(log_path, sizeof log_path, "%s/train_log.jsonl", req->out_dir);
+        r.log = fopen(log_path, req->resume ? "a" : "w");
+        if (!r.log) st = err_set(err, MLTC_ERR_IO, "%s: cannot open the training log", log_path);
+    }
+    if (!st && r.step >= r.total_steps)
+        st = err_set(err, MLTC_ERR_INVALID_ARGUMENT, "resume: the run already finished (%ld of %ld steps)", r.step,
+                     r.total_steps);
+    if (!st) st = run_loop(&r, &sum);
+    if (r.log) fclose(r.log);
+    for (size_t i = 0; r.ids && i < r.train.n; i++) free(r.ids[i]);
+    free(r.ids);
+    free(r.len);
+    classifier_free(r.c);
+    dataset_free(&r.train);
+    dataset_free(&r.dev_data);
+    labels_free(&r.lbl);
+    if (out) *out = sum;
+    return st;
+}
