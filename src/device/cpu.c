@@ -1,5 +1,6 @@
 /* The CPU backend: plain C loops with OpenMP, OpenBLAS for matmul. It is the oracle every
  * other backend is tested against, so clarity wins over speed wherever the two disagree. */
+#include <cblas.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,7 +118,19 @@ static mltc_status cpu_enumerate(mltc_error *err, mltc_device_info *infos, int m
     d->max_alloc_bytes = d->global_mem_bytes;
     d->compute_units = (uint32_t)omp_get_max_threads();
     d->fp64 = 1;
-    snprintf(d->details, sizeof d->details, "%d OpenMP threads (OMP_NUM_THREADS sets them)", omp_get_max_threads());
+    /* OpenBLAS picks its kernels from the CPU model at load time; an unknown (e.g. virtualised)
+     * model gets the generic Prescott kernels, several times slower on AVX2 / AVX-512 CPUs. */
+    const char *core = openblas_get_corename(), *hint = "";
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+    if (core && !strcmp(core, "Prescott")) {
+        if (__builtin_cpu_supports("avx512f"))
+            hint = "; generic kernels on an AVX-512 CPU: set OPENBLAS_CORETYPE=SkylakeX";
+        else if (__builtin_cpu_supports("avx2"))
+            hint = "; generic kernels on an AVX2 CPU: set OPENBLAS_CORETYPE=Haswell";
+    }
+#endif
+    snprintf(d->details, sizeof d->details, "%d OpenMP threads (OMP_NUM_THREADS sets them); OpenBLAS core %s%s",
+             omp_get_max_threads(), core ? core : "?", hint);
     return MLTC_OK;
 }
 
