@@ -1,0 +1,105 @@
+/* Elementwise ops: GELU, dropout, axpby, bias, permute. One work-item per element; the
+ * global size is rounded up to the work-group size, so every kernel checks its bound. */
+
+#define INV_SQRT2 0.70710678118654752440f
+#define INV_SQRT_2PI 0.39894228040143267794f
+
+__kernel void gelu_forward(__global float *y, ulong yo, __global const float *x, ulong xo, ulong n) {
+    size_t i = get_global_id(0);
+    if (i >= n) return;
+    float v = x[xo + i];
+    y[yo + i] = 0.5f * v * (1.0f + erf(v * INV_SQRT2));
+}
+
+__kernel void gelu_backward(__global float *dx, ulong dxo, __global const float *dy, ulong dyo,
+                            __global const float *x, ulong xo, ulong n) {
+    size_t i = get_global_id(0);
+    if (i >= n) return;
+    float v = x[xo + i];
+    float cdf = 0.5f * (1.0f + erf(v * INV_SQRT2));
+    float pdf = INV_SQRT_2PI * exp(-0.5f * v * v);
+    dx[dxo + i] += dy[dyo + i] * (cdf + v * pdf);
+}
+
+__kernel void dropout_forward(__global float *y, ulong yo, __global const float *x, ulong xo, ulong n, float p,
+                              ulong seed, ulong offset) {
+    size_t i = get_global_id(0);
+    if (i >= n) return;
+    float scale = 1.0f / (1.0f - p);
+    y[yo + i] = philox_uniform(seed, offset + i) >= p ? x[xo + i] * scale : 0.0f;
+}
+
+__kernel void dropout_backward(__global float *dx, ulong dxo, __global const float *dy, ulong dyo, ulong n,
+                               float p, ulong seed, ulong offset) {
+    size_t i = get_global_id(0);
+    if (i >= n) return;
+    float scale = 1.0f / (1.0f - p);
+    if (philox_uniform(seed, offset + i) >= p) dx[dxo + i] += dy[dyo + i] * scale;
+}
+
+/* y may alias a or b: each work-item reads its own element before writing it. */
+__kernel void axpby(__global float *y, ulong yo, float alpha, __global const float *a, ulong ao, float beta,
+                    __global const float *b, ulong bo, ulong n) {
+    size_t i = get_global_id(0);
+    if (i >= n) return;
+    y[yo + i] = alpha * a[ao + i] + beta * b[bo + i];
+}
+
+__kernel void bias_add(__global float *y, ulong yo, __global const float *bias, ulong bo, ulong n, int cols) {
+    size_t i = get_global_id(0);
+    if (i >= n) return;
+    y[yo + i] += bias[bo + i % (size_t)cols];
+}
+
+/* One work-item per column summing rows in order: the CPU's order, and deterministic. */
+__kernel void bias_backward(__global float *db, ulong dbo, __global const float *dy, ulong dyo, int rows,
+                            int cols) {
+    int c = (int)get_global_id(0);
+    if (c >= cols) return;
+    float s = 0.0f;
+    for (int r = 0; r < rows; r++) s += dy[dyo + (size_t)r * cols + c];
+    db[dbo + c] += s;
+}
+
+/* Column sums over many rows in two deterministic stages, so a GPU has rows/chunk times more
+ * work-items than columns: stage 1 sums each chunk of rows per (chunk, column), in row order;
+ * stage 2 adds the chunks in order into dst. */
+__kernel void colsum_partial(__global float *part, ulong po, __global const float *x, ulong xo, int rows, int cols,
+                             int chunk) {
+    size_t i = get_global_id(0);
+    int nchunks = (rows + chunk - 1) / chunk;
+    if (i >= (size_t)nchunks * cols) return;
+    int ch = (int)(i / (size_t)cols), c = (int)(i % (size_t)cols);
+    int r1 = min(rows, (ch + 1) * chunk);
+    float s = 0.0f;
+    for (int r = ch * chunk; r < r1; r++) s += x[xo + (size_t)r * cols + c];
+    part[po + i] = s;
+}
+
+__kernel void colsum_final(__global float *dst, ulong dsto, __global const float *part, ulong po, int nchunks,
+                           int cols) {
+    int c = (int)get_global_id(0);
+    if (c >= cols) return;
+    float s = 0.0f;
+    for (int ch = 0; ch < nchunks; ch++) s += part[po + (size_t)ch * cols + c];
+    dst[dsto + c] += s;
+}
+
+/* ydims[j]: size of y's axis j; xstr[j]: stride in x of the axis that y's axis j comes from.
+ * Unused trailing axes have size 1. */
+__kernel void permute(__global float *y, ulong yo, __global const float *x, ulong xo, ulong n, int ndim,
+                      int8 ydims, ulong8 xstr, int accumulate) {
+    size_t o = get_global_id(0);
+    if (o >= n) return;
+    int d[8];
+    ulong s[8];
+    vstore8(ydims, 0, d);
+    vstore8(xstr, 0, s);
+    size_t rest = o, src = 0;
+    for (int j = ndim - 1; j >= 0; j--) {
+        src += (rest % (size_t)d[j]) * s[j];
+        rest /= (size_t)d[j];
+    }
+    float v = x[xo + src];
+    y[yo + o] = accumulate ? y[yo + o] + v : v;
+}

@@ -1,0 +1,89 @@
+/* Layernorm over the last axis: one work-group per row, two-pass mean and variance (as the
+ * CPU oracle) with local-memory reductions. Parameter gradients use one work-item per
+ * column summing rows in order, so they are deterministic without atomics. */
+
+__kernel void layernorm_forward(__global float *y, ulong yo, __global float *mean, ulong mo, __global float *rstd,
+                                ulong ro, __global const float *x, ulong xo, __global const float *w, ulong wo,
+                                __global const float *b, ulong bo, int cols, float eps, __local float *s) {
+    size_t r = get_group_id(0);
+    int lid = (int)get_local_id(0), nl = (int)get_local_size(0);
+    __global const float *xr = x + xo + r * (size_t)cols;
+    __global float *yr = y + yo + r * (size_t)cols;
+    float acc = 0.0f;
+    for (int c = lid; c < cols; c += nl) acc += xr[c];
+    float m = group_sum(acc, s) / (float)cols;
+    acc = 0.0f;
+    for (int c = lid; c < cols; c += nl) {
+        float d = xr[c] - m;
+        acc += d * d;
+    }
+    float var = group_sum(acc, s) / (float)cols;
+    float is = 1.0f / sqrt(var + eps);
+    for (int c = lid; c < cols; c += nl) yr[c] = (xr[c] - m) * is * w[wo + c] + b[bo + c];
+    if (lid == 0) {
+        mean[mo + r] = m;
+        rstd[ro + r] = is;
+    }
+}
+
+__kernel void layernorm_backward_dx(__global float *dx, ulong dxo, __global const float *dy, ulong dyo,
+                                    __global const float *x, ulong xo, __global const float *w, ulong wo,
+                                    __global const float *mean, ulong mo, __global const float *rstd, ulong ro,
+                                    int cols, __local float *s) {
+    size_t r = get_group_id(0);
+    int lid = (int)get_local_id(0), nl = (int)get_local_size(0);
+    __global const float *xr = x + xo + r * (size_t)cols, *dyr = dy + dyo + r * (size_t)cols;
+    __global float *dxr = dx + dxo + r * (size_t)cols;
+    float m = mean[mo + r], is = rstd[ro + r];
+    float a1 = 0.0f, a2 = 0.0f;
+    for (int c = lid; c < cols; c += nl) {
+        float xhat = (xr[c] - m) * is, dn = dyr[c] * w[wo + c];
+        a1 += dn;
+        a2 += dn * xhat;
+    }
+    float dn_mean = group_sum(a1, s) / (float)cols;
+    float dn_xhat_mean = group_sum(a2, s) / (float)cols;
+    for (int c = lid; c < cols; c += nl) {
+        float xhat = (xr[c] - m) * is, dn = dyr[c] * w[wo + c];
+        dxr[c] += (dn - dn_mean - xhat * dn_xhat_mean) * is;
+    }
+}
+
+__kernel void layernorm_backward_dwdb(__global float *dw, ulong dwo, __global float *db, ulong dbo,
+                                      __global const float *dy, ulong dyo, __global const float *x, ulong xo,
+                                      __global const float *mean, ulong mo, __global const float *rstd, ulong ro,
+                                      int rows, int cols) {
+    int c = (int)get_global_id(0);
+    if (c >= cols) return;
+    float gw = 0.0f, gb = 0.0f;
+    for (int r = 0; r < rows; r++) {
+        size_t i = (size_t)r * cols + c;
+        float g = dy[dyo + i];
+        gw += g * (x[xo + i] - mean[mo + r]) * rstd[ro + r];
+        gb += g;
+    }
+    dw[dwo + c] += gw;
+    db[dbo + c] += gb;
+}
+
+/* Stage 1 of the two-stage parameter gradients for many rows (stage 2 is colsum_final):
+ * per (chunk of rows, column), the chunk's sums of dy * xhat and dy, in row order. */
+__kernel void layernorm_dwdb_partial(__global float *pw, ulong pwo, __global float *pb, ulong pbo,
+                                     __global const float *dy, ulong dyo, __global const float *x, ulong xo,
+                                     __global const float *mean, ulong mo, __global const float *rstd, ulong ro,
+                                     int rows, int cols, int chunk) {
+    size_t i = get_global_id(0);
+    int nchunks = (rows + chunk - 1) / chunk;
+    if (i >= (size_t)nchunks * cols) return;
+    int ch = (int)(i / (size_t)cols), c = (int)(i % (size_t)cols);
+    int r1 = min(rows, (ch + 1) * chunk);
+    float gw = 0.0f, gb = 0.0f;
+    for (int r = ch * chunk; r < r1; r++) {
+        size_t k = (size_t)r * cols + c;
+        float g = dy[dyo + k];
+        gw += g * (x[xo + k] - mean[mo + r]) * rstd[ro + r];
+        gb += g;
+    }
+    pw[pwo + i] = gw;
+    pb[pbo + i] = gb;
+}

@@ -1,0 +1,137 @@
+/* OpenCL elementwise ops: GELU, dropout, axpby, bias, permute (kernels_cl/elementwise.cl). */
+#include "device/opencl_internal.h"
+
+#define CTX(ctx) ((ocl_ctx *)(ctx))
+
+mltc_status ocl_gelu_forward(dev_ctx *ctx, dev_view y, dev_view x, size_t n) {
+    ocl_launch L;
+    ocl_begin(&L, CTX(ctx), K_GELU_FORWARD, "gelu_forward");
+    ocl_arg_view(&L, y);
+    ocl_arg_view(&L, x);
+    ocl_arg_ulong(&L, n);
+    return ocl_run_items(&L, n);
+}
+
+mltc_status ocl_gelu_backward(dev_ctx *ctx, dev_view dx, dev_view dy, dev_view x, size_t n) {
+    ocl_launch L;
+    ocl_begin(&L, CTX(ctx), K_GELU_BACKWARD, "gelu_backward");
+    ocl_arg_view(&L, dx);
+    ocl_arg_view(&L, dy);
+    ocl_arg_view(&L, x);
+    ocl_arg_ulong(&L, n);
+    return ocl_run_items(&L, n);
+}
+
+mltc_status ocl_dropout_forward(dev_ctx *ctx, dev_view y, dev_view x, size_t n, float p, uint64_t seed,
+                                uint64_t offset) {
+    ocl_launch L;
+    ocl_begin(&L, CTX(ctx), K_DROPOUT_FORWARD, "dropout_forward");
+    ocl_arg_view(&L, y);
+    ocl_arg_view(&L, x);
+    ocl_arg_ulong(&L, n);
+    ocl_arg_float(&L, p);
+    ocl_arg_ulong(&L, seed);
+    ocl_arg_ulong(&L, offset);
+    return ocl_run_items(&L, n);
+}
+
+mltc_status ocl_dropout_backward(dev_ctx *ctx, dev_view dx, dev_view dy, size_t n, float p, uint64_t seed,
+                                 uint64_t offset) {
+    ocl_launch L;
+    ocl_begin(&L, CTX(ctx), K_DROPOUT_BACKWARD, "dropout_backward");
+    ocl_arg_view(&L, dx);
+    ocl_arg_view(&L, dy);
+    ocl_arg_ulong(&L, n);
+    ocl_arg_float(&L, p);
+    ocl_arg_ulong(&L, seed);
+    ocl_arg_ulong(&L, offset);
+    return ocl_run_items(&L, n);
+}
+
+mltc_status ocl_axpby(dev_ctx *ctx, dev_view y, float alpha, dev_view a, float beta, dev_view b, size_t n) {
+    ocl_launch L;
+    ocl_begin(&L, CTX(ctx), K_AXPBY, "axpby");
+    ocl_arg_view(&L, y);
+    ocl_arg_float(&L, alpha);
+    ocl_arg_view(&L, a);
+    ocl_arg_float(&L, beta);
+    ocl_arg_view(&L, b);
+    ocl_arg_ulong(&L, n);
+    return ocl_run_items(&L, n);
+}
+
+mltc_status ocl_bias_add(dev_ctx *ctx, dev_view y, dev_view bias, int rows, int cols) {
+    size_t n = (size_t)rows * cols;
+    ocl_launch L;
+    ocl_begin(&L, CTX(ctx), K_BIAS_ADD, "bias_add");
+    ocl_arg_view(&L, y);
+    ocl_arg_view(&L, bias);
+    ocl_arg_ulong(&L, n);
+    ocl_arg_int(&L, cols);
+    return ocl_run_items(&L, n);
+}
+
+mltc_status ocl_colsum_final(ocl_ctx *c, dev_view dst, dev_view part, int nchunks, int cols, const char *op) {
+    ocl_launch L;
+    ocl_begin(&L, c, K_COLSUM_FINAL, op);
+    ocl_arg_view(&L, dst);
+    ocl_arg_view(&L, part);
+    ocl_arg_int(&L, nchunks);
+    ocl_arg_int(&L, cols);
+    return ocl_run_items(&L, (size_t)cols);
+}
+
+mltc_status ocl_bias_backward(dev_ctx *ctx, dev_view dbias, dev_view dy, int rows, int cols) {
+    ocl_ctx *c = CTX(ctx);
+    const char *op = "bias_backward";
+    ocl_launch L;
+    if (rows <= OCL_COLSUM_SINGLE) {
+        ocl_begin(&L, c, K_BIAS_BACKWARD, op);
+        ocl_arg_view(&L, dbias);
+        ocl_arg_view(&L, dy);
+        ocl_arg_int(&L, rows);
+        ocl_arg_int(&L, cols);
+        return ocl_run_items(&L, (size_t)cols);
+    }
+    int nchunks = (rows + OCL_COLSUM_CHUNK - 1) / OCL_COLSUM_CHUNK;
+    cl_mem mem;
+    mltc_status st = ocl_scratch(c, (size_t)nchunks * cols * 4, op, &mem);
+    if (st != MLTC_OK) return st;
+    ocl_buf sb = {{c->scratch_bytes}, mem};
+    dev_view part = {&sb.base, 0};
+    ocl_begin(&L, c, K_COLSUM_PARTIAL, op);
+    ocl_arg_view(&L, part);
+    ocl_arg_view(&L, dy);
+    ocl_arg_int(&L, rows);
+    ocl_arg_int(&L, cols);
+    ocl_arg_int(&L, OCL_COLSUM_CHUNK);
+    st = ocl_run_items(&L, (size_t)nchunks * cols);
+    return st != MLTC_OK ? st : ocl_colsum_final(c, dbias, part, nchunks, cols, op);
+}
+
+mltc_status ocl_permute(dev_ctx *ctx, dev_view y, dev_view x, int ndim, const int *dims, const int *perm,
+                        int accumulate) {
+    cl_ulong xstride[6];
+    size_t n = 1;
+    for (int i = ndim - 1; i >= 0; i--) {
+        xstride[i] = n;
+        n *= (size_t)dims[i];
+    }
+    /* Padded to 8 axes of size 1, which the kernel never reaches (it loops ndim axes). */
+    cl_int8 ydims;
+    cl_ulong8 xstr;
+    for (int j = 0; j < 8; j++) {
+        ydims.s[j] = j < ndim ? dims[perm[j]] : 1;
+        xstr.s[j] = j < ndim ? xstride[perm[j]] : 0;
+    }
+    ocl_launch L;
+    ocl_begin(&L, CTX(ctx), K_PERMUTE, "permute");
+    ocl_arg_view(&L, y);
+    ocl_arg_view(&L, x);
+    ocl_arg_ulong(&L, n);
+    ocl_arg_int(&L, ndim);
+    ocl_arg(&L, sizeof ydims, &ydims);
+    ocl_arg(&L, sizeof xstr, &xstr);
+    ocl_arg_int(&L, accumulate ? 1 : 0);
+    return ocl_run_items(&L, n);
+}
