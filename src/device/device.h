@@ -115,7 +115,7 @@ typedef struct dev_rows_plan {
 
 /* Cosine label attention (BERT-LAM) over words h[batch, words, dim] and labels l[labels, dim]:
  *   sim[b,t,k] = (h[b,t] . l[k]) / (|h[b,t]|_e * |l[k]|_e),  |x|_e = sqrt(sum x^2 + 1e-12)
- *   a[b,t]     = max_k sim[b,t,k]  (ties: smallest k),   argmax saved as int32
+ *   a[b,t]     = max_k sim[b,t,k]  (ties: smallest k),   argmax saved as int32 (-1: masked word)
  *   w[b,:]     = softmax over t of a[b,t], restricted to word_mask[b,t] != 0
  *   out[b,:]   = sum_t w[b,t] * h[b,t,:]
  * A row with no unmasked word gives w = 0 and out = 0. */
@@ -182,11 +182,13 @@ typedef struct dev_ops {
     mltc_status (*softmax_backward)(dev_ctx *ctx, const dev_softmax *s, dev_view dx, dev_view dy, dev_view y);
 
     /* y[i, :] = beta*y[i, :] + table[idx[i], :] for i < n, table rows of `cols` floats, idx
-     * int32 in [0, table_rows). beta is 0 or 1 (embedding sums use 1). Used for embeddings and
-     * for picking rows such as [CLS] or label positions. */
+     * int32 in [0, table_rows). beta is 0 or 1 (embedding sums use 1); with 0, y is not read.
+     * An index outside the table reads as a zero row (a device cannot report it). Used for
+     * embeddings and for picking rows such as [CLS] or label positions. */
     mltc_status (*gather_rows)(dev_ctx *ctx, dev_view y, dev_view table, dev_view idx, int n, int cols,
                                int table_rows, float beta);
-    /* The gradient of gather_rows: see dev_rows_plan. */
+    /* The gradient of gather_rows: see dev_rows_plan. Segments whose row lies past the end of
+     * dst are skipped (the wrapper cannot know how many rows dst holds). */
     mltc_status (*scatter_add_rows)(dev_ctx *ctx, dev_view dst, dev_view src, const dev_rows_plan *plan, int cols);
 
     /* Inverted dropout with probability p: y = keep ? x / (1-p) : 0, where element i keeps
@@ -208,7 +210,7 @@ typedef struct dev_ops {
                            int accumulate);
 
     /* loss[i] = logsumexp(logits[i, :]) - logits[i, target[i]] for i < rows; target int32,
-     * -1 means ignored (loss 0). */
+     * -1 (or any value outside [0, vocab)) means ignored: loss 0 and no gradient. */
     mltc_status (*crossentropy_forward)(dev_ctx *ctx, dev_view loss, dev_view logits, dev_view target, int rows,
                                         int vocab);
     /* dlogits[i, :] += scale * (softmax(logits[i, :]) - onehot(target[i])) for non-ignored rows. */
@@ -227,7 +229,8 @@ typedef struct dev_ops {
     mltc_status (*label_attention_backward)(dev_ctx *ctx, const dev_label_attention *a, dev_view dh, dev_view dl,
                                             dev_view dout);
 
-    /* out[0] = sum of x[i]^2 for i < n, in float, reduced in a fixed order (deterministic). */
+    /* out[0] = sum of x[i]^2 for i < n, accumulated in at least float precision (the CPU uses
+     * double) and reduced in a fixed order: the same bits on every run of a backend. */
     mltc_status (*sumsq)(dev_ctx *ctx, dev_view out, dev_view x, size_t n);
 
     mltc_status (*adamw)(dev_ctx *ctx, const dev_adamw_args *a);
