@@ -125,9 +125,15 @@ static mltc_status check_ctx(dev_ctx *ctx) {
         if ((v) <= 0) return BAD(ctx, "%s: %s must be > 0 (got %ld)", op, name, (long)(v));                      \
     } while (0)
 
+/* Size arithmetic saturates at SIZE_MAX, which no buffer holds: a shape whose element count
+ * overflows then fails the view check instead of wrapping to a small, "valid" number. */
+static size_t mul_sat(size_t a, size_t b) { return (a && b > SIZE_MAX / a) ? SIZE_MAX : a * b; }
+static size_t add_sat(size_t a, size_t b) { return b > SIZE_MAX - a ? SIZE_MAX : a + b; }
+
 /* Elements spanned by a batch of row-major matrices with the given leading dimension. */
 static size_t matrix_extent(int batch, long stride, int rows, int cols, int ld) {
-    return (size_t)(batch - 1) * (size_t)stride + (size_t)(rows - 1) * (size_t)ld + (size_t)cols;
+    return add_sat(add_sat(mul_sat((size_t)(batch - 1), (size_t)stride), mul_sat((size_t)(rows - 1), (size_t)ld)),
+                   (size_t)cols);
 }
 
 mltc_status dev_alloc(dev_ctx *ctx, size_t bytes, dev_buf **out) {
@@ -281,11 +287,13 @@ static mltc_status check_softmax(dev_ctx *ctx, const char *op, const dev_softmax
     POSITIVE(ctx, op, "heads", s->heads);
     POSITIVE(ctx, op, "rows", s->rows);
     POSITIVE(ctx, op, "cols", s->cols);
-    if (s->key_mask.buf) TRY(check_view(ctx, op, "key_mask", s->key_mask, (size_t)s->batch * s->cols));
+    if (s->key_mask.buf) TRY(check_view(ctx, op, "key_mask", s->key_mask, mul_sat((size_t)s->batch, (size_t)s->cols)));
     return MLTC_OK;
 }
 
-static size_t softmax_elems(const dev_softmax *s) { return (size_t)s->batch * s->heads * s->rows * s->cols; }
+static size_t softmax_elems(const dev_softmax *s) {
+    return mul_sat(mul_sat(mul_sat((size_t)s->batch, (size_t)s->heads), (size_t)s->rows), (size_t)s->cols);
+}
 
 mltc_status dev_softmax_forward(dev_ctx *ctx, const dev_softmax *s, dev_view y, dev_view x) {
     TRY(check_ctx(ctx));
@@ -378,7 +386,7 @@ mltc_status dev_permute(dev_ctx *ctx, dev_view y, dev_view x, int ndim, const in
         if (dims[i] <= 0) return BAD(ctx, "%s: dims[%d] = %d must be > 0", op, i, dims[i]);
         if (perm[i] < 0 || perm[i] >= ndim || seen[perm[i]]++)
             return BAD(ctx, "%s: perm is not a permutation of 0..%d (perm[%d] = %d)", op, ndim - 1, i, perm[i]);
-        n *= (size_t)dims[i];
+        n = mul_sat(n, (size_t)dims[i]);
     }
     TRY(check_view(ctx, op, "y", y, n));
     TRY(check_view(ctx, op, "x", x, n));
@@ -433,7 +441,7 @@ static mltc_status check_label_attention(dev_ctx *ctx, const char *op, const dev
     POSITIVE(ctx, op, "labels", a->labels);
     POSITIVE(ctx, op, "dim", a->dim);
     size_t bt = (size_t)a->batch * a->words;
-    TRY(check_view(ctx, op, "h", a->h, bt * a->dim));
+    TRY(check_view(ctx, op, "h", a->h, mul_sat(bt, (size_t)a->dim)));
     TRY(check_view(ctx, op, "l", a->l, (size_t)a->labels * a->dim));
     TRY(check_view(ctx, op, "word_mask", a->word_mask, bt));
     TRY(check_view(ctx, op, "out", a->out, (size_t)a->batch * a->dim));
@@ -453,7 +461,7 @@ mltc_status dev_label_attention_backward(dev_ctx *ctx, const dev_label_attention
     TRY(check_ctx(ctx));
     const char *op = "label_attention_backward";
     TRY(check_label_attention(ctx, op, a));
-    TRY(check_view(ctx, op, "dh", dh, (size_t)a->batch * a->words * a->dim));
+    TRY(check_view(ctx, op, "dh", dh, mul_sat((size_t)a->batch * a->words, (size_t)a->dim)));
     TRY(check_view(ctx, op, "dl", dl, (size_t)a->labels * a->dim));
     TRY(check_view(ctx, op, "dout", dout, (size_t)a->batch * a->dim));
     return ctx->ops->label_attention_backward(ctx, a, dh, dl, dout);
