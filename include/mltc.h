@@ -78,6 +78,137 @@ typedef struct mltc_device_info {
 MLTC_API mltc_status mltc_devices(mltc_ctx *ctx, mltc_device_info **list, int *count, char **notes);
 MLTC_API void mltc_devices_free(void *p);
 
+/* ---- Opening a device ------------------------------------------------------------------- */
+
+/* A device opened for models and training. It reports failures through the context of the
+ * call that uses it, must outlive every model loaded on it, and must not be used by two
+ * threads at once (open one device per thread instead). */
+typedef struct mltc_device mltc_device;
+
+/* spec: "cpu", "opencl", "opencl:N", "vulkan", "vulkan:N"; NULL or "" means the MLTC_DEVICE
+ * environment variable, or "cpu" when that is unset. */
+MLTC_API mltc_status mltc_device_open(mltc_ctx *ctx, const char *spec, mltc_device **out);
+MLTC_API void mltc_device_close(mltc_device *dev);
+/* The device actually opened ("cpu:0", "opencl:0", ...). */
+MLTC_API const char *mltc_device_id(const mltc_device *dev);
+
+/* ---- Loading a trained classifier and predicting ---------------------------------------- */
+
+typedef struct mltc_model mltc_model;
+
+/* Loads a checkpoint folder written by training (OUT/best or OUT/last): model.safetensors,
+ * config.json, vocab.txt and mltc.json (head, labels, settings). A missing or unreadable
+ * folder is MLTC_ERR_IO with the path in the message. */
+MLTC_API mltc_status mltc_model_load(mltc_ctx *ctx, mltc_device *dev, const char *dir, mltc_model **out);
+MLTC_API void mltc_model_free(mltc_model *model);
+
+/* The labels, in the order of every probability row; names are valid while the model is. */
+MLTC_API int mltc_model_num_labels(const mltc_model *model);
+MLTC_API const char *mltc_model_label_name(const mltc_model *model, int index); /* NULL out of range */
+/* The decision threshold the model was trained with: a label is predicted iff p > threshold. */
+MLTC_API float mltc_model_threshold(const mltc_model *model);
+/* "bert", "lmmtc" or "lam". */
+MLTC_API const char *mltc_model_head(const mltc_model *model);
+
+/* Probabilities for n NUL-terminated UTF-8 texts: probs[i * K + j] = P(label j | texts[i]),
+ * K = mltc_model_num_labels. probs must hold n * K floats. Texts longer than the model's
+ * max_len tokens are truncated. Each text's result does not depend on the others (up to float
+ * rounding: texts are batched by length and padded). */
+MLTC_API mltc_status mltc_predict(mltc_ctx *ctx, mltc_model *model, const char *const *texts, size_t n,
+                                  float *probs);
+
+/* ---- Evaluating -------------------------------------------------------------------------- */
+
+typedef struct mltc_label_metrics {
+    double precision, recall, f1;
+    size_t support;   /* gold positives */
+    size_t predicted; /* predicted positives */
+} mltc_label_metrics;
+
+/* Scores with the conventions of scikit-learn (an undefined ratio counts as 0). */
+typedef struct mltc_metrics {
+    double hamming_loss;
+    double micro_precision, micro_recall, micro_f1;
+    double macro_f1;
+    double subset_accuracy;
+    double micro_jaccard;
+    size_t n_examples;
+    int n_labels;
+    mltc_label_metrics *per_label; /* n_labels entries, or NULL; release with mltc_metrics_free */
+} mltc_metrics;
+
+/* Predicts every example of a data file (format NULL or "auto", "jsonl", "tsv", "tsv-columns"),
+ * thresholds at mltc_model_threshold and scores against the file's labels, which must all be
+ * labels of the model. out->per_label is filled; free it with mltc_metrics_free. A malformed
+ * line is MLTC_ERR_PARSE with file:line in the message. */
+MLTC_API mltc_status mltc_evaluate(mltc_ctx *ctx, mltc_model *model, const char *data_path, const char *format,
+                                   mltc_metrics *out);
+/* Frees per_label and sets it to NULL; the other fields stay. */
+MLTC_API void mltc_metrics_free(mltc_metrics *m);
+
+/* ---- Training ---------------------------------------------------------------------------- */
+
+/* Always start from mltc_train_options_default, then set what you need. */
+typedef struct mltc_train_options {
+    const char *model_dir;   /* Hugging Face BERT folder (config.json, model.safetensors, vocab.txt);
+                                may be NULL with resume */
+    const char *train_path;  /* training data (jsonl, tsv or tsv-columns) */
+    const char *dev_path;    /* evaluated at the end of every epoch, the best micro-F1 saved to
+                                OUT/best; NULL: OUT/best is the checkpoint of the last epoch */
+    const char *labels_path; /* one label a line; NULL only for tsv-columns data */
+    const char *out_dir;     /* OUT/best, OUT/last, OUT/train_log.jsonl */
+    const char *head;        /* "bert" (default), "lmmtc" or "lam" */
+    const char *format;      /* data format of train and dev files: NULL/"auto", "jsonl", ... */
+    int skip_bad;            /* skip malformed data lines (counted) instead of failing */
+    int epochs, batch, max_len;
+    uint64_t seed;
+    double lr;               /* peak AdamW learning rate */
+    double warmup;           /* share of the steps with a linear warm-up, in [0, 1] */
+    double weight_decay, max_grad_norm, dropout;
+    double threshold;        /* p > threshold predicts a label (dev scores, saved in the model) */
+    double lambda;           /* lmmtc: weight of the label MLM loss */
+    double mask_prob;        /* lmmtc: probability of masking a label state in the MLM copy */
+    int shared_label_tokens; /* lmmtc ablation: one set of label tokens for all labels */
+    int resume;              /* continue the run in out_dir from OUT/last, bit-identically; the
+                                settings saved there apply, max_steps and the paths come from here */
+    long max_steps;          /* stop after this many optimizer steps (0 = train every epoch) */
+    int log_every;           /* steps between log lines of OUT/train_log.jsonl */
+} mltc_train_options;
+
+/* The defaults of the papers: head bert, 3 epochs, batch 16, max_len 128, lr 5e-5, warm-up 0.1,
+ * weight decay 0.01, clipping 1.0, dropout 0.1, threshold 0.5, lambda 0.05, mask 0.15, seed 42. */
+MLTC_API void mltc_train_options_default(mltc_train_options *opts);
+
+typedef struct mltc_train_progress {
+    int epoch, epochs;       /* 1-based */
+    long step, total_steps;  /* optimizer steps done, of all */
+    double loss, loss_mlm;   /* of the last step (loss is the total) */
+    double lr;
+    double examples_per_s;
+    double elapsed_s, eta_s;
+    int is_eval;             /* 1: an evaluation on dev_path just finished; dev holds it */
+    int is_best;             /* that evaluation is the best so far (saved to OUT/best) */
+    const mltc_metrics *dev; /* valid during the callback only (per_label included) */
+} mltc_train_progress;
+
+/* Called after every optimizer step and every evaluation; return non-zero to stop (the last
+ * checkpoint is written first). */
+typedef int (*mltc_train_callback)(const mltc_train_progress *progress, void *user);
+
+typedef struct mltc_train_result {
+    long steps;
+    int epochs_done;
+    double final_loss;
+    double best_micro_f1; /* -1 without dev_path */
+    double seconds;
+    double examples_per_s;
+} mltc_train_result;
+
+/* Fine-tunes opts->model_dir on opts->train_path and writes checkpoints under opts->out_dir.
+ * callback and result may be NULL. */
+MLTC_API mltc_status mltc_train(mltc_ctx *ctx, mltc_device *dev, const mltc_train_options *opts,
+                                mltc_train_callback callback, void *user, mltc_train_result *result);
+
 #ifdef __cplusplus
 }
 #endif

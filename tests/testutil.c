@@ -110,3 +110,217 @@ int tu_finish(void) {
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }
+
+/* ---- a tiny random BERT folder ----------------------------------------------------------- */
+
+#include <errno.h>
+#include <sys/stat.h>
+
+#include "model/bert.h"
+#include "model/bert_config.h"
+#include "model/safetensors.h"
+
+const char *tu_shared_dir(void) {
+    static char buf[1024];
+    const char *s = getenv("MLTC_SHARED_DIR");
+    if (s && *s) return s;
+    const char *src = getenv("MLTC_SOURCE_DIR");
+    snprintf(buf, sizeof buf, "%s/../shared", src && *src ? src : ".");
+    return buf;
+}
+
+/* Copies src to dst; returns the number of lines, or -1 (with a message) on failure. */
+static long copy_count_lines(const char *src, const char *dst) {
+    FILE *in = fopen(src, "rb"), *out = in ? fopen(dst, "wb") : NULL;
+    if (!in || !out) {
+        printf("FAIL tiny BERT: cannot open %s: %s\n", in ? dst : src, strerror(errno));
+        if (in) fclose(in);
+        return -1;
+    }
+    char buf[65536];
+    size_t got;
+    long lines = 0;
+    int last = '\n';
+    while ((got = fread(buf, 1, sizeof buf, in)) > 0) {
+        for (size_t i = 0; i < got; i++) lines += buf[i] == '\n';
+        last = buf[got - 1];
+        if (fwrite(buf, 1, got, out) != got) lines = -1;
+    }
+    if (last != '\n' && lines >= 0) lines++; /* a last line without its line break */
+    if (fclose(out) != 0) lines = -1;
+    fclose(in);
+    if (lines < 0) printf("FAIL tiny BERT: cannot write %s\n", dst);
+    return lines;
+}
+
+static uint64_t tiny_next(uint64_t *s) { /* splitmix64 */
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* N(0, sd^2) by Box-Muller from a private generator, so callers' tu_uniform streams stay as
+ * they were. */
+static float tiny_normal(uint64_t *s, float sd) {
+    double u1 = ((tiny_next(s) >> 11) + 1.0) * (1.0 / 9007199254740994.0);
+    double u2 = (tiny_next(s) >> 11) * (1.0 / 9007199254740992.0);
+    return (float)(sd * sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
+}
+
+/* Fills a tensor the way BERT initialises: layernorm weights 1, biases 0, the rest N(0, 0.02^2). */
+static void tiny_fill(const char *name, float *x, size_t n, uint64_t *rng) {
+    size_t len = strlen(name);
+    int is_bias = len >= 4 && !strcmp(name + len - 4, "bias");
+    int is_ln_weight = strstr(name, "LayerNorm.weight") != NULL;
+    for (size_t i = 0; i < n; i++) x[i] = is_ln_weight ? 1.0f : is_bias ? 0.0f : tiny_normal(rng, 0.02f);
+}
+
+static int tiny_add(st_writer *w, const char *name, int ndim, const int64_t *shape, uint64_t *rng) {
+    size_t n = (size_t)shape[0] * (ndim > 1 ? (size_t)shape[1] : 1);
+    float *x = malloc(n * sizeof *x);
+    if (!x) return 1;
+    tiny_fill(name, x, n, rng);
+    int bad = st_writer_add_f32(w, name, ndim, shape, x) != MLTC_OK;
+    free(x);
+    if (bad) printf("FAIL tiny BERT: adding tensor %s\n", name);
+    return bad;
+}
+
+int tu_write_tiny_bert(const char *dir, uint64_t seed) {
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        printf("FAIL tiny BERT: mkdir %s: %s\n", dir, strerror(errno));
+        return 1;
+    }
+    char src[1200], path[1200];
+    snprintf(src, sizeof src, "%s/vocab/bert-base-uncased/vocab.txt", tu_shared_dir());
+    snprintf(path, sizeof path, "%s/vocab.txt", dir);
+    long vocab = copy_count_lines(src, path);
+    if (vocab <= 0) return 1;
+
+    bert_config cfg = {
+        .vocab_size = (int)vocab,
+        .hidden_size = 32,
+        .num_layers = 2,
+        .num_heads = 2,
+        .intermediate_size = 64,
+        .max_position = 128,
+        .type_vocab_size = 2,
+        .layer_norm_eps = 1e-12f,
+        .hidden_dropout = 0.1f,
+        .attention_dropout = 0.1f,
+        .pad_token_id = 0,
+    };
+    mltc_error err = {0};
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    if (bert_config_save(&err, &cfg, path) != MLTC_OK) {
+        printf("FAIL tiny BERT: %s\n", err.msg);
+        return 1;
+    }
+
+    /* The model itself only supplies the tensor table, so the names and shapes are exactly
+     * those the loader looks for. */
+    dev_ctx *dev = NULL;
+    bert_model *m = NULL;
+    st_writer *w = NULL;
+    int rc = 1;
+    if (dev_open(&err, "cpu", &dev) != MLTC_OK || bert_model_create(dev, &cfg, 1, 8, &m) != MLTC_OK ||
+        st_writer_create(&err, &w) != MLTC_OK) {
+        printf("FAIL tiny BERT: %s\n", err.msg);
+        goto done;
+    }
+    uint64_t rng = seed * 0x9E3779B97F4A7C15ull + 7;
+    char name[160];
+    for (int i = 0; i < bert_tensor_count(m); i++) {
+        const bert_tensor *t = bert_tensor_at(m, i);
+        snprintf(name, sizeof name, "bert.%s", t->name);
+        if (tiny_add(w, name, t->ndim, t->shape, &rng)) goto done;
+    }
+    const int64_t cc[2] = {cfg.hidden_size, cfg.hidden_size}, c1[1] = {cfg.hidden_size}, v1[1] = {cfg.vocab_size};
+    if (tiny_add(w, "cls.predictions.transform.dense.weight", 2, cc, &rng) ||
+        tiny_add(w, "cls.predictions.transform.dense.bias", 1, c1, &rng) ||
+        tiny_add(w, "cls.predictions.transform.LayerNorm.weight", 1, c1, &rng) ||
+        tiny_add(w, "cls.predictions.transform.LayerNorm.bias", 1, c1, &rng) ||
+        tiny_add(w, "cls.predictions.bias", 1, v1, &rng))
+        goto done;
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    if (st_writer_commit(w, path) != MLTC_OK) {
+        printf("FAIL tiny BERT: writing %s: %s\n", path, err.msg);
+        goto done;
+    }
+    rc = 0;
+done:
+    st_writer_free(w);
+    bert_model_free(m);
+    dev_close(dev);
+    return rc;
+}
+
+#include <cjson/cJSON.h>
+
+/* Keeps the labels of one Reuters line that are among names; returns a new object or NULL. */
+static cJSON *slice_example(const char *line, const char *const *names, int n) {
+    cJSON *in = cJSON_Parse(line);
+    if (!in) return NULL;
+    cJSON *out = cJSON_CreateObject(), *labels = cJSON_AddArrayToObject(out, "labels");
+    const cJSON *title = cJSON_GetObjectItemCaseSensitive(in, "title");
+    const cJSON *text = cJSON_GetObjectItemCaseSensitive(in, "text");
+    if (cJSON_IsString(title)) cJSON_AddStringToObject(out, "title", title->valuestring);
+    cJSON_AddStringToObject(out, "text", cJSON_IsString(text) ? text->valuestring : "");
+    const cJSON *l;
+    cJSON_ArrayForEach(l, cJSON_GetObjectItemCaseSensitive(in, "labels")) {
+        for (int j = 0; j < n && cJSON_IsString(l); j++)
+            if (!strcmp(l->valuestring, names[j])) cJSON_AddItemToArray(labels, cJSON_CreateString(names[j]));
+    }
+    cJSON_Delete(in);
+    return out;
+}
+
+long tu_write_reuters_slice(const char *path, const char *labels_path, long skip, long count,
+                            const char *const *names, int n) {
+    char src[1200];
+    snprintf(src, sizeof src, "%s/data/reuters-modapte/train.jsonl", tu_shared_dir());
+    FILE *in = fopen(src, "rb");
+    if (!in) {
+        printf("FAIL reuters slice: cannot open %s: %s\n", src, strerror(errno));
+        return -1;
+    }
+    FILE *out = fopen(path, "wb");
+    if (!out) {
+        printf("FAIL reuters slice: cannot write %s: %s\n", path, strerror(errno));
+        fclose(in);
+        return -1;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    long lineno = 0, written = 0;
+    while (written < count && getline(&line, &cap, in) >= 0) {
+        if (++lineno <= skip) continue;
+        cJSON *ex = slice_example(line, names, n);
+        char *s = ex ? cJSON_PrintUnformatted(ex) : NULL;
+        cJSON_Delete(ex);
+        if (!s) {
+            printf("FAIL reuters slice: %s:%ld is not a JSON object\n", src, lineno);
+            written = -1;
+            break;
+        }
+        fprintf(out, "%s\n", s);
+        free(s);
+        written++;
+    }
+    free(line);
+    fclose(in);
+    if (fclose(out) != 0 && written >= 0) {
+        printf("FAIL reuters slice: cannot write %s\n", path);
+        written = -1;
+    }
+    if (written >= 0 && labels_path) {
+        FILE *lf = fopen(labels_path, "wb");
+        for (int j = 0; lf && j < n; j++) fprintf(lf, "%s\n", names[j]);
+        if (!lf || fclose(lf) != 0) {
+            printf("FAIL reuters slice: cannot write %s\n", labels_path);
+            written = -1;
+        }
+    }
+    return written;
+}

@@ -41,4 +41,25 @@ int tu_finish(void);
 /* Aborts the test program on an unexpected failure of a set-up call. */
 void tu_must(mltc_status st, const mltc_error *err, const char *what);
 
+/* ---- a tiny random BERT folder (for training and API tests) ---------------------------- */
+
+/* The shared folder (MLTC_SHARED_DIR, else ../shared beside the source tree), for data and the
+ * vocabulary; the result is a static buffer. */
+const char *tu_shared_dir(void);
+
+/* Writes a Hugging Face BERT folder into dir (created if needed): config.json (hidden 32,
+ * 2 layers, 2 heads, intermediate 64, max_position 128, type_vocab 2, dropout 0.1, the vocabulary
+ * of shared/vocab/bert-base-uncased), model.safetensors with every encoder tensor under its
+ * "bert." name plus the MLM transform ("cls.predictions.*"), weights N(0, 0.02^2), biases 0,
+ * layernorm weights 1, drawn from seed; and vocab.txt copied from the shared folder.
+ * Returns 0, or prints "FAIL ..." and returns 1. */
+int tu_write_tiny_bert(const char *dir, uint64_t seed);
+
+/* Writes examples skip+1 .. skip+count of shared/data/reuters-modapte/train.jsonl to path as
+ * jsonl, keeping only the labels among names[0..n) (others are dropped, so an example may end
+ * with none), and names to labels_path (one a line) unless it is NULL. Returns the number of
+ * examples written, or prints "FAIL ..." and returns -1. */
+long tu_write_reuters_slice(const char *path, const char *labels_path, long skip, long count,
+                            const char *const *names, int n);
+
 #endif

@@ -152,7 +152,7 @@ static mltc_status check_labels(run_state *r) {
     return MLTC_OK;
 }
 
-static mltc_status evaluate_epoch(run_state *r, train_progress *p) {
+static mltc_status evaluate_epoch(run_state *r, train_progress *p, int *stop) {
     metrics m = {0};
     mltc_status st = MLTC_OK;
     if (r->have_dev) st = evaluate_dataset(r->c, &r->dev_data, r->s.batch, &m, NULL);
@@ -173,7 +173,7 @@ static mltc_status evaluate_epoch(run_state *r, train_progress *p) {
         p->is_eval = 1;
         p->dev = &m;
         p->is_best = best;
-        if (r->req->callback) r->req->callback(p, r->req->user);
+        if (r->req->callback && r->req->callback(p, r->req->user)) *stop = 1;
         p->is_eval = 0;
         p->dev = NULL;
     }
@@ -258,22 +258,27 @@ static mltc_status run_loop(run_state *r, train_summary *sum) {
             if (q->max_steps > 0 && r->step >= q->max_steps) stop = 1;
             if (stop) {
                 r->batch_in_epoch++; /* the position to resume at */
-                if (r->batch_in_epoch == plan.n_batches) r->epoch++, r->batch_in_epoch = 0;
                 break;
             }
         }
+        int epoch_done = r->batch_in_epoch >= plan.n_batches;
         batch_plan_free(&plan);
         if (st) break;
-        if (stop) {
+        if (!epoch_done) { /* stopped mid-epoch: keep the position, nothing to evaluate yet */
             st = save_last(r);
             break;
         }
-        /* End of an epoch: save where to resume (the next epoch), then evaluate. */
+        /* End of an epoch (also when a stop fell on its last batch): save where to resume (the
+         * next epoch), then evaluate and keep the best. */
         r->epoch++;
         r->batch_in_epoch = 0;
         st = save_last(r);
         r->epoch--;
-        if (!st) st = evaluate_epoch(r, &p);
+        if (!st) st = evaluate_epoch(r, &p, &stop);
+        if (stop) {
+            r->epoch++;
+            break;
+        }
     }
     (void)K;
     free(ex);

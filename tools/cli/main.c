@@ -7,6 +7,9 @@ static const cli_command commands[] = {
     {"devices", "list every device mltc can run on, with its limits", cmd_devices},
     {"tokenize", "print the WordPiece ids of each line of text ([CLS] line [SEP])", cmd_tokenize},
     {"metrics", "score predicted labels against gold labels (micro/macro F1, ...)", cmd_metrics},
+    {"train", "fine-tune a BERT folder into a multi-label classifier (bert, lmmtc, lam heads)", cmd_train},
+    {"eval", "score a trained checkpoint on a labelled data file", cmd_eval},
+    {"predict", "label probabilities for each line of text, as JSON lines", cmd_predict},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

@@ -1,0 +1,132 @@
+/* mltc_model_*, mltc_predict, mltc_evaluate: a trained classifier behind an opaque handle. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "api/api_internal.h"
+#include "run/evaluate.h"
+
+mltc_status mltc_model_load(mltc_ctx *ctx, mltc_device *dev, const char *dir, mltc_model **out) {
+    if (!ctx) return MLTC_ERR_INVALID_ARGUMENT;
+    err_clear(&ctx->err);
+    if (!out) return api_null(ctx, "mltc_model_load", "out");
+    *out = NULL;
+    if (!dev) return api_null(ctx, "mltc_model_load", "dev");
+    if (!dir) return api_null(ctx, "mltc_model_load", "dir");
+    /* Checked here so the message is the same whatever file the loader would try first. */
+    struct stat sb;
+    if (stat(dir, &sb) != 0)
+        return err_set(&ctx->err, MLTC_ERR_IO, "checkpoint folder %s: %s", dir, strerror(errno));
+    if (!S_ISDIR(sb.st_mode))
+        return err_set(&ctx->err, MLTC_ERR_IO, "checkpoint folder %s: not a directory", dir);
+    mltc_model *m = calloc(1, sizeof *m);
+    if (!m) return err_set(&ctx->err, MLTC_ERR_OUT_OF_MEMORY, "mltc_model_load: out of host memory");
+    api_bind(dev, ctx);
+    mltc_status st = classifier_load(dev->dev, dir, API_PREDICT_BATCH, 0, &m->clf);
+    api_unbind(dev);
+    if (st != MLTC_OK) {
+        if (!ctx->err.msg[0]) err_set(&ctx->err, st, "loading checkpoint %s failed", dir);
+        free(m);
+        return st;
+    }
+    m->device = dev;
+    *out = m;
+    return MLTC_OK;
+}
+
+void mltc_model_free(mltc_model *model) {
+    if (!model) return;
+    /* Freeing device buffers may report; keep that away from any caller's context. */
+    api_unbind(model->device);
+    classifier_free(model->clf);
+    free(model);
+}
+
+int mltc_model_num_labels(const mltc_model *model) { return model ? classifier_num_labels(model->clf) : 0; }
+
+const char *mltc_model_label_name(const mltc_model *model, int index) {
+    if (!model) return NULL;
+    const labels *l = classifier_labels(model->clf);
+    return index >= 0 && index < l->count ? l->names[index] : NULL;
+}
+
+float mltc_model_threshold(const mltc_model *model) {
+    return model ? (float)classifier_settings(model->clf)->threshold : 0.5f;
+}
+
+const char *mltc_model_head(const mltc_model *model) {
+    return model ? head_kind_name(classifier_settings(model->clf)->head) : "";
+}
+
+mltc_status mltc_predict(mltc_ctx *ctx, mltc_model *model, const char *const *texts, size_t n, float *probs) {
+    if (!ctx) return MLTC_ERR_INVALID_ARGUMENT;
+    err_clear(&ctx->err);
+    if (!model) return api_null(ctx, "mltc_predict", "model");
+    if (n == 0) return MLTC_OK;
+    if (!texts) return api_null(ctx, "mltc_predict", "texts");
+    if (!probs) return api_null(ctx, "mltc_predict", "probs");
+    for (size_t i = 0; i < n; i++)
+        if (!texts[i])
+            return err_set(&ctx->err, MLTC_ERR_INVALID_ARGUMENT, "mltc_predict: texts[%zu] is NULL", i);
+    api_bind(model->device, ctx);
+    mltc_status st = predict_texts(model->clf, texts, n, API_PREDICT_BATCH, probs);
+    api_unbind(model->device);
+    return st;
+}
+
+/* Copies the internal scores into the public struct (per_label malloc'd). */
+mltc_status api_metrics_export(mltc_error *e, const metrics *m, mltc_metrics *out) {
+    memset(out, 0, sizeof *out);
+    out->hamming_loss = m->hamming_loss;
+    out->micro_precision = m->micro_precision;
+    out->micro_recall = m->micro_recall;
+    out->micro_f1 = m->micro_f1;
+    out->macro_f1 = m->macro_f1;
+    out->subset_accuracy = m->subset_accuracy;
+    out->micro_jaccard = m->micro_jaccard;
+    out->n_examples = m->n_examples;
+    out->n_labels = m->n_labels;
+    if (m->n_labels <= 0 || !m->per_label) return MLTC_OK;
+    out->per_label = calloc((size_t)m->n_labels, sizeof *out->per_label);
+    if (!out->per_label) return err_set(e, MLTC_ERR_OUT_OF_MEMORY, "mltc_evaluate: out of host memory");
+    for (int j = 0; j < m->n_labels; j++) {
+        const metrics_label *l = &m->per_label[j];
+        out->per_label[j] = (mltc_label_metrics){l->precision, l->recall, l->f1, l->support, l->predicted};
+    }
+    return MLTC_OK;
+}
+
+mltc_status mltc_evaluate(mltc_ctx *ctx, mltc_model *model, const char *data_path, const char *format,
+                          mltc_metrics *out) {
+    if (!ctx) return MLTC_ERR_INVALID_ARGUMENT;
+    err_clear(&ctx->err);
+    if (!out) return api_null(ctx, "mltc_evaluate", "out");
+    memset(out, 0, sizeof *out);
+    if (!model) return api_null(ctx, "mltc_evaluate", "model");
+    if (!data_path) return api_null(ctx, "mltc_evaluate", "data_path");
+    dataset_options opt = {0};
+    mltc_status st = dataset_format_parse(&ctx->err, format ? format : "auto", &opt.format);
+    if (st != MLTC_OK) return st;
+    dataset d = {0};
+    st = dataset_load(&ctx->err, data_path, classifier_labels(model->clf), &opt, &d);
+    if (st != MLTC_OK) return st;
+    if (d.n == 0) {
+        dataset_free(&d);
+        return err_set(&ctx->err, MLTC_ERR_PARSE, "%s: no examples to evaluate", data_path);
+    }
+    metrics m = {0};
+    api_bind(model->device, ctx);
+    st = evaluate_dataset(model->clf, &d, API_PREDICT_BATCH, &m, NULL);
+    api_unbind(model->device);
+    if (st == MLTC_OK) st = api_metrics_export(&ctx->err, &m, out);
+    metrics_free(&m);
+    dataset_free(&d);
+    return st;
+}
+
+void mltc_metrics_free(mltc_metrics *m) {
+    if (!m) return;
+    free(m->per_label);
+    m->per_label = NULL;
+}

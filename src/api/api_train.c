@@ -1,0 +1,127 @@
+/* mltc_train: the public face of train_run (src/run/train.h). */
+#include <string.h>
+
+#include "api/api_internal.h"
+#include "run/train.h"
+
+void mltc_train_options_default(mltc_train_options *o) {
+    if (!o) return;
+    memset(o, 0, sizeof *o);
+    /* One source of truth for the defaults: the internal settings. */
+    train_settings s;
+    train_settings_default(&s);
+    o->head = head_kind_name(s.head);
+    o->epochs = s.epochs;
+    o->batch = s.batch;
+    o->max_len = s.max_len;
+    o->seed = s.seed;
+    o->lr = s.lr;
+    o->warmup = s.warmup;
+    o->weight_decay = s.weight_decay;
+    o->max_grad_norm = s.max_grad_norm;
+    o->dropout = s.dropout;
+    o->threshold = s.threshold;
+    o->lambda = s.lambda;
+    o->mask_prob = s.mask_prob;
+    o->shared_label_tokens = s.shared_label_tokens;
+    o->log_every = 10;
+}
+
+typedef struct relay {
+    mltc_train_callback cb;
+    void *user;
+} relay;
+
+/* Converts each internal progress report into the public struct for the caller's callback. */
+static int relay_progress(const train_progress *p, void *user) {
+    relay *r = user;
+    mltc_metrics dev = {0};
+    mltc_train_progress pub = {
+        .epoch = p->epoch,
+        .epochs = p->epochs,
+        .step = p->step,
+        .total_steps = p->total_steps,
+        .loss = p->loss,
+        .loss_mlm = p->loss_mlm,
+        .lr = p->lr,
+        .examples_per_s = p->examples_per_s,
+        .elapsed_s = p->elapsed_s,
+        .eta_s = p->eta_s,
+        .is_eval = p->is_eval,
+        .is_best = p->is_best,
+    };
+    /* Without memory for per_label the scalar scores still reach the caller. */
+    if (p->is_eval && p->dev) {
+        mltc_error scratch = {0};
+        api_metrics_export(&scratch, p->dev, &dev);
+        pub.dev = &dev;
+    }
+    int stop = r->cb(&pub, r->user);
+    mltc_metrics_free(&dev);
+    return stop;
+}
+
+static mltc_status to_settings(mltc_error *e, const mltc_train_options *o, train_settings *s) {
+    train_settings_default(s);
+    mltc_status st = head_kind_parse(e, o->head ? o->head : "bert", &s->head);
+    if (st != MLTC_OK) return st;
+    s->epochs = o->epochs;
+    s->batch = o->batch;
+    s->max_len = o->max_len;
+    s->seed = o->seed;
+    s->lr = o->lr;
+    s->warmup = o->warmup;
+    s->weight_decay = o->weight_decay;
+    s->max_grad_norm = o->max_grad_norm;
+    s->dropout = o->dropout;
+    s->threshold = o->threshold;
+    s->lambda = o->lambda;
+    s->mask_prob = o->mask_prob;
+    s->shared_label_tokens = o->shared_label_tokens;
+    return train_settings_check(e, s);
+}
+
+mltc_status mltc_train(mltc_ctx *ctx, mltc_device *dev, const mltc_train_options *o, mltc_train_callback callback,
+                       void *user, mltc_train_result *result) {
+    if (!ctx) return MLTC_ERR_INVALID_ARGUMENT;
+    err_clear(&ctx->err);
+    if (result) memset(result, 0, sizeof *result);
+    if (!dev) return api_null(ctx, "mltc_train", "dev");
+    if (!o) return api_null(ctx, "mltc_train", "opts");
+    if (!o->model_dir && !o->resume) return api_null(ctx, "mltc_train", "opts->model_dir");
+    if (!o->train_path) return api_null(ctx, "mltc_train", "opts->train_path");
+    if (!o->out_dir) return api_null(ctx, "mltc_train", "opts->out_dir");
+    if (o->max_steps < 0 || o->log_every < 0)
+        return err_set(&ctx->err, MLTC_ERR_INVALID_ARGUMENT, "mltc_train: %s must not be negative",
+                       o->max_steps < 0 ? "max_steps" : "log_every");
+
+    train_request req = {
+        .model_dir = o->model_dir,
+        .train_path = o->train_path,
+        .dev_path = o->dev_path,
+        .labels_path = o->labels_path,
+        .out_dir = o->out_dir,
+        .resume = o->resume,
+        .log_every = o->log_every > 0 ? o->log_every : 10,
+        .max_steps = o->max_steps,
+    };
+    mltc_status st = to_settings(&ctx->err, o, &req.settings);
+    if (st != MLTC_OK) return st;
+    req.data.skip_bad = o->skip_bad;
+    st = dataset_format_parse(&ctx->err, o->format ? o->format : "auto", &req.data.format);
+    if (st != MLTC_OK) return st;
+    relay r = {callback, user};
+    if (callback) {
+        req.callback = relay_progress;
+        req.user = &r;
+    }
+
+    train_summary sum = {0};
+    api_bind(dev, ctx);
+    st = train_run(dev->dev, &req, &sum);
+    api_unbind(dev);
+    if (st == MLTC_OK && result)
+        *result = (mltc_train_result){sum.steps, sum.epochs_done, sum.final_loss, sum.best_micro_f1, sum.seconds,
+                                      sum.examples_per_s};
+    return st;
+}

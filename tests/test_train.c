@@ -1,0 +1,296 @@
+/* ctest: per-backend */
+/* Training end to end on a tiny random BERT and a slice of Reuters: every head lowers its loss
+ * at a high learning rate; a run stopped and resumed gives bit-identical per-step losses and
+ * weights to one that never stopped; a bad data line is an error naming file:line. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "model/safetensors.h"
+#include "run/train.h"
+#include "testutil.h"
+
+static const char *const LABELS[] = {"earn", "acq", "crude", "grain", "money-fx", "trade"};
+#define K 6
+#define N_TRAIN 64
+#define BATCH 8
+#define MAX_STEPS 64
+
+static char tmp[256], model_dir[300], train_path[300], dev_path[300], labels_path[300];
+
+typedef struct record {
+    int n, evals;
+    long step[MAX_STEPS];
+    double loss[MAX_STEPS];
+} record;
+
+static int record_progress(const train_progress *p, void *user) {
+    record *r = user;
+    if (p->is_eval) {
+        r->evals++;
+    } else if (r->n < MAX_STEPS) {
+        r->step[r->n] = p->step;
+        r->loss[r->n++] = p->loss;
+    }
+    return 0;
+}
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static train_request request(head_kind head, const char *out, long max_steps, int resume, record *r) {
+    train_request q = {0};
+    q.model_dir = model_dir;
+    q.train_path = train_path;
+    q.labels_path = labels_path;
+    q.out_dir = out;
+    train_settings_default(&q.settings);
+    q.settings.head = head;
+    q.settings.epochs = 3;
+    q.settings.batch = BATCH;
+    q.settings.max_len = 32;
+    q.settings.lr = 3e-3; /* high, so 24 steps show a clear fall for every head */
+    q.settings.warmup = 0.1;
+    q.settings.seed = 7;
+    q.resume = resume;
+    q.log_every = 1;
+    q.max_steps = max_steps;
+    q.callback = record_progress;
+    q.user = r;
+    return q;
+}
+
+static double mean(const double *x, int n) {
+    double s = 0;
+    for (int i = 0; i < n; i++) s += x[i];
+    return s / n;
+}
+
+static int exists(const char *dir, const char *name) {
+    char p[600];
+    struct stat sb;
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    return stat(p, &sb) == 0;
+}
+
+/* Every head, 3 epochs of 8 steps at lr 3e-3: the mean loss of the last 4 steps must be well
+ * below that of the first 4 (on cpu they fall to 0.56-0.68 of it; at 1e-3 lam barely moves in
+ * 24 steps). Returns the seconds the run took (-1 on failure). */
+static double test_loss_falls(dev_ctx *dev, head_kind head) {
+    char out[320];
+    snprintf(out, sizeof out, "%s/out-%s", tmp, head_kind_name(head));
+    record r = {0};
+    train_request q = request(head, out, 0, 0, &r);
+    if (head == HEAD_BERT) q.dev_path = dev_path; /* one head exercises evaluation and OUT/best */
+    train_summary sum = {0};
+    double t0 = now_s();
+    mltc_status st = train_run(dev, &q, &sum);
+    double secs = now_s() - t0;
+    const char *name = head_kind_name(head);
+    if (!tu_status(st, MLTC_OK, dev->err, name)) return -1;
+    int steps = 3 * (N_TRAIN / BATCH);
+    tu_check(r.n == steps && sum.steps == steps, "%s: %d step reports, %ld steps, expected %d", name, r.n, sum.steps,
+             steps);
+    int finite = 1;
+    for (int i = 0; i < r.n; i++) finite &= isfinite(r.loss[i]) && r.loss[i] > 0 && r.step[i] == i + 1;
+    tu_check(finite, "%s: losses finite and positive, steps 1, 2, ...", name);
+    if (r.n >= 8) {
+        double first = mean(r.loss, 4), last = mean(r.loss + r.n - 4, 4);
+        tu_check(last < 0.85 * first, "%s: loss falls: first 4 steps %.4f, last 4 steps %.4f", name, first, last);
+        printf("%s: loss %.4f -> %.4f over %d steps (%.1f s)\n", name, first, last, r.n, secs);
+    }
+    char best[340], last_dir[340];
+    snprintf(best, sizeof best, "%s/best", out);
+    snprintf(last_dir, sizeof last_dir, "%s/last", out);
+    tu_check(exists(best, "model.safetensors") && exists(best, "mltc.json") && exists(best, "config.json") &&
+                 exists(best, "vocab.txt"),
+             "%s: %s holds a checkpoint", name, best);
+    tu_check(exists(last_dir, "optimizer.safetensors"), "%s: %s has optimizer state", name, last_dir);
+    tu_check(exists(out, "train_log.jsonl"), "%s: train_log.jsonl written", name);
+    if (head == HEAD_BERT)
+        tu_check(r.evals == 3 && sum.best_micro_f1 >= 0 && sum.best_micro_f1 <= 1,
+                 "bert with --dev: %d evaluations, best micro-F1 %g", r.evals, sum.best_micro_f1);
+    return secs;
+}
+
+/* The step losses of OUT/train_log.jsonl (objects with "type": "step"), by step; a later line
+ * for a step replaces an earlier one. Returns the highest step logged. */
+static int log_losses(const char *out, double *loss, int max) {
+    char path[340];
+    snprintf(path, sizeof path, "%s/train_log.jsonl", out);
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1;
+    for (int i = 0; i < max; i++) loss[i] = NAN;
+    int hi = 0;
+    char *line = NULL;
+    size_t cap = 0;
+    while (getline(&line, &cap, f) >= 0) {
+        cJSON *o = cJSON_Parse(line);
+        const cJSON *step = cJSON_GetObjectItemCaseSensitive(o, "step");
+        const cJSON *l = cJSON_GetObjectItemCaseSensitive(o, "loss");
+        const cJSON *type = cJSON_GetObjectItemCaseSensitive(o, "type");
+        if (cJSON_IsString(type) && !strcmp(type->valuestring, "step") && cJSON_IsNumber(step) && cJSON_IsNumber(l) &&
+            step->valuedouble >= 1 && step->valuedouble <= max) {
+            int s = (int)step->valuedouble;
+            loss[s - 1] = l->valuedouble;
+            if (s > hi) hi = s;
+        }
+        cJSON_Delete(o);
+    }
+    free(line);
+    fclose(f);
+    return hi;
+}
+
+/* One tensor's values as 32-bit words (floats or integers), malloc'd; NULL on failure. */
+static uint32_t *tensor_words(mltc_error *err, const st_file *f, const st_tensor *t) {
+    uint32_t *x = malloc(t->numel * 4 + 4);
+    int is_int = t->dtype == ST_I32 || t->dtype == ST_I64;
+    if (x && (is_int ? st_read_i32(err, f, t, (int32_t *)x) : st_read_f32(err, f, t, (float *)x)) == MLTC_OK) return x;
+    free(x);
+    return NULL;
+}
+
+/* Compares every tensor of two safetensors files bit for bit; why says what differs. */
+static int same_tensors(const char *a, const char *b, char *why, size_t why_size) {
+    mltc_error err = {0};
+    st_file *fa = NULL, *fb = NULL;
+    int same = st_open(&err, a, &fa) == MLTC_OK && st_open(&err, b, &fb) == MLTC_OK;
+    if (!same) snprintf(why, why_size, "%.200s", err.msg);
+    if (same && st_count(fa) != st_count(fb)) {
+        snprintf(why, why_size, "%d and %d tensors", st_count(fa), st_count(fb));
+        same = 0;
+    }
+    for (int i = 0; same && i < st_count(fa); i++) {
+        const st_tensor *ta = st_at(fa, i), *tb = st_find(fb, ta->name);
+        uint32_t *xa = NULL, *xb = NULL;
+        if (!tb || tb->numel != ta->numel) {
+            snprintf(why, why_size, "tensor %s missing or of another size", ta->name);
+            same = 0;
+        } else if (!(xa = tensor_words(&err, fa, ta)) || !(xb = tensor_words(&err, fb, tb))) {
+            snprintf(why, why_size, "reading %.60s: %.200s", ta->name, err.msg);
+            same = 0;
+        } else if (memcmp(xa, xb, ta->numel * 4)) {
+            snprintf(why, why_size, "tensor %s differs", ta->name);
+            same = 0;
+        }
+        free(xa);
+        free(xb);
+    }
+    st_close(fa);
+    st_close(fb);
+    return same;
+}
+
+/* n steps, stop, resume to 2n, against 2n steps in one go. n = 5 crosses the epoch boundary at
+ * step 8; n = 2 (for slow backends) stops and resumes inside the first epoch. */
+static void test_resume(dev_ctx *dev, head_kind head, int n) {
+    const char *name = head_kind_name(head);
+    char a[320], b[320];
+    snprintf(a, sizeof a, "%s/resume-%s-a", tmp, name);
+    snprintf(b, sizeof b, "%s/resume-%s-b", tmp, name);
+    record ra1 = {0}, ra2 = {0}, rb = {0};
+    train_summary sum;
+    train_request q = request(head, a, n, 0, &ra1);
+    if (!tu_status(train_run(dev, &q, &sum), MLTC_OK, dev->err, "resume: first part")) return;
+    q = request(head, a, 2 * n, 1, &ra2);
+    if (!tu_status(train_run(dev, &q, &sum), MLTC_OK, dev->err, "resume: second part")) return;
+    q = request(head, b, 2 * n, 0, &rb);
+    if (!tu_status(train_run(dev, &q, &sum), MLTC_OK, dev->err, "resume: uninterrupted run")) return;
+
+    int counts_ok = ra1.n == n && ra2.n == n && rb.n == 2 * n;
+    tu_check(counts_ok && ra2.step[0] == n + 1,
+             "%s resume: %d + %d steps reported (second part from step %ld), uninterrupted %d", name, ra1.n, ra2.n,
+             ra2.n ? ra2.step[0] : -1, rb.n);
+    int first_diff = 0;
+    for (int i = 0; !first_diff && counts_ok && i < 2 * n; i++) {
+        double x = i < n ? ra1.loss[i] : ra2.loss[i - n];
+        if (memcmp(&x, &rb.loss[i], sizeof x)) first_diff = i + 1;
+    }
+    tu_check(!first_diff, "%s resume: step %d loss %.17g, uninterrupted %.17g", name, first_diff,
+             first_diff ? (first_diff <= n ? ra1.loss[first_diff - 1] : ra2.loss[first_diff - 1 - n]) : 0.0,
+             first_diff ? rb.loss[first_diff - 1] : 0.0);
+
+    double la[10], lb[10];
+    int na = log_losses(a, la, 2 * n), nb = log_losses(b, lb, 2 * n);
+    int log_same = na == 2 * n && nb == 2 * n;
+    for (int i = 0; log_same && i < 2 * n; i++) log_same = memcmp(&la[i], &lb[i], sizeof la[i]) == 0;
+    tu_check(log_same, "%s resume: train_log.jsonl step losses bit-identical (%d and %d steps logged)", name, na, nb);
+
+    char fa[360], fb[360], why[300] = "";
+    snprintf(fa, sizeof fa, "%s/last/model.safetensors", a);
+    snprintf(fb, sizeof fb, "%s/last/model.safetensors", b);
+    tu_check(same_tensors(fa, fb, why, sizeof why), "%s resume: final weights bit-identical: %s", name, why);
+    snprintf(fa, sizeof fa, "%s/last/optimizer.safetensors", a);
+    snprintf(fb, sizeof fb, "%s/last/optimizer.safetensors", b);
+    tu_check(same_tensors(fa, fb, why, sizeof why), "%s resume: optimizer state bit-identical: %s", name, why);
+}
+
+static void test_bad_data(dev_ctx *dev) {
+    char bad[320], out[320], where[340];
+    snprintf(bad, sizeof bad, "%s/bad.jsonl", tmp);
+    snprintf(out, sizeof out, "%s/out-bad", tmp);
+    FILE *f = fopen(bad, "wb");
+    fprintf(f, "{\"text\": \"wheat exports rose\", \"labels\": [\"grain\"]}\n\n"
+               "{\"text\": \"a label we do not know\", \"labels\": [\"weather\"]}\n");
+    fclose(f);
+    record r = {0};
+    train_request q = request(HEAD_BERT, out, 2, 0, &r);
+    q.train_path = bad;
+    mltc_status st = train_run(dev, &q, NULL);
+    snprintf(where, sizeof where, "%s:3", bad);
+    tu_check(st == MLTC_ERR_PARSE && strstr(dev->err->msg, where) && strstr(dev->err->msg, "weather"),
+             "bad data: status %s, message '%s' names %s and the label", mltc_status_string(st), dev->err->msg, where);
+    q.dev_path = bad;
+    q.train_path = train_path;
+    st = train_run(dev, &q, NULL);
+    tu_check(st == MLTC_ERR_PARSE && strstr(dev->err->msg, where), "bad dev data: %s", dev->err->msg);
+}
+
+int main(int argc, char **argv) {
+    const char *backend = argc > 1 ? argv[1] : "cpu";
+    mltc_error err = {0};
+    dev_ctx *dev = NULL;
+    int rc = tu_open(backend, &err, &dev);
+    if (rc) return rc;
+    snprintf(tmp, sizeof tmp, "/tmp/mltc_test_train_%s_XXXXXX", backend);
+    if (!mkdtemp(tmp)) return 1;
+    snprintf(model_dir, sizeof model_dir, "%s/bert", tmp);
+    snprintf(train_path, sizeof train_path, "%s/train.jsonl", tmp);
+    snprintf(dev_path, sizeof dev_path, "%s/dev.jsonl", tmp);
+    snprintf(labels_path, sizeof labels_path, "%s/labels.txt", tmp);
+    if (tu_write_tiny_bert(model_dir, 3) ||
+        tu_write_reuters_slice(train_path, labels_path, 0, N_TRAIN, LABELS, K) != N_TRAIN ||
+        tu_write_reuters_slice(dev_path, NULL, N_TRAIN, 32, LABELS, K) != 32)
+        return 1;
+
+    test_bad_data(dev);
+    double bert_s = test_loss_falls(dev, HEAD_BERT);
+    /* lavapipe runs compute shaders on the CPU: when the plain head is already slow there, the
+     * other heads would take minutes, so they are left to the faster backends (said, not hidden). */
+    int slow = !strcmp(backend, "vulkan") && bert_s > 20;
+    if (slow) {
+        printf("NOTE: vulkan took %.1f s for the bert head; lmmtc and lam loss tests and the lmmtc resume test "
+               "are not run here, and the bert resume test stops inside the first epoch (all of them run on cpu and "
+               "opencl)\n", bert_s);
+    } else {
+        test_loss_falls(dev, HEAD_LMMTC);
+        test_loss_falls(dev, HEAD_LAM);
+    }
+    test_resume(dev, HEAD_BERT, slow ? 2 : 5);
+    if (!slow) test_resume(dev, HEAD_LMMTC, 5);
+
+    dev_close(dev);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+    if (system(cmd) != 0) printf("note: could not remove %s\n", tmp);
+    return tu_finish();
+}

@@ -1,0 +1,165 @@
+/* mltc predict: label probabilities for each line of text, one JSON object a line. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "cli.h"
+#include "cli_args.h"
+
+/* Lines predicted per library call when reading a file or a pipe; a terminal gets one line at
+ * a time so each answer comes as soon as its line is typed. */
+#define PREDICT_CHUNK 64
+
+static void usage(FILE *out) {
+    fprintf(out,
+            "usage: mltc predict --checkpoint DIR [--input FILE|-] [--top-k N] [--device D]\n\n"
+            "Reads one text a line and writes one JSON object a line, in the same order:\n"
+            "  {\"labels\": [labels with p > threshold], \"probs\": {\"label\": p, ...}}\n\n"
+            "options:\n"
+            "  --checkpoint DIR  a folder written by mltc train (OUT/best or OUT/last)\n"
+            "  --input FILE      texts, one a line; - or absent: standard input\n"
+            "  --top-k N         list only the N most probable labels under \"probs\" (default: all)\n"
+            "  --device D        cpu, opencl[:N], vulkan[:N] (default: $MLTC_DEVICE, else cpu)\n");
+}
+
+/* Rounds to 6 significant digits so the output is short and stable ("0.731059", not
+ * "0.73105859756469727"). */
+static double round6(float p) {
+    char buf[32];
+    snprintf(buf, sizeof buf, "%.6g", (double)p);
+    return strtod(buf, NULL);
+}
+
+typedef struct ranked {
+    int index;
+    float p;
+} ranked;
+
+static int by_prob_desc(const void *a, const void *b) {
+    const ranked *x = a, *y = b;
+    if (x->p != y->p) return x->p < y->p ? 1 : -1;
+    return x->index - y->index; /* ties keep label order, so output is deterministic */
+}
+
+/* Prints one JSON line for a row of probabilities. Returns 0 when out of memory. */
+static int print_row(const mltc_model *model, const float *p, int K, int top_k, ranked *scratch) {
+    float t = mltc_model_threshold(model);
+    cJSON *o = cJSON_CreateObject();
+    cJSON *labels = o ? cJSON_AddArrayToObject(o, "labels") : NULL;
+    cJSON *probs = labels ? cJSON_AddObjectToObject(o, "probs") : NULL;
+    int ok = probs != NULL;
+    for (int j = 0; ok && j < K; j++)
+        if (p[j] > t) ok = cJSON_AddItemToArray(labels, cJSON_CreateString(mltc_model_label_name(model, j)));
+    for (int j = 0; j < K; j++) scratch[j] = (ranked){j, p[j]};
+    int n = K;
+    if (top_k > 0) {
+        qsort(scratch, (size_t)K, sizeof *scratch, by_prob_desc);
+        if (top_k < n) n = top_k;
+    }
+    for (int r = 0; ok && r < n; r++)
+        ok = cJSON_AddNumberToObject(probs, mltc_model_label_name(model, scratch[r].index), round6(scratch[r].p)) !=
+             NULL;
+    char *s = ok ? cJSON_PrintUnformatted(o) : NULL;
+    cJSON_Delete(o);
+    if (!s) return 0;
+    puts(s);
+    free(s);
+    return 1;
+}
+
+/* Reads lines into texts[] (each malloc'd, line break removed); returns how many (0 at end). */
+static size_t read_chunk(FILE *in, char **texts, size_t max) {
+    size_t n = 0;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t got;
+    while (n < max && (got = getline(&line, &cap, in)) >= 0) {
+        size_t len = (size_t)got;
+        if (len && line[len - 1] == '\n') len--;
+        if (len && line[len - 1] == '\r') len--;
+        line[len] = '\0';
+        texts[n++] = line;
+        line = NULL;
+        cap = 0;
+    }
+    free(line);
+    return n;
+}
+
+static int run(mltc_ctx *ctx, mltc_model *model, FILE *in, int top_k) {
+    int K = mltc_model_num_labels(model);
+    size_t chunk = isatty(fileno(in)) ? 1 : PREDICT_CHUNK;
+    char *texts[PREDICT_CHUNK];
+    float *probs = malloc(sizeof *probs * (size_t)K * PREDICT_CHUNK);
+    ranked *scratch = malloc(sizeof *scratch * (size_t)K);
+    int rc = CLI_OK;
+    if (!probs || !scratch) {
+        fprintf(stderr, "mltc predict: out of memory\n");
+        rc = CLI_FAIL;
+    }
+    size_t n;
+    while (rc == CLI_OK && (n = read_chunk(in, texts, chunk)) > 0) {
+        if (mltc_predict(ctx, model, (const char *const *)texts, n, probs) != MLTC_OK) {
+            fprintf(stderr, "mltc predict: %s\n", mltc_last_error(ctx));
+            rc = CLI_FAIL;
+        }
+        for (size_t i = 0; rc == CLI_OK && i < n; i++)
+            if (!print_row(model, probs + i * (size_t)K, K, top_k, scratch)) {
+                fprintf(stderr, "mltc predict: out of memory writing JSON\n");
+                rc = CLI_FAIL;
+            }
+        fflush(stdout);
+        for (size_t i = 0; i < n; i++) free(texts[i]);
+    }
+    if (rc == CLI_OK && ferror(in)) {
+        fprintf(stderr, "mltc predict: error reading the input\n");
+        rc = CLI_FAIL;
+    }
+    free(scratch);
+    free(probs);
+    return rc;
+}
+
+int cmd_predict(int argc, char **argv) {
+    if (cli_wants_help(argc, argv)) {
+        usage(stdout);
+        return CLI_OK;
+    }
+    const char *ckpt = NULL, *input = "-", *device = NULL;
+    int top_k = 0;
+    const cli_arg args[] = {
+        {"--checkpoint", CLI_ARG_STRING, &ckpt, 0, 0},
+        {"--input", CLI_ARG_STRING, &input, 0, 0},
+        {"--top-k", CLI_ARG_INT, &top_k, 1, 1000000000},
+        {"--device", CLI_ARG_STRING, &device, 0, 0},
+    };
+    int rc = cli_parse_args("predict", argc, argv, args, (int)(sizeof args / sizeof args[0]));
+    if (rc == CLI_OK) rc = cli_require("predict", "--checkpoint", ckpt);
+    if (rc != CLI_OK) return rc;
+
+    FILE *in = strcmp(input, "-") ? fopen(input, "rb") : stdin;
+    if (!in) {
+        fprintf(stderr, "mltc predict: cannot open %s: %s\n", input, strerror(errno));
+        return CLI_FAIL;
+    }
+    mltc_ctx *ctx = NULL;
+    mltc_device *dev = NULL;
+    mltc_model *model = NULL;
+    rc = CLI_FAIL;
+    if (mltc_ctx_create(&ctx) != MLTC_OK) {
+        fprintf(stderr, "mltc predict: out of memory\n");
+    } else if (mltc_device_open(ctx, device, &dev) != MLTC_OK || mltc_model_load(ctx, dev, ckpt, &model) != MLTC_OK) {
+        fprintf(stderr, "mltc predict: %s\n", mltc_last_error(ctx));
+    } else {
+        rc = run(ctx, model, in, top_k);
+    }
+    mltc_model_free(model);
+    mltc_device_close(dev);
+    mltc_ctx_destroy(ctx);
+    if (in != stdin) fclose(in);
+    return rc;
+}

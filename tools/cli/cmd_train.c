@@ -1,0 +1,155 @@
+/* mltc train: fine-tunes a BERT folder into a multi-label classifier (train.h does the work). */
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "cli_args.h"
+#include "progress.h"
+#include "run/dataset.h"
+#include "run/settings.h"
+
+static void usage(FILE *out) {
+    fprintf(out,
+            "usage: mltc train --model DIR --train FILE --labels FILE --head bert|lmmtc|lam --out DIR\n"
+            "                  [--dev FILE] [--device D] [--epochs N] [--batch N] [--lr X] [--max-len N]\n"
+            "                  [--seed N] [--lambda X] [--warmup X] [--threshold X]\n"
+            "                  [--label-tokens per-label|shared] [--format F] [--skip-bad]\n"
+            "                  [--max-steps N] [--log-every N] [--resume]\n\n"
+            "Fine-tunes a BERT model for multi-label classification and writes:\n"
+            "  OUT/best/             the checkpoint with the best dev micro-F1 (the last one without --dev)\n"
+            "  OUT/last/             the latest checkpoint with optimizer state, for --resume\n"
+            "  OUT/train_log.jsonl   one JSON object per logged step and per evaluation\n\n"
+            "options:\n"
+            "  --model DIR        Hugging Face BERT folder: config.json, model.safetensors, vocab.txt\n"
+            "  --train FILE       training data: jsonl, tsv or tsv-columns (see mltc metrics --help)\n"
+            "  --dev FILE         evaluated after every epoch; the best micro-F1 is kept in OUT/best\n"
+            "  --labels FILE      label names, one a line (may be left out for tsv-columns data)\n"
+            "  --head H           bert: [CLS] + linear; lmmtc: label prompt + label MLM (LM-MTC);\n"
+            "                     lam: cosine label attention (BERT-LAM)\n"
+            "  --out DIR          output folder\n"
+            "  --device D         cpu, opencl[:N], vulkan[:N] (default: $MLTC_DEVICE, else cpu)\n"
+            "  --epochs N         passes over the training data (default 3)\n"
+            "  --batch N          examples per optimizer step (default 16)\n"
+            "  --lr X             peak AdamW learning rate (default 5e-5)\n"
+            "  --max-len N        tokens per input, [CLS] and [SEP] included (default 128)\n"
+            "  --seed N           initialisation, shuffling and dropout seed (default 42)\n"
+            "  --lambda X         lmmtc: weight of the label MLM loss (default 0.05)\n"
+            "  --warmup X         share of the steps with linear warm-up, 0..1 (default 0.1)\n"
+            "  --threshold X      a label is predicted when p > X (default 0.5)\n"
+            "  --label-tokens T   lmmtc: per-label tokens (default) or one shared set\n"
+            "  --format F         data format: auto (default), jsonl, tsv, tsv-columns\n"
+            "  --skip-bad         skip malformed data lines (counted) instead of stopping\n"
+            "  --max-steps N      stop after N optimizer steps (0: all epochs)\n"
+            "  --log-every N      steps between log lines (default 10)\n"
+            "  --resume           continue the run in OUT from OUT/last with the settings saved there\n"
+            "                     (--model and --head may then be left out); the numbers come out as if\n"
+            "                     it had never stopped (same device)\n\n"
+            "Ctrl-C stops after the current step and writes OUT/last, so --resume can go on.\n");
+}
+
+int cmd_train(int argc, char **argv) {
+    if (cli_wants_help(argc, argv)) {
+        usage(stdout);
+        return CLI_OK;
+    }
+    mltc_train_options o;
+    mltc_train_options_default(&o);
+    const char *device = NULL, *head = NULL, *label_tokens = "per-label", *format = "auto";
+    const cli_arg args[] = {
+        {"--model", CLI_ARG_STRING, &o.model_dir, 0, 0},
+        {"--train", CLI_ARG_STRING, &o.train_path, 0, 0},
+        {"--dev", CLI_ARG_STRING, &o.dev_path, 0, 0},
+        {"--labels", CLI_ARG_STRING, &o.labels_path, 0, 0},
+        {"--head", CLI_ARG_STRING, &head, 0, 0},
+        {"--out", CLI_ARG_STRING, &o.out_dir, 0, 0},
+        {"--device", CLI_ARG_STRING, &device, 0, 0},
+        {"--epochs", CLI_ARG_INT, &o.epochs, 1, 100000},
+        {"--batch", CLI_ARG_INT, &o.batch, 1, 65536},
+        {"--lr", CLI_ARG_DOUBLE, &o.lr, 1e-12, 10},
+        {"--max-len", CLI_ARG_INT, &o.max_len, 3, 65536},
+        {"--seed", CLI_ARG_U64, &o.seed, 0, 0},
+        {"--lambda", CLI_ARG_DOUBLE, &o.lambda, 0, 1e6},
+        {"--warmup", CLI_ARG_DOUBLE, &o.warmup, 0, 1},
+        {"--threshold", CLI_ARG_DOUBLE, &o.threshold, 0, 1},
+        {"--label-tokens", CLI_ARG_STRING, &label_tokens, 0, 0},
+        {"--format", CLI_ARG_STRING, &format, 0, 0},
+        {"--skip-bad", CLI_ARG_FLAG, &o.skip_bad, 0, 0},
+        {"--max-steps", CLI_ARG_LONG, &o.max_steps, 0, 1e15},
+        {"--log-every", CLI_ARG_INT, &o.log_every, 1, 1000000000},
+        {"--resume", CLI_ARG_FLAG, &o.resume, 0, 0},
+    };
+    int rc = cli_parse_args("train", argc, argv, args, (int)(sizeof args / sizeof args[0]));
+    if (rc == CLI_OK && !o.resume) rc = cli_require("train", "--model", o.model_dir);
+    if (rc == CLI_OK) rc = cli_require("train", "--train", o.train_path);
+    if (rc == CLI_OK) rc = cli_require("train", "--out", o.out_dir);
+    if (rc == CLI_OK && !o.resume) rc = cli_require("train", "--head", head);
+    if (rc != CLI_OK) return rc;
+
+    /* Choices are checked here so a typo is a usage error before any model is read. */
+    mltc_error err = {0};
+    head_kind kind;
+    dataset_format fmt;
+    /* With --resume the checkpoint's own head and settings apply. */
+    if (head) o.head = head;
+    if (head_kind_parse(&err, o.head, &kind) != MLTC_OK) {
+        fprintf(stderr, "mltc train: --head: %s\n", err.msg);
+        return CLI_USAGE;
+    }
+    if (dataset_format_parse(&err, format, &fmt) != MLTC_OK) {
+        fprintf(stderr, "mltc train: --format: %s\n", err.msg);
+        return CLI_USAGE;
+    }
+    o.format = format;
+    if (!strcmp(label_tokens, "shared"))
+        o.shared_label_tokens = 1;
+    else if (strcmp(label_tokens, "per-label")) {
+        fprintf(stderr, "mltc train: --label-tokens: '%s': expected per-label or shared\n", label_tokens);
+        return CLI_USAGE;
+    }
+    if (!o.labels_path && fmt != DATASET_TSV_COLUMNS && fmt != DATASET_AUTO) {
+        fprintf(stderr, "mltc train: --labels is required unless the data is tsv-columns\n");
+        return CLI_USAGE;
+    }
+
+    mltc_ctx *ctx = NULL;
+    mltc_device *dev = NULL;
+    if (mltc_ctx_create(&ctx) != MLTC_OK) {
+        fprintf(stderr, "mltc train: out of memory\n");
+        return CLI_FAIL;
+    }
+    rc = CLI_FAIL;
+    if (mltc_device_open(ctx, device, &dev) != MLTC_OK) {
+        fprintf(stderr, "mltc train: %s\n", mltc_last_error(ctx));
+        goto done;
+    }
+    if (o.resume)
+        fprintf(stderr, "mltc train: resuming %s/last on %s\n", o.out_dir, mltc_device_id(dev));
+    else
+        fprintf(stderr, "mltc train: head %s on %s, %d epoch(s), batch %d, lr %g, max-len %d -> %s\n", o.head,
+                mltc_device_id(dev), o.epochs, o.batch, o.lr, o.max_len, o.out_dir);
+    cli_progress prog;
+    progress_init(&prog, stderr, o.log_every);
+    mltc_train_result res;
+    mltc_status st = mltc_train(ctx, dev, &o, progress_report, &prog, &res);
+    progress_finish(&prog);
+    if (st != MLTC_OK) {
+        fprintf(stderr, "mltc train: %s\n", mltc_last_error(ctx));
+        goto done;
+    }
+    fprintf(stderr, "mltc train: %ld step(s), %d epoch(s) in %.1f s (%.1f examples/s), final loss %.4f", res.steps,
+            res.epochs_done, res.seconds, res.examples_per_s, res.final_loss);
+    if (res.best_micro_f1 >= 0) fprintf(stderr, ", best dev micro-F1 %.4f", res.best_micro_f1);
+    /* OUT/best appears at the end of the first epoch, so a run stopped earlier has none. */
+    char best[4200];
+    struct stat sb;
+    snprintf(best, sizeof best, "%s/best", o.out_dir);
+    int have_best = stat(best, &sb) == 0;
+    fprintf(stderr, "\nmltc train: checkpoints: %s%s%s/last%s\n", have_best ? best : "", have_best ? " and " : "",
+            o.out_dir, progress_interrupted() ? " (interrupted; continue with --resume)" : "");
+    rc = CLI_OK;
+done:
+    mltc_device_close(dev);
+    mltc_ctx_destroy(ctx);
+    return rc;
+}
