@@ -1,6 +1,8 @@
 /* Hugging Face config.json <-> bert_config. */
 #include "model/bert_config.h"
 
+#include "core/fileio.h"
+
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -123,25 +125,10 @@ mltc_status bert_config_parse(mltc_error *err, const char *json, const char *sou
 }
 
 mltc_status bert_config_load(mltc_error *err, const char *path, bert_config *cfg) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return err_set(err, MLTC_ERR_IO, "%s: cannot open for reading", path);
-    char *text = malloc(CONFIG_MAX_BYTES + 1);
-    if (!text) {
-        fclose(f);
-        return err_set(err, MLTC_ERR_OUT_OF_MEMORY, "%s: no memory to read the config", path);
-    }
-    size_t n = fread(text, 1, CONFIG_MAX_BYTES + 1, f);
-    int bad = ferror(f);
-    fclose(f);
-    mltc_status st;
-    if (bad)
-        st = err_set(err, MLTC_ERR_IO, "%s: read error", path);
-    else if (n > CONFIG_MAX_BYTES)
-        st = err_set(err, MLTC_ERR_PARSE, "%s: larger than %u bytes, not a config.json", path, CONFIG_MAX_BYTES);
-    else {
-        text[n] = '\0';
-        st = bert_config_parse(err, text, path, cfg);
-    }
+    char *text = NULL;
+    mltc_status st = file_read_all(err, path, CONFIG_MAX_BYTES, &text, NULL);
+    if (st) return st;
+    st = bert_config_parse(err, text, path, cfg);
     free(text);
     return st;
 }
@@ -193,20 +180,9 @@ char *bert_config_to_json(const bert_config *c) {
 mltc_status bert_config_save(mltc_error *err, const bert_config *cfg, const char *path) {
     char *text = bert_config_to_json(cfg);
     if (!text) return err_set(err, MLTC_ERR_OUT_OF_MEMORY, "%s: no memory to format the config", path);
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 8);
-    if (!tmp) {
-        free(text);
-        return err_set(err, MLTC_ERR_OUT_OF_MEMORY, "%s: no memory", path);
-    }
-    snprintf(tmp, plen + 8, "%s.tmp", path);
-    FILE *f = fopen(tmp, "wb");
-    int ok = f != NULL;
-    if (ok) ok = fputs(text, f) >= 0 && fputc('\n', f) != EOF;
-    if (f) ok = (fclose(f) == 0) && ok;
-    if (ok) ok = rename(tmp, path) == 0;
-    if (!ok) remove(tmp);
-    free(tmp);
+    size_t n = strlen(text);
+    text[n] = '\n'; /* replaces the NUL: the file ends with a newline */
+    mltc_status st = file_write_atomic(err, path, text, n + 1);
     free(text);
-    return ok ? MLTC_OK : err_set(err, MLTC_ERR_IO, "%s: cannot write the config", path);
+    return st;
 }
