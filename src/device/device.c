@@ -1,5 +1,6 @@
 /* Argument checks shared by every backend, dispatch to the vtable, backend selection. */
 #include "device/device.h"
+#include "device/device_profile.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,7 +81,10 @@ mltc_status dev_open(mltc_error *err, const char *spec, dev_ctx **out) {
     for (const dev_backend *const *b = backends; *b; b++) {
         if (strcmp((*b)->name, name) != 0) continue;
         mltc_status st = (*b)->open(err, index, out);
-        if (st == MLTC_OK) snprintf((*out)->id, sizeof (*out)->id, "%.20s:%d", name, index);
+        if (st == MLTC_OK) {
+            snprintf((*out)->id, sizeof (*out)->id, "%.20s:%d", name, index);
+            dev_profile_forget(*out); /* a new context may reuse a closed one's address */
+        }
         return st;
     }
     char known[128] = "";
@@ -93,7 +97,9 @@ mltc_status dev_open(mltc_error *err, const char *spec, dev_ctx **out) {
 }
 
 void dev_close(dev_ctx *ctx) {
-    if (ctx) ctx->ops->destroy(ctx);
+    if (!ctx) return;
+    ctx->ops->destroy(ctx);
+    dev_profile_forget(ctx); /* only the pointer's value is used, as a key */
 }
 
 /* ---- argument checks ------------------------------------------------------------------ */
@@ -120,6 +126,16 @@ static mltc_status check_ctx(dev_ctx *ctx) {
         if (st_ != MLTC_OK) return st_;                                                                           \
     } while (0)
 
+/* Dispatch through the profiling hook: with profiling off everywhere, one branch. */
+#define DISPATCH(ctx, bucket, call)                                                                               \
+    do {                                                                                                          \
+        if (!atomic_load_explicit(&dev_profile_active, memory_order_relaxed)) return (call);                      \
+        double t0_;                                                                                               \
+        mltc_status pst_ = dev_profile_begin((ctx), &t0_);                                                        \
+        if (pst_ != MLTC_OK) return pst_;                                                                         \
+        return dev_profile_end((ctx), (bucket), t0_, (call));                                                     \
+    } while (0)
+
 #define POSITIVE(ctx, op, name, v)                                                                                \
     do {                                                                                                          \
         if ((v) <= 0) return BAD(ctx, "%s: %s must be > 0 (got %ld)", op, name, (long)(v));                      \
@@ -141,11 +157,15 @@ mltc_status dev_alloc(dev_ctx *ctx, size_t bytes, dev_buf **out) {
     if (!out) return BAD(ctx, "alloc: out is NULL");
     *out = NULL;
     if (bytes == 0 || bytes % 4) return BAD(ctx, "alloc: size %zu bytes must be a positive multiple of 4", bytes);
-    return ctx->ops->alloc(ctx, bytes, out);
+    mltc_status st = ctx->ops->alloc(ctx, bytes, out);
+    if (st == MLTC_OK && *out) dev_mem_on_alloc(ctx, (*out)->bytes);
+    return st;
 }
 
 void dev_free(dev_ctx *ctx, dev_buf *buf) {
-    if (ctx && buf) ctx->ops->free(ctx, buf);
+    if (!ctx || !buf) return;
+    dev_mem_on_free(ctx, buf->bytes);
+    ctx->ops->free(ctx, buf);
 }
 
 static mltc_status check_bytes(dev_ctx *ctx, const char *op, dev_buf *b, size_t off, const void *host,
@@ -160,26 +180,30 @@ static mltc_status check_bytes(dev_ctx *ctx, const char *op, dev_buf *b, size_t 
 mltc_status dev_upload(dev_ctx *ctx, dev_buf *dst, size_t off, const void *src, size_t bytes) {
     TRY(check_ctx(ctx));
     TRY(check_bytes(ctx, "upload", dst, off, src, bytes));
-    return bytes ? ctx->ops->upload(ctx, dst, off, src, bytes) : MLTC_OK;
+    if (!bytes) return MLTC_OK;
+    DISPATCH(ctx, DEV_PROF_UPLOAD, ctx->ops->upload(ctx, dst, off, src, bytes));
 }
 
 mltc_status dev_download(dev_ctx *ctx, dev_buf *src, size_t off, void *dst, size_t bytes) {
     TRY(check_ctx(ctx));
     TRY(check_bytes(ctx, "download", src, off, dst, bytes));
-    return bytes ? ctx->ops->download(ctx, src, off, dst, bytes) : MLTC_OK;
+    if (!bytes) return MLTC_OK;
+    DISPATCH(ctx, DEV_PROF_DOWNLOAD, ctx->ops->download(ctx, src, off, dst, bytes));
 }
 
 mltc_status dev_copy(dev_ctx *ctx, dev_view dst, dev_view src, size_t n) {
     TRY(check_ctx(ctx));
     TRY(check_view(ctx, "copy", "dst", dst, n));
     TRY(check_view(ctx, "copy", "src", src, n));
-    return n ? ctx->ops->copy(ctx, dst, src, n) : MLTC_OK;
+    if (!n) return MLTC_OK;
+    DISPATCH(ctx, DEV_PROF_COPY, ctx->ops->copy(ctx, dst, src, n));
 }
 
 mltc_status dev_fill(dev_ctx *ctx, dev_view dst, size_t n, float value) {
     TRY(check_ctx(ctx));
     TRY(check_view(ctx, "fill", "dst", dst, n));
-    return n ? ctx->ops->fill(ctx, dst, n, value) : MLTC_OK;
+    if (!n) return MLTC_OK;
+    DISPATCH(ctx, DEV_PROF_FILL, ctx->ops->fill(ctx, dst, n, value));
 }
 
 mltc_status dev_sync(dev_ctx *ctx) {
@@ -210,7 +234,7 @@ mltc_status dev_matmul(dev_ctx *ctx, const dev_gemm *g) {
     TRY(check_view(ctx, op, "A", g->a, matrix_extent(g->batch, g->stride_a, a_rows, a_cols, g->lda)));
     TRY(check_view(ctx, op, "B", g->b, matrix_extent(g->batch, g->stride_b, b_rows, b_cols, g->ldb)));
     TRY(check_view(ctx, op, "C", g->c, matrix_extent(g->batch, g->stride_c, g->m, g->n, g->ldc)));
-    return ctx->ops->matmul(ctx, g);
+    DISPATCH(ctx, DEV_OP_MATMUL, ctx->ops->matmul(ctx, g));
 }
 
 mltc_status dev_bias_add(dev_ctx *ctx, dev_view y, dev_view bias, int rows, int cols) {
@@ -219,7 +243,7 @@ mltc_status dev_bias_add(dev_ctx *ctx, dev_view y, dev_view bias, int rows, int 
     POSITIVE(ctx, "bias_add", "cols", cols);
     TRY(check_view(ctx, "bias_add", "y", y, (size_t)rows * cols));
     TRY(check_view(ctx, "bias_add", "bias", bias, (size_t)cols));
-    return ctx->ops->bias_add(ctx, y, bias, rows, cols);
+    DISPATCH(ctx, DEV_OP_BIAS_ADD, ctx->ops->bias_add(ctx, y, bias, rows, cols));
 }
 
 mltc_status dev_bias_backward(dev_ctx *ctx, dev_view dbias, dev_view dy, int rows, int cols) {
@@ -228,7 +252,7 @@ mltc_status dev_bias_backward(dev_ctx *ctx, dev_view dbias, dev_view dy, int row
     POSITIVE(ctx, "bias_backward", "cols", cols);
     TRY(check_view(ctx, "bias_backward", "dy", dy, (size_t)rows * cols));
     TRY(check_view(ctx, "bias_backward", "dbias", dbias, (size_t)cols));
-    return ctx->ops->bias_backward(ctx, dbias, dy, rows, cols);
+    DISPATCH(ctx, DEV_OP_BIAS_BACKWARD, ctx->ops->bias_backward(ctx, dbias, dy, rows, cols));
 }
 
 mltc_status dev_layernorm_forward(dev_ctx *ctx, dev_view y, dev_view mean, dev_view rstd, dev_view x, dev_view w,
@@ -245,7 +269,8 @@ mltc_status dev_layernorm_forward(dev_ctx *ctx, dev_view y, dev_view mean, dev_v
     TRY(check_view(ctx, op, "rstd", rstd, (size_t)rows));
     TRY(check_view(ctx, op, "w", w, (size_t)cols));
     TRY(check_view(ctx, op, "b", b, (size_t)cols));
-    return ctx->ops->layernorm_forward(ctx, y, mean, rstd, x, w, b, rows, cols, eps);
+    DISPATCH(ctx, DEV_OP_LAYERNORM_FORWARD,
+             ctx->ops->layernorm_forward(ctx, y, mean, rstd, x, w, b, rows, cols, eps));
 }
 
 mltc_status dev_layernorm_backward(dev_ctx *ctx, dev_view dx, dev_view dw, dev_view db, dev_view dy, dev_view x,
@@ -263,14 +288,16 @@ mltc_status dev_layernorm_backward(dev_ctx *ctx, dev_view dx, dev_view dw, dev_v
     TRY(check_view(ctx, op, "w", w, (size_t)cols));
     TRY(check_view(ctx, op, "mean", mean, (size_t)rows));
     TRY(check_view(ctx, op, "rstd", rstd, (size_t)rows));
-    return ctx->ops->layernorm_backward(ctx, dx, dw, db, dy, x, w, mean, rstd, rows, cols);
+    DISPATCH(ctx, DEV_OP_LAYERNORM_BACKWARD,
+             ctx->ops->layernorm_backward(ctx, dx, dw, db, dy, x, w, mean, rstd, rows, cols));
 }
 
 mltc_status dev_gelu_forward(dev_ctx *ctx, dev_view y, dev_view x, size_t n) {
     TRY(check_ctx(ctx));
     TRY(check_view(ctx, "gelu_forward", "y", y, n));
     TRY(check_view(ctx, "gelu_forward", "x", x, n));
-    return n ? ctx->ops->gelu_forward(ctx, y, x, n) : MLTC_OK;
+    if (!n) return MLTC_OK;
+    DISPATCH(ctx, DEV_OP_GELU_FORWARD, ctx->ops->gelu_forward(ctx, y, x, n));
 }
 
 mltc_status dev_gelu_backward(dev_ctx *ctx, dev_view dx, dev_view dy, dev_view x, size_t n) {
@@ -278,7 +305,8 @@ mltc_status dev_gelu_backward(dev_ctx *ctx, dev_view dx, dev_view dy, dev_view x
     TRY(check_view(ctx, "gelu_backward", "dx", dx, n));
     TRY(check_view(ctx, "gelu_backward", "dy", dy, n));
     TRY(check_view(ctx, "gelu_backward", "x", x, n));
-    return n ? ctx->ops->gelu_backward(ctx, dx, dy, x, n) : MLTC_OK;
+    if (!n) return MLTC_OK;
+    DISPATCH(ctx, DEV_OP_GELU_BACKWARD, ctx->ops->gelu_backward(ctx, dx, dy, x, n));
 }
 
 static mltc_status check_softmax(dev_ctx *ctx, const char *op, const dev_softmax *s) {
@@ -300,7 +328,7 @@ mltc_status dev_softmax_forward(dev_ctx *ctx, const dev_softmax *s, dev_view y, 
     TRY(check_softmax(ctx, "softmax_forward", s));
     TRY(check_view(ctx, "softmax_forward", "y", y, softmax_elems(s)));
     TRY(check_view(ctx, "softmax_forward", "x", x, softmax_elems(s)));
-    return ctx->ops->softmax_forward(ctx, s, y, x);
+    DISPATCH(ctx, DEV_OP_SOFTMAX_FORWARD, ctx->ops->softmax_forward(ctx, s, y, x));
 }
 
 mltc_status dev_softmax_backward(dev_ctx *ctx, const dev_softmax *s, dev_view dx, dev_view dy, dev_view y) {
@@ -309,7 +337,7 @@ mltc_status dev_softmax_backward(dev_ctx *ctx, const dev_softmax *s, dev_view dx
     TRY(check_view(ctx, "softmax_backward", "dx", dx, softmax_elems(s)));
     TRY(check_view(ctx, "softmax_backward", "dy", dy, softmax_elems(s)));
     TRY(check_view(ctx, "softmax_backward", "y", y, softmax_elems(s)));
-    return ctx->ops->softmax_backward(ctx, s, dx, dy, y);
+    DISPATCH(ctx, DEV_OP_SOFTMAX_BACKWARD, ctx->ops->softmax_backward(ctx, s, dx, dy, y));
 }
 
 mltc_status dev_gather_rows(dev_ctx *ctx, dev_view y, dev_view table, dev_view idx, int n, int cols,
@@ -323,7 +351,7 @@ mltc_status dev_gather_rows(dev_ctx *ctx, dev_view y, dev_view table, dev_view i
     TRY(check_view(ctx, op, "y", y, (size_t)n * cols));
     TRY(check_view(ctx, op, "table", table, (size_t)table_rows * cols));
     TRY(check_view(ctx, op, "idx", idx, (size_t)n));
-    return ctx->ops->gather_rows(ctx, y, table, idx, n, cols, table_rows, beta);
+    DISPATCH(ctx, DEV_OP_GATHER_ROWS, ctx->ops->gather_rows(ctx, y, table, idx, n, cols, table_rows, beta));
 }
 
 mltc_status dev_scatter_add_rows(dev_ctx *ctx, dev_view dst, dev_view src, const dev_rows_plan *plan, int cols) {
@@ -340,7 +368,7 @@ mltc_status dev_scatter_add_rows(dev_ctx *ctx, dev_view dst, dev_view src, const
     TRY(check_view(ctx, op, "src", src, (size_t)plan->n * cols));
     /* dst rows are checked when the plan is built; here at least one row must fit. */
     TRY(check_view(ctx, op, "dst", dst, (size_t)cols));
-    return ctx->ops->scatter_add_rows(ctx, dst, src, plan, cols);
+    DISPATCH(ctx, DEV_OP_SCATTER_ADD_ROWS, ctx->ops->scatter_add_rows(ctx, dst, src, plan, cols));
 }
 
 static mltc_status check_p(dev_ctx *ctx, const char *op, float p) {
@@ -354,7 +382,8 @@ mltc_status dev_dropout_forward(dev_ctx *ctx, dev_view y, dev_view x, size_t n, 
     TRY(check_p(ctx, "dropout_forward", p));
     TRY(check_view(ctx, "dropout_forward", "y", y, n));
     TRY(check_view(ctx, "dropout_forward", "x", x, n));
-    return n ? ctx->ops->dropout_forward(ctx, y, x, n, p, seed, offset) : MLTC_OK;
+    if (!n) return MLTC_OK;
+    DISPATCH(ctx, DEV_OP_DROPOUT_FORWARD, ctx->ops->dropout_forward(ctx, y, x, n, p, seed, offset));
 }
 
 mltc_status dev_dropout_backward(dev_ctx *ctx, dev_view dx, dev_view dy, size_t n, float p, uint64_t seed,
@@ -363,7 +392,8 @@ mltc_status dev_dropout_backward(dev_ctx *ctx, dev_view dx, dev_view dy, size_t 
     TRY(check_p(ctx, "dropout_backward", p));
     TRY(check_view(ctx, "dropout_backward", "dx", dx, n));
     TRY(check_view(ctx, "dropout_backward", "dy", dy, n));
-    return n ? ctx->ops->dropout_backward(ctx, dx, dy, n, p, seed, offset) : MLTC_OK;
+    if (!n) return MLTC_OK;
+    DISPATCH(ctx, DEV_OP_DROPOUT_BACKWARD, ctx->ops->dropout_backward(ctx, dx, dy, n, p, seed, offset));
 }
 
 mltc_status dev_axpby(dev_ctx *ctx, dev_view y, float alpha, dev_view a, float beta, dev_view b, size_t n) {
@@ -371,7 +401,8 @@ mltc_status dev_axpby(dev_ctx *ctx, dev_view y, float alpha, dev_view a, float b
     TRY(check_view(ctx, "axpby", "y", y, n));
     TRY(check_view(ctx, "axpby", "a", a, n));
     TRY(check_view(ctx, "axpby", "b", b, n));
-    return n ? ctx->ops->axpby(ctx, y, alpha, a, beta, b, n) : MLTC_OK;
+    if (!n) return MLTC_OK;
+    DISPATCH(ctx, DEV_OP_AXPBY, ctx->ops->axpby(ctx, y, alpha, a, beta, b, n));
 }
 
 mltc_status dev_permute(dev_ctx *ctx, dev_view y, dev_view x, int ndim, const int *dims, const int *perm,
@@ -390,7 +421,7 @@ mltc_status dev_permute(dev_ctx *ctx, dev_view y, dev_view x, int ndim, const in
     }
     TRY(check_view(ctx, op, "y", y, n));
     TRY(check_view(ctx, op, "x", x, n));
-    return ctx->ops->permute(ctx, y, x, ndim, dims, perm, accumulate);
+    DISPATCH(ctx, DEV_OP_PERMUTE, ctx->ops->permute(ctx, y, x, ndim, dims, perm, accumulate));
 }
 
 mltc_status dev_crossentropy_forward(dev_ctx *ctx, dev_view loss, dev_view logits, dev_view target, int rows,
@@ -402,7 +433,7 @@ mltc_status dev_crossentropy_forward(dev_ctx *ctx, dev_view loss, dev_view logit
     TRY(check_view(ctx, op, "loss", loss, (size_t)rows));
     TRY(check_view(ctx, op, "logits", logits, (size_t)rows * vocab));
     TRY(check_view(ctx, op, "target", target, (size_t)rows));
-    return ctx->ops->crossentropy_forward(ctx, loss, logits, target, rows, vocab);
+    DISPATCH(ctx, DEV_OP_CROSSENTROPY_FORWARD, ctx->ops->crossentropy_forward(ctx, loss, logits, target, rows, vocab));
 }
 
 mltc_status dev_crossentropy_backward(dev_ctx *ctx, dev_view dlogits, dev_view logits, dev_view target, int rows,
@@ -414,7 +445,8 @@ mltc_status dev_crossentropy_backward(dev_ctx *ctx, dev_view dlogits, dev_view l
     TRY(check_view(ctx, op, "dlogits", dlogits, (size_t)rows * vocab));
     TRY(check_view(ctx, op, "logits", logits, (size_t)rows * vocab));
     TRY(check_view(ctx, op, "target", target, (size_t)rows));
-    return ctx->ops->crossentropy_backward(ctx, dlogits, logits, target, rows, vocab, scale);
+    DISPATCH(ctx, DEV_OP_CROSSENTROPY_BACKWARD,
+             ctx->ops->crossentropy_backward(ctx, dlogits, logits, target, rows, vocab, scale));
 }
 
 mltc_status dev_bce_forward(dev_ctx *ctx, dev_view loss, dev_view logits, dev_view targets, size_t n) {
@@ -422,7 +454,8 @@ mltc_status dev_bce_forward(dev_ctx *ctx, dev_view loss, dev_view logits, dev_vi
     TRY(check_view(ctx, "bce_forward", "loss", loss, n));
     TRY(check_view(ctx, "bce_forward", "logits", logits, n));
     TRY(check_view(ctx, "bce_forward", "targets", targets, n));
-    return n ? ctx->ops->bce_forward(ctx, loss, logits, targets, n) : MLTC_OK;
+    if (!n) return MLTC_OK;
+    DISPATCH(ctx, DEV_OP_BCE_FORWARD, ctx->ops->bce_forward(ctx, loss, logits, targets, n));
 }
 
 mltc_status dev_bce_backward(dev_ctx *ctx, dev_view dlogits, dev_view logits, dev_view targets, size_t n,
@@ -431,7 +464,8 @@ mltc_status dev_bce_backward(dev_ctx *ctx, dev_view dlogits, dev_view logits, de
     TRY(check_view(ctx, "bce_backward", "dlogits", dlogits, n));
     TRY(check_view(ctx, "bce_backward", "logits", logits, n));
     TRY(check_view(ctx, "bce_backward", "targets", targets, n));
-    return n ? ctx->ops->bce_backward(ctx, dlogits, logits, targets, n, scale) : MLTC_OK;
+    if (!n) return MLTC_OK;
+    DISPATCH(ctx, DEV_OP_BCE_BACKWARD, ctx->ops->bce_backward(ctx, dlogits, logits, targets, n, scale));
 }
 
 static mltc_status check_label_attention(dev_ctx *ctx, const char *op, const dev_label_attention *a) {
@@ -453,7 +487,7 @@ static mltc_status check_label_attention(dev_ctx *ctx, const char *op, const dev
 mltc_status dev_label_attention_forward(dev_ctx *ctx, const dev_label_attention *a) {
     TRY(check_ctx(ctx));
     TRY(check_label_attention(ctx, "label_attention_forward", a));
-    return ctx->ops->label_attention_forward(ctx, a);
+    DISPATCH(ctx, DEV_OP_LABEL_ATTENTION_FORWARD, ctx->ops->label_attention_forward(ctx, a));
 }
 
 mltc_status dev_label_attention_backward(dev_ctx *ctx, const dev_label_attention *a, dev_view dh, dev_view dl,
@@ -464,7 +498,7 @@ mltc_status dev_label_attention_backward(dev_ctx *ctx, const dev_label_attention
     TRY(check_view(ctx, op, "dh", dh, mul_sat((size_t)a->batch * a->words, (size_t)a->dim)));
     TRY(check_view(ctx, op, "dl", dl, (size_t)a->labels * a->dim));
     TRY(check_view(ctx, op, "dout", dout, (size_t)a->batch * a->dim));
-    return ctx->ops->label_attention_backward(ctx, a, dh, dl, dout);
+    DISPATCH(ctx, DEV_OP_LABEL_ATTENTION_BACKWARD, ctx->ops->label_attention_backward(ctx, a, dh, dl, dout));
 }
 
 mltc_status dev_sumsq(dev_ctx *ctx, dev_view out, dev_view x, size_t n) {
@@ -472,7 +506,7 @@ mltc_status dev_sumsq(dev_ctx *ctx, dev_view out, dev_view x, size_t n) {
     POSITIVE(ctx, "sumsq", "n", (long)n);
     TRY(check_view(ctx, "sumsq", "out", out, 1));
     TRY(check_view(ctx, "sumsq", "x", x, n));
-    return ctx->ops->sumsq(ctx, out, x, n);
+    DISPATCH(ctx, DEV_OP_SUMSQ, ctx->ops->sumsq(ctx, out, x, n));
 }
 
 mltc_status dev_adamw(dev_ctx *ctx, const dev_adamw_args *a) {
@@ -492,7 +526,7 @@ mltc_status dev_adamw(dev_ctx *ctx, const dev_adamw_args *a) {
         TRY(check_view(ctx, op, "sumsq", a->sumsq, 1));
         if (!(a->max_norm > 0)) return BAD(ctx, "%s: max_norm must be > 0 when clipping", op);
     }
-    return ctx->ops->adamw(ctx, a);
+    DISPATCH(ctx, DEV_OP_ADAMW, ctx->ops->adamw(ctx, a));
 }
 
 /* ---- scatter plans -------------------------------------------------------------------- */

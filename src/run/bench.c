@@ -1,0 +1,338 @@
+/* mltc bench: a random-weight BERT with the bert head, timed through the real classifier path. */
+#include "run/bench.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "model/bert.h"
+#include "model/classifier.h"
+#include "model/safetensors.h"
+#include "run/labels.h"
+#include "run/settings.h"
+
+#define TRY(x)                                                                                                    \
+    do {                                                                                                          \
+        mltc_status st_ = (x);                                                                                    \
+        if (st_ != MLTC_OK) return st_;                                                                           \
+    } while (0)
+
+void bench_options_default(bench_options *o) {
+    *o = (bench_options){.device = NULL, .config = "minilm", .seq = 128, .batch = 8, .steps = 5, .warmup = 2,
+                         .profile_steps = 2, .labels = 90};
+}
+
+mltc_status bench_config(mltc_error *err, const char *spec, bert_config *cfg, char *name_out, size_t name_size) {
+    if (!spec || !*spec) spec = "minilm";
+    /* Both named shapes share BERT's uncased vocabulary and 512 positions. */
+    bert_config c = {.vocab_size = 30522, .max_position = 512, .type_vocab_size = 2, .layer_norm_eps = 1e-12f,
+                     .hidden_dropout = 0.1f, .attention_dropout = 0.1f, .pad_token_id = 0, .num_heads = 12};
+    const char *name = spec;
+    if (!strcmp(spec, "minilm")) {
+        c.hidden_size = 384, c.num_layers = 6, c.intermediate_size = 1536;
+    } else if (!strcmp(spec, "base")) {
+        c.hidden_size = 768, c.num_layers = 12, c.intermediate_size = 3072;
+    } else {
+        TRY(bert_config_load(err, spec, &c));
+        const char *slash = strrchr(spec, '/');
+        name = slash ? slash + 1 : spec;
+    }
+    TRY(bert_config_check(err, &c, spec));
+    *cfg = c;
+    if (name_out && name_size) snprintf(name_out, name_size, "%s", name);
+    return MLTC_OK;
+}
+
+/* ---- the temporary model folder ------------------------------------------------------------ */
+
+static uint64_t rng_next(uint64_t *s) { /* xorshift64*: weights only need to be unremarkable */
+    *s ^= *s >> 12, *s ^= *s << 25, *s ^= *s >> 27;
+    return *s * 2685821657736338717ull;
+}
+
+static int ends_with(const char *s, const char *tail) {
+    size_t n = strlen(s), m = strlen(tail);
+    return n >= m && !strcmp(s + n - m, tail);
+}
+
+/* Random tensors under the names the loader expects, taken from a throw-away model's table. */
+static mltc_status write_weights(mltc_error *err, const bert_config *cfg, const char *path) {
+    dev_ctx *cpu = NULL;
+    bert_model *m = NULL;
+    st_writer *w = NULL;
+    float *data = NULL;
+    mltc_status st = dev_open(err, "cpu", &cpu);
+    if (!st) st = bert_model_create(cpu, cfg, 1, 2, &m);
+    if (!st) st = st_writer_create(err, &w);
+    uint64_t rng = 0x6D6C7463ull; /* "mltc" */
+    const float a = 0.02f * sqrtf(3.0f); /* U(-a, a) has std 0.02, BERT's initializer_range */
+    for (int i = 0; !st && i < bert_tensor_count(m); i++) {
+        const bert_tensor *t = bert_tensor_at(m, i);
+        float *d = realloc(data, t->numel * sizeof *d);
+        if (!d) {
+            st = err_set(err, MLTC_ERR_OUT_OF_MEMORY, "bench: no memory for tensor %s", t->name);
+            break;
+        }
+        data = d;
+        int ln = strstr(t->name, "LayerNorm.weight") != NULL, bias = ends_with(t->name, "bias");
+        for (size_t j = 0; j < t->numel; j++)
+            d[j] = ln ? 1.0f : bias ? 0.0f : a * (2.0f * (float)(rng_next(&rng) >> 40) / (float)(1 << 24) - 1.0f);
+        char name[128];
+        snprintf(name, sizeof name, "bert.%s", t->name);
+        st = st_writer_add_f32(w, name, t->ndim, t->shape, d);
+    }
+    free(data);
+    bert_model_free(m); /* frees the parameters before the writer's copy goes to disk */
+    m = NULL;
+    if (!st) st = st_writer_commit(w, path);
+    st_writer_free(w);
+    dev_close(cpu);
+    return st;
+}
+
+/* [PAD] [UNK] [CLS] [SEP] [MASK], then made-up words up to vocab_size lines. */
+static mltc_status write_vocab(mltc_error *err, int vocab, const char *path) {
+    FILE *f = fopen(path, "w");
+    if (!f) return err_set(err, MLTC_ERR_IO, "bench: cannot write %s", path);
+    static const char *const specials[] = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"};
+    for (int i = 0; i < vocab; i++) {
+        if (i < 5)
+            fprintf(f, "%s\n", specials[i]);
+        else
+            fprintf(f, "w%d\n", i);
+    }
+    int bad = ferror(f);
+    if (fclose(f) != 0 || bad) return err_set(err, MLTC_ERR_IO, "bench: writing %s failed", path);
+    return MLTC_OK;
+}
+
+static void remove_folder(const char *dir) {
+    static const char *const files[] = {"config.json", "model.safetensors", "vocab.txt"};
+    char p[1100];
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, files[i]);
+        remove(p);
+    }
+    remove(dir);
+}
+
+static mltc_status write_folder(mltc_error *err, const bert_config *cfg, char *dir, size_t dir_size) {
+    const char *tmp = getenv("TMPDIR");
+    snprintf(dir, dir_size, "%s/mltc-bench-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(dir)) return err_set(err, MLTC_ERR_IO, "bench: cannot create a temporary folder %s", dir);
+    if (cfg->vocab_size < 6) return err_set(err, MLTC_ERR_INVALID_ARGUMENT, "bench: vocab_size must be >= 6");
+    char p[1100];
+    snprintf(p, sizeof p, "%s/config.json", dir);
+    mltc_status st = bert_config_save(err, cfg, p);
+    if (!st) snprintf(p, sizeof p, "%s/vocab.txt", dir), st = write_vocab(err, cfg->vocab_size, p);
+    if (!st) snprintf(p, sizeof p, "%s/model.safetensors", dir), st = write_weights(err, cfg, p);
+    return st;
+}
+
+/* ---- timing -------------------------------------------------------------------------------- */
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void bench_split_of(const dev_profile *p, bench_split *s) {
+    double total = 0, mm = 0, att = 0, ln = 0;
+    for (int b = 0; b < DEV_PROF_COUNT; b++) {
+        double t = p->seconds[b];
+        total += t;
+        if (b == DEV_OP_MATMUL) mm += t;
+        if (b == DEV_OP_SOFTMAX_FORWARD || b == DEV_OP_SOFTMAX_BACKWARD || b == DEV_OP_PERMUTE) att += t;
+        if (b == DEV_OP_LAYERNORM_FORWARD || b == DEV_OP_LAYERNORM_BACKWARD) ln += t;
+    }
+    if (!(total > 0)) {
+        *s = (bench_split){0};
+        return;
+    }
+    *s = (bench_split){mm / total, att / total, ln / total, (total - mm - att - ln) / total};
+}
+
+typedef struct bench_state {
+    classifier *clf;
+    dev_ctx *dev;
+    clf_example *ex;
+    int batch;
+    long step; /* optimizer steps taken */
+} bench_state;
+
+static mltc_status train_steps(bench_state *b, int n) {
+    for (int i = 0; i < n; i++) {
+        b->step++;
+        TRY(classifier_zero_grads(b->clf));
+        TRY(classifier_forward_backward(b->clf, b->ex, b->batch, (uint64_t)b->step, NULL));
+        TRY(classifier_optimizer_step(b->clf, 5e-5, b->step, NULL));
+        TRY(dev_sync(b->dev));
+    }
+    return MLTC_OK;
+}
+
+static mltc_status infer_batches(bench_state *b, int n, float *probs) {
+    for (int i = 0; i < n; i++) TRY(classifier_predict(b->clf, b->ex, b->batch, probs));
+    return MLTC_OK;
+}
+
+/* Runs fn's n steps profiled; leaves the buckets and the wall time in prof / wall. */
+static mltc_status profiled(bench_state *b, int train, int n, float *probs, dev_profile *prof, double *wall) {
+    TRY(dev_profile_enable(b->dev, 1));
+    dev_profile_reset(b->dev);
+    double t0 = now_s();
+    mltc_status st = train ? train_steps(b, n) : infer_batches(b, n, probs);
+    *wall = now_s() - t0;
+    dev_profile_read(b->dev, prof);
+    dev_profile_enable(b->dev, 0);
+    return st;
+}
+
+static mltc_status measure(bench_state *b, const bench_options *o, bench_result *r, float *probs) {
+    TRY(train_steps(b, o->warmup));
+    double t0 = now_s();
+    TRY(train_steps(b, o->steps));
+    r->train_step_s = (now_s() - t0) / o->steps;
+    r->train_seq_per_s = o->batch / r->train_step_s;
+
+    TRY(infer_batches(b, o->warmup, probs));
+    t0 = now_s();
+    TRY(infer_batches(b, o->steps, probs));
+    r->infer_batch_s = (now_s() - t0) / o->steps;
+    r->infer_seq_per_s = o->batch / r->infer_batch_s;
+
+    if (o->profile_steps > 0) {
+        TRY(profiled(b, 1, o->profile_steps, probs, &r->train_prof, &r->train_prof_wall_s));
+        TRY(profiled(b, 0, o->profile_steps, probs, &r->infer_prof, &r->infer_prof_wall_s));
+        bench_split_of(&r->train_prof, &r->train_split);
+        bench_split_of(&r->infer_prof, &r->infer_split);
+    }
+    return MLTC_OK;
+}
+
+/* B random sequences of seq - 2 ids (the classifier adds [CLS] and [SEP]) and random gold. */
+static mltc_status make_examples(mltc_error *err, const bench_options *o, int vocab, int32_t **ids_out,
+                                 uint8_t **gold_out, clf_example **ex_out) {
+    int n = o->seq - 2;
+    int32_t *ids = malloc(sizeof *ids * (size_t)o->batch * (size_t)(n > 0 ? n : 1));
+    uint8_t *gold = malloc((size_t)o->batch * (size_t)o->labels);
+    clf_example *ex = malloc(sizeof *ex * (size_t)o->batch);
+    *ids_out = ids, *gold_out = gold, *ex_out = ex;
+    if (!ids || !gold || !ex) return err_set(err, MLTC_ERR_OUT_OF_MEMORY, "bench: no memory for the batch");
+    uint64_t rng = 0x42454E4348ull; /* "BENCH" */
+    for (int b = 0; b < o->batch; b++) {
+        for (int t = 0; t < n; t++) ids[(size_t)b * n + t] = 5 + (int32_t)(rng_next(&rng) % (uint64_t)(vocab - 5));
+        for (int k = 0; k < o->labels; k++) gold[(size_t)b * o->labels + k] = (rng_next(&rng) >> 60) == 0;
+        ex[b] = (clf_example){ids + (size_t)b * n, n, gold + (size_t)b * o->labels};
+    }
+    return MLTC_OK;
+}
+
+static mltc_status check_options(mltc_error *err, const bench_options *o, const bert_config *cfg) {
+    if (o->seq < 3 || o->seq > cfg->max_position)
+        return err_set(err, MLTC_ERR_INVALID_ARGUMENT, "bench: --seq %d must be in [3, %d] (the model's positions)",
+                       o->seq, cfg->max_position);
+    if (o->batch < 1 || o->steps < 1 || o->warmup < 0 || o->profile_steps < 0 || o->labels < 1)
+        return err_set(err, MLTC_ERR_INVALID_ARGUMENT,
+                       "bench: batch, steps and labels must be >= 1, warmup and profile steps >= 0");
+    return MLTC_OK;
+}
+
+mltc_status bench_run(mltc_error *err, const bench_options *o, bench_result *r) {
+    if (!o || !r) return err_set(err, MLTC_ERR_INVALID_ARGUMENT, "bench: NULL argument");
+    memset(r, 0, sizeof *r);
+    TRY(bench_config(err, o->config, &r->cfg, r->config, sizeof r->config));
+    TRY(check_options(err, o, &r->cfg));
+    r->seq = o->seq, r->batch = o->batch, r->steps = o->steps, r->labels = o->labels;
+
+    char dir[1024];
+    bench_state b = {.batch = o->batch};
+    labels lbl = {0};
+    int32_t *ids = NULL;
+    uint8_t *gold = NULL;
+    float *probs = NULL;
+    mltc_status st = write_folder(err, &r->cfg, dir, sizeof dir);
+    if (!st) st = dev_open(err, o->device, &b.dev);
+    if (!st) snprintf(r->device, sizeof r->device, "%s", b.dev->id);
+    char name[32];
+    for (int k = 0; !st && k < o->labels; k++) {
+        snprintf(name, sizeof name, "label%d", k);
+        st = labels_add(err, &lbl, name);
+    }
+    train_settings s;
+    train_settings_default(&s);
+    s.head = HEAD_BERT;
+    s.batch = o->batch;
+    s.max_len = o->seq;
+    if (!st) st = classifier_create(b.dev, dir, &lbl, &s, o->batch, &b.clf);
+    if (!st) st = make_examples(err, o, r->cfg.vocab_size, &ids, &gold, &b.ex);
+    if (!st && !(probs = malloc(sizeof *probs * (size_t)o->batch * (size_t)o->labels)))
+        st = err_set(err, MLTC_ERR_OUT_OF_MEMORY, "bench: no memory for probabilities");
+    if (!st) st = measure(&b, o, r, probs);
+    /* Peak over set-up, training and inference: what a training run of this shape needs. */
+    if (b.dev) r->peak_bytes = dev_mem_peak(b.dev);
+    free(probs);
+    free(ids);
+    free(gold);
+    free(b.ex);
+    classifier_free(b.clf);
+    labels_free(&lbl);
+    dev_close(b.dev);
+    remove_folder(dir);
+    return st;
+}
+
+/* ---- JSON ---------------------------------------------------------------------------------- */
+
+static cJSON *split_json(const bench_split *s) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "matmul", s->matmul);
+    cJSON_AddNumberToObject(o, "attention", s->attention);
+    cJSON_AddNumberToObject(o, "layernorm", s->layernorm);
+    cJSON_AddNumberToObject(o, "other", s->other);
+    return o;
+}
+
+static cJSON *ops_json(const dev_profile *p) {
+    cJSON *o = cJSON_CreateObject();
+    for (int b = 0; b < DEV_PROF_COUNT; b++) {
+        if (!p->count[b]) continue;
+        cJSON *e = cJSON_AddObjectToObject(o, dev_prof_bucket_name(b));
+        cJSON_AddNumberToObject(e, "ms", 1e3 * p->seconds[b]);
+        cJSON_AddNumberToObject(e, "count", (double)p->count[b]);
+    }
+    return o;
+}
+
+char *bench_result_json(const bench_result *r) {
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return NULL;
+    cJSON_AddStringToObject(o, "device", r->device);
+    cJSON_AddStringToObject(o, "config", r->config);
+    cJSON *sh = cJSON_AddObjectToObject(o, "shape");
+    cJSON_AddNumberToObject(sh, "layers", r->cfg.num_layers);
+    cJSON_AddNumberToObject(sh, "hidden", r->cfg.hidden_size);
+    cJSON_AddNumberToObject(sh, "heads", r->cfg.num_heads);
+    cJSON_AddNumberToObject(sh, "intermediate", r->cfg.intermediate_size);
+    cJSON_AddNumberToObject(sh, "vocab", r->cfg.vocab_size);
+    cJSON_AddNumberToObject(o, "seq", r->seq);
+    cJSON_AddNumberToObject(o, "batch", r->batch);
+    cJSON_AddNumberToObject(o, "steps", r->steps);
+    cJSON_AddNumberToObject(o, "labels", r->labels);
+    cJSON_AddNumberToObject(o, "train_seq_per_s", r->train_seq_per_s);
+    cJSON_AddNumberToObject(o, "infer_seq_per_s", r->infer_seq_per_s);
+    cJSON_AddNumberToObject(o, "train_step_ms", 1e3 * r->train_step_s);
+    cJSON_AddNumberToObject(o, "infer_batch_ms", 1e3 * r->infer_batch_s);
+    cJSON_AddNumberToObject(o, "peak_bytes", (double)r->peak_bytes);
+    cJSON_AddItemToObject(o, "split", split_json(&r->train_split));
+    cJSON_AddItemToObject(o, "infer_split", split_json(&r->infer_split));
+    cJSON_AddNumberToObject(o, "profiled_train_wall_ms", 1e3 * r->train_prof_wall_s);
+    cJSON_AddItemToObject(o, "ops", ops_json(&r->train_prof));
+    char *text = cJSON_Print(o);
+    cJSON_Delete(o);
+    return text;
+}

@@ -1,0 +1,241 @@
+#!/usr/bin/env python3
+"""Runs mltc and PyTorch side by side and prints one markdown report.
+
+Speed (always): `mltc bench --json` on each --backends entry and tools/reference/torch_bench.py,
+at each --configs shape, with the same seq, batch, steps and warm-up; the ratio is mltc / PyTorch
+(above 1: mltc is faster). A cpu backend is compared with PyTorch on the CPU (both with
+--threads threads); other backends with PyTorch on --torch-gpu when given, else not compared.
+
+Quality (--quality): `mltc train` + `mltc eval --json` and tools/reference/torch_reference.py per
+--heads on Reuters with the given model: micro-F1 and Hamming loss beside each other. On a CPU
+the full run takes hours per head; --limit N trains and tests on the first N examples of each
+file only (a smoke test of the comparison, not a quality figure).
+
+    python compare.py --mltc ../../build/mltc --configs minilm,base --seq 128 --batch 8 --threads 2
+    python compare.py --mltc ../../build/mltc --quality --limit 64 --epochs 1 --heads bert
+"""
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+
+
+def run(cmd, env=None, timeout=None):
+    """Runs cmd; returns (stdout, None) or (None, a short reason)."""
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None, f"timed out after {timeout} s"
+    if p.returncode != 0:
+        last = (p.stderr.strip().splitlines() or ["exit code %d" % p.returncode])[-1]
+        return None, last[:200]
+    return p.stdout, None
+
+
+def thread_env(threads):
+    env = dict(os.environ)
+    if threads > 0:
+        env["OMP_NUM_THREADS"] = env["OPENBLAS_NUM_THREADS"] = str(threads)
+    return env
+
+
+def machine(args):
+    lines = [f"- host: {platform.node()}, {platform.system()} {platform.release()}"]
+    try:
+        model = [l.split(":", 1)[1].strip() for l in subprocess.run(["lscpu"], capture_output=True, text=True)
+                 .stdout.splitlines() if l.startswith("Model name")]
+        lines.append(f"- CPU: {model[0] if model else '?'}, nproc {os.cpu_count()}")
+    except OSError:
+        lines.append(f"- nproc {os.cpu_count()}")
+    out, _ = run([args.mltc, "devices"], env=thread_env(args.threads))
+    if out:
+        for l in out.splitlines():
+            if "OpenBLAS core" in l or (l and not l.startswith(" ")):
+                lines.append("- mltc device: " + " ".join(l.split()))
+    lines.append(f"- OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}, "
+                 f"threads {args.threads or 'default'}")
+    try:
+        load = os.getloadavg()
+        lines.append(f"- load average at the start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    except OSError:
+        pass
+    return lines
+
+
+# ---- speed ---------------------------------------------------------------------------------------
+
+def mltc_bench(args, backend, config):
+    cmd = [args.mltc, "bench", "--device", backend, "--config", config, "--seq", str(args.seq), "--batch",
+           str(args.batch), "--steps", str(args.steps), "--warmup", str(args.warmup), "--json"]
+    out, why = run(cmd, env=thread_env(args.threads), timeout=args.timeout)
+    return (json.loads(out), None) if out else (None, why)
+
+
+def torch_bench(args, device, config):
+    cmd = [sys.executable, os.path.join(HERE, "torch_bench.py"), "--device", device, "--config", config, "--seq",
+           str(args.seq), "--batch", str(args.batch), "--steps", str(args.steps), "--warmup", str(args.warmup),
+           "--threads", str(args.threads), "--json"]
+    if args.autocast and device != "cpu":
+        cmd += ["--autocast", args.autocast]
+    out, why = run(cmd, timeout=args.timeout)
+    return (json.loads(out), None) if out else (None, why)
+
+
+def fmt(v, digits=2):
+    return "—" if v is None else f"{v:.{digits}f}"
+
+
+def speed(args, log):
+    rows, raw = [], []
+    torch_cache = {}
+    for config in args.configs.split(","):
+        for backend in args.backends.split(","):
+            tdev = "cpu" if backend == "cpu" else args.torch_gpu
+            m, why = mltc_bench(args, backend, config)
+            log(f"mltc bench {backend} {config}: {'ok' if m else why}")
+            t, twhy = (None, "no PyTorch device given")
+            if tdev:
+                if (tdev, config) not in torch_cache:
+                    torch_cache[(tdev, config)] = torch_bench(args, tdev, config)
+                    log(f"torch_bench {tdev} {config}: {'ok' if torch_cache[(tdev, config)][0] else twhy}")
+                t, twhy = torch_cache[(tdev, config)]
+            raw.append({"config": config, "backend": backend, "mltc": m, "mltc_error": why, "torch": t,
+                        "torch_error": twhy})
+            mt = m["train_seq_per_s"] if m else None
+            mi = m["infer_seq_per_s"] if m else None
+            tt = t["train_seq_per_s"] if t else None
+            ti = t["infer_seq_per_s"] if t else None
+            split = "—"
+            if m:
+                s = m["split"]
+                split = f"{s['matmul']:.0%} / {s['attention']:.0%} / {s['layernorm']:.0%} / {s['other']:.0%}"
+            label = backend if m else f"{backend} (failed: {why})"
+            tlabel = (t["device"] + (f" {t['autocast']}" if t and t["autocast"] != "off" else "")) if t else "—"
+            rows.append(f"| {config} | {args.seq} x {args.batch} | {label} | {fmt(mt)} | {tlabel} | {fmt(tt)} | "
+                        f"{fmt(mt / tt if mt and tt else None)} | {fmt(mi)} | {fmt(ti)} | "
+                        f"{fmt(mi / ti if mi and ti else None)} | "
+                        f"{fmt(m['peak_bytes'] / 2**20, 0) if m else '—'} | {split} |")
+    head = ["| shape | seq x batch | mltc backend | mltc train seq/s | PyTorch | PyTorch train seq/s | ratio | "
+            "mltc infer seq/s | PyTorch infer seq/s | ratio | mltc peak MiB | mltc train split mm / attn / ln / other |",
+            "|---|---|---|---:|---|---:|---:|---:|---:|---:|---:|---|"]
+    return head + rows, raw
+
+
+# ---- quality -------------------------------------------------------------------------------------
+
+def head_slice(src, dst, limit):
+    with open(src, encoding="utf-8") as f, open(dst, "w", encoding="utf-8") as g:
+        for i, line in enumerate(f):
+            if limit and i >= limit:
+                break
+            g.write(line)
+
+
+def quality(args, log):
+    tmp = tempfile.mkdtemp(prefix="mltc-compare-")
+    rows, raw = [], []
+    try:
+        train, test = os.path.join(args.data, "train.jsonl"), os.path.join(args.data, "test.jsonl")
+        labels = os.path.join(args.data, "labels.txt")
+        if args.limit:
+            head_slice(train, os.path.join(tmp, "train.jsonl"), args.limit)
+            head_slice(test, os.path.join(tmp, "test.jsonl"), args.limit)
+            train, test = os.path.join(tmp, "train.jsonl"), os.path.join(tmp, "test.jsonl")
+        for head in args.heads.split(","):
+            max_len = args.lmmtc_max_len if head == "lmmtc" else args.max_len
+            common = ["--head", head, "--epochs", str(args.epochs), "--batch", str(args.train_batch),
+                      "--max-len", str(max_len)]
+            out = os.path.join(tmp, f"out-{head}")
+            t0 = time.time()
+            _, why = run([args.mltc, "train", "--model", args.model, "--train", train, "--labels", labels, "--out",
+                          out, "--device", args.quality_device] + common, env=thread_env(args.threads))
+            m = None
+            if not why:
+                res, why = run([args.mltc, "eval", "--checkpoint", os.path.join(out, "best"), "--data", test,
+                                "--device", args.quality_device, "--json"], env=thread_env(args.threads))
+                m = json.loads(res) if res else None
+            m_s = time.time() - t0
+            log(f"mltc {head}: {'ok' if m else why} ({m_s:.0f} s)")
+            res, twhy = run([sys.executable, os.path.join(HERE, "torch_reference.py"), "--model", args.model,
+                             "--train", train, "--test", test, "--labels", labels, "--threads", str(args.threads),
+                             "--json"] + common)
+            t = json.loads(res) if res else None
+            log(f"torch_reference {head}: {'ok' if t else twhy}")
+            raw.append({"head": head, "mltc": m, "mltc_error": why, "torch": t, "torch_error": twhy})
+
+            def g(d, k):
+                return d[k] if d else None
+
+            rows.append(f"| {head} | {g(t, 'n_train') or '—'} | {g(m, 'n_examples') or g(t, 'n_examples') or '—'} | "
+                        f"{fmt(g(m, 'micro_f1'), 4)} | {fmt(g(t, 'micro_f1'), 4)} | "
+                        f"{fmt(g(m, 'hamming_loss'), 5)} | {fmt(g(t, 'hamming_loss'), 5)} | "
+                        f"{fmt(g(m, 'macro_f1'), 4)} | {fmt(g(t, 'macro_f1'), 4)} |"
+                        + ("" if m else f" mltc: {why}") + ("" if t else f" PyTorch: {twhy}"))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    head = ["| head | train examples | test examples | mltc micro-F1 | PyTorch micro-F1 | mltc Hamming | "
+            "PyTorch Hamming | mltc macro-F1 | PyTorch macro-F1 |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    return head + rows, raw
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--mltc", default=os.path.join(ROOT, "build", "mltc"), help="the built mltc CLI")
+    ap.add_argument("--backends", default="cpu", help="comma-separated mltc devices (cpu,opencl,vulkan)")
+    ap.add_argument("--configs", default="minilm,base")
+    ap.add_argument("--seq", type=int, default=128)
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--steps", type=int, default=5)
+    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=2, help="CPU threads for both (0: each one's default)")
+    ap.add_argument("--torch-gpu", help="PyTorch device to compare GPU backends with, e.g. cuda")
+    ap.add_argument("--autocast", choices=["bf16", "fp16"], help="PyTorch autocast on the GPU (an extra, "
+                    "non-fp32 figure: mltc runs fp32)")
+    ap.add_argument("--timeout", type=int, default=3600)
+    ap.add_argument("--no-speed", action="store_true")
+    ap.add_argument("--quality", action="store_true")
+    ap.add_argument("--model", default=os.path.join(ROOT, "models", "all-MiniLM-L6-v2"))
+    ap.add_argument("--data", default=os.path.join(os.path.dirname(ROOT), "shared", "data", "reuters-modapte"))
+    ap.add_argument("--heads", default="bert,lmmtc,lam")
+    ap.add_argument("--limit", type=int, default=0, help="first N train and N test examples only")
+    ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--train-batch", type=int, default=16)
+    ap.add_argument("--max-len", type=int, default=128)
+    ap.add_argument("--lmmtc-max-len", type=int, default=512, help="lmmtc needs 3K + 4 tokens at least")
+    ap.add_argument("--quality-device", default="cpu")
+    ap.add_argument("--json-out", help="also write every raw result to this file")
+    args = ap.parse_args()
+    if not os.path.exists(args.mltc):
+        sys.exit(f"compare: no mltc CLI at {args.mltc} (build it, or pass --mltc)")
+
+    def log(msg):
+        print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+    out = ["## Machine", ""] + machine(args) + [""]
+    raw = {}
+    if not args.no_speed:
+        lines, raw["speed"] = speed(args, log)
+        out += ["## Speed (fp32, sequences/s; ratio = mltc / PyTorch)", "",
+                f"steps {args.steps} timed after {args.warmup} warm-up, every sequence {args.seq} tokens, "
+                f"random weights, bert head with 90 labels.", ""] + lines + [""]
+    if args.quality:
+        lines, raw["quality"] = quality(args, log)
+        scope = f"first {args.limit} train / {args.limit} test examples" if args.limit else "full ModApte split"
+        out += [f"## Quality (Reuters, {os.path.basename(args.model.rstrip('/'))}, {scope}, {args.epochs} epoch(s))",
+                ""] + lines + [""]
+    print("\n".join(out))
+    if args.json_out:
+        with open(args.json_out, "w") as f:
+            json.dump(raw, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()

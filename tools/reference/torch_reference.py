@@ -1,0 +1,402 @@
+#!/usr/bin/env python3
+"""PyTorch + transformers reference for mltc's three heads, trained and scored the mltc way.
+
+The same recipe as `mltc train` / `mltc eval`, written from src/model/head_*.c and
+src/model/lmmtc_prompt.c, so quality can be compared number for number:
+  data      jsonl {"title", "text", "labels"}: text = title + "\\n" + text when the title is non-empty
+  tokens    BertTokenizerFast on the model's vocab.txt (lower case, accents stripped), no special
+            tokens, then [CLS] text [SEP] cut to --max-len
+  bert      [CLS] -> dropout -> linear (K x C)
+  lmmtc     [CLS] [LS-i] [MASK-i] [LE-i] ... [SEP] text [SEP] (token types 0 through the first
+            [SEP], 1 after); 5 new tokens per label (LS, LE, YES, NO, MASK) with embeddings
+            N(0, 0.02); logit i = w_i . h(3i + 2) + b_i; with lambda > 0 a second copy shows the
+            true YES/NO states, each masked with probability --mask-prob (at least one per
+            example), and an MLM head (dense -> GELU -> LayerNorm -> decoder tied to the word
+            embeddings, + bias; from cls.predictions.* when the checkpoint has it) predicts them:
+            loss = BCE + lambda * mean CE over the masked states
+  lam       label names ('_' and '-' as spaces) as [CLS] name [SEP] through the same BERT (train
+            mode while training), mean-pooled over their tokens; cosine similarity of every text
+            token with every label vector, max over labels, softmax over the text's tokens
+            (attention mask), weighted sum of the token states -> dropout -> dense -> GELU ->
+            linear (K)
+  training  BCE-with-logits (mean over B x K), AdamW lr 5e-5, betas (0.9, 0.999), eps 1e-8,
+            weight decay 0.01 on matrices and embeddings only, global gradient clipping 1.0,
+            linear warm-up over round(10%) of the steps then linear decay to 0, batch 16,
+            3 epochs; batches drawn as mltc does (shuffle, length buckets of 50 batches, shuffle
+            the batches), but from torch's RNG: the order and the dropout masks differ from mltc's
+            Philox streams, so results agree in distribution, not bit for bit
+  scoring   p = sigmoid(logit) > --threshold (0.5); Hamming loss, micro P/R/F1, macro-F1,
+            subset accuracy, micro-Jaccard with undefined ratios scored 0 (scikit-learn default)
+
+    python torch_reference.py --model ../../models/all-MiniLM-L6-v2 --head bert \\
+        --train DATA/train.jsonl --test DATA/test.jsonl --labels DATA/labels.txt --limit 200 --json
+"""
+import argparse
+import json
+import math
+import os
+import random
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+from transformers import BertConfig, BertModel, BertTokenizerFast
+
+
+# ---- data ------------------------------------------------------------------------------------
+
+def read_labels(path):
+    names = []
+    with open(path, encoding="utf-8-sig") as f:
+        for line in f:
+            name = line.strip()
+            if name and name not in names:
+                names.append(name)
+    return names
+
+
+def read_jsonl(path, index, limit=0):
+    texts, gold = [], []
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            obj = json.loads(line)
+            title = obj.get("title") or ""
+            body = obj.get("text") or ""
+            texts.append(title + "\n" + body if title else body)
+            row = [0] * len(index)
+            for name in obj.get("labels", []):
+                if name not in index:
+                    sys.exit(f"{path}:{lineno}: unknown label '{name}' (not in the labels file)")
+                row[index[name]] = 1
+            gold.append(row)
+            if limit and len(texts) >= limit:
+                break
+    return texts, torch.tensor(gold, dtype=torch.float32)
+
+
+# ---- the model ---------------------------------------------------------------------------------
+
+LS, LE, YES, NO, MASK = range(5)
+
+
+class Classifier(torch.nn.Module):
+    def __init__(self, model_dir, head, labels, tok, args):
+        super().__init__()
+        cfg = BertConfig.from_pretrained(model_dir)
+        cfg._attn_implementation = "eager"
+        self.bert = BertModel.from_pretrained(model_dir, config=cfg, add_pooling_layer=False)
+        self.head, self.K, self.C = head, len(labels), cfg.hidden_size
+        self.args, self.tok = args, tok
+        self.eps = cfg.layer_norm_eps
+        self.drop = torch.nn.Dropout(args.dropout)
+        g = torch.Generator().manual_seed(args.seed)
+
+        def normal(*shape):
+            return torch.nn.Parameter(torch.randn(*shape, generator=g) * 0.02)
+
+        if head == "bert":
+            self.w = normal(self.K, self.C)
+            self.b = torch.nn.Parameter(torch.zeros(self.K))
+        elif head == "lmmtc":
+            self.V0 = cfg.vocab_size
+            new = torch.randn(5 * self.K, self.C, generator=g) * 0.02
+            self.bert.resize_token_embeddings(self.V0 + 5 * self.K, mean_resizing=False)
+            with torch.no_grad():
+                self.bert.get_input_embeddings().weight[self.V0:] = new
+            self.w = normal(self.K, self.C)  # per-label state weights
+            self.b = torch.nn.Parameter(torch.zeros(self.K))
+            self.t_w = normal(self.C, self.C)
+            self.t_b = torch.nn.Parameter(torch.zeros(self.C))
+            self.ln_w = torch.nn.Parameter(torch.ones(self.C))
+            self.ln_b = torch.nn.Parameter(torch.zeros(self.C))
+            self.dec_b = torch.nn.Parameter(torch.zeros(self.V0 + 5 * self.K))
+            self._load_pretrained_mlm(model_dir)
+        else:  # lam
+            self.d_w = normal(self.C, self.C)
+            self.d_b = torch.nn.Parameter(torch.zeros(self.C))
+            self.w = normal(self.K, self.C)
+            self.b = torch.nn.Parameter(torch.zeros(self.K))
+            self._label_inputs(labels)
+
+    def _load_pretrained_mlm(self, model_dir):
+        path = os.path.join(model_dir, "model.safetensors")
+        if not os.path.exists(path):
+            return
+        from safetensors.torch import load_file
+        t = load_file(path)
+        names = ["cls.predictions.transform.dense.weight", "cls.predictions.transform.dense.bias",
+                 "cls.predictions.transform.LayerNorm.weight", "cls.predictions.transform.LayerNorm.bias"]
+        if not all(n in t for n in names) or "cls.predictions.bias" not in t:
+            return
+        with torch.no_grad():
+            for p, n in zip([self.t_w, self.t_b, self.ln_w, self.ln_b], names):
+                p.copy_(t[n])
+            bias = t["cls.predictions.bias"]
+            self.dec_b[:bias.numel()] = bias
+
+    def _label_inputs(self, labels):
+        ids = []
+        for name in labels:
+            text = name.replace("_", " ").replace("-", " ")
+            piece = self.tok(text, add_special_tokens=False)["input_ids"][: self.args.max_len - 2]
+            ids.append([self.tok.cls_token_id] + piece + [self.tok.sep_token_id])
+        TL = max(len(x) for x in ids)
+        self.register_buffer("l_ids", torch.tensor([x + [self.tok.pad_token_id] * (TL - len(x)) for x in ids]))
+        self.register_buffer("l_mask", torch.tensor([[1] * len(x) + [0] * (TL - len(x)) for x in ids]))
+
+    # -- inputs --
+
+    def build(self, ids_list, gold=None, gen=None):
+        """Padded ids, types, mask for a batch; lmmtc adds the MLM copy and its targets."""
+        rows, types_rows = [], []
+        cls, sep, L = self.tok.cls_token_id, self.tok.sep_token_id, self.args.max_len
+        for ids in ids_list:
+            if self.head == "lmmtc":
+                prompt = [cls]
+                for i in range(self.K):
+                    prompt += [self.tok_id(i, LS), self.tok_id(i, MASK), self.tok_id(i, LE)]
+                prompt.append(sep)
+                room = L - len(prompt) - 1
+                row = prompt + ids[:max(room, 0)] + [sep]
+                types_rows.append([0] * len(prompt) + [1] * (len(row) - len(prompt)))
+            else:
+                row = [cls] + ids[: L - 2] + [sep]
+                types_rows.append([0] * len(row))
+            rows.append(row)
+        targets = None
+        if self.head == "lmmtc" and gold is not None and self.args.lam > 0:
+            copies, targets = [], []
+            for b, row in enumerate(rows):
+                row = list(row)
+                tgt = [-100] * len(row)
+                masked = 0
+                for i in range(self.K):
+                    pos, truth = 3 * i + 2, self.tok_id(i, YES if gold[b, i] > 0 else NO)
+                    row[pos] = truth
+                    if torch.rand(1, generator=gen).item() < self.args.mask_prob:
+                        row[pos], tgt[pos] = self.tok_id(i, MASK), truth
+                        masked += 1
+                if masked == 0:  # at least one per example
+                    i = int(torch.randint(self.K, (1,), generator=gen).item())
+                    pos = 3 * i + 2
+                    tgt[pos], row[pos] = row[pos], self.tok_id(i, MASK)
+                copies.append(row)
+                targets.append(tgt)
+            types_rows = types_rows + types_rows
+            rows = rows + copies
+        T = max(len(r) for r in rows)
+        pad = self.tok.pad_token_id
+        ids_t = torch.tensor([r + [pad] * (T - len(r)) for r in rows])
+        types_t = torch.tensor([t + [0] * (T - len(t)) for t in types_rows])
+        mask_t = torch.tensor([[1] * len(r) + [0] * (T - len(r)) for r in rows])
+        if targets is not None:
+            targets = torch.tensor([t + [-100] * (T - len(t)) for t in targets])
+        return ids_t, types_t, mask_t, targets
+
+    def tok_id(self, label, which):
+        return self.V0 + 5 * label + which
+
+    # -- forward --
+
+    def forward(self, ids, types, mask, mlm_targets=None):
+        """Logits [B, K] and the MLM loss (0 when there is none)."""
+        dev = self.w.device
+        ids, types, mask = ids.to(dev), types.to(dev), mask.to(dev)
+        h = self.bert(input_ids=ids, token_type_ids=types, attention_mask=mask).last_hidden_state
+        zero = h.new_zeros(())
+        if self.head == "bert":
+            return F.linear(self.drop(h[:, 0]), self.w, self.b), zero
+        if self.head == "lmmtc":
+            B = ids.shape[0] // 2 if mlm_targets is not None else ids.shape[0]
+            states = h[:B, 2:2 + 3 * self.K:3]  # [B, K, C] at positions 3i + 2
+            logits = (states * self.w).sum(-1) + self.b
+            if mlm_targets is None:
+                return logits, zero
+            tgt = mlm_targets.to(dev)
+            sel = tgt >= 0
+            x = h[B:][sel]
+            y = F.layer_norm(F.gelu(F.linear(x, self.t_w, self.t_b)), (self.C,), self.ln_w, self.ln_b, self.eps)
+            dec = F.linear(y, self.bert.get_input_embeddings().weight, self.dec_b)
+            return logits, F.cross_entropy(dec, tgt[sel])
+        # lam
+        lh = self.bert(input_ids=self.l_ids, attention_mask=self.l_mask,
+                       token_type_ids=torch.zeros_like(self.l_ids)).last_hidden_state
+        m = self.l_mask.float()
+        lvec = (lh * m[..., None]).sum(1) / m.sum(1, keepdim=True)  # [K, C]
+        hn = h / torch.sqrt((h * h).sum(-1, keepdim=True) + 1e-12)
+        ln = lvec / torch.sqrt((lvec * lvec).sum(-1, keepdim=True) + 1e-12)
+        a = torch.einsum("btc,kc->btk", hn, ln).max(-1).values  # [B, T]
+        a = a.masked_fill(mask == 0, float("-inf"))
+        w = torch.softmax(a, -1)
+        att = (w[..., None] * h).sum(1)
+        g = F.gelu(F.linear(self.drop(att), self.d_w, self.d_b))
+        return F.linear(g, self.w, self.b), zero
+
+
+# ---- training and scoring -----------------------------------------------------------------------
+
+def batches(lengths, B, gen, pool=50):
+    """mltc's batching: shuffle, sort pools of `pool` batches by length (longest first), cut,
+    shuffle the batches."""
+    n = len(lengths)
+    order = torch.randperm(n, generator=gen).tolist()
+    out = []
+    for s in range(0, n, B * pool):
+        chunk = sorted(order[s:s + B * pool], key=lambda i: -lengths[i])
+        out += [chunk[j:j + B] for j in range(0, len(chunk), B)]
+    perm = torch.randperm(len(out), generator=gen).tolist()
+    return [out[p] for p in perm]
+
+
+def metrics(gold, pred):
+    gold, pred = gold.bool(), pred.bool()
+    tp = (gold & pred).sum().item()
+    fp = (~gold & pred).sum().item()
+    fn = (gold & ~pred).sum().item()
+    n, k = gold.shape
+
+    def ratio(a, b):
+        return a / b if b else 0.0
+
+    per_tp = (gold & pred).sum(0).float()
+    per_fp = (~gold & pred).sum(0).float()
+    per_fn = (gold & ~pred).sum(0).float()
+    den = 2 * per_tp + per_fp + per_fn
+    f1 = torch.where(den > 0, 2 * per_tp / den.clamp(min=1), torch.zeros_like(den))
+    return {
+        "hamming_loss": (fp + fn) / (n * k),
+        "micro_precision": ratio(tp, tp + fp),
+        "micro_recall": ratio(tp, tp + fn),
+        "micro_f1": ratio(2 * tp, 2 * tp + fp + fn),
+        "macro_f1": f1.mean().item(),
+        "subset_accuracy": (gold == pred).all(1).float().mean().item(),
+        "micro_jaccard": ratio(tp, tp + fp + fn),
+        "n_examples": n,
+        "n_labels": k,
+    }
+
+
+def encode(tok, texts):
+    return [tok(t, add_special_tokens=False)["input_ids"] for t in texts]
+
+
+def train(model, ids, gold, args, device):
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    rest = [p for p in model.parameters() if p.dim() < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
+                             {"params": rest, "weight_decay": 0.0}], lr=args.lr, betas=(0.9, 0.999), eps=1e-8)
+    n_batches = math.ceil(len(ids) / args.batch)
+    total = n_batches * args.epochs
+    if args.max_steps:
+        total = min(total, args.max_steps)
+    warm = min(round(args.warmup * total), total)
+
+    def lr_mult(t):  # Hugging Face's get_linear_schedule_with_warmup at scheduler count t
+        if t < warm:
+            return t / warm
+        return max(0.0, (total - t) / (total - warm)) if total > warm else 0.0
+
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_mult)
+    gen = torch.Generator().manual_seed(args.seed)
+    lengths = [len(x) for x in ids]
+    bce = torch.nn.BCEWithLogitsLoss()
+    step, t0 = 0, time.time()
+    for epoch in range(args.epochs):
+        model.train()
+        for idx in batches(lengths, args.batch, gen):
+            if step >= total:
+                break
+            x_ids, x_types, x_mask, tgt = model.build([ids[i] for i in idx], gold[idx], gen)
+            logits, mlm = model(x_ids, x_types, x_mask, tgt)
+            loss = bce(logits, gold[idx].to(device)) + (args.lam * mlm if model.head == "lmmtc" else 0)
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), args.max_grad_norm)
+            opt.step()
+            sched.step()
+            step += 1
+            if args.log_every and (step % args.log_every == 0 or step == 1):
+                print(f"step {step}/{total} epoch {epoch + 1} loss {loss.item():.5f} "
+                      f"({time.time() - t0:.0f} s)", file=sys.stderr)
+    return step, time.time() - t0
+
+
+@torch.no_grad()
+def predict(model, ids, args):
+    model.eval()
+    out = []
+    for s in range(0, len(ids), args.batch):
+        x_ids, x_types, x_mask, _ = model.build(ids[s:s + args.batch])
+        logits, _ = model(x_ids, x_types, x_mask)
+        out.append(torch.sigmoid(logits).cpu())
+    return torch.cat(out)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--train", required=True)
+    ap.add_argument("--test", required=True)
+    ap.add_argument("--labels", required=True)
+    ap.add_argument("--head", choices=["bert", "lmmtc", "lam"], default="bert")
+    ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--lr", type=float, default=5e-5)
+    ap.add_argument("--weight-decay", type=float, default=0.01)
+    ap.add_argument("--max-grad-norm", type=float, default=1.0)
+    ap.add_argument("--warmup", type=float, default=0.1)
+    ap.add_argument("--dropout", type=float, default=0.1)
+    ap.add_argument("--max-len", type=int, default=128)
+    ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--lambda", dest="lam", type=float, default=0.05)
+    ap.add_argument("--mask-prob", type=float, default=0.15)
+    ap.add_argument("--threshold", type=float, default=0.5)
+    ap.add_argument("--limit", type=int, default=0, help="use only the first N training and N test examples")
+    ap.add_argument("--max-steps", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--log-every", type=int, default=0)
+    ap.add_argument("--pred-out", help="write the predicted labels as jsonl (for mltc metrics)")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+
+    torch.manual_seed(args.seed)
+    random.seed(args.seed)
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    labels = read_labels(args.labels)
+    index = {n: i for i, n in enumerate(labels)}
+    tok = BertTokenizerFast(vocab_file=os.path.join(args.model, "vocab.txt"), do_lower_case=True)
+    tr_texts, tr_gold = read_jsonl(args.train, index, args.limit)
+    te_texts, te_gold = read_jsonl(args.test, index, args.limit)
+    if args.head == "lmmtc" and 3 * len(labels) + 4 > args.max_len:
+        sys.exit(f"lmmtc: the prompt of {len(labels)} labels needs {3 * len(labels) + 2} tokens plus text; "
+                 f"--max-len {args.max_len} is too small (at least {3 * len(labels) + 4})")
+    model = Classifier(args.model, args.head, labels, tok, args).to(device)
+    tr_ids, te_ids = encode(tok, tr_texts), encode(tok, te_texts)
+    steps, train_s = train(model, tr_ids, tr_gold, args, device)
+    t0 = time.time()
+    probs = predict(model, te_ids, args)
+    pred = probs > args.threshold
+    m = metrics(te_gold, pred)
+    m.update({"head": args.head, "steps": steps, "train_s": train_s, "eval_s": time.time() - t0,
+              "n_train": len(tr_ids), "framework": f"pytorch {torch.__version__}"})
+    if args.pred_out:
+        with open(args.pred_out, "w") as f:
+            for row in pred:
+                f.write(json.dumps({"text": "", "labels": [labels[k] for k in row.nonzero().flatten().tolist()]}) + "\n")
+    if args.json:
+        print(json.dumps(m, indent=2))
+    else:
+        for k in ["micro_precision", "micro_recall", "micro_f1", "macro_f1", "subset_accuracy", "micro_jaccard",
+                  "hamming_loss"]:
+            print(f"  {k:16s} {m[k]:.4f}")
+        print(f"  {steps} steps in {train_s:.0f} s on {len(tr_ids)} examples; {m['n_examples']} test examples")
+
+
+if __name__ == "__main__":
+    main()
