@@ -142,6 +142,11 @@ mltc_status ocl_run_groups(ocl_launch *L, size_t groups, size_t local);
 /* The local size for a one-group-per-row reduction kernel: a power of two <= want that the
  * kernel and device allow. */
 size_t ocl_group_size(ocl_ctx *c, ocl_kernel_id id, size_t want);
+/* The local size for one group per row of `cols` elements: the smallest power of two that
+ * covers the row (no idle work-items on short rows), at most OCL_ROW_LOCAL, within what the
+ * kernel and device allow. */
+#define OCL_ROW_LOCAL 256
+size_t ocl_row_local(ocl_ctx *c, ocl_kernel_id id, int cols);
 
 /* Column sums over many rows run in two stages of this many rows per chunk; up to
  * OCL_COLSUM_SINGLE rows, one work-item per column sums every row (the CPU's exact order). */

@@ -5,18 +5,11 @@
 #include "device/opencl_internal.h"
 
 #define CTX(ctx) ((ocl_ctx *)(ctx))
-#define ROW_LOCAL 256
-
-static size_t dim_local(ocl_ctx *c, ocl_kernel_id id, int n) {
-    size_t want = 1;
-    while (want < (size_t)n && want < ROW_LOCAL) want *= 2;
-    return ocl_group_size(c, id, want);
-}
 
 static mltc_status label_norms(ocl_ctx *c, dev_view nl, const dev_label_attention *a, const char *op) {
     ocl_launch L;
     if (ocl_begin(&L, c, K_LA_LABEL_NORMS, op) != MLTC_OK) return L.st;
-    size_t local = dim_local(c, K_LA_LABEL_NORMS, a->dim);
+    size_t local = ocl_row_local(c, K_LA_LABEL_NORMS, a->dim);
     ocl_arg_view(&L, nl);
     ocl_arg_view(&L, a->l);
     ocl_arg_int(&L, a->dim);
@@ -37,7 +30,7 @@ mltc_status ocl_label_attention_forward(dev_ctx *ctx, const dev_label_attention 
 
     ocl_launch L;
     if (ocl_begin(&L, c, K_LA_SCORES, op) != MLTC_OK) return L.st;
-    size_t local = dim_local(c, K_LA_SCORES, a->dim);
+    size_t local = ocl_row_local(c, K_LA_SCORES, a->dim);
     ocl_arg_view(&L, a->weights);
     ocl_arg_view(&L, a->argmax);
     ocl_arg_view(&L, a->h);
@@ -51,7 +44,7 @@ mltc_status ocl_label_attention_forward(dev_ctx *ctx, const dev_label_attention 
     if (st != MLTC_OK) return st;
 
     if (ocl_begin(&L, c, K_LA_OUTPUT, op) != MLTC_OK) return L.st;
-    local = dim_local(c, K_LA_OUTPUT, a->dim > a->words ? a->dim : a->words);
+    local = ocl_row_local(c, K_LA_OUTPUT, a->dim > a->words ? a->dim : a->words);
     ocl_arg_view(&L, a->out);
     ocl_arg_view(&L, a->weights);
     ocl_arg_view(&L, a->argmax);
@@ -78,7 +71,7 @@ mltc_status ocl_label_attention_backward(dev_ctx *ctx, const dev_label_attention
 
     ocl_launch L;
     if (ocl_begin(&L, c, K_LA_SCORE_GRADS, op) != MLTC_OK) return L.st;
-    size_t local = dim_local(c, K_LA_SCORE_GRADS, a->dim);
+    size_t local = ocl_row_local(c, K_LA_SCORE_GRADS, a->dim);
     ocl_arg_view(&L, da);
     ocl_arg_view(&L, a->weights);
     ocl_arg_view(&L, a->argmax);
@@ -91,7 +84,7 @@ mltc_status ocl_label_attention_backward(dev_ctx *ctx, const dev_label_attention
     if (st != MLTC_OK) return st;
 
     if (ocl_begin(&L, c, K_LA_DH, op) != MLTC_OK) return L.st;
-    local = dim_local(c, K_LA_DH, a->dim);
+    local = ocl_row_local(c, K_LA_DH, a->dim);
     ocl_arg_view(&L, dh);
     ocl_arg_view(&L, nh);
     ocl_arg_view(&L, sim);

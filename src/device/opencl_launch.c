@@ -93,3 +93,9 @@ size_t ocl_group_size(ocl_ctx *c, ocl_kernel_id id, size_t want) {
     while (lim > 1 && (cl_ulong)lim * 8 > c->local_mem / 2) lim /= 2;
     return pow2_floor(lim ? lim : 1);
 }
+
+size_t ocl_row_local(ocl_ctx *c, ocl_kernel_id id, int cols) {
+    size_t want = 1;
+    while (want < (size_t)cols && want < OCL_ROW_LOCAL) want *= 2;
+    return ocl_group_size(c, id, want);
+}

@@ -2,19 +2,12 @@
 #include "device/opencl_internal.h"
 
 #define CTX(ctx) ((ocl_ctx *)(ctx))
-#define ROW_LOCAL 256
-
-static size_t row_local(ocl_ctx *c, ocl_kernel_id id, int cols) {
-    size_t want = 1;
-    while (want < (size_t)cols && want < ROW_LOCAL) want *= 2;
-    return ocl_group_size(c, id, want);
-}
 
 mltc_status ocl_crossentropy_forward(dev_ctx *ctx, dev_view loss, dev_view logits, dev_view target, int rows,
                                      int vocab) {
     ocl_launch L;
     if (ocl_begin(&L, CTX(ctx), K_CROSSENTROPY_FORWARD, "crossentropy_forward") != MLTC_OK) return L.st;
-    size_t local = row_local(CTX(ctx), K_CROSSENTROPY_FORWARD, vocab);
+    size_t local = ocl_row_local(CTX(ctx), K_CROSSENTROPY_FORWARD, vocab);
     ocl_arg_view(&L, loss);
     ocl_arg_view(&L, logits);
     ocl_arg_view(&L, target);
@@ -27,7 +20,7 @@ mltc_status ocl_crossentropy_backward(dev_ctx *ctx, dev_view dlogits, dev_view l
                                       int vocab, float scale) {
     ocl_launch L;
     if (ocl_begin(&L, CTX(ctx), K_CROSSENTROPY_BACKWARD, "crossentropy_backward") != MLTC_OK) return L.st;
-    size_t local = row_local(CTX(ctx), K_CROSSENTROPY_BACKWARD, vocab);
+    size_t local = ocl_row_local(CTX(ctx), K_CROSSENTROPY_BACKWARD, vocab);
     ocl_arg_view(&L, dlogits);
     ocl_arg_view(&L, logits);
     ocl_arg_view(&L, target);

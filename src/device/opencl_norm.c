@@ -3,20 +3,12 @@
 #include "device/opencl_internal.h"
 
 #define CTX(ctx) ((ocl_ctx *)(ctx))
-#define ROW_LOCAL 256
-
-/* A power of two no larger than the row (no idle work-items on short rows). */
-static size_t row_local(ocl_ctx *c, ocl_kernel_id id, int cols) {
-    size_t want = 1;
-    while (want < (size_t)cols && want < ROW_LOCAL) want *= 2;
-    return ocl_group_size(c, id, want);
-}
 
 mltc_status ocl_layernorm_forward(dev_ctx *ctx, dev_view y, dev_view mean, dev_view rstd, dev_view x, dev_view w,
                                   dev_view b, int rows, int cols, float eps) {
     ocl_launch L;
     if (ocl_begin(&L, CTX(ctx), K_LAYERNORM_FORWARD, "layernorm_forward") != MLTC_OK) return L.st;
-    size_t local = row_local(CTX(ctx), K_LAYERNORM_FORWARD, cols);
+    size_t local = ocl_row_local(CTX(ctx), K_LAYERNORM_FORWARD, cols);
     ocl_arg_view(&L, y);
     ocl_arg_view(&L, mean);
     ocl_arg_view(&L, rstd);
@@ -33,7 +25,7 @@ mltc_status ocl_layernorm_backward(dev_ctx *ctx, dev_view dx, dev_view dw, dev_v
                                    dev_view w, dev_view mean, dev_view rstd, int rows, int cols) {
     ocl_launch L;
     if (ocl_begin(&L, CTX(ctx), K_LAYERNORM_BACKWARD_DX, "layernorm_backward") != MLTC_OK) return L.st;
-    size_t local = row_local(CTX(ctx), K_LAYERNORM_BACKWARD_DX, cols);
+    size_t local = ocl_row_local(CTX(ctx), K_LAYERNORM_BACKWARD_DX, cols);
     ocl_arg_view(&L, dx);
     ocl_arg_view(&L, dy);
     ocl_arg_view(&L, x);
@@ -85,7 +77,7 @@ mltc_status ocl_layernorm_backward(dev_ctx *ctx, dev_view dx, dev_view dw, dev_v
 mltc_status ocl_softmax_forward(dev_ctx *ctx, const dev_softmax *s, dev_view y, dev_view x) {
     ocl_launch L;
     if (ocl_begin(&L, CTX(ctx), K_SOFTMAX_FORWARD, "softmax_forward") != MLTC_OK) return L.st;
-    size_t local = row_local(CTX(ctx), K_SOFTMAX_FORWARD, s->cols);
+    size_t local = ocl_row_local(CTX(ctx), K_SOFTMAX_FORWARD, s->cols);
     int has_mask = s->key_mask.buf != NULL;
     ocl_arg_view(&L, y);
     ocl_arg_view(&L, x);
@@ -101,7 +93,7 @@ mltc_status ocl_softmax_forward(dev_ctx *ctx, const dev_softmax *s, dev_view y, 
 mltc_status ocl_softmax_backward(dev_ctx *ctx, const dev_softmax *s, dev_view dx, dev_view dy, dev_view y) {
     ocl_launch L;
     if (ocl_begin(&L, CTX(ctx), K_SOFTMAX_BACKWARD, "softmax_backward") != MLTC_OK) return L.st;
-    size_t local = row_local(CTX(ctx), K_SOFTMAX_BACKWARD, s->cols);
+    size_t local = ocl_row_local(CTX(ctx), K_SOFTMAX_BACKWARD, s->cols);
     ocl_arg_view(&L, dx);
     ocl_arg_view(&L, dy);
     ocl_arg_view(&L, y);
