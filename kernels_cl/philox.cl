@@ -1,10 +1,11 @@
 /* Philox4x32-10, the same function and uniform mapping as src/device/philox.h, so dropout
  * masks agree bit for bit with the CPU backend:
- *   counter = {lo32(index), hi32(index), 0, 0}, key = {lo32(seed), hi32(seed)},
- *   uniform = (word0 >> 8) * 2^-24. */
+ *   g = index / 4, counter = {lo32(g), hi32(g), 0, 0}, key = {lo32(seed), hi32(seed)},
+ *   uniform = (word[index % 4] >> 8) * 2^-24. */
 
 float philox_uniform(ulong seed, ulong index) {
-    uint c0 = (uint)index, c1 = (uint)(index >> 32), c2 = 0, c3 = 0;
+    ulong g = index >> 2;
+    uint c0 = (uint)g, c1 = (uint)(g >> 32), c2 = 0, c3 = 0;
     uint k0 = (uint)seed, k1 = (uint)(seed >> 32);
     for (int r = 0; r < 10; r++) {
         uint hi0 = mul_hi(0xD2511F53u, c0), lo0 = 0xD2511F53u * c0;
@@ -16,5 +17,7 @@ float philox_uniform(ulong seed, ulong index) {
         k0 += 0x9E3779B9u;
         k1 += 0xBB67AE85u;
     }
-    return (float)(c0 >> 8) * (1.0f / 16777216.0f);
+    uint lane = (uint)index & 3u;
+    uint w = lane == 0 ? c0 : lane == 1 ? c1 : lane == 2 ? c2 : c3;
+    return (float)(w >> 8) * (1.0f / 16777216.0f);
 }

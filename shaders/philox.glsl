@@ -1,10 +1,10 @@
-// Philox4x32-10 with mltc's mapping (src/device/philox.h): counter = {lo(index), hi(index), 0, 0},
-// key = {lo(seed), hi(seed)}, uniform = (word0 >> 8) * 2^-24. 64-bit values travel as two
-// uints so no shaderInt64 is needed.
+// Philox4x32-10 with mltc's mapping (src/device/philox.h): g = index / 4,
+// counter = {lo(g), hi(g), 0, 0}, key = {lo(seed), hi(seed)}, uniform = (word[index % 4] >> 8) * 2^-24.
+// 64-bit values travel as two uints so no shaderInt64 is needed.
 #ifndef MLTC_PHILOX_GLSL
 #define MLTC_PHILOX_GLSL
 
-uint philox_word0(uint c0, uint c1, uint k0, uint k1) {
+uvec4 philox_words(uint c0, uint c1, uint k0, uint k1) {
     uint c2 = 0u, c3 = 0u;
     for (int r = 0; r < 10; r++) {
         uint hi0, lo0, hi1, lo1;
@@ -19,7 +19,7 @@ uint philox_word0(uint c0, uint c1, uint k0, uint k1) {
         k0 += 0x9E3779B9u;
         k1 += 0xBB67AE85u;
     }
-    return c0;
+    return uvec4(c0, c1, c2, c3);
 }
 
 // uniform(seed, offset + i) in [0, 1)
@@ -27,7 +27,8 @@ float philox_uniform(uvec2 seed, uvec2 offset, uint i) {
     uint carry;
     uint lo = uaddCarry(offset.x, i, carry);
     uint hi = offset.y + carry;
-    return float(philox_word0(lo, hi, seed.x, seed.y) >> 8) * (1.0 / 16777216.0);
+    uvec4 w = philox_words((lo >> 2) | (hi << 30), hi >> 2, seed.x, seed.y);
+    return float(w[lo & 3u] >> 8) * (1.0 / 16777216.0);
 }
 
 #endif

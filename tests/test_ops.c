@@ -791,6 +791,8 @@ static void test_dropout(void) {
     dropout_case(1, 0.5f, 3, 11);
     /* indices crossing 2^32: the counter's high word must come from offset + i */
     dropout_case(1031, 0.5f, 0xFFFFFFFF00000001ull, (1ull << 32) - 500);
+    /* four indices share one Philox call: groups (index / 4) crossing 2^32 */
+    dropout_case(1031, 0.25f, 99, (1ull << 34) - 502);
 }
 
 /* ---- axpby ----------------------------------------------------------------------------- */
@@ -884,6 +886,7 @@ static void test_permute(void) {
     permute_case(5, (int[]){3, 2, 2, 5, 7}, (int[]){1, 3, 0, 2, 4}, 1, "head split backward [3,B,H,T,D]->[B,T,3,H,D]");
     permute_case(4, (int[]){2, 3, 5, 7}, (int[]){0, 2, 1, 3}, 0, "head merge [B,H,T,D]->[B,T,H,D]");
     permute_case(4, (int[]){2, 5, 3, 7}, (int[]){0, 2, 1, 3}, 1, "head merge backward");
+    permute_case(4, (int[]){3, 2, 5, 7}, (int[]){1, 0, 2, 3}, 1, "two trailing axes kept");
     permute_case(6, (int[]){2, 3, 1, 5, 2, 3}, (int[]){5, 3, 0, 4, 1, 2}, 0, "6-d");
     permute_case(6, (int[]){3, 2, 2, 1, 5, 3}, (int[]){1, 0, 5, 2, 4, 3}, 1, "6-d");
 }

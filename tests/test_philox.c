@@ -20,8 +20,19 @@ int main(void) {
             tu_check(out[j] == kat[v][6 + j], "philox4x32_10 vector %d word %d: got %08x, expected %08x", v, j, out[j],
                      kat[v][6 + j]);
     }
-    /* uniform(seed 0, index 0) takes word 0 of the all-zero vector. */
-    tu_check(philox_uniform(0, 0) == (float)(0x6627e8d5u >> 8) / 16777216.0f, "philox_uniform(0, 0)");
+    /* Indices 0..3 of seed 0 take the four words of the all-zero vector in order; index 4 starts
+     * counter 1; an index above 2^34 puts its group's high bits in counter word 1. */
+    for (int j = 0; j < 4; j++)
+        tu_check(philox_uniform(0, (uint64_t)j) == (float)(kat[0][6 + j] >> 8) / 16777216.0f, "philox_uniform(0, %d)", j);
+    {
+        uint32_t ctr[4] = {1, 0, 0, 0}, key[2] = {0, 0}, out[4];
+        philox4x32_10(ctr, key, out);
+        tu_check(philox_uniform(0, 5) == (float)(out[1] >> 8) / 16777216.0f, "philox_uniform(0, 5) = word 1 of counter 1");
+        uint32_t ctr2[4] = {7, 1, 0, 0}, key2[2] = {99, 3};
+        philox4x32_10(ctr2, key2, out);
+        uint64_t index = ((uint64_t)1 << 34) + 7 * 4 + 2, seed = ((uint64_t)3 << 32) | 99;
+        tu_check(philox_uniform(seed, index) == (float)(out[2] >> 8) / 16777216.0f, "philox_uniform above 2^34");
+    }
     /* Mean of many uniforms is near 1/2 and every value lies in [0, 1). */
     double sum = 0;
     int in_range = 1;

@@ -129,8 +129,11 @@ static mltc_status cpu_enumerate(mltc_error *err, mltc_device_info *infos, int m
             hint = "; generic kernels on an AVX2 CPU: set OPENBLAS_CORETYPE=Haswell";
     }
 #endif
-    snprintf(d->details, sizeof d->details, "%d OpenMP threads (OMP_NUM_THREADS sets them); OpenBLAS core %s%s",
-             omp_get_max_threads(), core ? core : "?", hint);
+    int par = openblas_get_parallel();
+    const char *threading = par == 2 ? "OpenMP" : par == 1 ? "pthreads (its own pool beside OpenMP: slower)" : "serial";
+    snprintf(d->details, sizeof d->details,
+             "%d OpenMP threads (OMP_NUM_THREADS sets them); OpenBLAS core %s, %s threading%s",
+             omp_get_max_threads(), core ? core : "?", threading, hint);
     return MLTC_OK;
 }
 

@@ -2,10 +2,21 @@
 #include <cblas.h>
 
 #include "device/cpu_internal.h"
+#include "device/cpu_simd.h"
+
+/* OpenBLAS built on OpenMP (or single-threaded) runs one thread per call made inside a parallel
+ * region, so a batch of small GEMMs (attention: batch x heads of 128 x 128 x 64) is spread
+ * over the threads, one GEMM each, instead of every GEMM being split across all threads. The
+ * pthreads build would start its own threads inside ours, so it keeps the sequential loop. */
+static int blas_nests_in_openmp(void) {
+    int mode = openblas_get_parallel();
+    return mode == 0 || mode == 2;
+}
 
 mltc_status cpu_matmul(dev_ctx *ctx, const dev_gemm *g) {
     const float *a = cpu_f(g->a), *b = cpu_f(g->b);
     float *c = cpu_f(g->c);
+#pragma omp parallel for schedule(static) if (g->batch > 1 && blas_nests_in_openmp())
     for (int i = 0; i < g->batch; i++) {
         /* sgemm with beta == 0 overwrites C without reading it, as the interface promises. */
         cblas_sgemm(CblasRowMajor, g->trans_a ? CblasTrans : CblasNoTrans, g->trans_b ? CblasTrans : CblasNoTrans,
@@ -24,15 +35,26 @@ mltc_status cpu_bias_add(dev_ctx *ctx, dev_view yv, dev_view biasv, int rows, in
     return MLTC_OK;
 }
 
+/* Columns [c0, c0 + n) of dy summed over rows, rows in order within each column (the same sum on
+ * any thread count), walking dy row by row so the inner loop is contiguous and vectorises. */
+#define BIAS_TILE 256
+CPU_CLONES static void bias_backward_tile(float *db, const float *dy, int rows, int cols, int c0, int n) {
+    float s[BIAS_TILE] = {0};
+    for (int r = 0; r < rows; r++) {
+        const float *row = dy + (size_t)r * cols + c0;
+        for (int c = 0; c < n; c++) s[c] += row[c];
+    }
+    for (int c = 0; c < n; c++) db[c0 + c] += s[c];
+}
+
 mltc_status cpu_bias_backward(dev_ctx *ctx, dev_view dbiasv, dev_view dyv, int rows, int cols) {
     float *db = cpu_f(dbiasv);
     const float *dy = cpu_f(dyv);
-    /* Columns in parallel, rows in order within a column: the same sum on any thread count. */
-#pragma omp parallel for
-    for (int c = 0; c < cols; c++) {
-        float s = 0.0f;
-        for (int r = 0; r < rows; r++) s += dy[(size_t)r * cols + c];
-        db[c] += s;
+    int tiles = (cols + BIAS_TILE - 1) / BIAS_TILE;
+#pragma omp parallel for schedule(static)
+    for (int t = 0; t < tiles; t++) {
+        int c0 = t * BIAS_TILE;
+        bias_backward_tile(db, dy, rows, cols, c0, cols - c0 < BIAS_TILE ? cols - c0 : BIAS_TILE);
     }
     return MLTC_OK;
 }

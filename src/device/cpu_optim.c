@@ -3,9 +3,18 @@
 #include <stdlib.h>
 
 #include "device/cpu_internal.h"
+#include "device/cpu_simd.h"
 
 /* Fixed-size chunks summed in a fixed order: the result does not depend on the thread count. */
 #define SUMSQ_CHUNK 16384
+
+/* In double, in vector lanes: the order depends only on the chunk and the instruction set. */
+CPU_CLONES static double sumsq_chunk(const float *x, size_t n) {
+    double s = 0.0;
+#pragma omp simd reduction(+ : s)
+    for (size_t i = 0; i < n; i++) s += (double)x[i] * x[i];
+    return s;
+}
 
 mltc_status cpu_sumsq(dev_ctx *ctx, dev_view outv, dev_view xv, size_t n) {
     const float *x = cpu_f(xv);
@@ -15,15 +24,23 @@ mltc_status cpu_sumsq(dev_ctx *ctx, dev_view outv, dev_view xv, size_t n) {
 #pragma omp parallel for schedule(static)
     for (size_t c = 0; c < nchunks; c++) {
         size_t end = (c + 1) * SUMSQ_CHUNK < n ? (c + 1) * SUMSQ_CHUNK : n;
-        double s = 0.0;
-        for (size_t i = c * SUMSQ_CHUNK; i < end; i++) s += (double)x[i] * x[i];
-        partial[c] = s;
+        partial[c] = sumsq_chunk(x + c * SUMSQ_CHUNK, end - c * SUMSQ_CHUNK);
     }
     double total = 0.0;
     for (size_t c = 0; c < nchunks; c++) total += partial[c];
     free(partial);
     cpu_f(outv)[0] = (float)total;
     return MLTC_OK;
+}
+
+CPU_CLONES static void adamw_chunk(float *p, float *m, float *v, const float *g, size_t n, float clip, float beta1,
+                                   float beta2, float eps, float step_size, float bc2_sqrt, float decay) {
+    for (size_t i = 0; i < n; i++) {
+        float gi = g[i] * clip;
+        m[i] = beta1 * m[i] + (1.0f - beta1) * gi;
+        v[i] = beta2 * v[i] + (1.0f - beta2) * gi * gi;
+        p[i] = p[i] * decay - step_size * m[i] / (sqrtf(v[i]) / bc2_sqrt + eps);
+    }
 }
 
 mltc_status cpu_adamw(dev_ctx *ctx, const dev_adamw_args *a) {
@@ -37,12 +54,12 @@ mltc_status cpu_adamw(dev_ctx *ctx, const dev_adamw_args *a) {
     }
     float bc1 = 1.0f - powf(a->beta1, (float)a->step), bc2 = 1.0f - powf(a->beta2, (float)a->step);
     float step_size = a->lr / bc1, bc2_sqrt = sqrtf(bc2), decay = 1.0f - a->lr * a->weight_decay;
-#pragma omp parallel for
-    for (size_t i = 0; i < a->n; i++) {
-        float gi = g[i] * clip;
-        m[i] = a->beta1 * m[i] + (1.0f - a->beta1) * gi;
-        v[i] = a->beta2 * v[i] + (1.0f - a->beta2) * gi * gi;
-        p[i] = p[i] * decay - step_size * m[i] / (sqrtf(v[i]) / bc2_sqrt + a->eps);
+    size_t n = a->n, nchunks = (n + CPU_CHUNK - 1) / CPU_CHUNK;
+#pragma omp parallel for schedule(static)
+    for (size_t c = 0; c < nchunks; c++) {
+        size_t base = c * CPU_CHUNK, count = n - base < CPU_CHUNK ? n - base : CPU_CHUNK;
+        adamw_chunk(p + base, m + base, v + base, g + base, count, clip, a->beta1, a->beta2, a->eps, step_size,
+                    bc2_sqrt, decay);
     }
     return MLTC_OK;
 }

@@ -4,9 +4,10 @@
  * draws the same random numbers for the same (seed, element) and a resumed run continues
  * exactly. The OpenCL kernels and Vulkan shaders implement the same function.
  *
- * mltc's mapping, shared by every backend:
- *   counter = {lo32(index), hi32(index), 0, 0}, key = {lo32(seed), hi32(seed)}
- *   uniform(seed, index) = (word0 >> 8) * 2^-24, in [0, 1)
+ * mltc's mapping, shared by every backend: one call gives four words, used by four
+ * consecutive indices (a quarter of the work of one call per index):
+ *   g = index / 4, counter = {lo32(g), hi32(g), 0, 0}, key = {lo32(seed), hi32(seed)}
+ *   uniform(seed, index) = (word[index % 4] >> 8) * 2^-24, in [0, 1)
  */
 #ifndef MLTC_PHILOX_H
 #define MLTC_PHILOX_H
@@ -39,12 +40,19 @@ static inline void philox4x32_10(const uint32_t ctr_in[4], const uint32_t key_in
     out[3] = c3;
 }
 
-static inline float philox_uniform(uint64_t seed, uint64_t index) {
-    uint32_t ctr[4] = {(uint32_t)index, (uint32_t)(index >> 32), 0, 0};
+/* The four words for indices 4*group .. 4*group + 3. */
+static inline void philox_group(uint64_t seed, uint64_t group, uint32_t out[4]) {
+    uint32_t ctr[4] = {(uint32_t)group, (uint32_t)(group >> 32), 0, 0};
     uint32_t key[2] = {(uint32_t)seed, (uint32_t)(seed >> 32)};
-    uint32_t out[4];
     philox4x32_10(ctr, key, out);
-    return (float)(out[0] >> 8) * (1.0f / 16777216.0f);
+}
+
+static inline float philox_word_uniform(uint32_t word) { return (float)(word >> 8) * (1.0f / 16777216.0f); }
+
+static inline float philox_uniform(uint64_t seed, uint64_t index) {
+    uint32_t out[4];
+    philox_group(seed, index >> 2, out);
+    return philox_word_uniform(out[index & 3]);
 }
 
 #endif
