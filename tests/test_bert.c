@@ -74,6 +74,8 @@ static float *download(dev_view v, size_t n) {
     return h;
 }
 
+static int bits_equal(const float *a, const float *b, size_t n) { return memcmp(a, b, n * sizeof *a) == 0; }
+
 /* The fixture's inputs and outputs. */
 static int32_t *ids, *types, *mask;
 static float *R, *h_ref;
@@ -172,6 +174,136 @@ static void test_against_pytorch(bert_model *m, dev_buf *dR) {
     free(all);
 }
 
+/* Selected outputs (bert_select_outputs): the last layer at a few positions only must give the
+ * full layer's rows there, and the same parameter gradients as the full model under a loss
+ * that reads only those rows; with dropout on, its gradient must match central differences. */
+#define NSEL 3
+static const int32_t sel_pos[NSEL] = {0, 7, 3};
+
+static double selected_loss(const float *hs) {
+    double s = 0;
+    for (int b = 0; b < B; b++)
+        for (int r = 0; r < NSEL; r++)
+            for (int j = 0; j < 64; j++) s += (double)hs[(b * NSEL + r) * 64 + j] * R[((size_t)b * T + sel_pos[r]) * 64 + j];
+    return s;
+}
+
+static float *selected_forward(bert_model *m, int train, uint64_t step) {
+    dev_view h;
+    tu_must(bert_forward(m, ids, types, mask, B, T, train, step, &h), &err, "bert_forward (selected)");
+    return download(h, (size_t)B * NSEL * 64);
+}
+
+static void test_selected_outputs(const bert_config *cfg, bert_model *m) {
+    /* The fixture's R restricted to the selected rows: [B, T, C] with zeros elsewhere (full
+     * model) and [B, NSEL, C] (selected). */
+    float *r_full = calloc(NC, sizeof *r_full), *r_sel = malloc((size_t)B * NSEL * 64 * sizeof *r_sel);
+    for (int b = 0; b < B; b++)
+        for (int r = 0; r < NSEL; r++)
+            for (int j = 0; j < 64; j++) {
+                size_t i = ((size_t)b * T + sel_pos[r]) * 64 + j;
+                r_full[i] = R[i];
+                r_sel[(b * NSEL + r) * 64 + j] = R[i];
+            }
+    dev_buf *dfull = tu_buf(dev, r_full, NC), *dsel = tu_buf(dev, r_sel, (size_t)B * NSEL * 64);
+    float *h_full = forward(m, 0, 0), *g_full = grads_of(m, 0, 0, dfull);
+
+    tu_must(bert_select_outputs(m, sel_pos, NSEL), &err, "bert_select_outputs");
+    tu_check(bert_selected_outputs(m) == NSEL, "bert_selected_outputs");
+    float *h_sel = selected_forward(m, 0, 0);
+    double dh = 0;
+    for (int b = 0; b < B; b++)
+        for (int r = 0; r < NSEL; r++)
+            for (int j = 0; j < 64; j++)
+                dh = fmax(dh, fabs((double)h_sel[(b * NSEL + r) * 64 + j] - h_full[((size_t)b * T + sel_pos[r]) * 64 + j]));
+    tu_check(dh <= 1e-5, "selected outputs: hidden rows differ from the full model's by %.3g", dh);
+    tu_must(bert_zero_grads(m), &err, "zero grads");
+    tu_must(bert_backward(m, tu_v(dsel)), &err, "bert_backward (selected)");
+    float *g_sel = download((dev_view){bert_grads(m), 0}, bert_num_params(m));
+    /* As against PyTorch: the key biases' gradients are rounding noise on both sides, so no
+     * denominator is below 1e-3 x the largest gradient. */
+    double worst = 0, global = 0;
+    for (size_t j = 0; j < bert_num_params(m); j++) global = fmax(global, fabs((double)g_full[j]));
+    for (int i = 0; i < bert_tensor_count(m); i++) {
+        const bert_tensor *t = bert_tensor_at(m, i);
+        double diff = 0, scale = 0;
+        for (size_t j = 0; j < t->numel; j++) {
+            diff = fmax(diff, fabs((double)g_sel[t->off + j] - g_full[t->off + j]));
+            scale = fmax(scale, fabs((double)g_full[t->off + j]));
+        }
+        double rel = diff / fmax(scale, 1e-3 * global);
+        worst = fmax(worst, rel);
+        tu_check(rel <= 1e-4, "selected outputs: gradient %s differs from the full model's by %.3g "
+                 "(relative)", t->name, rel);
+    }
+    printf("selected outputs: hidden rows within %.3g of the full layer, gradients within %.3g (relative)\n", dh,
+           worst);
+
+    /* Errors: a position past this batch's length, repeated or negative positions. */
+    int32_t late[1] = {T}, twice[2] = {4, 4}, neg[1] = {-1};
+    tu_check(bert_select_outputs(m, late, 1) == MLTC_OK, "a position below max_seq is accepted");
+    dev_view h;
+    tu_check(bert_forward(m, ids, types, mask, B, T, 0, 0, &h) == MLTC_ERR_INVALID_ARGUMENT &&
+                 strstr(err.msg, "position 24"),
+             "a selected position past the batch's length is an error naming it (%s)", err.msg);
+    tu_check(bert_select_outputs(m, twice, 2) == MLTC_ERR_INVALID_ARGUMENT && strstr(err.msg, "twice"),
+             "a repeated position is an error (%s)", err.msg);
+    tu_check(bert_select_outputs(m, neg, 1) == MLTC_ERR_INVALID_ARGUMENT, "a negative position is an error");
+    tu_check(bert_selected_outputs(m) == 1, "a rejected selection leaves the previous one in place");
+    tu_must(bert_select_outputs(m, NULL, 0), &err, "back to every position");
+    float *h_again = forward(m, 0, 0);
+    tu_check(bits_equal(h_again, h_full, NC), "after R = 0 the forward is the full model's again");
+
+    /* With dropout: deterministic, and the analytic gradient matches central differences. */
+    bert_config c = *cfg;
+    c.hidden_dropout = 0.1f;
+    c.attention_dropout = 0.1f;
+    bert_model *md = make_model(&c, B, T);
+    bert_set_dropout_seed(md, 7);
+    tu_must(bert_select_outputs(md, sel_pos, NSEL), &err, "bert_select_outputs (dropout)");
+    float *a1 = selected_forward(md, 1, 2), *a2 = selected_forward(md, 1, 2);
+    tu_check(bits_equal(a1, a2, (size_t)B * NSEL * 64), "selected outputs with dropout are not deterministic");
+    tu_must(bert_zero_grads(md), &err, "zero grads");
+    tu_must(bert_backward(md, tu_v(dsel)), &err, "bert_backward (selected, dropout)");
+    float *g = download((dev_view){bert_grads(md), 0}, bert_num_params(md));
+    const char *probe[] = {"encoder.layer.1.attention.self.query.weight", "encoder.layer.1.attention.self.key.weight",
+                           "encoder.layer.1.attention.self.value.bias", "encoder.layer.1.output.dense.weight",
+                           "encoder.layer.0.intermediate.dense.weight"};
+    double fd_worst = 0;
+    for (size_t p = 0; p < sizeof probe / sizeof probe[0]; p++) {
+        const bert_tensor *t = bert_tensor_find(md, probe[p]);
+        size_t best = 0;
+        for (size_t j = 1; j < t->numel; j++)
+            if (fabsf(g[t->off + j]) > fabsf(g[t->off + best])) best = j;
+        float *w = malloc(t->numel * sizeof *w);
+        tu_must(bert_tensor_download(md, t, w), &err, "tensor download");
+        float w0 = w[best], eps = 1e-2f;
+        double l[2];
+        for (int side = 0; side < 2; side++) {
+            w[best] = w0 + (side ? -eps : eps);
+            tu_must(bert_tensor_upload(md, t, w), &err, "tensor upload");
+            float *hs = selected_forward(md, 1, 2);
+            l[side] = selected_loss(hs);
+            free(hs);
+        }
+        w[best] = w0;
+        tu_must(bert_tensor_upload(md, t, w), &err, "tensor upload");
+        free(w);
+        double fd = (l[0] - l[1]) / (2.0 * eps), an = g[t->off + best];
+        double rel = fabs(fd - an) / fmax(fabs(an), 1e-3);
+        fd_worst = fmax(fd_worst, rel);
+        tu_check(rel <= 2e-2, "selected outputs with dropout: gradient %s[%zu]: analytic %.6g, central difference "
+                 "%.6g", t->name, best, an, fd);
+    }
+    printf("selected outputs with dropout: analytic vs central differences, worst relative difference %.3g\n",
+           fd_worst);
+    bert_model_free(md);
+    dev_free(dev, dfull);
+    dev_free(dev, dsel);
+    free(r_full), free(r_sel), free(h_full), free(g_full), free(h_sel), free(g_sel), free(h_again), free(a1),
+        free(a2), free(g);
+}
+
 /* Layout: every matrix and embedding below the decay boundary, every bias and LayerNorm
  * weight above it. */
 static void test_layout(bert_model *m) {
@@ -217,7 +349,6 @@ static void test_input_errors(bert_model *m) {
     free(b);
 }
 
-static int bits_equal(const float *a, const float *b, size_t n) { return memcmp(a, b, n * sizeof *a) == 0; }
 
 static void test_dropout(const bert_config *cfg, bert_model *eval_model, dev_buf *dR) {
     bert_config c = *cfg;
@@ -507,6 +638,7 @@ int main(int argc, char **argv) {
     test_layout(m);
     test_input_errors(m);
     test_against_pytorch(m, dR);
+    test_selected_outputs(&cfg, m);
     test_dropout(&cfg, m, dR);
     test_save_load(&cfg, m);
     test_sibling(m, dR);

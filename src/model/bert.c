@@ -279,6 +279,9 @@ void bert_model_free(bert_model *m) {
     dev_free(dev, m->plans);
     dev_free(dev, m->emb_buf);
     dev_free(dev, m->scratch);
+    dev_free(dev, m->sel_buf);
+    free(m->sel_pos);
+    free(m->h_sel_idx);
     if (m->act)
         for (int l = 0; l < m->cfg.num_layers; l++) dev_free(dev, m->act[l].buf);
     free(m->act);

@@ -106,9 +106,20 @@ void bert_set_dropout_seed(bert_model *m, uint64_t seed);
  * ids in [0, vocab), token_types in [0, type_vocab) or NULL for all 0, attention_mask 1 for
  * real tokens and 0 for padding or NULL for all 1. train != 0 applies dropout with the
  * config's probabilities at training step `step`. *hidden is set to the last hidden states
- * [B, T, C], valid until the next forward. */
+ * [B, T, C] (or [B, R, C] under bert_select_outputs), valid until the next forward. */
 mltc_status bert_forward(bert_model *m, const int32_t *ids, const int32_t *token_types,
                          const int32_t *attention_mask, int B, int T, int train, uint64_t step, dev_view *hidden);
+
+/* Selects the outputs: from now on the last layer computes only positions[0..R) of each
+ * sequence (distinct, each in [0, max_seq) and below every batch's length), so bert_forward's
+ * *hidden is [B, R, C] (row b*R + r is position positions[r] of sequence b) and bert_backward
+ * takes dhidden of that shape. R == 0 goes back to every position. The rows equal the full
+ * layer's at those positions; the work saved is most of the last layer (bert_select.c). A
+ * backward must follow a forward made under the same selection. Invalid positions are an
+ * error that leaves the current selection in place. */
+mltc_status bert_select_outputs(bert_model *m, const int32_t *positions, int R);
+/* R of the current selection, 0 when every position is computed. */
+int bert_selected_outputs(const bert_model *m);
 
 /* The attention mask of the last forward as floats [B, T] on the device (1 = token). */
 dev_view bert_mask(const bert_model *m);

@@ -15,8 +15,8 @@
 /* For y = x W^T + b (x [n, in], W [out, in]) given dy [n, out]:
  * dW += dy^T x, db += sum of dy over rows, and dx = dx_beta * dx + dy W (dx_beta 1 adds a
  * residual gradient already in dx). */
-static mltc_status linear_backward(bert_model *m, dev_view dx, float dx_beta, dev_view dy, dev_view x, size_t w_off,
-                                   size_t b_off, int n, int in, int out) {
+mltc_status bert_linear_backward(bert_model *m, dev_view dx, float dx_beta, dev_view dy, dev_view x, size_t w_off,
+                                 size_t b_off, int n, int in, int out) {
     dev_ctx *dev = m->dev;
     TRY(dev_bias_backward(dev, bert_gv(m, b_off), dy, n, out));
     TRY(bert_gemm(dev, 1, 0, out, in, n, 1.0f, dy, out, x, in, bert_gv(m, w_off), in));
@@ -24,8 +24,8 @@ static mltc_status linear_backward(bert_model *m, dev_view dx, float dx_beta, de
 }
 
 /* dx = dropout_backward(dy) into `tmp` (zeroed first), or dy itself when p == 0. */
-static mltc_status dropout_backward(bert_model *m, dev_view *dx, dev_view dy, dev_view tmp, size_t n, float p,
-                                    unsigned site) {
+mltc_status bert_dropout_backward(bert_model *m, dev_view *dx, dev_view dy, dev_view tmp, size_t n, float p,
+                                  unsigned site) {
     if (p == 0.0f) {
         *dx = dy;
         return MLTC_OK;
@@ -36,6 +36,37 @@ static mltc_status dropout_backward(bert_model *m, dev_view *dx, dev_view dy, de
     return MLTC_OK;
 }
 
+/* The backward of bert_layer_tail_forward over n rows: from dout [n, C] (only read by the first
+ * LayerNorm backward) to s_dA = d res1 (the residual's gradient, d x of the tail) and s_dB = d ctx. */
+mltc_status bert_layer_tail_backward(bert_model *m, int l, dev_view dout, int N) {
+    const bert_config *c = &m->cfg;
+    const bert_layer_off *o = &m->lay.layers[l];
+    const bert_layer_act *a = &m->act[l];
+    dev_ctx *dev = m->dev;
+    int C = c->hidden_size, I = c->intermediate_size;
+    size_t NC = (size_t)N * C, NI = (size_t)N * I;
+    float p_h = bert_p_hidden(m);
+    dev_view dA = m->s_dA, dB = m->s_dB, d;
+
+    /* LN2: dB = d res2. res2 = ln1 + dropout(f_gelu W2^T + b2). */
+    TRY(dev_fill(dev, dB, NC, 0.0f));
+    TRY(dev_layernorm_backward(dev, dB, bert_gv(m, o->ln2_w), bert_gv(m, o->ln2_b), dout, a->res2,
+                               bert_pv(m, o->ln2_w), a->ln2_mean, a->ln2_rstd, N, C));
+    TRY(bert_dropout_backward(m, &d, dB, m->s_dC, NC, p_h, BERT_SITE_FFN_OUT(l)));
+    TRY(bert_linear_backward(m, m->s_df1, 0.0f, d, a->f_gelu, o->f2_w, o->f2_b, N, I, C));
+    TRY(dev_fill(dev, m->s_df2, NI, 0.0f));
+    TRY(dev_gelu_backward(dev, m->s_df2, m->s_df1, a->f_pre, NI));
+    /* d ln1 = d res2 (the residual) + the FFN's input gradient: accumulate into dB. */
+    TRY(bert_linear_backward(m, dB, 1.0f, m->s_df2, a->ln1, o->f1_w, o->f1_b, N, C, I));
+
+    /* LN1: dA = d res1. res1 = x + dropout(ctx Wo^T + bo). dout is not read after this. */
+    TRY(dev_fill(dev, dA, NC, 0.0f));
+    TRY(dev_layernorm_backward(dev, dA, bert_gv(m, o->ln1_w), bert_gv(m, o->ln1_b), dB, a->res1,
+                               bert_pv(m, o->ln1_w), a->ln1_mean, a->ln1_rstd, N, C));
+    TRY(bert_dropout_backward(m, &d, dA, m->s_dC, NC, p_h, BERT_SITE_ATT_OUT(l)));
+    return bert_linear_backward(m, dB, 0.0f, d, a->ctx, o->o_w, o->o_b, N, C, C); /* dB = d ctx */
+}
+
 /* dout: gradient w.r.t. this layer's output (read only by the first LayerNorm backward).
  * On return s_dA holds the gradient w.r.t. the layer's input x. */
 static mltc_status layer_backward(bert_model *m, int l, dev_view x, dev_view dout) {
@@ -43,29 +74,13 @@ static mltc_status layer_backward(bert_model *m, int l, dev_view x, dev_view dou
     const bert_layer_off *o = &m->lay.layers[l];
     const bert_layer_act *a = &m->act[l];
     dev_ctx *dev = m->dev;
-    int B = m->B, T = m->T, C = c->hidden_size, H = c->num_heads, D = C / H, I = c->intermediate_size;
+    int B = m->B, T = m->T, C = c->hidden_size, H = c->num_heads, D = C / H;
     int N = B * T;
-    size_t NC = (size_t)N * C, NI = (size_t)N * I, BHTT = (size_t)B * H * T * T;
-    float p_h = bert_p_hidden(m), p_a = bert_p_attn(m);
+    size_t NC = (size_t)N * C, BHTT = (size_t)B * H * T * T;
+    float p_a = bert_p_attn(m);
     dev_view dA = m->s_dA, dB = m->s_dB, d;
 
-    /* LN2: dB = d res2. res2 = ln1 + dropout(f_gelu W2^T + b2). */
-    TRY(dev_fill(dev, dB, NC, 0.0f));
-    TRY(dev_layernorm_backward(dev, dB, bert_gv(m, o->ln2_w), bert_gv(m, o->ln2_b), dout, a->res2,
-                               bert_pv(m, o->ln2_w), a->ln2_mean, a->ln2_rstd, N, C));
-    TRY(dropout_backward(m, &d, dB, m->s_dC, NC, p_h, BERT_SITE_FFN_OUT(l)));
-    TRY(linear_backward(m, m->s_df1, 0.0f, d, a->f_gelu, o->f2_w, o->f2_b, N, I, C));
-    TRY(dev_fill(dev, m->s_df2, NI, 0.0f));
-    TRY(dev_gelu_backward(dev, m->s_df2, m->s_df1, a->f_pre, NI));
-    /* d ln1 = d res2 (the residual) + the FFN's input gradient: accumulate into dB. */
-    TRY(linear_backward(m, dB, 1.0f, m->s_df2, a->ln1, o->f1_w, o->f1_b, N, C, I));
-
-    /* LN1: dA = d res1. res1 = x + dropout(ctx Wo^T + bo). dout is not read after this. */
-    TRY(dev_fill(dev, dA, NC, 0.0f));
-    TRY(dev_layernorm_backward(dev, dA, bert_gv(m, o->ln1_w), bert_gv(m, o->ln1_b), dB, a->res1,
-                               bert_pv(m, o->ln1_w), a->ln1_mean, a->ln1_rstd, N, C));
-    TRY(dropout_backward(m, &d, dA, m->s_dC, NC, p_h, BERT_SITE_ATT_OUT(l)));
-    TRY(linear_backward(m, dB, 0.0f, d, a->ctx, o->o_w, o->o_b, N, C, C)); /* dB = d ctx */
+    TRY(bert_layer_tail_backward(m, l, dout, N));
 
     /* Attention: d ctxh, then through P V and softmax(Q K^T) into d q, d k, d v. */
     const int ctx_dims[4] = {B, T, H, D}, ctx_perm[4] = {0, 2, 1, 3};
@@ -76,7 +91,7 @@ static mltc_status layer_backward(bert_model *m, int l, dev_view x, dev_view dou
     long TD = (long)T * D, TT = (long)T * T;
     TRY(bert_gemm_batched(dev, 0, 1, T, T, D, m->s_ctxh, D, TD, v, D, TD, m->s_datt, T, TT, B * H)); /* dP */
     TRY(bert_gemm_batched(dev, 1, 0, T, D, T, P, T, TT, m->s_ctxh, D, TD, dv, D, TD, B * H));       /* dv */
-    TRY(dropout_backward(m, &d, m->s_datt, m->s_datt2, BHTT, p_a, BERT_SITE_ATT(l)));
+    TRY(bert_dropout_backward(m, &d, m->s_datt, m->s_datt2, BHTT, p_a, BERT_SITE_ATT(l)));
     dev_softmax sm = {B, H, T, T, 1.0f / sqrtf((float)D), m->mask};
     TRY(dev_fill(dev, m->s_scores, BHTT, 0.0f));
     TRY(dev_softmax_backward(dev, &sm, m->s_scores, d, a->att));
@@ -86,7 +101,7 @@ static mltc_status layer_backward(bert_model *m, int l, dev_view x, dev_view dou
     TRY(dev_permute(dev, m->s_qkv, m->s_dqkvh, 5, qkv_dims, qkv_perm, 0));
 
     /* d x = d res1 (the residual, in dA) + the projection's input gradient. */
-    return linear_backward(m, dA, 1.0f, m->s_qkv, x, o->qkv_w, o->qkv_b, N, C, 3 * C);
+    return bert_linear_backward(m, dA, 1.0f, m->s_qkv, x, o->qkv_w, o->qkv_b, N, C, 3 * C);
 }
 
 /* The embedding tables' gradients: scatter-add d emb_sum rows into the rows that were
@@ -132,11 +147,14 @@ mltc_status bert_backward(bert_model *m, dev_view dhidden) {
     dev_view dout = dhidden;
     for (int l = c->num_layers - 1; l >= 0; l--) {
         dev_view x = l > 0 ? m->act[l - 1].ln2 : m->emb_out;
-        TRY(layer_backward(m, l, x, dout));
+        if (l == c->num_layers - 1 && m->sel_R > 0)
+            TRY(bert_last_layer_backward_selected(m, l, x, dout));
+        else
+            TRY(layer_backward(m, l, x, dout));
         dout = m->s_dA;
     }
     dev_view d;
-    TRY(dropout_backward(m, &d, dout, m->s_dC, NC, bert_p_hidden(m), BERT_SITE_EMB));
+    TRY(bert_dropout_backward(m, &d, dout, m->s_dC, NC, bert_p_hidden(m), BERT_SITE_EMB));
     TRY(dev_fill(dev, m->s_dB, NC, 0.0f));
     TRY(dev_layernorm_backward(dev, m->s_dB, bert_gv(m, m->lay.emb_ln_w), bert_gv(m, m->lay.emb_ln_b), d,
                                m->emb_sum, bert_pv(m, m->lay.emb_ln_w), m->emb_mean, m->emb_rstd, N, C));

@@ -42,13 +42,12 @@ static mltc_status inputs_upload(bert_model *m, const int32_t *ids, const int32_
 }
 
 /* y = x W^T + b for x [n, in] and a PyTorch Linear weight W [out, in]. */
-static mltc_status linear(bert_model *m, dev_view y, dev_view x, size_t w_off, size_t b_off, int n, int in,
-                          int out) {
+mltc_status bert_linear(bert_model *m, dev_view y, dev_view x, size_t w_off, size_t b_off, int n, int in, int out) {
     TRY(bert_gemm(m->dev, 0, 1, n, out, in, 0.0f, x, in, bert_pv(m, w_off), in, y, out));
     return dev_bias_add(m->dev, y, bert_pv(m, b_off), n, out);
 }
 
-static mltc_status dropout(bert_model *m, dev_view x, size_t n, float p, unsigned site) {
+mltc_status bert_dropout(bert_model *m, dev_view x, size_t n, float p, unsigned site) {
     if (p == 0.0f) return MLTC_OK; /* exact identity: no op at all */
     return dev_dropout_forward(m->dev, x, x, n, p, m->seed, bert_dropout_offset(m->step, site));
 }
@@ -58,13 +57,13 @@ static mltc_status layer_forward(bert_model *m, int l, dev_view x) {
     const bert_layer_off *o = &m->lay.layers[l];
     const bert_layer_act *a = &m->act[l];
     dev_ctx *dev = m->dev;
-    int B = m->B, T = m->T, C = c->hidden_size, H = c->num_heads, D = C / H, I = c->intermediate_size;
+    int B = m->B, T = m->T, C = c->hidden_size, H = c->num_heads, D = C / H;
     int N = B * T;
     size_t NC = (size_t)N * C, BHTT = (size_t)B * H * T * T;
-    float p_h = bert_p_hidden(m), p_a = bert_p_attn(m);
+    float p_a = bert_p_attn(m);
 
     /* Self-attention. One projection for q, k and v, then [B,T,3,H,D] -> [3,B,H,T,D]. */
-    TRY(linear(m, m->s_qkv, x, o->qkv_w, o->qkv_b, N, C, 3 * C));
+    TRY(bert_linear(m, m->s_qkv, x, o->qkv_w, o->qkv_b, N, C, 3 * C));
     const int qkv_dims[5] = {B, T, 3, H, D}, qkv_perm[5] = {2, 0, 3, 1, 4};
     TRY(dev_permute(dev, a->qkvh, m->s_qkv, 5, qkv_dims, qkv_perm, 0));
     dev_view q = a->qkvh, k = dev_at(a->qkvh, NC), v = dev_at(a->qkvh, 2 * NC);
@@ -82,18 +81,28 @@ static mltc_status layer_forward(bert_model *m, int l, dev_view x) {
     const int ctx_dims[4] = {B, H, T, D}, ctx_perm[4] = {0, 2, 1, 3};
     TRY(dev_permute(dev, a->ctx, m->s_ctxh, 4, ctx_dims, ctx_perm, 0));
 
-    /* Output projection, dropout, residual, LayerNorm. */
-    TRY(linear(m, a->res1, a->ctx, o->o_w, o->o_b, N, C, C));
-    TRY(dropout(m, a->res1, NC, p_h, BERT_SITE_ATT_OUT(l)));
+    return bert_layer_tail_forward(m, l, x, N);
+}
+
+/* Output projection, dropout, residual, LayerNorm; feed-forward with erf GELU, dropout,
+ * residual, LayerNorm: over n rows of a->ctx, with residual input x [n, C]. */
+mltc_status bert_layer_tail_forward(bert_model *m, int l, dev_view x, int N) {
+    const bert_config *c = &m->cfg;
+    const bert_layer_off *o = &m->lay.layers[l];
+    const bert_layer_act *a = &m->act[l];
+    dev_ctx *dev = m->dev;
+    int C = c->hidden_size, I = c->intermediate_size;
+    size_t NC = (size_t)N * C;
+    float p_h = bert_p_hidden(m);
+    TRY(bert_linear(m, a->res1, a->ctx, o->o_w, o->o_b, N, C, C));
+    TRY(bert_dropout(m, a->res1, NC, p_h, BERT_SITE_ATT_OUT(l)));
     TRY(dev_axpby(dev, a->res1, 1.0f, a->res1, 1.0f, x, NC));
     TRY(dev_layernorm_forward(dev, a->ln1, a->ln1_mean, a->ln1_rstd, a->res1, bert_pv(m, o->ln1_w),
                               bert_pv(m, o->ln1_b), N, C, c->layer_norm_eps));
-
-    /* Feed-forward with erf GELU, dropout, residual, LayerNorm. */
-    TRY(linear(m, a->f_pre, a->ln1, o->f1_w, o->f1_b, N, C, I));
+    TRY(bert_linear(m, a->f_pre, a->ln1, o->f1_w, o->f1_b, N, C, I));
     TRY(dev_gelu_forward(dev, a->f_gelu, a->f_pre, (size_t)N * I));
-    TRY(linear(m, a->res2, a->f_gelu, o->f2_w, o->f2_b, N, I, C));
-    TRY(dropout(m, a->res2, NC, p_h, BERT_SITE_FFN_OUT(l)));
+    TRY(bert_linear(m, a->res2, a->f_gelu, o->f2_w, o->f2_b, N, I, C));
+    TRY(bert_dropout(m, a->res2, NC, p_h, BERT_SITE_FFN_OUT(l)));
     TRY(dev_axpby(dev, a->res2, 1.0f, a->res2, 1.0f, a->ln1, NC));
     return dev_layernorm_forward(dev, a->ln2, a->ln2_mean, a->ln2_rstd, a->res2, bert_pv(m, o->ln2_w),
                                  bert_pv(m, o->ln2_b), N, C, c->layer_norm_eps);
@@ -111,6 +120,11 @@ mltc_status bert_forward(bert_model *m, const int32_t *ids, const int32_t *token
     if (train && step >= BERT_MAX_STEP)
         return err_set(dev->err, MLTC_ERR_INVALID_ARGUMENT, "bert_forward: step %llu >= the dropout limit %llu",
                        (unsigned long long)step, (unsigned long long)BERT_MAX_STEP);
+    for (int r = 0; r < m->sel_R; r++)
+        if (m->sel_pos[r] >= T)
+            return err_set(dev->err, MLTC_ERR_INVALID_ARGUMENT,
+                           "bert_forward: selected output position %d is outside the batch's length %d",
+                           m->sel_pos[r], T);
     m->have_forward = 0;
     m->B = B;
     m->T = T;
@@ -125,11 +139,14 @@ mltc_status bert_forward(bert_model *m, const int32_t *ids, const int32_t *token
     TRY(dev_gather_rows(dev, m->emb_sum, bert_pv(m, L->type), m->types, N, C, c->type_vocab_size, 1.0f));
     TRY(dev_layernorm_forward(dev, m->emb_out, m->emb_mean, m->emb_rstd, m->emb_sum, bert_pv(m, L->emb_ln_w),
                               bert_pv(m, L->emb_ln_b), N, C, c->layer_norm_eps));
-    TRY(dropout(m, m->emb_out, (size_t)N * C, bert_p_hidden(m), BERT_SITE_EMB));
+    TRY(bert_dropout(m, m->emb_out, (size_t)N * C, bert_p_hidden(m), BERT_SITE_EMB));
 
     dev_view x = m->emb_out;
     for (int l = 0; l < c->num_layers; l++) {
-        TRY(layer_forward(m, l, x));
+        if (l == c->num_layers - 1 && m->sel_R > 0)
+            TRY(bert_last_layer_forward_selected(m, l, x));
+        else
+            TRY(layer_forward(m, l, x));
         x = m->act[l].ln2;
     }
     m->have_forward = 1;

@@ -65,6 +65,17 @@ struct bert_model {
     dev_view s_dA, s_dB, s_dC;   /* [B, T, C] */
     dev_view s_df1, s_df2;       /* [B, T, I] */
 
+    /* Selected outputs (bert_select_outputs): the last layer computes only positions
+     * sel_pos[0..sel_R) of each sequence; sel_R == 0 computes every position. */
+    int sel_R;
+    int32_t *sel_pos;       /* host [sel_R] */
+    int32_t *h_sel_idx;     /* host [max_batch * sel_R]: rows b*T + sel_pos[r] of the last forward */
+    dev_buf *sel_buf;
+    dev_view sel_idx;       /* int32 [max_batch * sel_R] */
+    dev_view sel_plan;      /* int32 [3 * max_batch * sel_R + 1]: scatter plan of sel_idx */
+    dev_view sel_x;         /* [max_batch * sel_R, C]: the last layer's input at the selected rows */
+    dev_rows_plan sel_rows; /* the plan of the last forward */
+
     /* The last forward, for backward. */
     int B, T, train, have_forward;
     uint64_t step;
@@ -83,6 +94,28 @@ static inline float bert_p_attn(const bert_model *m) { return m->train ? m->cfg.
 #define BERT_SITE_ATT(l) (1u + 3u * (unsigned)(l))
 #define BERT_SITE_ATT_OUT(l) (2u + 3u * (unsigned)(l))
 #define BERT_SITE_FFN_OUT(l) (3u + 3u * (unsigned)(l))
+
+/* Layer pieces shared by the full and the selected-output paths (bert_forward.c, bert_backward.c).
+ * bert_linear: y = x W^T + b for x [n, in] and W [out, in] at w_off. bert_dropout: in place at a
+ * site. bert_linear_backward: dW += dy^T x, db += column sums of dy, dx = dx_beta*dx + dy W.
+ * bert_dropout_backward: *dx = dropout_backward(dy) in tmp (zeroed first), or dy when p == 0. */
+mltc_status bert_linear(bert_model *m, dev_view y, dev_view x, size_t w_off, size_t b_off, int n, int in, int out);
+mltc_status bert_dropout(bert_model *m, dev_view x, size_t n, float p, unsigned site);
+mltc_status bert_linear_backward(bert_model *m, dev_view dx, float dx_beta, dev_view dy, dev_view x, size_t w_off,
+                                 size_t b_off, int n, int in, int out);
+mltc_status bert_dropout_backward(bert_model *m, dev_view *dx, dev_view dy, dev_view tmp, size_t n, float p,
+                                  unsigned site);
+
+/* The part of a layer after attention (output projection .. LN2) over n rows, and its backward
+ * (leaves d res1 in s_dA and d ctx in s_dB). */
+mltc_status bert_layer_tail_forward(bert_model *m, int l, dev_view x, int n);
+mltc_status bert_layer_tail_backward(bert_model *m, int l, dev_view dout, int n);
+
+/* The last layer when outputs are selected (bert_select.c): forward leaves [B, R, C] in the
+ * layer's ln2; backward takes dout [B, R, C] and leaves d x [B, T, C] in s_dA, like
+ * layer_backward. */
+mltc_status bert_last_layer_forward_selected(bert_model *m, int l, dev_view x);
+mltc_status bert_last_layer_backward_selected(bert_model *m, int l, dev_view x, dev_view dout);
 
 /* Small helpers that build dev_gemm for the two shapes the encoder uses. */
 mltc_status bert_gemm(dev_ctx *dev, int trans_a, int trans_b, int m, int n, int k, float beta, dev_view a, int lda,

@@ -65,6 +65,10 @@ mltc_status clf_finish_setup(classifier *c, int fresh_head) {
     int n = c->head_ops->specs(c, specs, HEAD_MAX_PARAMS);
     TRY(param_table_create(d, specs, n, &c->head));
     TRY(c->head_ops->alloc(c));
+    if (c->head_ops->outputs) {
+        int R = c->head_ops->outputs(c, c->h_idx);
+        TRY(bert_select_outputs(c->bert, c->h_idx, R));
+    }
     if (fresh_head) TRY(c->head_ops->init(c));
 
     size_t ne = bert_num_params(c->bert), nh = c->head.n;
@@ -247,6 +251,7 @@ static mltc_status run_forward(classifier *c, const clf_example *ex, int B, int 
                      .h_mlm_target = mlm ? c->h_mlm_target : NULL};
     if (c->head_ops->before) TRY(c->head_ops->before(c, p));
     TRY(bert_forward(c->bert, c->h_ids, c->h_types, c->h_mask, p->rows, T, train, step, &p->hidden));
+    p->hT = bert_selected_outputs(c->bert) ? bert_selected_outputs(c->bert) : T;
     return c->head_ops->forward(c, p);
 }
 
@@ -278,7 +283,7 @@ mltc_status classifier_forward_backward(classifier *c, const clf_example *ex, in
     TRY(dev_fill(d, c->dlogits, n, 0.0f));
     /* BCEWithLogitsLoss(reduction='mean'): the mean over all B x K entries. */
     TRY(dev_bce_backward(d, c->dlogits, c->logits, c->targets, n, 1.0f / (float)n));
-    TRY(dev_fill(d, c->dhidden, (size_t)p.rows * p.T * c->C, 0.0f));
+    TRY(dev_fill(d, c->dhidden, (size_t)p.rows * p.hT * c->C, 0.0f));
     TRY(c->head_ops->backward(c, &p));
     TRY(bert_backward(c->bert, c->dhidden));
     TRY(dev_download(d, c->loss.buf, c->loss.off * 4, c->h_loss, 4 * n));

@@ -11,7 +11,8 @@
 typedef struct head_pass {
     int B, T;            /* examples and padded length of the text rows */
     int rows;            /* encoder rows: B, or 2B with the LM-MTC MLM copy */
-    dev_view hidden;     /* [rows * T, C] encoder output */
+    int hT;              /* hidden rows per encoder row: T, or the head's selected positions */
+    dev_view hidden;     /* [rows * hT, C] encoder output */
     int train;
     uint64_t step;
     const int32_t *h_mlm_target; /* LM-MTC: [B * T] targets of the MLM copy (-1: none), or NULL */
@@ -26,6 +27,11 @@ typedef struct head_ops {
     mltc_status (*init)(classifier *c);
     mltc_status (*alloc)(classifier *c);
     void (*release)(classifier *c);
+    /* The positions the head reads from the encoder's output, written to pos (at most
+     * max_len); returns their count. The encoder then computes its last layer at those
+     * positions only and hidden row r of an example is position pos[r] (bert_select_outputs).
+     * NULL: the head reads every position. */
+    int (*outputs)(const classifier *c, int32_t *pos);
     /* Runs whatever must happen before the text encoder (LAM: the label-name pass). */
     mltc_status (*before)(classifier *c, const head_pass *p);
     mltc_status (*forward)(classifier *c, const head_pass *p);

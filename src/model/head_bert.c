@@ -55,10 +55,11 @@ static mltc_status forward(classifier *c, const head_pass *p) {
     bert_head *h = c->head_state;
     dev_ctx *d = c->dev;
     int32_t *idx = c->h_idx;
-    for (int b = 0; b < p->B; b++) idx[b] = b * p->T; /* [CLS] is token 0 of each row */
+    /* [CLS] is token 0 of each row, and the encoder's only output row (outputs() below). */
+    for (int b = 0; b < p->B; b++) idx[b] = b * p->hT;
     mltc_status st = dev_upload(d, h->idx.buf, h->idx.off * 4, idx, sizeof *idx * (size_t)p->B);
-    if (!st) st = clf_plan(c, idx, p->B, p->rows * p->T, h->plan_region, &h->plan);
-    if (!st) st = dev_gather_rows(d, h->cls, p->hidden, h->idx, p->B, c->C, p->rows * p->T, 0.0f);
+    if (!st) st = clf_plan(c, idx, p->B, p->rows * p->hT, h->plan_region, &h->plan);
+    if (!st) st = dev_gather_rows(d, h->cls, p->hidden, h->idx, p->B, c->C, p->rows * p->hT, 0.0f);
     dev_view x = h->cls;
     float pr = head_p(c, p);
     if (!st && pr > 0) {
@@ -93,4 +94,10 @@ static mltc_status backward(classifier *c, const head_pass *p) {
     return st;
 }
 
-const head_ops head_ops_bert = {specs, init, alloc, release, NULL, forward, backward};
+/* Only [CLS] is read: the encoder's last layer runs for it alone. */
+static int outputs(const classifier *c, int32_t *pos) {
+    pos[0] = 0;
+    return 1;
+}
+
+const head_ops head_ops_bert = {specs, init, alloc, release, outputs, NULL, forward, backward};

@@ -148,15 +148,19 @@ static mltc_status mlm_reserve(classifier *c, lmmtc_head *h, int M) {
     return MLTC_OK;
 }
 
+/* The hidden row of position t of an example: t itself, or with selected outputs (hT = K, always
+ * below T = 3K + 2 + text) the index of the label whose state position t is. */
+static int hidden_row(const head_pass *p, int t) { return p->hT == p->T ? t : (t - 2) / 3; }
+
 static mltc_status mlm_forward(classifier *c, lmmtc_head *h, const head_pass *p) {
     dev_ctx *d = c->dev;
-    int M = 0, T = p->T, C = c->C, V = vocab(c);
+    int M = 0, T = p->T, hT = p->hT, C = c->C, V = vocab(c);
     int32_t *idx = c->h_idx, *tgt = c->h_idx + (size_t)p->B * T;
     for (int b = 0; b < p->B; b++)
         for (int t = 0; t < T; t++) {
             int32_t y = p->h_mlm_target[(size_t)b * T + t];
             if (y < 0) continue;
-            idx[M] = (p->B + b) * T + t; /* the copy rows follow the classification rows */
+            idx[M] = (p->B + b) * hT + hidden_row(p, t); /* the copy rows follow the classification rows */
             tgt[M++] = y;
         }
     h->M = M;
@@ -164,8 +168,8 @@ static mltc_status mlm_forward(classifier *c, lmmtc_head *h, const head_pass *p)
     mltc_status st = mlm_reserve(c, h, M);
     if (!st) st = dev_upload(d, h->m_idx.buf, h->m_idx.off * 4, idx, 4 * (size_t)M);
     if (!st) st = dev_upload(d, h->m_target.buf, h->m_target.off * 4, tgt, 4 * (size_t)M);
-    if (!st) st = clf_plan(c, idx, M, p->rows * T, h->m_plan_region, &h->m_plan);
-    if (!st) st = dev_gather_rows(d, h->xm, p->hidden, h->m_idx, M, C, p->rows * T, 0.0f);
+    if (!st) st = clf_plan(c, idx, M, p->rows * hT, h->m_plan_region, &h->m_plan);
+    if (!st) st = dev_gather_rows(d, h->xm, p->hidden, h->m_idx, M, C, p->rows * hT, 0.0f);
     if (!st) st = clf_gemm(d, 0, 1, M, C, C, 0.0f, h->xm, C, param_view(&c->head, TW), C, h->t1, C);
     if (!st) st = dev_bias_add(d, h->t1, param_view(&c->head, TB), M, C);
     if (!st) st = dev_gelu_forward(d, h->g, h->t1, (size_t)M * C);
@@ -189,10 +193,10 @@ static mltc_status forward(classifier *c, const head_pass *p) {
     int K = c->K, C = c->C, B = p->B;
     int32_t *idx = c->h_idx;
     for (int b = 0; b < B; b++)
-        for (int i = 0; i < K; i++) idx[b * K + i] = b * p->T + lmmtc_state_pos(i);
+        for (int i = 0; i < K; i++) idx[b * K + i] = b * p->hT + hidden_row(p, lmmtc_state_pos(i));
     mltc_status st = dev_upload(d, h->idx.buf, h->idx.off * 4, idx, 4 * (size_t)B * K);
-    if (!st) st = clf_plan(c, idx, B * K, p->rows * p->T, h->plan_region, &h->plan);
-    if (!st) st = dev_gather_rows(d, h->x, p->hidden, h->idx, B * K, C, p->rows * p->T, 0.0f);
+    if (!st) st = clf_plan(c, idx, B * K, p->rows * p->hT, h->plan_region, &h->plan);
+    if (!st) st = dev_gather_rows(d, h->x, p->hidden, h->idx, B * K, C, p->rows * p->hT, 0.0f);
     /* One small GEMM per label, batched: logits[:, i] = X[:, i, :] w_i (column i of [B, K]). */
     if (!st) {
         dev_gemm g = {.trans_a = 0, .trans_b = 1, .m = B, .n = 1, .k = C, .alpha = 1.0f, .beta = 0.0f,
@@ -254,4 +258,12 @@ static mltc_status backward(classifier *c, const head_pass *p) {
     return st;
 }
 
-const head_ops head_ops_lmmtc = {specs, init, alloc, release, NULL, forward, backward};
+/* Only the K state positions are read (classification, and the MLM's masked states, which are
+ * state positions too): the encoder's last layer runs for them alone, hidden row i of an
+ * example being label i's state. */
+static int outputs(const classifier *c, int32_t *pos) {
+    for (int i = 0; i < c->K; i++) pos[i] = lmmtc_state_pos(i);
+    return c->K;
+}
+
+const head_ops head_ops_lmmtc = {specs, init, alloc, release, outputs, NULL, forward, backward};

@@ -1,0 +1,177 @@
+/* Selected outputs: the last layer computed only at the positions a head reads.
+ *
+ * The `bert` head reads [CLS] alone and LM-MTC the K label-state positions, yet a full last
+ * layer computes every token. Only keys and values need every token; the queries, the attention
+ * rows, the output projection, both LayerNorms and the feed-forward are needed at the selected
+ * positions only. With R positions of T, the last layer costs about (2 + 4R/T) / 6 of a full
+ * one in its projections and R/T of it in everything after (for [CLS] at T = 128: a sixth of one
+ * of MiniLM's six layers remains). The result equals the full layer's rows at those positions
+ * (the ops are the same, only fewer rows); dropout draws different numbers (its counters index
+ * the smaller tensors), which is still one fixed mask per (seed, step, site, element).
+ *
+ * Buffers: the layer's own activation buffers hold the smaller tensors (q of the selected rows
+ * in the q part of qkvh; k and v where they always are); sel_x keeps the layer input at the
+ * selected rows for the residual and the query projection's backward. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "model/bert_internal.h"
+
+#define TRY(x)                            \
+    do {                                  \
+        mltc_status st_ = (x);            \
+        if (st_ != MLTC_OK) return st_;   \
+    } while (0)
+
+mltc_status bert_select_outputs(bert_model *m, const int32_t *positions, int R) {
+    dev_ctx *dev = m->dev;
+    if (R < 0 || R > m->max_seq || (R > 0 && !positions))
+        return err_set(dev->err, MLTC_ERR_INVALID_ARGUMENT,
+                       "bert_select_outputs: %d positions for sequences of up to %d tokens", R, m->max_seq);
+    for (int r = 0; r < R; r++) {
+        if (positions[r] < 0 || positions[r] >= m->max_seq)
+            return err_set(dev->err, MLTC_ERR_INVALID_ARGUMENT,
+                           "bert_select_outputs: position %d (entry %d) is outside [0, %d)", positions[r], r,
+                           m->max_seq);
+        for (int q = 0; q < r; q++)
+            if (positions[q] == positions[r])
+                return err_set(dev->err, MLTC_ERR_INVALID_ARGUMENT,
+                               "bert_select_outputs: position %d is listed twice (entries %d and %d)", positions[r],
+                               q, r);
+    }
+    /* Invalid positions (above) leave the current selection as it is. Past this point the old
+     * one is released before the new one is built, so running out of memory leaves none. */
+    dev_free(dev, m->sel_buf);
+    free(m->sel_pos);
+    free(m->h_sel_idx);
+    m->sel_buf = NULL, m->sel_pos = NULL, m->h_sel_idx = NULL, m->sel_R = 0;
+    m->have_forward = 0; /* a backward needs a forward of the same shape */
+    if (R == 0) return MLTC_OK;
+
+    size_t n = (size_t)m->max_batch * R, C = (size_t)m->cfg.hidden_size;
+    m->sel_pos = malloc(sizeof *m->sel_pos * (size_t)R);
+    m->h_sel_idx = malloc(sizeof *m->h_sel_idx * n);
+    if (!m->sel_pos || !m->h_sel_idx) {
+        free(m->sel_pos), free(m->h_sel_idx);
+        m->sel_pos = NULL, m->h_sel_idx = NULL;
+        return err_set(dev->err, MLTC_ERR_OUT_OF_MEMORY, "bert_select_outputs: no host memory");
+    }
+    size_t o_idx = 0, o_plan = n, o_x = (4 * n + 1 + 63) / 64 * 64;
+    mltc_status st = dev_alloc(dev, (o_x + n * C) * 4, &m->sel_buf);
+    if (st) {
+        free(m->sel_pos), free(m->h_sel_idx);
+        m->sel_pos = NULL, m->h_sel_idx = NULL;
+        return st;
+    }
+    for (int r = 0; r < R; r++) m->sel_pos[r] = positions[r];
+    m->sel_idx = (dev_view){m->sel_buf, o_idx};
+    m->sel_plan = (dev_view){m->sel_buf, o_plan};
+    m->sel_x = (dev_view){m->sel_buf, o_x};
+    m->sel_R = R;
+    return MLTC_OK;
+}
+
+int bert_selected_outputs(const bert_model *m) { return m->sel_R; }
+
+/* Rows b*T + pos[r] of this batch, uploaded with their scatter plan (the rows are distinct). */
+static mltc_status upload_rows(bert_model *m) {
+    dev_ctx *dev = m->dev;
+    int R = m->sel_R, n = m->B * R;
+    for (int b = 0; b < m->B; b++)
+        for (int r = 0; r < R; r++) m->h_sel_idx[b * R + r] = b * m->T + m->sel_pos[r];
+    TRY(dev_upload(dev, m->sel_idx.buf, m->sel_idx.off * 4, m->h_sel_idx, 4 * (size_t)n));
+    int32_t *h = m->h_plan; /* 3 * max_n + 1 >= 3n + 1 */
+    int nseg = dev_rows_plan_host(m->h_sel_idx, n, h, h + n, h + 2 * n + 1);
+    if (nseg < 0) return err_set(dev->err, MLTC_ERR_OUT_OF_MEMORY, "bert_forward: no memory for a row plan");
+    TRY(dev_upload(dev, m->sel_plan.buf, m->sel_plan.off * 4, h, (3 * (size_t)n + 1) * 4));
+    m->sel_rows = (dev_rows_plan){nseg, n, m->sel_plan, dev_at(m->sel_plan, (size_t)n),
+                                  dev_at(m->sel_plan, 2 * (size_t)n + 1)};
+    return MLTC_OK;
+}
+
+mltc_status bert_last_layer_forward_selected(bert_model *m, int l, dev_view x) {
+    const bert_config *c = &m->cfg;
+    const bert_layer_off *o = &m->lay.layers[l];
+    const bert_layer_act *a = &m->act[l];
+    dev_ctx *dev = m->dev;
+    int B = m->B, T = m->T, R = m->sel_R, C = c->hidden_size, H = c->num_heads, D = C / H;
+    int N = B * T, NR = B * R;
+    size_t NC = (size_t)N * C, BHRT = (size_t)B * H * R * T;
+    float p_a = bert_p_attn(m);
+    long TD = (long)T * D, RD = (long)R * D, RT = (long)R * T;
+
+    /* Keys and values of every token: rows C..3C of W_qkv, then [B,T,2,H,D] -> [2,B,H,T,D]
+     * where the full layer keeps k and v. */
+    TRY(bert_linear(m, m->s_qkv, x, o->qkv_w + (size_t)C * C, o->qkv_b + (size_t)C, N, C, 2 * C));
+    const int kv_dims[5] = {B, T, 2, H, D}, kv_perm[5] = {2, 0, 3, 1, 4};
+    TRY(dev_permute(dev, dev_at(a->qkvh, NC), m->s_qkv, 5, kv_dims, kv_perm, 0));
+    dev_view q = a->qkvh, k = dev_at(a->qkvh, NC), v = dev_at(a->qkvh, 2 * NC);
+
+    /* Queries of the selected rows: [B,R,H,D] -> [B,H,R,D]. */
+    TRY(upload_rows(m));
+    TRY(dev_gather_rows(dev, m->sel_x, x, m->sel_idx, NR, C, N, 0.0f));
+    TRY(bert_linear(m, m->s_ctxh, m->sel_x, o->qkv_w, o->qkv_b, NR, C, C));
+    const int q_dims[4] = {B, R, H, D}, q_perm[4] = {0, 2, 1, 3};
+    TRY(dev_permute(dev, q, m->s_ctxh, 4, q_dims, q_perm, 0));
+
+    /* R attention rows per head. */
+    TRY(bert_gemm_batched(dev, 0, 1, R, T, D, q, D, RD, k, D, TD, m->s_scores, T, RT, B * H));
+    dev_softmax sm = {B, H, R, T, 1.0f / sqrtf((float)D), m->mask};
+    TRY(dev_softmax_forward(dev, &sm, a->att, m->s_scores));
+    dev_view P = a->att;
+    if (p_a > 0.0f) {
+        TRY(dev_dropout_forward(dev, a->att_d, a->att, BHRT, p_a, m->seed,
+                                bert_dropout_offset(m->step, BERT_SITE_ATT(l))));
+        P = a->att_d;
+    }
+    TRY(bert_gemm_batched(dev, 0, 0, R, D, T, P, T, RT, v, D, TD, m->s_ctxh, D, RD, B * H));
+    const int ctx_dims[4] = {B, H, R, D}, ctx_perm[4] = {0, 2, 1, 3};
+    TRY(dev_permute(dev, a->ctx, m->s_ctxh, 4, ctx_dims, ctx_perm, 0));
+
+    return bert_layer_tail_forward(m, l, m->sel_x, NR);
+}
+
+mltc_status bert_last_layer_backward_selected(bert_model *m, int l, dev_view x, dev_view dout) {
+    const bert_config *c = &m->cfg;
+    const bert_layer_off *o = &m->lay.layers[l];
+    const bert_layer_act *a = &m->act[l];
+    dev_ctx *dev = m->dev;
+    int B = m->B, T = m->T, R = m->sel_R, C = c->hidden_size, H = c->num_heads, D = C / H;
+    int N = B * T, NR = B * R;
+    size_t NC = (size_t)N * C, NRC = (size_t)NR * C, BHRT = (size_t)B * H * R * T;
+    float p_a = bert_p_attn(m);
+    long TD = (long)T * D, RD = (long)R * D, RT = (long)R * T;
+    dev_view d;
+
+    /* After attention: s_dA = d res1 (the selected rows' residual gradient), s_dB = d ctx. Keep
+     * the residual's gradient in s_dC: s_dA becomes the whole layer's d x at the end. */
+    TRY(bert_layer_tail_backward(m, l, dout, NR));
+    TRY(dev_copy(dev, m->s_dC, m->s_dA, NRC));
+
+    const int ctx_dims[4] = {B, R, H, D}, ctx_perm[4] = {0, 2, 1, 3};
+    TRY(dev_permute(dev, m->s_ctxh, m->s_dB, 4, ctx_dims, ctx_perm, 0));
+    dev_view q = a->qkvh, k = dev_at(a->qkvh, NC), v = dev_at(a->qkvh, 2 * NC);
+    dev_view dq = m->s_dqkvh, dk = dev_at(m->s_dqkvh, NC), dv = dev_at(m->s_dqkvh, 2 * NC);
+    dev_view P = p_a > 0.0f ? a->att_d : a->att;
+    TRY(bert_gemm_batched(dev, 0, 1, R, T, D, m->s_ctxh, D, RD, v, D, TD, m->s_datt, T, RT, B * H)); /* dP */
+    TRY(bert_gemm_batched(dev, 1, 0, T, D, R, P, T, RT, m->s_ctxh, D, RD, dv, D, TD, B * H));       /* dv */
+    TRY(bert_dropout_backward(m, &d, m->s_datt, m->s_datt2, BHRT, p_a, BERT_SITE_ATT(l)));
+    dev_softmax sm = {B, H, R, T, 1.0f / sqrtf((float)D), m->mask};
+    TRY(dev_fill(dev, m->s_scores, BHRT, 0.0f));
+    TRY(dev_softmax_backward(dev, &sm, m->s_scores, d, a->att));
+    TRY(bert_gemm_batched(dev, 0, 0, R, D, T, m->s_scores, T, RT, k, D, TD, dq, D, RD, B * H)); /* dq */
+    TRY(bert_gemm_batched(dev, 1, 0, T, D, R, m->s_scores, T, RT, q, D, RD, dk, D, TD, B * H)); /* dk */
+
+    /* Query projection: d x at the selected rows = residual + dq W_q (into s_dC). */
+    const int q_dims[4] = {B, H, R, D}, q_perm[4] = {0, 2, 1, 3};
+    TRY(dev_permute(dev, m->s_dB, dq, 4, q_dims, q_perm, 0));
+    TRY(bert_linear_backward(m, m->s_dC, 1.0f, m->s_dB, m->sel_x, o->qkv_w, o->qkv_b, NR, C, C));
+
+    /* Key and value projections over every row: s_dA = d kv W_kv, then the selected rows'
+     * gradient added in. */
+    const int kv_dims[5] = {2, B, H, T, D}, kv_perm[5] = {1, 3, 0, 2, 4};
+    TRY(dev_permute(dev, m->s_qkv, dk, 5, kv_dims, kv_perm, 0));
+    TRY(bert_linear_backward(m, m->s_dA, 0.0f, m->s_qkv, x, o->qkv_w + (size_t)C * C, o->qkv_b + (size_t)C, N, C,
+                             2 * C));
+    return dev_scatter_add_rows(dev, m->s_dA, m->s_dC, &m->sel_rows, C);
+}
