@@ -174,6 +174,39 @@ static void test_against_pytorch(bert_model *m, dev_buf *dR) {
     free(all);
 }
 
+/* Central differences of `loss` at the largest-gradient element of each probe tensor (the best
+ * signal-to-noise for fp32) against the analytic gradient g, each within 2e-2 relative; returns
+ * the worst relative difference. */
+static double central_differences(bert_model *m, const float *g, const char *const *probe, size_t nprobe,
+                                  double (*loss)(bert_model *), const char *what) {
+    double worst = 0;
+    for (size_t p = 0; p < nprobe; p++) {
+        const bert_tensor *t = bert_tensor_find(m, probe[p]);
+        size_t best = 0;
+        for (size_t j = 1; j < t->numel; j++)
+            if (fabsf(g[t->off + j]) > fabsf(g[t->off + best])) best = j;
+        float *w = malloc(t->numel * sizeof *w);
+        tu_must(bert_tensor_download(m, t, w), &err, "tensor download");
+        float w0 = w[best], eps = 1e-2f;
+        double l[2];
+        for (int side = 0; side < 2; side++) {
+            w[best] = w0 + (side ? -eps : eps);
+            tu_must(bert_tensor_upload(m, t, w), &err, "tensor upload");
+            l[side] = loss(m);
+        }
+        w[best] = w0;
+        tu_must(bert_tensor_upload(m, t, w), &err, "tensor upload");
+        free(w);
+        double fd = (l[0] - l[1]) / (2.0 * eps), an = g[t->off + best];
+        double rel = fabs(fd - an) / fmax(fabs(an), 1e-3);
+        worst = fmax(worst, rel);
+        tu_check(rel <= 2e-2, "%s gradient %s[%zu]: analytic %.6g, central difference %.6g", what, t->name, best, an,
+                 fd);
+    }
+    printf("%s: analytic vs central-difference gradients, worst relative difference %.3g\n", what, worst);
+    return worst;
+}
+
 /* Selected outputs (bert_select_outputs): the last layer at a few positions only must give the
  * full layer's rows there, and the same parameter gradients as the full model under a loss
  * that reads only those rows; with dropout on, its gradient must match central differences. */
@@ -192,6 +225,13 @@ static float *selected_forward(bert_model *m, int train, uint64_t step) {
     dev_view h;
     tu_must(bert_forward(m, ids, types, mask, B, T, train, step, &h), &err, "bert_forward (selected)");
     return download(h, (size_t)B * NSEL * 64);
+}
+
+static double selected_dropout_loss(bert_model *m) {
+    float *hs = selected_forward(m, 1, 2);
+    double l = selected_loss(hs);
+    free(hs);
+    return l;
 }
 
 static void test_selected_outputs(const bert_config *cfg, bert_model *m) {
@@ -269,34 +309,7 @@ static void test_selected_outputs(const bert_config *cfg, bert_model *m) {
     const char *probe[] = {"encoder.layer.1.attention.self.query.weight", "encoder.layer.1.attention.self.key.weight",
                            "encoder.layer.1.attention.self.value.bias", "encoder.layer.1.output.dense.weight",
                            "encoder.layer.0.intermediate.dense.weight"};
-    double fd_worst = 0;
-    for (size_t p = 0; p < sizeof probe / sizeof probe[0]; p++) {
-        const bert_tensor *t = bert_tensor_find(md, probe[p]);
-        size_t best = 0;
-        for (size_t j = 1; j < t->numel; j++)
-            if (fabsf(g[t->off + j]) > fabsf(g[t->off + best])) best = j;
-        float *w = malloc(t->numel * sizeof *w);
-        tu_must(bert_tensor_download(md, t, w), &err, "tensor download");
-        float w0 = w[best], eps = 1e-2f;
-        double l[2];
-        for (int side = 0; side < 2; side++) {
-            w[best] = w0 + (side ? -eps : eps);
-            tu_must(bert_tensor_upload(md, t, w), &err, "tensor upload");
-            float *hs = selected_forward(md, 1, 2);
-            l[side] = selected_loss(hs);
-            free(hs);
-        }
-        w[best] = w0;
-        tu_must(bert_tensor_upload(md, t, w), &err, "tensor upload");
-        free(w);
-        double fd = (l[0] - l[1]) / (2.0 * eps), an = g[t->off + best];
-        double rel = fabs(fd - an) / fmax(fabs(an), 1e-3);
-        fd_worst = fmax(fd_worst, rel);
-        tu_check(rel <= 2e-2, "selected outputs with dropout: gradient %s[%zu]: analytic %.6g, central difference "
-                 "%.6g", t->name, best, an, fd);
-    }
-    printf("selected outputs with dropout: analytic vs central differences, worst relative difference %.3g\n",
-           fd_worst);
+    central_differences(md, g, probe, sizeof probe / sizeof probe[0], selected_dropout_loss, "selected outputs with dropout");
     bert_model_free(md);
     dev_free(dev, dfull);
     dev_free(dev, dsel);
@@ -350,6 +363,13 @@ static void test_input_errors(bert_model *m) {
 }
 
 
+static double dropout_loss(bert_model *m) {
+    float *h = forward(m, 1, 5);
+    double l = loss_of(h);
+    free(h);
+    return l;
+}
+
 static void test_dropout(const bert_config *cfg, bert_model *eval_model, dev_buf *dR) {
     bert_config c = *cfg;
     c.hidden_dropout = 0.1f;
@@ -400,34 +420,7 @@ static void test_dropout(const bert_config *cfg, bert_model *eval_model, dev_buf
     const char *probe[] = {"encoder.layer.0.attention.self.query.weight", "encoder.layer.0.attention.self.value.bias",
                            "encoder.layer.1.intermediate.dense.weight", "encoder.layer.0.output.LayerNorm.weight",
                            "embeddings.LayerNorm.bias", "embeddings.word_embeddings.weight"};
-    double worst = 0;
-    for (size_t p = 0; p < sizeof probe / sizeof probe[0]; p++) {
-        const bert_tensor *t = bert_tensor_find(m, probe[p]);
-        /* The element with the largest gradient: the best signal-to-noise for fp32 FD. */
-        size_t best = 0;
-        for (size_t j = 1; j < t->numel; j++)
-            if (fabsf(g1[t->off + j]) > fabsf(g1[t->off + best])) best = j;
-        float *w = malloc(t->numel * sizeof *w);
-        tu_must(bert_tensor_download(m, t, w), &err, "tensor download");
-        float w0 = w[best], eps = 1e-2f;
-        double l[2];
-        for (int side = 0; side < 2; side++) {
-            w[best] = w0 + (side ? -eps : eps);
-            tu_must(bert_tensor_upload(m, t, w), &err, "tensor upload");
-            float *h = forward(m, 1, 5);
-            l[side] = loss_of(h);
-            free(h);
-        }
-        w[best] = w0;
-        tu_must(bert_tensor_upload(m, t, w), &err, "tensor upload");
-        free(w);
-        double fd = (l[0] - l[1]) / (2.0 * eps), an = g1[t->off + best];
-        double rel = fabs(fd - an) / fmax(fabs(an), 1e-3);
-        worst = fmax(worst, rel);
-        tu_check(rel <= 2e-2, "dropout gradient %s[%zu]: analytic %.6g, central difference %.6g", t->name, best, an,
-                 fd);
-    }
-    printf("dropout: analytic vs central-difference gradients, worst relative difference %.3g\n", worst);
+    central_differences(m, g1, probe, sizeof probe / sizeof probe[0], dropout_loss, "dropout");
     free(g1);
     free(g2);
     free(e);

@@ -67,41 +67,44 @@ mltc_status bert_layer_tail_backward(bert_model *m, int l, dev_view dout, int N)
     return bert_linear_backward(m, dB, 0.0f, d, a->ctx, o->o_w, o->o_b, N, C, C); /* dB = d ctx */
 }
 
+/* The backward of bert_attention_forward: from d ctx [B, R, C] in s_dB to dq [B,H,R,D] at the
+ * start of s_dqkvh and dk, dv [B,H,T,D] after it (where the full layer's would be). */
+mltc_status bert_attention_backward(bert_model *m, int l, int R) {
+    const bert_config *c = &m->cfg;
+    const bert_layer_act *a = &m->act[l];
+    dev_ctx *dev = m->dev;
+    int B = m->B, T = m->T, C = c->hidden_size, H = c->num_heads, D = C / H;
+    size_t NC = (size_t)B * T * C, BHRT = (size_t)B * H * R * T;
+    float p_a = bert_p_attn(m);
+    long TD = (long)T * D, RD = (long)R * D, RT = (long)R * T;
+    dev_view d;
+    const int ctx_dims[4] = {B, R, H, D}, ctx_perm[4] = {0, 2, 1, 3};
+    TRY(dev_permute(dev, m->s_ctxh, m->s_dB, 4, ctx_dims, ctx_perm, 0));
+    dev_view q = a->qkvh, k = dev_at(a->qkvh, NC), v = dev_at(a->qkvh, 2 * NC);
+    dev_view dq = m->s_dqkvh, dk = dev_at(m->s_dqkvh, NC), dv = dev_at(m->s_dqkvh, 2 * NC);
+    dev_view P = p_a > 0.0f ? a->att_d : a->att;
+    TRY(bert_gemm_batched(dev, 0, 1, R, T, D, m->s_ctxh, D, RD, v, D, TD, m->s_datt, T, RT, B * H)); /* dP */
+    TRY(bert_gemm_batched(dev, 1, 0, T, D, R, P, T, RT, m->s_ctxh, D, RD, dv, D, TD, B * H));       /* dv */
+    TRY(bert_dropout_backward(m, &d, m->s_datt, m->s_datt2, BHRT, p_a, BERT_SITE_ATT(l)));
+    dev_softmax sm = {B, H, R, T, 1.0f / sqrtf((float)D), m->mask};
+    TRY(dev_fill(dev, m->s_scores, BHRT, 0.0f));
+    TRY(dev_softmax_backward(dev, &sm, m->s_scores, d, a->att));
+    TRY(bert_gemm_batched(dev, 0, 0, R, D, T, m->s_scores, T, RT, k, D, TD, dq, D, RD, B * H)); /* dq */
+    return bert_gemm_batched(dev, 1, 0, T, D, R, m->s_scores, T, RT, q, D, RD, dk, D, TD, B * H); /* dk */
+}
+
 /* dout: gradient w.r.t. this layer's output (read only by the first LayerNorm backward).
  * On return s_dA holds the gradient w.r.t. the layer's input x. */
 static mltc_status layer_backward(bert_model *m, int l, dev_view x, dev_view dout) {
     const bert_config *c = &m->cfg;
     const bert_layer_off *o = &m->lay.layers[l];
-    const bert_layer_act *a = &m->act[l];
-    dev_ctx *dev = m->dev;
     int B = m->B, T = m->T, C = c->hidden_size, H = c->num_heads, D = C / H;
-    int N = B * T;
-    size_t NC = (size_t)N * C, BHTT = (size_t)B * H * T * T;
-    float p_a = bert_p_attn(m);
-    dev_view dA = m->s_dA, dB = m->s_dB, d;
-
-    TRY(bert_layer_tail_backward(m, l, dout, N));
-
-    /* Attention: d ctxh, then through P V and softmax(Q K^T) into d q, d k, d v. */
-    const int ctx_dims[4] = {B, T, H, D}, ctx_perm[4] = {0, 2, 1, 3};
-    TRY(dev_permute(dev, m->s_ctxh, dB, 4, ctx_dims, ctx_perm, 0));
-    dev_view q = a->qkvh, k = dev_at(a->qkvh, NC), v = dev_at(a->qkvh, 2 * NC);
-    dev_view dq = m->s_dqkvh, dk = dev_at(m->s_dqkvh, NC), dv = dev_at(m->s_dqkvh, 2 * NC);
-    dev_view P = p_a > 0.0f ? a->att_d : a->att;
-    long TD = (long)T * D, TT = (long)T * T;
-    TRY(bert_gemm_batched(dev, 0, 1, T, T, D, m->s_ctxh, D, TD, v, D, TD, m->s_datt, T, TT, B * H)); /* dP */
-    TRY(bert_gemm_batched(dev, 1, 0, T, D, T, P, T, TT, m->s_ctxh, D, TD, dv, D, TD, B * H));       /* dv */
-    TRY(bert_dropout_backward(m, &d, m->s_datt, m->s_datt2, BHTT, p_a, BERT_SITE_ATT(l)));
-    dev_softmax sm = {B, H, T, T, 1.0f / sqrtf((float)D), m->mask};
-    TRY(dev_fill(dev, m->s_scores, BHTT, 0.0f));
-    TRY(dev_softmax_backward(dev, &sm, m->s_scores, d, a->att));
-    TRY(bert_gemm_batched(dev, 0, 0, T, D, T, m->s_scores, T, TT, k, D, TD, dq, D, TD, B * H)); /* dq */
-    TRY(bert_gemm_batched(dev, 1, 0, T, D, T, m->s_scores, T, TT, q, D, TD, dk, D, TD, B * H)); /* dk */
+    TRY(bert_layer_tail_backward(m, l, dout, B * T));
+    TRY(bert_attention_backward(m, l, T));
     const int qkv_dims[5] = {3, B, H, T, D}, qkv_perm[5] = {1, 3, 0, 2, 4};
-    TRY(dev_permute(dev, m->s_qkv, m->s_dqkvh, 5, qkv_dims, qkv_perm, 0));
-
-    /* d x = d res1 (the residual, in dA) + the projection's input gradient. */
-    return bert_linear_backward(m, dA, 1.0f, m->s_qkv, x, o->qkv_w, o->qkv_b, N, C, 3 * C);
+    TRY(dev_permute(m->dev, m->s_qkv, m->s_dqkvh, 5, qkv_dims, qkv_perm, 0));
+    /* d x = d res1 (the residual, in s_dA) + the projection's input gradient. */
+    return bert_linear_backward(m, m->s_dA, 1.0f, m->s_qkv, x, o->qkv_w, o->qkv_b, B * T, C, 3 * C);
 }
 
 /* The embedding tables' gradients: scatter-add d emb_sum rows into the rows that were

@@ -111,6 +111,11 @@ mltc_status bert_dropout_backward(bert_model *m, dev_view *dx, dev_view dy, dev_
 mltc_status bert_layer_tail_forward(bert_model *m, int l, dev_view x, int n);
 mltc_status bert_layer_tail_backward(bert_model *m, int l, dev_view dout, int n);
 
+/* Attention with R query rows per head (R = T: a full layer) and its backward; see
+ * bert_forward.c and bert_backward.c for where their inputs and outputs live. */
+mltc_status bert_attention_forward(bert_model *m, int l, int R);
+mltc_status bert_attention_backward(bert_model *m, int l, int R);
+
 /* The last layer when outputs are selected (bert_select.c): forward leaves [B, R, C] in the
  * layer's ln2; backward takes dout [B, R, C] and leaves d x [B, T, C] in s_dA, like
  * layer_backward. */

@@ -12,7 +12,6 @@
  * Buffers: the layer's own activation buffers hold the smaller tensors (q of the selected rows
  * in the q part of qkvh; k and v where they always are); sel_x keeps the layer input at the
  * selected rows for the residual and the query projection's backward. */
-#include <math.h>
 #include <stdlib.h>
 
 #include "model/bert_internal.h"
@@ -96,81 +95,46 @@ mltc_status bert_last_layer_forward_selected(bert_model *m, int l, dev_view x) {
     dev_ctx *dev = m->dev;
     int B = m->B, T = m->T, R = m->sel_R, C = c->hidden_size, H = c->num_heads, D = C / H;
     int N = B * T, NR = B * R;
-    size_t NC = (size_t)N * C, BHRT = (size_t)B * H * R * T;
-    float p_a = bert_p_attn(m);
-    long TD = (long)T * D, RD = (long)R * D, RT = (long)R * T;
 
     /* Keys and values of every token: rows C..3C of W_qkv, then [B,T,2,H,D] -> [2,B,H,T,D]
      * where the full layer keeps k and v. */
     TRY(bert_linear(m, m->s_qkv, x, o->qkv_w + (size_t)C * C, o->qkv_b + (size_t)C, N, C, 2 * C));
     const int kv_dims[5] = {B, T, 2, H, D}, kv_perm[5] = {2, 0, 3, 1, 4};
-    TRY(dev_permute(dev, dev_at(a->qkvh, NC), m->s_qkv, 5, kv_dims, kv_perm, 0));
-    dev_view q = a->qkvh, k = dev_at(a->qkvh, NC), v = dev_at(a->qkvh, 2 * NC);
+    TRY(dev_permute(dev, dev_at(a->qkvh, (size_t)N * C), m->s_qkv, 5, kv_dims, kv_perm, 0));
 
-    /* Queries of the selected rows: [B,R,H,D] -> [B,H,R,D]. */
+    /* Queries of the selected rows: [B,R,H,D] -> [B,H,R,D] at the start of qkvh. */
     TRY(upload_rows(m));
     TRY(dev_gather_rows(dev, m->sel_x, x, m->sel_idx, NR, C, N, 0.0f));
     TRY(bert_linear(m, m->s_ctxh, m->sel_x, o->qkv_w, o->qkv_b, NR, C, C));
     const int q_dims[4] = {B, R, H, D}, q_perm[4] = {0, 2, 1, 3};
-    TRY(dev_permute(dev, q, m->s_ctxh, 4, q_dims, q_perm, 0));
+    TRY(dev_permute(dev, a->qkvh, m->s_ctxh, 4, q_dims, q_perm, 0));
 
-    /* R attention rows per head. */
-    TRY(bert_gemm_batched(dev, 0, 1, R, T, D, q, D, RD, k, D, TD, m->s_scores, T, RT, B * H));
-    dev_softmax sm = {B, H, R, T, 1.0f / sqrtf((float)D), m->mask};
-    TRY(dev_softmax_forward(dev, &sm, a->att, m->s_scores));
-    dev_view P = a->att;
-    if (p_a > 0.0f) {
-        TRY(dev_dropout_forward(dev, a->att_d, a->att, BHRT, p_a, m->seed,
-                                bert_dropout_offset(m->step, BERT_SITE_ATT(l))));
-        P = a->att_d;
-    }
-    TRY(bert_gemm_batched(dev, 0, 0, R, D, T, P, T, RT, v, D, TD, m->s_ctxh, D, RD, B * H));
-    const int ctx_dims[4] = {B, H, R, D}, ctx_perm[4] = {0, 2, 1, 3};
-    TRY(dev_permute(dev, a->ctx, m->s_ctxh, 4, ctx_dims, ctx_perm, 0));
-
+    TRY(bert_attention_forward(m, l, R));
     return bert_layer_tail_forward(m, l, m->sel_x, NR);
 }
 
 mltc_status bert_last_layer_backward_selected(bert_model *m, int l, dev_view x, dev_view dout) {
     const bert_config *c = &m->cfg;
     const bert_layer_off *o = &m->lay.layers[l];
-    const bert_layer_act *a = &m->act[l];
     dev_ctx *dev = m->dev;
     int B = m->B, T = m->T, R = m->sel_R, C = c->hidden_size, H = c->num_heads, D = C / H;
     int N = B * T, NR = B * R;
-    size_t NC = (size_t)N * C, NRC = (size_t)NR * C, BHRT = (size_t)B * H * R * T;
-    float p_a = bert_p_attn(m);
-    long TD = (long)T * D, RD = (long)R * D, RT = (long)R * T;
-    dev_view d;
 
     /* After attention: s_dA = d res1 (the selected rows' residual gradient), s_dB = d ctx. Keep
      * the residual's gradient in s_dC: s_dA becomes the whole layer's d x at the end. */
     TRY(bert_layer_tail_backward(m, l, dout, NR));
-    TRY(dev_copy(dev, m->s_dC, m->s_dA, NRC));
-
-    const int ctx_dims[4] = {B, R, H, D}, ctx_perm[4] = {0, 2, 1, 3};
-    TRY(dev_permute(dev, m->s_ctxh, m->s_dB, 4, ctx_dims, ctx_perm, 0));
-    dev_view q = a->qkvh, k = dev_at(a->qkvh, NC), v = dev_at(a->qkvh, 2 * NC);
-    dev_view dq = m->s_dqkvh, dk = dev_at(m->s_dqkvh, NC), dv = dev_at(m->s_dqkvh, 2 * NC);
-    dev_view P = p_a > 0.0f ? a->att_d : a->att;
-    TRY(bert_gemm_batched(dev, 0, 1, R, T, D, m->s_ctxh, D, RD, v, D, TD, m->s_datt, T, RT, B * H)); /* dP */
-    TRY(bert_gemm_batched(dev, 1, 0, T, D, R, P, T, RT, m->s_ctxh, D, RD, dv, D, TD, B * H));       /* dv */
-    TRY(bert_dropout_backward(m, &d, m->s_datt, m->s_datt2, BHRT, p_a, BERT_SITE_ATT(l)));
-    dev_softmax sm = {B, H, R, T, 1.0f / sqrtf((float)D), m->mask};
-    TRY(dev_fill(dev, m->s_scores, BHRT, 0.0f));
-    TRY(dev_softmax_backward(dev, &sm, m->s_scores, d, a->att));
-    TRY(bert_gemm_batched(dev, 0, 0, R, D, T, m->s_scores, T, RT, k, D, TD, dq, D, RD, B * H)); /* dq */
-    TRY(bert_gemm_batched(dev, 1, 0, T, D, R, m->s_scores, T, RT, q, D, RD, dk, D, TD, B * H)); /* dk */
+    TRY(dev_copy(dev, m->s_dC, m->s_dA, (size_t)NR * C));
+    TRY(bert_attention_backward(m, l, R));
 
     /* Query projection: d x at the selected rows = residual + dq W_q (into s_dC). */
     const int q_dims[4] = {B, H, R, D}, q_perm[4] = {0, 2, 1, 3};
-    TRY(dev_permute(dev, m->s_dB, dq, 4, q_dims, q_perm, 0));
+    TRY(dev_permute(dev, m->s_dB, m->s_dqkvh, 4, q_dims, q_perm, 0));
     TRY(bert_linear_backward(m, m->s_dC, 1.0f, m->s_dB, m->sel_x, o->qkv_w, o->qkv_b, NR, C, C));
 
     /* Key and value projections over every row: s_dA = d kv W_kv, then the selected rows'
      * gradient added in. */
     const int kv_dims[5] = {2, B, H, T, D}, kv_perm[5] = {1, 3, 0, 2, 4};
-    TRY(dev_permute(dev, m->s_qkv, dk, 5, kv_dims, kv_perm, 0));
+    TRY(dev_permute(dev, m->s_qkv, dev_at(m->s_dqkvh, (size_t)N * C), 5, kv_dims, kv_perm, 0));
     TRY(bert_linear_backward(m, m->s_dA, 0.0f, m->s_qkv, x, o->qkv_w + (size_t)C * C, o->qkv_b + (size_t)C, N, C,
                              2 * C));
     return dev_scatter_add_rows(dev, m->s_dA, m->s_dC, &m->sel_rows, C);
