@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "cli_args.h"
+#include "cli_scores.h"
 #include "run/dataset.h"
 #include "run/metrics.h"
 
@@ -23,10 +24,10 @@ static void usage(FILE *out) {
             "                    micro_f1, macro_f1, subset_accuracy, micro_jaccard, n_examples, n_labels\n");
 }
 
-/* Through metrics_json_string so `mltc eval --json` and `mltc metrics --json` print the same keys
- * the same way. */
-static int print_json(const mltc_metrics *pm) {
-    metrics m = {
+/* The public result as the internal struct the shared printers take (per_label and names are
+ * allocated; 0 when out of memory). */
+static int to_internal(const mltc_metrics *pm, const mltc_model *model, metrics *m, const char ***names) {
+    *m = (metrics){
         .n_examples = pm->n_examples,
         .n_labels = pm->n_labels,
         .hamming_loss = pm->hamming_loss,
@@ -37,36 +38,19 @@ static int print_json(const mltc_metrics *pm) {
         .subset_accuracy = pm->subset_accuracy,
         .micro_jaccard = pm->micro_jaccard,
     };
-    char *s = metrics_json_string(&m, 1);
-    if (!s) return 0;
-    printf("%s\n", s);
-    free(s);
+    size_t k = pm->n_labels > 0 ? (size_t)pm->n_labels : 0;
+    *names = calloc(k + 1, sizeof **names);
+    if (!*names) return 0;
+    for (size_t j = 0; j < k; j++) (*names)[j] = mltc_model_label_name(model, (int)j);
+    if (!pm->per_label) return 1;
+    m->per_label = calloc(k + 1, sizeof *m->per_label);
+    if (!m->per_label) return 0;
+    for (size_t j = 0; j < k; j++) {
+        const mltc_label_metrics *l = &pm->per_label[j];
+        m->per_label[j] = (metrics_label){.precision = l->precision, .recall = l->recall, .f1 = l->f1,
+                                          .support = l->support, .predicted = l->predicted};
+    }
     return 1;
-}
-
-static void print_table(const mltc_metrics *m, const mltc_model *model, const char *ckpt, const char *data) {
-    printf("checkpoint %s (head %s, threshold %g)\ndata       %s\n", ckpt, mltc_model_head(model),
-           mltc_model_threshold(model), data);
-    printf("%zu examples, %d labels\n\n", m->n_examples, m->n_labels);
-    printf("  %-16s %.4f\n", "micro precision", m->micro_precision);
-    printf("  %-16s %.4f\n", "micro recall", m->micro_recall);
-    printf("  %-16s %.4f\n", "micro F1", m->micro_f1);
-    printf("  %-16s %.4f\n", "macro F1", m->macro_f1);
-    printf("  %-16s %.4f\n", "subset accuracy", m->subset_accuracy);
-    printf("  %-16s %.4f\n", "micro Jaccard", m->micro_jaccard);
-    printf("  %-16s %.4f\n", "Hamming loss", m->hamming_loss);
-    if (!m->per_label) return;
-    int w = 5;
-    for (int j = 0; j < m->n_labels; j++) {
-        int n = (int)strlen(mltc_model_label_name(model, j));
-        if (n > w) w = n;
-    }
-    printf("\n  %-*s %9s %9s %9s %9s %9s\n", w, "label", "precision", "recall", "F1", "support", "predicted");
-    for (int j = 0; j < m->n_labels; j++) {
-        const mltc_label_metrics *l = &m->per_label[j];
-        printf("  %-*s %9.4f %9.4f %9.4f %9zu %9zu\n", w, mltc_model_label_name(model, j), l->precision, l->recall,
-               l->f1, l->support, l->predicted);
-    }
 }
 
 int cmd_eval(int argc, char **argv) {
@@ -96,6 +80,8 @@ int cmd_eval(int argc, char **argv) {
     mltc_device *dev = NULL;
     mltc_model *model = NULL;
     mltc_metrics m = {0};
+    metrics im = {0};
+    const char **names = NULL;
     if (mltc_ctx_create(&ctx) != MLTC_OK) {
         fprintf(stderr, "mltc eval: out of memory\n");
         return CLI_FAIL;
@@ -106,16 +92,20 @@ int cmd_eval(int argc, char **argv) {
         fprintf(stderr, "mltc eval: %s\n", mltc_last_error(ctx));
         goto done;
     }
-    if (json) {
-        if (!print_json(&m)) {
-            fprintf(stderr, "mltc eval: out of memory writing JSON\n");
-            goto done;
-        }
-    } else {
-        print_table(&m, model, ckpt, data);
+    if (!to_internal(&m, model, &im, &names) || (json && !cli_print_scores_json(&im))) {
+        fprintf(stderr, "mltc eval: out of memory printing the scores\n");
+        goto done;
+    }
+    if (!json) {
+        printf("checkpoint %s (head %s, threshold %g)\ndata       %s\n", ckpt, mltc_model_head(model),
+               mltc_model_threshold(model), data);
+        printf("%zu examples, %d labels\n\n", im.n_examples, im.n_labels);
+        cli_print_scores(&im, names);
     }
     rc = CLI_OK;
 done:
+    metrics_free(&im);
+    free(names);
     mltc_metrics_free(&m);
     mltc_model_free(model);
     mltc_device_close(dev);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_scores.h"
 #include "run/dataset.h"
 #include "run/labels.h"
 #include "run/metrics.h"
@@ -25,29 +26,6 @@ static void usage(FILE *out) {
             "  --json         print one JSON object: hamming_loss, micro_precision, micro_recall,\n"
             "                 micro_f1, macro_f1, subset_accuracy, micro_jaccard, n_examples, n_labels\n\n"
             "An undefined ratio (no predicted or no gold positives) scores 0, as scikit-learn's default.\n");
-}
-
-static void print_summary(const metrics *m, const labels *lbl, const char *gold, const char *pred) {
-    printf("gold %s\npred %s\n", gold, pred);
-    printf("%zu examples, %d labels; TP %zu, FP %zu, FN %zu\n\n", m->n_examples, m->n_labels, m->tp, m->fp, m->fn);
-    printf("  %-16s %.4f\n", "micro precision", m->micro_precision);
-    printf("  %-16s %.4f\n", "micro recall", m->micro_recall);
-    printf("  %-16s %.4f\n", "micro F1", m->micro_f1);
-    printf("  %-16s %.4f\n", "macro F1", m->macro_f1);
-    printf("  %-16s %.4f\n", "subset accuracy", m->subset_accuracy);
-    printf("  %-16s %.4f\n", "micro Jaccard", m->micro_jaccard);
-    printf("  %-16s %.4f\n\n", "Hamming loss", m->hamming_loss);
-    int w = 5;
-    for (int j = 0; j < lbl->count; j++) {
-        int n = (int)strlen(lbl->names[j]);
-        if (n > w) w = n;
-    }
-    printf("  %-*s %9s %9s %9s %9s %9s\n", w, "label", "precision", "recall", "F1", "support", "predicted");
-    for (int j = 0; j < m->n_labels; j++) {
-        const metrics_label *l = &m->per_label[j];
-        printf("  %-*s %9.4f %9.4f %9.4f %9zu %9zu\n", w, lbl->names[j], l->precision, l->recall, l->f1, l->support,
-               l->predicted);
-    }
 }
 
 int cmd_metrics(int argc, char **argv) {
@@ -114,15 +92,14 @@ int cmd_metrics(int argc, char **argv) {
         goto done;
     }
     if (json) {
-        char *s = metrics_json_string(&m, 1);
-        if (!s) {
+        if (!cli_print_scores_json(&m)) {
             fprintf(stderr, "mltc metrics: out of memory writing JSON\n");
             goto done;
         }
-        printf("%s\n", s);
-        free(s);
     } else {
-        print_summary(&m, &lbl, gold_path, pred_path);
+        printf("gold %s\npred %s\n", gold_path, pred_path);
+        printf("%zu examples, %d labels; TP %zu, FP %zu, FN %zu\n\n", m.n_examples, m.n_labels, m.tp, m.fp, m.fn);
+        cli_print_scores(&m, (const char *const *)lbl.names);
     }
     rc = CLI_OK;
 done:
