@@ -131,9 +131,13 @@ static mltc_status cpu_enumerate(mltc_error *err, mltc_device_info *infos, int m
 #endif
     int par = openblas_get_parallel();
     const char *threading = par == 2 ? "OpenMP" : par == 1 ? "pthreads (its own pool beside OpenMP: slower)" : "serial";
+    /* libgomp reads OMP_WAIT_POLICY when it loads, so the library cannot set it; it can say so. */
+    const char *wait = getenv("OMP_WAIT_POLICY");
     snprintf(d->details, sizeof d->details,
-             "%d OpenMP threads (OMP_NUM_THREADS sets them); OpenBLAS core %s, %s threading%s",
-             omp_get_max_threads(), core ? core : "?", threading, hint);
+             "%d OpenMP threads (OMP_NUM_THREADS sets them); OpenBLAS core %s, %s threading%s; "
+             "OMP_WAIT_POLICY %s",
+             omp_get_max_threads(), core ? core : "?", threading, hint,
+             wait ? wait : "unset (set it to passive: spinning threads slow OpenBLAS)");
     return MLTC_OK;
 }
 
