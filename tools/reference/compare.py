@@ -48,6 +48,14 @@ def thread_env(threads):
     return env
 
 
+def mltc_env(threads):
+    """thread_env plus what mltc's README asks for: idle OpenMP threads that spin take the cores
+    OpenBLAS needs."""
+    env = thread_env(threads)
+    env.setdefault("OMP_WAIT_POLICY", "passive")
+    return env
+
+
 def machine(args):
     lines = [f"- host: {platform.node()}, {platform.system()} {platform.release()}"]
     try:
@@ -56,7 +64,7 @@ def machine(args):
         lines.append(f"- CPU: {model[0] if model else '?'}, nproc {os.cpu_count()}")
     except OSError:
         lines.append(f"- nproc {os.cpu_count()}")
-    out, _ = run([args.mltc, "devices"], env=thread_env(args.threads))
+    out, _ = run([args.mltc, "devices"], env=mltc_env(args.threads))
     if out:
         for l in out.splitlines():
             if "OpenBLAS core" in l or (l and not l.startswith(" ")):
@@ -76,10 +84,7 @@ def machine(args):
 def mltc_bench(args, backend, config):
     cmd = [args.mltc, "bench", "--device", backend, "--config", config, "--seq", str(args.seq), "--batch",
            str(args.batch), "--steps", str(args.steps), "--warmup", str(args.warmup), "--json"]
-    env = thread_env(args.threads)
-    # Idle OpenMP threads that spin take the cores OpenBLAS needs (mltc's README says to set this).
-    env.setdefault("OMP_WAIT_POLICY", "passive")
-    out, why = run(cmd, env=env, timeout=args.timeout)
+    out, why = run(cmd, env=mltc_env(args.threads), timeout=args.timeout)
     return (json.loads(out), None) if out else (None, why)
 
 
@@ -186,11 +191,11 @@ def quality(args, log):
             out = os.path.join(tmp, f"out-{head}")
             t0 = time.time()
             _, why = run([args.mltc, "train", "--model", args.model, "--train", train, "--labels", labels, "--out",
-                          out, "--device", args.quality_device] + common, env=thread_env(args.threads))
+                          out, "--device", args.quality_device] + common, env=mltc_env(args.threads))
             m = None
             if not why:
                 res, why = run([args.mltc, "eval", "--checkpoint", os.path.join(out, "best"), "--data", test,
-                                "--device", args.quality_device, "--json"], env=thread_env(args.threads))
+                                "--device", args.quality_device, "--json"], env=mltc_env(args.threads))
                 m = json.loads(res) if res else None
             m_s = time.time() - t0
             log(f"mltc {head}: {'ok' if m else why} ({m_s:.0f} s)")
