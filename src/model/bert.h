@@ -16,7 +16,7 @@
  * an aligned offset; the gaps are zero in both buffers.
  *
  * Dropout (inverted, Philox, see device.h) draws element i of dropout site s at training step
- * `step` from counter  (step << 40) + (s << 32) + i  under the model's seed, so each (step,
+ * `step` from Philox index  (step << 40) + (s << 32) + i  under the model's seed, so each (step,
  * site, element) has its own number and a resumed run redraws the same masks. Sites: 0 is the
  * embeddings; layer l uses 1 + 3l (attention probabilities), 2 + 3l (attention output) and
  * 3 + 3l (FFN output). Sites BERT_DROPOUT_HEAD_SITE.. 255 are left to the heads (use
@@ -34,7 +34,7 @@
 
 #define BERT_DROPOUT_HEAD_SITE 248u
 #define BERT_SIBLING_SEED_SALT 0x9E3779B97F4A7C15ull
-#define BERT_MAX_STEP ((uint64_t)1 << 24) /* steps must stay below this (24 bits of counter) */
+#define BERT_MAX_STEP ((uint64_t)1 << 24) /* steps must stay below this (24 bits of the index) */
 
 static inline uint64_t bert_dropout_offset(uint64_t step, unsigned site) { return (step << 40) | ((uint64_t)site << 32); }
 
