@@ -88,6 +88,23 @@ static void run_head(dev_ctx *dev, const char *model, const labels *lbl, head_ki
     }
     const char *hn = head_kind_name(head);
     int C = c->C;
+
+    /* Selected outputs (the encoder's last layer for the rows a head reads) must predict what the
+     * full encoder predicts: this checks each head's mapping from positions to hidden rows. */
+    if (c->head_ops->outputs) {
+        float sel[3 * 4], full[3 * 4];
+        tu_check(bert_selected_outputs(c->bert) > 0, "%s: the head's outputs are selected", hn);
+        tu_must(classifier_predict(c, ex, 3, sel), dev->err, "predict (selected)");
+        tu_must(bert_select_outputs(c->bert, NULL, 0), dev->err, "select all");
+        tu_must(classifier_predict(c, ex, 3, full), dev->err, "predict (full)");
+        double d = 0;
+        for (int i = 0; i < 3 * 4; i++) d = fmax(d, fabs((double)sel[i] - full[i]));
+        printf("%s: selected vs full encoder outputs, max probability difference %.3g\n", hn, d);
+        tu_check(d <= 1e-5, "%s: selected outputs change the predictions by %.3g", hn, d);
+        int32_t pos[64];
+        int R = c->head_ops->outputs(c, pos);
+        tu_must(bert_select_outputs(c->bert, pos, R), dev->err, "select again");
+    }
     probe probes[16];
     int np = 0;
     if (head == HEAD_BERT) {
