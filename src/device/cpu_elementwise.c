@@ -36,16 +36,6 @@ CPU_CLONES static void axpby_chunk(float *y, float alpha, const float *a, float 
     for (size_t i = 0; i < n; i++) y[i] = alpha * a[i] + beta * b[i];
 }
 
-/* Runs `body` over [0, n) in CPU_CHUNK pieces on all threads; `body` sees base and count. */
-#define CPU_FOR_CHUNKS(n, base, count, body)                                                                  \
-    do {                                                                                                      \
-        size_t nchunks_ = ((n) + CPU_CHUNK - 1) / CPU_CHUNK;                                                  \
-        _Pragma("omp parallel for schedule(static)") for (size_t c_ = 0; c_ < nchunks_; c_++) {               \
-            size_t base = c_ * CPU_CHUNK, count = (n)-base < CPU_CHUNK ? (n)-base : CPU_CHUNK;                \
-            body;                                                                                             \
-        }                                                                                                     \
-    } while (0)
-
 mltc_status cpu_fill(dev_ctx *ctx, dev_view dst, size_t n, float value) {
     float *d = cpu_f(dst);
     CPU_FOR_CHUNKS(n, base, count, fill_chunk(d + base, count, value));

@@ -54,12 +54,8 @@ mltc_status cpu_adamw(dev_ctx *ctx, const dev_adamw_args *a) {
     }
     float bc1 = 1.0f - powf(a->beta1, (float)a->step), bc2 = 1.0f - powf(a->beta2, (float)a->step);
     float step_size = a->lr / bc1, bc2_sqrt = sqrtf(bc2), decay = 1.0f - a->lr * a->weight_decay;
-    size_t n = a->n, nchunks = (n + CPU_CHUNK - 1) / CPU_CHUNK;
-#pragma omp parallel for schedule(static)
-    for (size_t c = 0; c < nchunks; c++) {
-        size_t base = c * CPU_CHUNK, count = n - base < CPU_CHUNK ? n - base : CPU_CHUNK;
-        adamw_chunk(p + base, m + base, v + base, g + base, count, clip, a->beta1, a->beta2, a->eps, step_size,
-                    bc2_sqrt, decay);
-    }
+    CPU_FOR_CHUNKS(a->n, base, count,
+                   adamw_chunk(p + base, m + base, v + base, g + base, count, clip, a->beta1, a->beta2, a->eps,
+                               step_size, bc2_sqrt, decay));
     return MLTC_OK;
 }

@@ -26,6 +26,16 @@
  * free, small enough that two threads share the work of a 128x384 activation evenly. */
 #define CPU_CHUNK 8192
 
+/* Runs `body` over [0, n) in CPU_CHUNK pieces on all threads; `body` sees base and count. */
+#define CPU_FOR_CHUNKS(n, base, count, body)                                                                  \
+    do {                                                                                                      \
+        size_t nchunks_ = ((n) + CPU_CHUNK - 1) / CPU_CHUNK;                                                  \
+        _Pragma("omp parallel for schedule(static)") for (size_t c_ = 0; c_ < nchunks_; c_++) {               \
+            size_t base = c_ * CPU_CHUNK, count = (n)-base < CPU_CHUNK ? (n)-base : CPU_CHUNK;                \
+            body;                                                                                             \
+        }                                                                                                     \
+    } while (0)
+
 /* e^x: x = n*ln2 + f with |f| <= ln2/2, e^f by its degree-7 Taylor polynomial (truncation error
  * below 1e-8 relative), 2^n by building the exponent bits. Below -87.3 the result is 0 (the
  * float denormal range is not needed by any caller: softmax and the GELU density). */

@@ -79,13 +79,7 @@ static mltc_status upload_rows(bert_model *m) {
     for (int b = 0; b < m->B; b++)
         for (int r = 0; r < R; r++) m->h_sel_idx[b * R + r] = b * m->T + m->sel_pos[r];
     TRY(dev_upload(dev, m->sel_idx.buf, m->sel_idx.off * 4, m->h_sel_idx, 4 * (size_t)n));
-    int32_t *h = m->h_plan; /* 3 * max_n + 1 >= 3n + 1 */
-    int nseg = dev_rows_plan_host(m->h_sel_idx, n, h, h + n, h + 2 * n + 1);
-    if (nseg < 0) return err_set(dev->err, MLTC_ERR_OUT_OF_MEMORY, "bert_forward: no memory for a row plan");
-    TRY(dev_upload(dev, m->sel_plan.buf, m->sel_plan.off * 4, h, (3 * (size_t)n + 1) * 4));
-    m->sel_rows = (dev_rows_plan){nseg, n, m->sel_plan, dev_at(m->sel_plan, (size_t)n),
-                                  dev_at(m->sel_plan, 2 * (size_t)n + 1)};
-    return MLTC_OK;
+    return dev_rows_plan_upload(dev, m->h_sel_idx, n, m->B * m->T, m->sel_plan, m->h_plan, &m->sel_rows);
 }
 
 mltc_status bert_last_layer_forward_selected(bert_model *m, int l, dev_view x) {
