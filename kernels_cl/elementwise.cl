@@ -51,19 +51,10 @@ __kernel void bias_add(__global float *y, ulong yo, __global const float *bias, 
     y[yo + i] += bias[bo + i % (size_t)cols];
 }
 
-/* One work-item per column summing rows in order: the CPU's order, and deterministic. */
-__kernel void bias_backward(__global float *db, ulong dbo, __global const float *dy, ulong dyo, int rows,
-                            int cols) {
-    int c = (int)get_global_id(0);
-    if (c >= cols) return;
-    float s = 0.0f;
-    for (int r = 0; r < rows; r++) s += dy[dyo + (size_t)r * cols + c];
-    db[dbo + c] += s;
-}
-
 /* Column sums over many rows in two deterministic stages, so a GPU has rows/chunk times more
  * work-items than columns: stage 1 sums each chunk of rows per (chunk, column), in row order;
- * stage 2 adds the chunks in order into dst. */
+ * stage 2 adds the chunks in order into dst. With few rows, stage 2 alone sums the rows
+ * themselves (one work-item per column, rows in order: the CPU's order). */
 __kernel void colsum_partial(__global float *part, ulong po, __global const float *x, ulong xo, int rows, int cols,
                              int chunk) {
     size_t i = get_global_id(0);

@@ -85,14 +85,8 @@ mltc_status ocl_bias_backward(dev_ctx *ctx, dev_view dbias, dev_view dy, int row
     ocl_ctx *c = CTX(ctx);
     const char *op = "bias_backward";
     ocl_launch L;
-    if (rows <= OCL_COLSUM_SINGLE) {
-        ocl_begin(&L, c, K_BIAS_BACKWARD, op);
-        ocl_arg_view(&L, dbias);
-        ocl_arg_view(&L, dy);
-        ocl_arg_int(&L, rows);
-        ocl_arg_int(&L, cols);
-        return ocl_run_items(&L, (size_t)cols);
-    }
+    /* Few rows: the second stage alone, reading each row of dy as a chunk's partial sum. */
+    if (rows <= OCL_COLSUM_SINGLE) return ocl_colsum_final(c, dbias, dy, rows, cols, op);
     int nchunks = (rows + OCL_COLSUM_CHUNK - 1) / OCL_COLSUM_CHUNK;
     cl_mem mem;
     mltc_status st = ocl_scratch(c, (size_t)nchunks * cols * 4, op, &mem);

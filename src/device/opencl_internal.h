@@ -27,7 +27,6 @@ typedef enum ocl_kernel_id {
     K_DROPOUT_BACKWARD,
     K_AXPBY,
     K_BIAS_ADD,
-    K_BIAS_BACKWARD,
     K_PERMUTE,
     K_COLSUM_PARTIAL,
     K_COLSUM_FINAL,
