@@ -50,13 +50,10 @@ mltc_status bert_select_outputs(bert_model *m, const int32_t *positions, int R) 
     size_t n = (size_t)m->max_batch * R, C = (size_t)m->cfg.hidden_size;
     m->sel_pos = malloc(sizeof *m->sel_pos * (size_t)R);
     m->h_sel_idx = malloc(sizeof *m->h_sel_idx * n);
-    if (!m->sel_pos || !m->h_sel_idx) {
-        free(m->sel_pos), free(m->h_sel_idx);
-        m->sel_pos = NULL, m->h_sel_idx = NULL;
-        return err_set(dev->err, MLTC_ERR_OUT_OF_MEMORY, "bert_select_outputs: no host memory");
-    }
     size_t o_idx = 0, o_plan = n, o_x = (4 * n + 1 + 63) / 64 * 64;
-    mltc_status st = dev_alloc(dev, (o_x + n * C) * 4, &m->sel_buf);
+    mltc_status st = !m->sel_pos || !m->h_sel_idx
+                         ? err_set(dev->err, MLTC_ERR_OUT_OF_MEMORY, "bert_select_outputs: no host memory")
+                         : dev_alloc(dev, (o_x + n * C) * 4, &m->sel_buf);
     if (st) {
         free(m->sel_pos), free(m->h_sel_idx);
         m->sel_pos = NULL, m->h_sel_idx = NULL;
