@@ -7,7 +7,8 @@ at each --configs shape, with the same seq, batch, steps and warm-up; the ratio 
 --threads threads); other backends with PyTorch on --torch-gpu when given, else not compared.
 
 Quality (--quality): `mltc train` + `mltc eval --json` and tools/reference/torch_reference.py per
---heads on Reuters with the given model: micro-F1 and Hamming loss beside each other. On a CPU
+--heads on a dataset folder (--data: Reuters by default, or SemEval E-c's tsv files) with the
+given model, for each of --seeds: mean micro-F1 and Hamming loss beside each other. On a CPU
 the full run takes hours per head; --limit N trains and tests on the first N examples of each
 file only (a smoke test of the comparison, not a quality figure).
 
@@ -174,50 +175,90 @@ def head_slice(src, dst, limit):
             g.write(line)
 
 
+def dataset_files(data):
+    """(train, test, labels or None) of a dataset folder: Reuters' train/test.jsonl + labels.txt or
+    SemEval's train/test.tsv (tsv-columns: the labels come from the header)."""
+    for ext in ("jsonl", "tsv"):
+        train, test = os.path.join(data, f"train.{ext}"), os.path.join(data, f"test.{ext}")
+        if os.path.exists(train) and os.path.exists(test):
+            labels = os.path.join(data, "labels.txt")
+            return train, test, labels if os.path.exists(labels) else None
+    sys.exit(f"compare: {data} holds neither train.jsonl + test.jsonl nor train.tsv + test.tsv")
+
+
+def head_slice(src, dst, limit, header):
+    with open(src, encoding="utf-8") as f, open(dst, "w", encoding="utf-8") as g:
+        for i, line in enumerate(f):
+            if limit and i >= limit + header:
+                break
+            g.write(line)
+
+
+def mean(values):
+    return statistics.mean(values) if values and None not in values else None
+
+
 def quality(args, log):
     tmp = tempfile.mkdtemp(prefix="mltc-compare-")
     rows, raw = [], []
+    seeds = [int(x) for x in args.seeds.split(",")]
     try:
-        train, test = os.path.join(args.data, "train.jsonl"), os.path.join(args.data, "test.jsonl")
-        labels = os.path.join(args.data, "labels.txt")
+        train, test, labels = dataset_files(args.data)
         if args.limit:
-            head_slice(train, os.path.join(tmp, "train.jsonl"), args.limit)
-            head_slice(test, os.path.join(tmp, "test.jsonl"), args.limit)
-            train, test = os.path.join(tmp, "train.jsonl"), os.path.join(tmp, "test.jsonl")
+            header = 1 if train.endswith(".tsv") and not labels else 0
+            for src in ("train", "test"):
+                dst = os.path.join(tmp, os.path.basename(train if src == "train" else test))
+                head_slice(train if src == "train" else test, dst, args.limit, header)
+            train, test = os.path.join(tmp, os.path.basename(train)), os.path.join(tmp, os.path.basename(test))
+        label_args = ["--labels", labels] if labels else []
         for head in args.heads.split(","):
             max_len = args.lmmtc_max_len if head == "lmmtc" else args.max_len
-            common = ["--head", head, "--epochs", str(args.epochs), "--batch", str(args.train_batch),
-                      "--max-len", str(max_len)]
-            out = os.path.join(tmp, f"out-{head}")
-            t0 = time.time()
-            _, why = run([args.mltc, "train", "--model", args.model, "--train", train, "--labels", labels, "--out",
-                          out, "--device", args.quality_device] + common, env=mltc_env(args.threads))
-            m = None
-            if not why:
-                res, why = run([args.mltc, "eval", "--checkpoint", os.path.join(out, "best"), "--data", test,
-                                "--device", args.quality_device, "--json"], env=mltc_env(args.threads))
-                m = json.loads(res) if res else None
-            m_s = time.time() - t0
-            log(f"mltc {head}: {'ok' if m else why} ({m_s:.0f} s)")
-            res, twhy = run([sys.executable, os.path.join(HERE, "torch_reference.py"), "--model", args.model,
-                             "--train", train, "--test", test, "--labels", labels, "--threads", str(args.threads),
-                             "--json"] + common)
-            t = json.loads(res) if res else None
-            log(f"torch_reference {head}: {'ok' if t else twhy}")
-            raw.append({"head": head, "mltc": m, "mltc_error": why, "torch": t, "torch_error": twhy})
+            ms, ts = [], []
+            for seed in seeds:
+                common = ["--head", head, "--epochs", str(args.epochs), "--batch", str(args.train_batch),
+                          "--max-len", str(max_len), "--seed", str(seed)]
+                out = os.path.join(tmp, f"out-{head}-{seed}")
+                t0 = time.time()
+                _, why = run([args.mltc, "train", "--model", args.model, "--train", train, "--out", out, "--device",
+                              args.quality_device] + label_args + common, env=mltc_env(args.threads))
+                m = None
+                if not why:
+                    res, why = run([args.mltc, "eval", "--checkpoint", os.path.join(out, "best"), "--data", test,
+                                    "--device", args.quality_device, "--json"], env=mltc_env(args.threads))
+                    m = json.loads(res) if res else None
+                if m:
+                    m["wall_s"] = time.time() - t0
+                shutil.rmtree(out, ignore_errors=True)
+                log(f"mltc {head} seed {seed}: {'ok' if m else why} ({time.time() - t0:.0f} s)")
+                t0 = time.time()
+                res, twhy = run([sys.executable, os.path.join(HERE, "torch_reference.py"), "--model", args.model,
+                                 "--train", train, "--test", test, "--threads", str(args.threads), "--device",
+                                 args.torch_quality_device, "--json"] + label_args + common)
+                t = json.loads(res) if res else None
+                log(f"torch_reference {head} seed {seed}: {'ok' if t else twhy} ({time.time() - t0:.0f} s)")
+                raw.append({"head": head, "seed": seed, "mltc": m, "mltc_error": why, "torch": t,
+                            "torch_error": twhy})
+                ms.append(m)
+                ts.append(t)
 
-            def g(d, k):
-                return d[k] if d else None
+            def g(runs, k, digits):
+                v = mean([r[k] if r else None for r in runs])
+                return fmt(v, digits)
 
-            rows.append(f"| {head} | {g(t, 'n_train') or '—'} | {g(m, 'n_examples') or g(t, 'n_examples') or '—'} | "
-                        f"{fmt(g(m, 'micro_f1'), 4)} | {fmt(g(t, 'micro_f1'), 4)} | "
-                        f"{fmt(g(m, 'hamming_loss'), 5)} | {fmt(g(t, 'hamming_loss'), 5)} | "
-                        f"{fmt(g(m, 'macro_f1'), 4)} | {fmt(g(t, 'macro_f1'), 4)} |"
-                        + ("" if m else f" mltc: {why}") + ("" if t else f" PyTorch: {twhy}"))
+            ok_m, ok_t = all(ms), all(ts)
+            n_train = next((t["n_train"] for t in ts if t), "—")
+            n_test = next((r["n_examples"] for r in ms + ts if r), "—")
+            mf, tf = mean([r["micro_f1"] if r else None for r in ms]), mean([r["micro_f1"] if r else None for r in ts])
+            rows.append(f"| {head} | {n_train} | {n_test} | {g(ms, 'micro_f1', 4)} | {g(ts, 'micro_f1', 4)} | "
+                        f"{fmt((mf - tf) * 100 if mf is not None and tf is not None else None, 2)} | "
+                        f"{g(ms, 'hamming_loss', 5)} | {g(ts, 'hamming_loss', 5)} | "
+                        f"{g(ms, 'macro_f1', 4)} | {g(ts, 'macro_f1', 4)} |"
+                        + ("" if ok_m else " mltc failed (see the log)") + ("" if ok_t else " PyTorch failed"))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    head = ["| head | train examples | test examples | mltc micro-F1 | PyTorch micro-F1 | mltc Hamming | "
-            "PyTorch Hamming | mltc macro-F1 | PyTorch macro-F1 |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    head = ["| head | train examples | test examples | mltc micro-F1 | PyTorch micro-F1 | difference (points) | "
+            "mltc Hamming | PyTorch Hamming | mltc macro-F1 | PyTorch macro-F1 |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     return head + rows, raw
 
 
@@ -246,7 +287,9 @@ def main():
     ap.add_argument("--train-batch", type=int, default=16)
     ap.add_argument("--max-len", type=int, default=128)
     ap.add_argument("--lmmtc-max-len", type=int, default=512, help="lmmtc needs 3K + 4 tokens at least")
-    ap.add_argument("--quality-device", default="cpu")
+    ap.add_argument("--seeds", default="42", help="comma-separated seeds; the table shows means over them")
+    ap.add_argument("--quality-device", default="cpu", help="mltc device for the quality runs")
+    ap.add_argument("--torch-quality-device", default="cpu", help="PyTorch device for the quality runs")
     ap.add_argument("--json-out", help="also write every raw result to this file")
     args = ap.parse_args()
     if not os.path.exists(args.mltc):
@@ -265,9 +308,9 @@ def main():
                 f"per side, the sides taking turns.", ""] + lines + [""]
     if args.quality:
         lines, raw["quality"] = quality(args, log)
-        scope = f"first {args.limit} train / {args.limit} test examples" if args.limit else "full ModApte split"
-        out += [f"## Quality (Reuters, {os.path.basename(args.model.rstrip('/'))}, {scope}, {args.epochs} epoch(s))",
-                ""] + lines + [""]
+        scope = f"first {args.limit} train / {args.limit} test examples" if args.limit else "full split"
+        out += [f"## Quality ({os.path.basename(args.data.rstrip('/'))}, {os.path.basename(args.model.rstrip('/'))}, "
+                f"{scope}, {args.epochs} epoch(s), mean over seeds {args.seeds})", ""] + lines + [""]
     print("\n".join(out))
     if args.json_out:
         with open(args.json_out, "w") as f:

@@ -3,7 +3,8 @@
 
 The same recipe as `mltc train` / `mltc eval`, written from src/model/head_*.c and
 src/model/lmmtc_prompt.c, so quality can be compared number for number:
-  data      jsonl {"title", "text", "labels"}: text = title + "\\n" + text when the title is non-empty
+  data      jsonl {"title", "text", "labels"} (text = title + "\\n" + text when the title is non-empty),
+            tsv (text<TAB>a,b) or tsv-columns (a header, one 0/1 column per label, e.g. SemEval E-c)
   tokens    BertTokenizerFast on the model's vocab.txt (lower case, accents stripped), no special
             tokens, then [CLS] text [SEP] cut to --max-len
   bert      [CLS] -> dropout -> linear (K x C)
@@ -56,21 +57,83 @@ def read_labels(path):
     return names
 
 
-def read_jsonl(path, index, limit=0):
+TEXT_COLUMNS = ("text", "tweet", "sentence", "content", "document", "comment_text", "body")
+
+
+def tsv_header(line):
+    """(text column, label names) of a tsv-columns header, or None when the line is not one."""
+    fields = [f.strip() for f in line.rstrip("\r\n").split("\t")]
+    for c, name in enumerate(fields):
+        if name.lower() in TEXT_COLUMNS:
+            return (c, fields[c + 1:]) if c + 1 < len(fields) else None
+    return None
+
+
+def header_labels(path):
+    """The label names of a tsv-columns file's header (mltc takes them from there without --labels)."""
+    with open(path, encoding="utf-8-sig") as f:
+        for line in f:
+            if line.strip():
+                h = tsv_header(line)
+                if not h:
+                    sys.exit(f"{path}: no --labels given and the first line is not a tsv-columns header")
+                return h[1]
+    sys.exit(f"{path}: empty")
+
+
+def read_dataset(path, index, limit=0):
+    """Reads jsonl, tsv (text<TAB>a,b) or tsv-columns (header, 0/1 per label) as mltc's
+    src/run/dataset.c does, the format told by the first non-empty line."""
     texts, gold = [], []
-    with open(path, encoding="utf-8") as f:
+    fmt, cols = None, None
+    with open(path, encoding="utf-8-sig") as f:
         for lineno, line in enumerate(f, 1):
             if not line.strip():
                 continue
-            obj = json.loads(line)
-            title = obj.get("title") or ""
-            body = obj.get("text") or ""
-            texts.append(title + "\n" + body if title else body)
+            line = line.rstrip("\r\n")
             row = [0] * len(index)
-            for name in obj.get("labels", []):
+
+            def mark(name):
                 if name not in index:
                     sys.exit(f"{path}:{lineno}: unknown label '{name}' (not in the labels file)")
                 row[index[name]] = 1
+
+            if fmt is None:
+                h = None if line.lstrip().startswith("{") else tsv_header(line)
+                if line.lstrip().startswith("{"):
+                    fmt = "jsonl"
+                elif h and sum(n in index for n in h[1]) * 2 >= len(index):
+                    fmt, (text_col, names) = "tsv-columns", h
+                    cols = [(text_col + 1 + i, n) for i, n in enumerate(names)]
+                    for _, n in cols:
+                        mark(n)  # every column must be a known label
+                    continue
+                else:
+                    fmt = "tsv"
+            if fmt == "jsonl":
+                obj = json.loads(line)
+                title = obj.get("title") or ""
+                body = obj.get("text") or ""
+                texts.append(title + "\n" + body if title else body)
+                for name in obj.get("labels") or []:
+                    mark(name)
+            elif fmt == "tsv":
+                text, _, names = line.partition("\t")
+                texts.append(text)
+                for name in names.split(","):
+                    if name.strip():
+                        mark(name.strip())
+            else:
+                fields = line.split("\t")
+                if len(fields) != len(cols) + text_col + 1:
+                    sys.exit(f"{path}:{lineno}: {len(fields)} fields, the header has {len(cols) + text_col + 1}")
+                texts.append(fields[text_col])
+                for c, name in cols:
+                    cell = fields[c].strip()
+                    if cell == "1":
+                        mark(name)
+                    elif cell != "0":
+                        sys.exit(f"{path}:{lineno}: column {c + 1} (label '{name}') holds '{cell[:40]}', expected 0 or 1")
             gold.append(row)
             if limit and len(texts) >= limit:
                 break
@@ -340,7 +403,7 @@ def main():
     ap.add_argument("--model", required=True)
     ap.add_argument("--train", required=True)
     ap.add_argument("--test", required=True)
-    ap.add_argument("--labels", required=True)
+    ap.add_argument("--labels", help="label names, one a line (default: the header of a tsv-columns --train)")
     ap.add_argument("--head", choices=["bert", "lmmtc", "lam"], default="bert")
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--batch", type=int, default=16)
@@ -368,11 +431,11 @@ def main():
     if args.threads > 0:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
-    labels = read_labels(args.labels)
+    labels = read_labels(args.labels) if args.labels else header_labels(args.train)
     index = {n: i for i, n in enumerate(labels)}
     tok = BertTokenizerFast(vocab_file=os.path.join(args.model, "vocab.txt"), do_lower_case=True)
-    tr_texts, tr_gold = read_jsonl(args.train, index, args.limit)
-    te_texts, te_gold = read_jsonl(args.test, index, args.limit)
+    tr_texts, tr_gold = read_dataset(args.train, index, args.limit)
+    te_texts, te_gold = read_dataset(args.test, index, args.limit)
     if args.head == "lmmtc" and 3 * len(labels) + 4 > args.max_len:
         sys.exit(f"lmmtc: the prompt of {len(labels)} labels needs {3 * len(labels) + 2} tokens plus text; "
                  f"--max-len {args.max_len} is too small (at least {3 * len(labels) + 4})")
