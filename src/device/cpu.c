@@ -1,12 +1,12 @@
-/* The CPU backend: plain C loops with OpenMP, OpenBLAS for matmul. It is the oracle every
+/* The CPU backend: plain C loops with OpenMP, a BLAS (OpenBLAS or oneMKL) for matmul. It is the oracle every
  * other backend is tested against, so clarity wins over speed wherever the two disagree. */
-#include <cblas.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "device/cpu_blas.h"
 #include "device/cpu_internal.h"
 
 typedef struct cpu_ctx {
@@ -112,32 +112,19 @@ static mltc_status cpu_enumerate(mltc_error *err, mltc_device_info *infos, int m
     snprintf(d->id, sizeof d->id, "cpu");
     snprintf(d->backend, sizeof d->backend, "cpu");
     cpu_model_name(d->name, sizeof d->name);
-    snprintf(d->driver, sizeof d->driver, "OpenMP + OpenBLAS");
+    snprintf(d->driver, sizeof d->driver, "OpenMP + %s", cpu_blas_name());
     long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
     d->global_mem_bytes = (pages > 0 && page > 0) ? (uint64_t)pages * (uint64_t)page : 0;
     d->max_alloc_bytes = d->global_mem_bytes;
     d->compute_units = (uint32_t)omp_get_max_threads();
     d->fp64 = 1;
-    /* OpenBLAS picks its kernels from the CPU model at load time; an unknown (e.g. virtualised)
-     * model gets the generic Prescott kernels, several times slower on AVX2 / AVX-512 CPUs. */
-    const char *core = openblas_get_corename(), *hint = "";
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-    if (core && !strcmp(core, "Prescott")) {
-        if (__builtin_cpu_supports("avx512f"))
-            hint = "; generic kernels on an AVX-512 CPU: set OPENBLAS_CORETYPE=SkylakeX";
-        else if (__builtin_cpu_supports("avx2"))
-            hint = "; generic kernels on an AVX2 CPU: set OPENBLAS_CORETYPE=Haswell";
-    }
-#endif
-    int par = openblas_get_parallel();
-    const char *threading = par == 2 ? "OpenMP" : par == 1 ? "pthreads (its own pool beside OpenMP: slower)" : "serial";
+    char blas[200];
+    cpu_blas_describe(blas, sizeof blas);
     /* libgomp reads OMP_WAIT_POLICY when it loads, so the library cannot set it; it can say so. */
     const char *wait = getenv("OMP_WAIT_POLICY");
     snprintf(d->details, sizeof d->details,
-             "%d OpenMP threads (OMP_NUM_THREADS sets them); OpenBLAS core %s, %s threading%s; "
-             "OMP_WAIT_POLICY %s",
-             omp_get_max_threads(), core ? core : "?", threading, hint,
-             wait ? wait : "unset (set it to passive: spinning threads slow OpenBLAS)");
+             "%d OpenMP threads (OMP_NUM_THREADS sets them); %s; OMP_WAIT_POLICY %s", omp_get_max_threads(), blas,
+             wait ? wait : "unset (set it to passive: spinning threads slow the BLAS)");
     return MLTC_OK;
 }
 

@@ -1,22 +1,16 @@
-/* CPU matmul (OpenBLAS sgemm, row-major) and bias. */
-#include <cblas.h>
+/* CPU matmul (the BLAS's sgemm, row-major) and bias. */
 
+#include "device/cpu_blas.h"
 #include "device/cpu_internal.h"
 #include "device/cpu_simd.h"
 
-/* OpenBLAS built on OpenMP (or single-threaded) runs one thread per call made inside a parallel
- * region, so a batch of small GEMMs (attention: batch x heads of 128 x 128 x 64) is spread
- * over the threads, one GEMM each, instead of every GEMM being split across all threads. The
- * pthreads build would start its own threads inside ours, so it keeps the sequential loop. */
-static int blas_nests_in_openmp(void) {
-    int mode = openblas_get_parallel();
-    return mode == 0 || mode == 2;
-}
-
+/* A batch of small GEMMs (attention: batch x heads of 128 x 128 x 64) is spread over the threads,
+ * one GEMM each, where the BLAS runs single-threaded inside a parallel region; otherwise (OpenBLAS's
+ * pthreads build would start its own threads inside ours) every GEMM is split across all threads. */
 mltc_status cpu_matmul(dev_ctx *ctx, const dev_gemm *g) {
     const float *a = cpu_f(g->a), *b = cpu_f(g->b);
     float *c = cpu_f(g->c);
-#pragma omp parallel for schedule(static) if (g->batch > 1 && blas_nests_in_openmp())
+#pragma omp parallel for schedule(static) if (g->batch > 1 && cpu_blas_nests_in_openmp())
     for (int i = 0; i < g->batch; i++) {
         /* sgemm with beta == 0 overwrites C without reading it, as the interface promises. */
         cblas_sgemm(CblasRowMajor, g->trans_a ? CblasTrans : CblasNoTrans, g->trans_b ? CblasTrans : CblasNoTrans,
