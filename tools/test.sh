@@ -19,3 +19,15 @@ if [ -f /usr/share/vulkan/explicit_layer.d/VkLayer_khronos_validation.json ]; th
   MLTC_VK_VALIDATION=1 ctest --test-dir build --output-on-failure -j"$(nproc)" --timeout 1200 \
     -R "ops_vulkan|device_args_vulkan|vulkan_backend|vulkan_paths|bert_vulkan"
 fi
+
+# The CPU backend once more, built against oneMKL instead of OpenBLAS (-DMLTC_BLAS=mkl; oneMKL
+# from PyPI, see tools/build_mkl.sh): every CPU test, the C API and the install check.
+rc=0
+bash tools/build_mkl.sh >/dev/null || rc=$?
+if [ "$rc" -eq 0 ]; then
+  ctest --test-dir build-mkl --output-on-failure -j"$(nproc)" --timeout 1200
+elif [ "$rc" -eq 3 ]; then
+  echo "test.sh: oneMKL could not be installed from PyPI; the oneMKL build was not tested"
+else
+  exit "$rc"
+fi

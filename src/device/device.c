@@ -234,7 +234,7 @@ mltc_status dev_matmul(dev_ctx *ctx, const dev_gemm *g) {
     TRY(check_view(ctx, op, "A", g->a, matrix_extent(g->batch, g->stride_a, a_rows, a_cols, g->lda)));
     TRY(check_view(ctx, op, "B", g->b, matrix_extent(g->batch, g->stride_b, b_rows, b_cols, g->ldb)));
     TRY(check_view(ctx, op, "C", g->c, matrix_extent(g->batch, g->stride_c, g->m, g->n, g->ldc)));
-    DISPATCH(ctx, DEV_OP_MATMUL, ctx->ops->matmul(ctx, g));
+    DISPATCH(ctx, g->batch > 1 ? DEV_PROF_MATMUL_BATCHED : DEV_OP_MATMUL, ctx->ops->matmul(ctx, g));
 }
 
 mltc_status dev_bias_add(dev_ctx *ctx, dev_view y, dev_view bias, int rows, int cols) {

@@ -56,6 +56,7 @@ const char *dev_prof_bucket_name(int b) {
     case DEV_PROF_FILL: return "fill";
     case DEV_PROF_UPLOAD: return "upload";
     case DEV_PROF_DOWNLOAD: return "download";
+    case DEV_PROF_MATMUL_BATCHED: return "matmul_batched";
     default: return "unknown";
     }
 }

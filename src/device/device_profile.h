@@ -24,6 +24,7 @@ enum {
     DEV_PROF_FILL,
     DEV_PROF_UPLOAD,
     DEV_PROF_DOWNLOAD,
+    DEV_PROF_MATMUL_BATCHED, /* matmuls with batch > 1 (attention's), apart from the big ones */
     DEV_PROF_COUNT
 };
 
@@ -32,7 +33,7 @@ typedef struct dev_profile {
     long count[DEV_PROF_COUNT];
 } dev_profile;
 
-/* "matmul", ..., "copy", "fill", "upload", "download". */
+/* "matmul", ..., "copy", "fill", "upload", "download", "matmul_batched". */
 const char *dev_prof_bucket_name(int bucket);
 
 /* ---- memory ------------------------------------------------------------------------------ */

@@ -145,7 +145,7 @@ void bench_split_of(const dev_profile *p, bench_split *s) {
     for (int b = 0; b < DEV_PROF_COUNT; b++) {
         double t = p->seconds[b];
         total += t;
-        if (b == DEV_OP_MATMUL) mm += t;
+        if (b == DEV_OP_MATMUL || b == DEV_PROF_MATMUL_BATCHED) mm += t;
         if (b == DEV_OP_SOFTMAX_FORWARD || b == DEV_OP_SOFTMAX_BACKWARD || b == DEV_OP_PERMUTE) att += t;
         if (b == DEV_OP_LAYERNORM_FORWARD || b == DEV_OP_LAYERNORM_BACKWARD) ln += t;
     }
@@ -332,6 +332,7 @@ char *bench_result_json(const bench_result *r) {
     cJSON_AddItemToObject(o, "infer_split", split_json(&r->infer_split));
     cJSON_AddNumberToObject(o, "profiled_train_wall_ms", 1e3 * r->train_prof_wall_s);
     cJSON_AddItemToObject(o, "ops", ops_json(&r->train_prof));
+    cJSON_AddItemToObject(o, "infer_ops", ops_json(&r->infer_prof));
     char *text = cJSON_Print(o);
     cJSON_Delete(o);
     return text;

@@ -67,7 +67,7 @@ void bench_split_of(const dev_profile *p, bench_split *s);
 mltc_status bench_run(mltc_error *err, const bench_options *o, bench_result *r);
 
 /* The result as JSON text (train_seq_per_s, infer_seq_per_s, peak_bytes, split, infer_split,
- * ops, shape, device, ...); malloc'd, NULL when out of memory. */
+ * ops, infer_ops, shape, device, ...); malloc'd, NULL when out of memory. */
 char *bench_result_json(const bench_result *r);
 
 #endif

@@ -25,7 +25,8 @@ static void usage(FILE *out) {
             "  --profile-steps N   profiled steps for the split, 0 for none (default 2)\n"
             "  --labels N          labels of the head (default 90, as Reuters)\n"
             "  --json              one JSON object: train_seq_per_s, infer_seq_per_s, peak_bytes, split,\n"
-            "                      infer_split, ops (profiled ms and count per op), shape, device\n\n"
+            "                      infer_split, ops and infer_ops (profiled ms and count per op; batched\n"
+            "                      matmuls, attention's, as matmul_batched), shape, device\n\n"
             "On the cpu backend the thread count follows OMP_NUM_THREADS / OPENBLAS_NUM_THREADS.\n");
 }
 
@@ -34,8 +35,8 @@ static void print_split(const char *what, const bench_split *s) {
            100 * s->attention, 100 * s->layernorm, 100 * s->other);
 }
 
-/* The profiled training ops, slowest first. */
-static void print_ops(const dev_profile *p) {
+/* The profiled ops of one phase, slowest first. */
+static void print_ops(const char *phase, const dev_profile *p) {
     int order[DEV_PROF_COUNT], n = 0;
     double total = 0;
     for (int b = 0; b < DEV_PROF_COUNT; b++) {
@@ -48,7 +49,9 @@ static void print_ops(const dev_profile *p) {
             order[j] = order[j - 1];
             order[j - 1] = t;
         }
-    printf("\n  %-26s %10s %8s %7s\n", "op (profiled training)", "ms", "calls", "share");
+    char title[64];
+    snprintf(title, sizeof title, "op (profiled %s)", phase);
+    printf("\n  %-26s %10s %8s %7s\n", title, "ms", "calls", "share");
     for (int i = 0; i < n; i++) {
         int b = order[i];
         printf("  %-26s %10.2f %8ld %6.1f%%\n", dev_prof_bucket_name(b), 1e3 * p->seconds[b], p->count[b],
@@ -68,7 +71,8 @@ static void print_table(const bench_result *r, int profiled) {
     printf("\ntime by op family (profiled steps, a sync around every op):\n");
     print_split("training", &r->train_split);
     print_split("inference", &r->infer_split);
-    print_ops(&r->train_prof);
+    print_ops("training", &r->train_prof);
+    print_ops("inference", &r->infer_prof);
 }
 
 int cmd_bench(int argc, char **argv) {

@@ -68,7 +68,7 @@ def machine(args):
     out, _ = run([args.mltc, "devices"], env=mltc_env(args.threads))
     if out:
         for l in out.splitlines():
-            if "OpenBLAS core" in l or (l and not l.startswith(" ")):
+            if "OpenMP threads" in l or (l and not l.startswith(" ")):
                 lines.append("- mltc device: " + " ".join(l.split()))
     lines.append(f"- OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}, "
                  f"threads {args.threads or 'default'}")
@@ -82,8 +82,8 @@ def machine(args):
 
 # ---- speed ---------------------------------------------------------------------------------------
 
-def mltc_bench(args, backend, config):
-    cmd = [args.mltc, "bench", "--device", backend, "--config", config, "--seq", str(args.seq), "--batch",
+def mltc_bench(args, binary, backend, config):
+    cmd = [binary, "bench", "--device", backend, "--config", config, "--seq", str(args.seq), "--batch",
            str(args.batch), "--steps", str(args.steps), "--warmup", str(args.warmup), "--json"]
     out, why = run(cmd, env=mltc_env(args.threads), timeout=args.timeout)
     return (json.loads(out), None) if out else (None, why)
@@ -124,18 +124,18 @@ def speed(args, log):
             tdev = "cpu" if backend == "cpu" else args.torch_gpu
             # mltc and PyTorch take turns, --repeat times each, so a slow spell of a shared machine
             # falls on both sides; the table gives the median rate of each side.
-            mres, tres, why, twhy = [], [], None, "no PyTorch device given"
+            # With several --mltc builds, each takes its turn too.
+            mres, tres, whys, twhy = {b: [] for b in args.mltcs}, [], {}, "no PyTorch device given"
             for _ in range(args.repeat):
-                m1, why1 = mltc_bench(args, backend, config)
-                log(f"mltc bench {backend} {config}: {'ok' if m1 else why1}")
-                mres.append(m1)
-                why = why or why1
+                for binary in args.mltcs:
+                    m1, why1 = mltc_bench(args, binary, backend, config)
+                    log(f"mltc bench {binary} {backend} {config}: {'ok' if m1 else why1}")
+                    mres[binary].append(m1)
+                    whys.setdefault(binary, why1)
                 if tdev and (tdev, config) not in torch_cache:
                     t1, twhy = torch_bench(args, tdev, config)
                     log(f"torch_bench {tdev} {config}: {'ok' if t1 else twhy}")
                     tres.append(t1)
-            m = medianed(mres)
-            why = None if m else why
             if tdev:
                 if (tdev, config) not in torch_cache:
                     torch_cache[(tdev, config)] = (medianed(tres), twhy)
@@ -143,37 +143,46 @@ def speed(args, log):
                 twhy = None if t else twhy
             else:
                 t = None
-            raw.append({"config": config, "backend": backend, "mltc": m, "mltc_error": why, "torch": t,
-                        "torch_error": twhy})
-            mt = m["train_seq_per_s"] if m else None
-            mi = m["infer_seq_per_s"] if m else None
-            tt = t["train_seq_per_s"] if t else None
-            ti = t["infer_seq_per_s"] if t else None
-            split = "—"
-            if m:
-                s = m["split"]
-                split = f"{s['matmul']:.0%} / {s['attention']:.0%} / {s['layernorm']:.0%} / {s['other']:.0%}"
-            label = backend if m else f"{backend} (failed: {why})"
-            tlabel = (t["device"] + (f" {t['autocast']}" if t and t["autocast"] != "off" else "")) if t else "—"
-            rows.append(f"| {config} | {args.seq} x {args.batch} | {label} | {fmt(mt)} | {tlabel} | {fmt(tt)} | "
-                        f"{fmt(mt / tt if mt and tt else None)} | {fmt(mi)} | {fmt(ti)} | "
-                        f"{fmt(mi / ti if mi and ti else None)} | "
-                        f"{fmt(m['peak_bytes'] / 2**20, 0) if m else '—'} | {split} |")
+            for binary in args.mltcs:
+                m = medianed(mres[binary])
+                why = None if m else whys.get(binary)
+                raw.append({"config": config, "backend": backend, "mltc_binary": binary, "mltc": m,
+                            "mltc_error": why, "torch": t, "torch_error": twhy})
+                rows.append(speed_row(args, config, backend, blas_of(args, binary, backend), m, why, t))
     head = ["| shape | seq x batch | mltc backend | mltc train seq/s | PyTorch | PyTorch train seq/s | ratio | "
             "mltc infer seq/s | PyTorch infer seq/s | ratio | mltc peak MiB | mltc train split mm / attn / ln / other |",
             "|---|---|---|---:|---|---:|---:|---:|---:|---:|---:|---|"]
     return head + rows, raw
 
 
+def blas_of(args, binary, backend):
+    """"cpu (oneMKL)" when several builds are compared, else the backend alone."""
+    if len(args.mltcs) < 2 or backend != "cpu":
+        return backend
+    out, _ = run([binary, "devices"], env=mltc_env(args.threads))
+    for line in (out or "").splitlines():
+        if line.strip().startswith("driver") and "OpenMP + " in line:
+            return f"cpu ({line.split('OpenMP + ', 1)[1].strip()})"
+    return f"cpu ({binary})"
+
+
+def speed_row(args, config, backend, label, m, why, t):
+    mt = m["train_seq_per_s"] if m else None
+    mi = m["infer_seq_per_s"] if m else None
+    tt = t["train_seq_per_s"] if t else None
+    ti = t["infer_seq_per_s"] if t else None
+    split = "—"
+    if m:
+        s = m["split"]
+        split = f"{s['matmul']:.0%} / {s['attention']:.0%} / {s['layernorm']:.0%} / {s['other']:.0%}"
+    label = label if m else f"{label} (failed: {why})"
+    tlabel = (t["device"] + (f" {t['autocast']}" if t and t["autocast"] != "off" else "")) if t else "—"
+    return (f"| {config} | {args.seq} x {args.batch} | {label} | {fmt(mt)} | {tlabel} | {fmt(tt)} | "
+            f"{fmt(mt / tt if mt and tt else None)} | {fmt(mi)} | {fmt(ti)} | {fmt(mi / ti if mi and ti else None)} | "
+            f"{fmt(m['peak_bytes'] / 2**20, 0) if m else '—'} | {split} |")
+
+
 # ---- quality -------------------------------------------------------------------------------------
-
-def head_slice(src, dst, limit):
-    with open(src, encoding="utf-8") as f, open(dst, "w", encoding="utf-8") as g:
-        for i, line in enumerate(f):
-            if limit and i >= limit:
-                break
-            g.write(line)
-
 
 def dataset_files(data):
     """(train, test, labels or None) of a dataset folder: Reuters' train/test.jsonl + labels.txt or
@@ -264,7 +273,8 @@ def quality(args, log):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--mltc", default=os.path.join(ROOT, "build", "mltc"), help="the built mltc CLI")
+    ap.add_argument("--mltc", default=os.path.join(ROOT, "build", "mltc"), help="the built mltc CLI; several, comma-separated (e.g. an "
+                    "OpenBLAS and a oneMKL build), are each benchmarked in turn (the first runs the quality part)")
     ap.add_argument("--backends", default="cpu", help="comma-separated mltc devices (cpu,opencl,vulkan)")
     ap.add_argument("--configs", default="minilm,base")
     ap.add_argument("--seq", type=int, default=128)
@@ -292,8 +302,11 @@ def main():
     ap.add_argument("--torch-quality-device", default="cpu", help="PyTorch device for the quality runs")
     ap.add_argument("--json-out", help="also write every raw result to this file")
     args = ap.parse_args()
-    if not os.path.exists(args.mltc):
-        sys.exit(f"compare: no mltc CLI at {args.mltc} (build it, or pass --mltc)")
+    args.mltcs = args.mltc.split(",")
+    args.mltc = args.mltcs[0]
+    for binary in args.mltcs:
+        if not os.path.exists(binary):
+            sys.exit(f"compare: no mltc CLI at {binary} (build it, or pass --mltc)")
 
     def log(msg):
         print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
