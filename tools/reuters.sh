@@ -6,6 +6,7 @@
 #     HEAD     bert (default), lmmtc or lam
 #     DEVICE   cpu (default, or $MLTC_DEVICE), opencl[:N], vulkan[:N]
 #     EPOCHS   3 by default;  MAX_LEN 128 by default (lmmtc needs room for 272 prompt tokens: 400)
+#   MLTC_BLAS=mkl: the cpu device with oneMKL instead of OpenBLAS (tools/build_mkl.sh, build-mkl/)
 # Output: runs/reuters-HEAD/ (best/, last/, train_log.jsonl, test_metrics.json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +19,14 @@ max_len="${4:-$default_len}"
 data=../shared/data/reuters-modapte
 out="runs/reuters-$head"
 
-bash tools/build.sh
+mltc=build/mltc
+if [ "${MLTC_BLAS:-openblas}" = mkl ]; then
+  case "$device" in cpu*) ;; *) echo "reuters.sh: MLTC_BLAS=mkl builds the cpu backend only, not $device" >&2; exit 2 ;; esac
+  bash tools/build_mkl.sh
+  mltc=build-mkl/mltc
+else
+  bash tools/build.sh
+fi
 [ -f models/all-MiniLM-L6-v2/model.safetensors ] || python3 tools/reference/fetch_minilm.py
 # On CPUs OpenBLAS does not recognise, its generic kernels are several times slower.
 if [ -z "${OPENBLAS_CORETYPE:-}" ] && grep -q avx512f /proc/cpuinfo 2>/dev/null; then export OPENBLAS_CORETYPE=SkylakeX
@@ -32,7 +40,7 @@ resume=()
 [ -f "$out/last/mltc.json" ] && resume=(--resume)
 # ModApte has no dev split, and choosing epochs on the test set would flatter the score: without
 # --dev, best/ is the last epoch.
-build/mltc train --model models/all-MiniLM-L6-v2 --train "$data/train.jsonl" \
+"$mltc" train --model models/all-MiniLM-L6-v2 --train "$data/train.jsonl" \
   --labels "$data/labels.txt" --head "$head" --out "$out" --device "$device" --epochs "$epochs" \
   --max-len "$max_len" "${resume[@]}"
-build/mltc eval --checkpoint "$out/best" --data "$data/test.jsonl" --device "$device" --json | tee "$out/test_metrics.json"
+"$mltc" eval --checkpoint "$out/best" --data "$data/test.jsonl" --device "$device" --json | tee "$out/test_metrics.json"
