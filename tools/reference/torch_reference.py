@@ -140,6 +140,23 @@ def read_dataset(path, index, limit=0):
     return texts, torch.tensor(gold, dtype=torch.float32)
 
 
+def load_tokenizer(vocab_path):
+    """BertTokenizerFast on exactly mltc's vocab.txt. transformers 5 takes the file as vocab=, 4 as
+    vocab_file=, and 5 silently ignores vocab_file= and builds a 5-token vocabulary that maps every
+    word to [UNK]; so the result is checked against the file, never trusted."""
+    with open(vocab_path, encoding="utf-8") as f:
+        words = [line.rstrip("\n") for line in f]
+    for kw in ("vocab", "vocab_file"):
+        try:
+            tok = BertTokenizerFast(**{kw: vocab_path}, do_lower_case=True)
+        except TypeError:
+            continue
+        if len(tok) == len(words) and tok.convert_tokens_to_ids("[CLS]") == words.index("[CLS]"):
+            return tok
+    sys.exit(f"torch_reference: this transformers cannot build a BertTokenizerFast on {vocab_path} "
+             f"({len(words)} entries)")
+
+
 # ---- the model ---------------------------------------------------------------------------------
 
 LS, LE, YES, NO, MASK = range(5)
@@ -433,7 +450,7 @@ def main():
     device = torch.device(args.device)
     labels = read_labels(args.labels) if args.labels else header_labels(args.train)
     index = {n: i for i, n in enumerate(labels)}
-    tok = BertTokenizerFast(vocab_file=os.path.join(args.model, "vocab.txt"), do_lower_case=True)
+    tok = load_tokenizer(os.path.join(args.model, "vocab.txt"))
     tr_texts, tr_gold = read_dataset(args.train, index, args.limit)
     te_texts, te_gold = read_dataset(args.test, index, args.limit)
     if args.head == "lmmtc" and 3 * len(labels) + 4 > args.max_len:
