@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds mltc with Intel oneMKL as the CPU backend's BLAS (cmake -DMLTC_BLAS=mkl) into build-mkl/,
-# CPU backend only. oneMKL comes from PyPI into the git-ignored .mkl/ (a Python venv, ~700 MB):
+# CPU backend only. oneMKL comes from PyPI into the git-ignored .mkl/ (a Python venv, ~600 MB):
 # only the libraries, headers and pkg-config files; the GNU OpenMP layer needs neither TBB nor
 # Intel's OpenMP runtime. Exits 3 when oneMKL cannot be installed (e.g. no network).
 set -euo pipefail

@@ -215,10 +215,11 @@ def quality(args, log):
         train, test, labels = dataset_files(args.data)
         if args.limit:
             header = 1 if train.endswith(".tsv") and not labels else 0
-            for src in ("train", "test"):
-                dst = os.path.join(tmp, os.path.basename(train if src == "train" else test))
-                head_slice(train if src == "train" else test, dst, args.limit, header)
-            train, test = os.path.join(tmp, os.path.basename(train)), os.path.join(tmp, os.path.basename(test))
+            sliced = []
+            for path in (train, test):
+                sliced.append(os.path.join(tmp, os.path.basename(path)))
+                head_slice(path, sliced[-1], args.limit, header)
+            train, test = sliced
         label_args = ["--labels", labels] if labels else []
         for head in args.heads.split(","):
             max_len = args.lmmtc_max_len if head == "lmmtc" else args.max_len
@@ -250,18 +251,17 @@ def quality(args, log):
                 ms.append(m)
                 ts.append(t)
 
-            def g(runs, k, digits):
-                v = mean([r[k] if r else None for r in runs])
-                return fmt(v, digits)
+            def avg(runs, k):  # None unless every seed's run succeeded
+                return mean([r[k] if r else None for r in runs])
 
             ok_m, ok_t = all(ms), all(ts)
             n_train = next((t["n_train"] for t in ts if t), "—")
             n_test = next((r["n_examples"] for r in ms + ts if r), "—")
-            mf, tf = mean([r["micro_f1"] if r else None for r in ms]), mean([r["micro_f1"] if r else None for r in ts])
-            rows.append(f"| {head} | {n_train} | {n_test} | {g(ms, 'micro_f1', 4)} | {g(ts, 'micro_f1', 4)} | "
+            mf, tf = avg(ms, "micro_f1"), avg(ts, "micro_f1")
+            rows.append(f"| {head} | {n_train} | {n_test} | {fmt(mf, 4)} | {fmt(tf, 4)} | "
                         f"{fmt((mf - tf) * 100 if mf is not None and tf is not None else None, 2)} | "
-                        f"{g(ms, 'hamming_loss', 5)} | {g(ts, 'hamming_loss', 5)} | "
-                        f"{g(ms, 'macro_f1', 4)} | {g(ts, 'macro_f1', 4)} |"
+                        f"{fmt(avg(ms, 'hamming_loss'), 5)} | {fmt(avg(ts, 'hamming_loss'), 5)} | "
+                        f"{fmt(avg(ms, 'macro_f1'), 4)} | {fmt(avg(ts, 'macro_f1'), 4)} |"
                         + ("" if ok_m else " mltc failed (see the log)") + ("" if ok_t else " PyTorch failed"))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -99,7 +99,7 @@ def read_dataset(path, index, limit=0):
                 row[index[name]] = 1
 
             if fmt is None:
-                h = None if line.lstrip().startswith("{") else tsv_header(line)
+                h = tsv_header(line)
                 if line.lstrip().startswith("{"):
                     fmt = "jsonl"
                 elif h and sum(n in index for n in h[1]) * 2 >= len(index):
