@@ -8,8 +8,10 @@ at each --configs shape, with the same seq, batch, steps and warm-up; the ratio 
 
 Quality (--quality): `mltc train` + `mltc eval --json` and tools/reference/torch_reference.py per
 --heads on a dataset folder (--data: Reuters by default, or SemEval E-c's tsv files) with the
-given model, for each of --seeds: mean micro-F1 and Hamming loss beside each other. On a CPU
-the full run takes hours per head; --limit N trains and tests on the first N examples of each
+given model, for each of --seeds: mean micro-F1 and Hamming loss beside each other, the spread
+over the seeds, and each seed's figures. On a CPU the full run takes hours per head; --results DIR
+keeps every finished run and reuses it next time (same settings only), so a long comparison can be
+stopped, resumed, and given more seeds. --limit N trains and tests on the first N examples of each
 file only (a smoke test of the comparison, not a quality figure).
 
     python compare.py --mltc ../../build/mltc --configs minilm,base --seq 128 --batch 8 --threads 2
@@ -207,12 +209,70 @@ def mean(values):
     return statistics.mean(values) if values and None not in values else None
 
 
+def run_settings(args, side, head, seed, train, test, max_len):
+    """What decides a quality run's result: a stored result is reused only when all of it matches."""
+    device = args.quality_device if side == "mltc" else args.torch_quality_device
+    return {"side": side, "head": head, "seed": seed, "train": os.path.realpath(train),
+            "test": os.path.realpath(test), "limit": args.limit, "model": os.path.realpath(args.model),
+            "epochs": args.epochs, "batch": args.train_batch, "max_len": max_len, "device": device}
+
+
+def stored_path(args, settings):
+    return os.path.join(args.results, f"{settings['side']}-{settings['head']}-seed{settings['seed']}.json")
+
+
+def load_stored(args, settings):
+    """The stored result of a run with exactly these settings, or None."""
+    if not args.results:
+        return None
+    try:
+        with open(stored_path(args, settings), encoding="utf-8") as f:
+            rec = json.load(f)
+    except (OSError, ValueError):
+        return None
+    return rec.get("result") if rec.get("settings") == settings else None
+
+
+def store(args, settings, result):
+    """Writes a finished run (atomically: a killed run never leaves half a file) so that a later
+    compare.py with the same --results folder reuses it instead of training again."""
+    if not args.results or not result:
+        return
+    os.makedirs(args.results, exist_ok=True)
+    path = stored_path(args, settings)
+    with open(path + ".tmp", "w", encoding="utf-8") as f:
+        json.dump({"settings": settings, "result": result}, f, indent=2)
+    os.replace(path + ".tmp", path)
+
+
+def train_mltc(args, head, seed, train, test, label_args, common, tmp):
+    out = os.path.join(tmp, f"out-{head}-{seed}")
+    try:
+        _, why = run([args.mltc, "train", "--model", args.model, "--train", train, "--out", out, "--device",
+                      args.quality_device] + label_args + common, env=mltc_env(args.threads))
+        if why:
+            return None, why
+        res, why = run([args.mltc, "eval", "--checkpoint", os.path.join(out, "best"), "--data", test,
+                        "--device", args.quality_device, "--json"], env=mltc_env(args.threads))
+        return (json.loads(res) if res else None), why
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def train_torch(args, head, seed, train, test, label_args, common, tmp):
+    res, why = run([sys.executable, os.path.join(HERE, "torch_reference.py"), "--model", args.model,
+                    "--train", train, "--test", test, "--threads", str(args.threads), "--device",
+                    args.torch_quality_device, "--json"] + label_args + common)
+    return (json.loads(res) if res else None), why
+
+
 def quality(args, log):
     tmp = tempfile.mkdtemp(prefix="mltc-compare-")
-    rows, raw = [], []
+    rows, per_seed, raw = [], [], []
     seeds = [int(x) for x in args.seeds.split(",")]
     try:
-        train, test, labels = dataset_files(args.data)
+        train_full, test_full, labels = dataset_files(args.data)
+        train, test = train_full, test_full
         if args.limit:
             header = 1 if train.endswith(".tsv") and not labels else 0
             sliced = []
@@ -227,48 +287,58 @@ def quality(args, log):
             for seed in seeds:
                 common = ["--head", head, "--epochs", str(args.epochs), "--batch", str(args.train_batch),
                           "--max-len", str(max_len), "--seed", str(seed)]
-                out = os.path.join(tmp, f"out-{head}-{seed}")
-                t0 = time.time()
-                _, why = run([args.mltc, "train", "--model", args.model, "--train", train, "--out", out, "--device",
-                              args.quality_device] + label_args + common, env=mltc_env(args.threads))
-                m = None
-                if not why:
-                    res, why = run([args.mltc, "eval", "--checkpoint", os.path.join(out, "best"), "--data", test,
-                                    "--device", args.quality_device, "--json"], env=mltc_env(args.threads))
-                    m = json.loads(res) if res else None
-                if m:
-                    m["wall_s"] = time.time() - t0
-                shutil.rmtree(out, ignore_errors=True)
-                log(f"mltc {head} seed {seed}: {'ok' if m else why} ({time.time() - t0:.0f} s)")
-                t0 = time.time()
-                res, twhy = run([sys.executable, os.path.join(HERE, "torch_reference.py"), "--model", args.model,
-                                 "--train", train, "--test", test, "--threads", str(args.threads), "--device",
-                                 args.torch_quality_device, "--json"] + label_args + common)
-                t = json.loads(res) if res else None
-                log(f"torch_reference {head} seed {seed}: {'ok' if t else twhy} ({time.time() - t0:.0f} s)")
-                raw.append({"head": head, "seed": seed, "mltc": m, "mltc_error": why, "torch": t,
-                            "torch_error": twhy})
+                got, errors = {}, {}
+                for side, train_fn, name in (("mltc", train_mltc, "mltc"),
+                                             ("torch", train_torch, "torch_reference")):
+                    settings = run_settings(args, side, head, seed, train_full, test_full, max_len)
+                    r = load_stored(args, settings)
+                    if r:
+                        log(f"{name} {head} seed {seed}: reused {stored_path(args, settings)}")
+                        got[side], errors[side] = r, None
+                        continue
+                    t0 = time.time()
+                    r, why = train_fn(args, head, seed, train, test, label_args, common, tmp)
+                    if r:
+                        r["wall_s"] = time.time() - t0
+                        store(args, settings, r)
+                    log(f"{name} {head} seed {seed}: {'ok' if r else why} ({time.time() - t0:.0f} s)")
+                    got[side], errors[side] = r, why
+                m, t = got["mltc"], got["torch"]
+                raw.append({"head": head, "seed": seed, "mltc": m, "mltc_error": errors["mltc"], "torch": t,
+                            "torch_error": errors["torch"]})
+                per_seed.append(f"| {head} | {seed} | {fmt(m['micro_f1'] if m else None, 4)} | "
+                                f"{fmt(t['micro_f1'] if t else None, 4)} | "
+                                f"{fmt(m['hamming_loss'] if m else None, 5)} | "
+                                f"{fmt(t['hamming_loss'] if t else None, 5)} |")
                 ms.append(m)
                 ts.append(t)
 
             def avg(runs, k):  # None unless every seed's run succeeded
                 return mean([r[k] if r else None for r in runs])
 
+            def spread(runs):  # sample standard deviation of micro-F1 over the seeds, in points
+                f1 = [r["micro_f1"] for r in runs if r]
+                return fmt(statistics.stdev(f1) * 100, 2) if len(f1) == len(runs) and len(f1) > 1 else "—"
+
             ok_m, ok_t = all(ms), all(ts)
             n_train = next((t["n_train"] for t in ts if t), "—")
             n_test = next((r["n_examples"] for r in ms + ts if r), "—")
             mf, tf = avg(ms, "micro_f1"), avg(ts, "micro_f1")
-            rows.append(f"| {head} | {n_train} | {n_test} | {fmt(mf, 4)} | {fmt(tf, 4)} | "
+            rows.append(f"| {head} | {n_train} | {n_test} | {len(seeds)} | {fmt(mf, 4)} | {fmt(tf, 4)} | "
                         f"{fmt((mf - tf) * 100 if mf is not None and tf is not None else None, 2)} | "
+                        f"{spread(ms)} | {spread(ts)} | "
                         f"{fmt(avg(ms, 'hamming_loss'), 5)} | {fmt(avg(ts, 'hamming_loss'), 5)} | "
                         f"{fmt(avg(ms, 'macro_f1'), 4)} | {fmt(avg(ts, 'macro_f1'), 4)} |"
                         + ("" if ok_m else " mltc failed (see the log)") + ("" if ok_t else " PyTorch failed"))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    head = ["| head | train examples | test examples | mltc micro-F1 | PyTorch micro-F1 | difference (points) | "
-            "mltc Hamming | PyTorch Hamming | mltc macro-F1 | PyTorch macro-F1 |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    return head + rows, raw
+    table = ["| head | train examples | test examples | seeds | mltc micro-F1 | PyTorch micro-F1 | "
+             "difference (points) | mltc sd (points) | PyTorch sd (points) | mltc Hamming | PyTorch Hamming | "
+             "mltc macro-F1 | PyTorch macro-F1 |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    seeds_table = ["| head | seed | mltc micro-F1 | PyTorch micro-F1 | mltc Hamming | PyTorch Hamming |",
+                   "|---|---:|---:|---:|---:|---:|"]
+    return table + rows + ["", "Each seed:", ""] + seeds_table + per_seed, raw
 
 
 def main():
@@ -301,6 +371,9 @@ def main():
     ap.add_argument("--quality-device", default="cpu", help="mltc device for the quality runs")
     ap.add_argument("--torch-quality-device", default="cpu", help="PyTorch device for the quality runs")
     ap.add_argument("--json-out", help="also write every raw result to this file")
+    ap.add_argument("--results", help="folder keeping each finished quality run (one JSON per side, head and "
+                    "seed); a run whose stored settings match is reused, so an interrupted comparison "
+                    "resumes and more seeds add to the ones run before")
     args = ap.parse_args()
     args.mltcs = args.mltc.split(",")
     args.mltc = args.mltcs[0]
