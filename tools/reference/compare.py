@@ -114,8 +114,8 @@ def torch_bench(args, device, config):
     return (json.loads(out), None) if out else (None, why)
 
 
-def fmt(v, digits=2):
-    return "—" if v is None else f"{v:.{digits}f}"
+def fmt(v, digits=2, sign=""):
+    return "—" if v is None else f"{v:{sign}.{digits}f}"
 
 
 def speed(args, log):
@@ -325,7 +325,7 @@ def quality(args, log):
             n_test = next((r["n_examples"] for r in ms + ts if r), "—")
             mf, tf = avg(ms, "micro_f1"), avg(ts, "micro_f1")
             rows.append(f"| {head} | {n_train} | {n_test} | {len(seeds)} | {fmt(mf, 4)} | {fmt(tf, 4)} | "
-                        f"{fmt((mf - tf) * 100 if mf is not None and tf is not None else None, 2)} | "
+                        f"{fmt((mf - tf) * 100 if mf is not None and tf is not None else None, 2, '+')} | "
                         f"{spread(ms)} | {spread(ts)} | "
                         f"{fmt(avg(ms, 'hamming_loss'), 5)} | {fmt(avg(ts, 'hamming_loss'), 5)} | "
                         f"{fmt(avg(ms, 'macro_f1'), 4)} | {fmt(avg(ts, 'macro_f1'), 4)} |"
