@@ -209,6 +209,14 @@ def mean(values):
     return statistics.mean(values) if values and None not in values else None
 
 
+def stdev(values):  # like mean: None unless every value is there (and two at least)
+    return statistics.stdev(values) if len(values) > 1 and None not in values else None
+
+
+def field(r, k):  # one figure of a run, None for a failed run
+    return r[k] if r else None
+
+
 def run_settings(args, side, head, seed, train, test, max_len):
     """What decides a quality run's result: a stored result is reused only when all of it matches."""
     device = args.quality_device if side == "mltc" else args.torch_quality_device
@@ -236,7 +244,7 @@ def load_stored(args, settings):
 def store(args, settings, result):
     """Writes a finished run (atomically: a killed run never leaves half a file) so that a later
     compare.py with the same --results folder reuses it instead of training again."""
-    if not args.results or not result:
+    if not args.results:
         return
     os.makedirs(args.results, exist_ok=True)
     path = stored_path(args, settings)
@@ -306,19 +314,17 @@ def quality(args, log):
                 m, t = got["mltc"], got["torch"]
                 raw.append({"head": head, "seed": seed, "mltc": m, "mltc_error": errors["mltc"], "torch": t,
                             "torch_error": errors["torch"]})
-                per_seed.append(f"| {head} | {seed} | {fmt(m['micro_f1'] if m else None, 4)} | "
-                                f"{fmt(t['micro_f1'] if t else None, 4)} | "
-                                f"{fmt(m['hamming_loss'] if m else None, 5)} | "
-                                f"{fmt(t['hamming_loss'] if t else None, 5)} |")
+                per_seed.append(f"| {head} | {seed} | {fmt(field(m, 'micro_f1'), 4)} | {fmt(field(t, 'micro_f1'), 4)} | "
+                                f"{fmt(field(m, 'hamming_loss'), 5)} | {fmt(field(t, 'hamming_loss'), 5)} |")
                 ms.append(m)
                 ts.append(t)
 
             def avg(runs, k):  # None unless every seed's run succeeded
-                return mean([r[k] if r else None for r in runs])
+                return mean([field(r, k) for r in runs])
 
             def spread(runs):  # sample standard deviation of micro-F1 over the seeds, in points
-                f1 = [r["micro_f1"] for r in runs if r]
-                return fmt(statistics.stdev(f1) * 100, 2) if len(f1) == len(runs) and len(f1) > 1 else "—"
+                sd = stdev([field(r, "micro_f1") for r in runs])
+                return fmt(sd * 100 if sd is not None else None, 2)
 
             ok_m, ok_t = all(ms), all(ts)
             n_train = next((t["n_train"] for t in ts if t), "—")
