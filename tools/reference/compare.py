@@ -11,11 +11,15 @@ Quality (--quality): `mltc train` + `mltc eval --json` and tools/reference/torch
 given model, for each of --seeds: mean micro-F1 and Hamming loss beside each other, the spread
 over the seeds, and each seed's figures. On a CPU the full run takes hours per head; --results DIR
 keeps every finished run and reuses it next time (same settings only), so a long comparison can be
-stopped, resumed, and given more seeds. --limit N trains and tests on the first N examples of each
+stopped, resumed, and given more seeds; with --sides, two processes sharing that folder train the
+two sides at once (one core each side by side ran nearly twice the work of one 2-thread process
+here). --limit N trains and tests on the first N examples of each
 file only (a smoke test of the comparison, not a quality figure).
 
     python compare.py --mltc ../../build/mltc --configs minilm,base --seq 128 --batch 8 --threads 2
     python compare.py --mltc ../../build/mltc --quality --limit 64 --epochs 1 --heads bert
+    python compare.py --no-speed --quality --heads bert --threads 1 --results runs/r --sides mltc &
+    python compare.py --no-speed --quality --heads bert --threads 1 --results runs/r --sides torch
 """
 import argparse
 import json
@@ -289,20 +293,23 @@ def quality(args, log):
                 head_slice(path, sliced[-1], args.limit, header)
             train, test = sliced
         label_args = ["--labels", labels] if labels else []
-        for head in args.heads.split(","):
-            max_len = args.lmmtc_max_len if head == "lmmtc" else args.max_len
-            ms, ts = [], []
+        sides = (("mltc", train_mltc, "mltc"), ("torch", train_torch, "torch_reference"))
+        heads = args.heads.split(",")
+
+        def max_len_of(head):
+            return args.lmmtc_max_len if head == "lmmtc" else args.max_len
+
+        # First every run this process makes (the sides in --sides that --results does not hold
+        # yet), then the table from all of them: another process working on the other side with the
+        # same --results folder has stored its runs by then if it finished first.
+        done, errors = {}, {}
+        for head in heads:
             for seed in seeds:
                 common = ["--head", head, "--epochs", str(args.epochs), "--batch", str(args.train_batch),
-                          "--max-len", str(max_len), "--seed", str(seed)]
-                got, errors = {}, {}
-                for side, train_fn, name in (("mltc", train_mltc, "mltc"),
-                                             ("torch", train_torch, "torch_reference")):
-                    settings = run_settings(args, side, head, seed, train_full, test_full, max_len)
-                    r = load_stored(args, settings)
-                    if r:
-                        log(f"{name} {head} seed {seed}: reused {stored_path(args, settings)}")
-                        got[side], errors[side] = r, None
+                          "--max-len", str(max_len_of(head)), "--seed", str(seed)]
+                for side, train_fn, name in sides:
+                    settings = run_settings(args, side, head, seed, train_full, test_full, max_len_of(head))
+                    if side not in args.sides or load_stored(args, settings):
                         continue
                     t0 = time.time()
                     r, why = train_fn(args, head, seed, train, test, label_args, common, tmp)
@@ -310,10 +317,28 @@ def quality(args, log):
                         r["wall_s"] = time.time() - t0
                         store(args, settings, r)
                     log(f"{name} {head} seed {seed}: {'ok' if r else why} ({time.time() - t0:.0f} s)")
-                    got[side], errors[side] = r, why
+                    done[side, head, seed], errors[side, head, seed] = r, why
+        for head in heads:
+            ms, ts = [], []
+            whys = {"mltc": set(), "torch": set()}  # why a side's run is missing, for the row's note
+            for seed in seeds:
+                got = {}
+                for side, _, name in sides:
+                    if (side, head, seed) in done:
+                        got[side] = done[side, head, seed]
+                        continue
+                    settings = run_settings(args, side, head, seed, train_full, test_full, max_len_of(head))
+                    got[side] = load_stored(args, settings)
+                    if got[side]:
+                        log(f"{name} {head} seed {seed}: reused {stored_path(args, settings)}")
+                    else:
+                        errors[side, head, seed] = "not run here (--sides) and not in --results yet"
+                for side in ("mltc", "torch"):
+                    if errors.get((side, head, seed)):
+                        whys[side].add(errors[side, head, seed])
                 m, t = got["mltc"], got["torch"]
-                raw.append({"head": head, "seed": seed, "mltc": m, "mltc_error": errors["mltc"], "torch": t,
-                            "torch_error": errors["torch"]})
+                raw.append({"head": head, "seed": seed, "mltc": m, "mltc_error": errors.get(("mltc", head, seed)),
+                            "torch": t, "torch_error": errors.get(("torch", head, seed))})
                 per_seed.append(f"| {head} | {seed} | {fmt(field(m, 'micro_f1'), 4)} | {fmt(field(t, 'micro_f1'), 4)} | "
                                 f"{fmt(field(m, 'hamming_loss'), 5)} | {fmt(field(t, 'hamming_loss'), 5)} |")
                 ms.append(m)
@@ -335,7 +360,8 @@ def quality(args, log):
                         f"{spread(ms)} | {spread(ts)} | "
                         f"{fmt(avg(ms, 'hamming_loss'), 5)} | {fmt(avg(ts, 'hamming_loss'), 5)} | "
                         f"{fmt(avg(ms, 'macro_f1'), 4)} | {fmt(avg(ts, 'macro_f1'), 4)} |"
-                        + ("" if ok_m else " mltc failed (see the log)") + ("" if ok_t else " PyTorch failed"))
+                        + ("" if ok_m else f" mltc: {'; '.join(sorted(whys['mltc']))}") +
+                        ("" if ok_t else f" PyTorch: {'; '.join(sorted(whys['torch']))}"))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     table = ["| head | train examples | test examples | seeds | mltc micro-F1 | PyTorch micro-F1 | "
@@ -377,10 +403,16 @@ def main():
     ap.add_argument("--quality-device", default="cpu", help="mltc device for the quality runs")
     ap.add_argument("--torch-quality-device", default="cpu", help="PyTorch device for the quality runs")
     ap.add_argument("--json-out", help="also write every raw result to this file")
+    ap.add_argument("--sides", default="mltc,torch", help="which sides this process trains (mltc, torch or "
+                    "both); with --results, two processes, one per side, run a long comparison at once on "
+                    "a machine with the cores for both, and the second to finish prints the whole table")
     ap.add_argument("--results", help="folder keeping each finished quality run (one JSON per side, head and "
                     "seed); a run whose stored settings match is reused, so an interrupted comparison "
                     "resumes and more seeds add to the ones run before")
     args = ap.parse_args()
+    args.sides = args.sides.split(",")
+    if not args.sides or any(x not in ("mltc", "torch") for x in args.sides):
+        sys.exit(f"compare: --sides takes mltc, torch or mltc,torch, not {','.join(args.sides)}")
     args.mltcs = args.mltc.split(",")
     args.mltc = args.mltcs[0]
     for binary in args.mltcs:
