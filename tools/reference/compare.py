@@ -12,8 +12,9 @@ given model, for each of --seeds: mean micro-F1 and Hamming loss beside each oth
 over the seeds, and each seed's figures. On a CPU the full run takes hours per head; --results DIR
 keeps every finished run and reuses it next time (same settings only), so a long comparison can be
 stopped, resumed, and given more seeds; with --sides, two processes sharing that folder train the
-two sides at once (on 2 cores, two 1-thread mltc runs side by side finished 1.2-1.3 times the runs
-an hour of one 2-thread run: SemEval lam 619 s each against 372 s, LM-MTC 1,880 against 1,258).
+two sides at once (on 2 cores, two 1-thread mltc runs side by side finished 1.2-1.7 times the runs
+an hour of one 2-thread run: SemEval bert 490 s each against 424 s, lam 619 against 372, LM-MTC
+1,880 against 1,258).
 --limit N trains and tests on the first N examples of each
 file only (a smoke test of the comparison, not a quality figure).
 
