@@ -14,9 +14,8 @@ keeps every finished run and reuses it next time (same settings only), so a long
 stopped, resumed, and given more seeds; with --sides, two processes sharing that folder train the
 two sides at once (on 2 cores, two 1-thread mltc runs side by side finished 1.2-1.7 times the runs
 an hour of one 2-thread run: SemEval bert 490 s each against 424 s, lam 619 against 372, LM-MTC
-1,880 against 1,258).
---limit N trains and tests on the first N examples of each
-file only (a smoke test of the comparison, not a quality figure).
+1,880 against 1,258). --limit N trains and tests on the first N examples of each file only (a
+smoke test of the comparison, not a quality figure).
 
     python compare.py --mltc ../../build/mltc --configs minilm,base --seq 128 --batch 8 --threads 2
     python compare.py --mltc ../../build/mltc --quality --limit 64 --epochs 1 --heads bert
@@ -334,7 +333,8 @@ def quality(args, log):
                     if got[side]:
                         log(f"{name} {head} seed {seed}: reused {stored_path(args, settings)}")
                     else:
-                        errors[side, head, seed] = "not run here (--sides) and not in --results yet"
+                        errors[side, head, seed] = ("not run here (--sides)" +
+                                                    (" and not in --results yet" if args.results else ""))
                 for side in ("mltc", "torch"):
                     if errors.get((side, head, seed)):
                         whys[side].add(errors[side, head, seed])
