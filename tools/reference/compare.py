@@ -305,12 +305,18 @@ def quality(args, log):
         # same --results folder has stored its runs by then if it finished first.
         done, errors = {}, {}
         for head in heads:
+            max_len = max_len_of(head)
             for seed in seeds:
                 common = ["--head", head, "--epochs", str(args.epochs), "--batch", str(args.train_batch),
-                          "--max-len", str(max_len_of(head)), "--seed", str(seed)]
+                          "--max-len", str(max_len), "--seed", str(seed)]
                 for side, train_fn, name in sides:
-                    settings = run_settings(args, side, head, seed, train_full, test_full, max_len_of(head))
-                    if side not in args.sides or load_stored(args, settings):
+                    if side not in args.sides:
+                        continue
+                    settings = run_settings(args, side, head, seed, train_full, test_full, max_len)
+                    r = load_stored(args, settings)
+                    if r:
+                        log(f"{name} {head} seed {seed}: reused {stored_path(args, settings)}")
+                        done[side, head, seed] = r
                         continue
                     t0 = time.time()
                     r, why = train_fn(args, head, seed, train, test, label_args, common, tmp)
@@ -321,7 +327,6 @@ def quality(args, log):
                     done[side, head, seed], errors[side, head, seed] = r, why
         for head in heads:
             ms, ts = [], []
-            whys = {"mltc": set(), "torch": set()}  # why a side's run is missing, for the row's note
             for seed in seeds:
                 got = {}
                 for side, _, name in sides:
@@ -335,9 +340,6 @@ def quality(args, log):
                     else:
                         errors[side, head, seed] = ("not run here (--sides)" +
                                                     (" and not in --results yet" if args.results else ""))
-                for side in ("mltc", "torch"):
-                    if errors.get((side, head, seed)):
-                        whys[side].add(errors[side, head, seed])
                 m, t = got["mltc"], got["torch"]
                 raw.append({"head": head, "seed": seed, "mltc": m, "mltc_error": errors.get(("mltc", head, seed)),
                             "torch": t, "torch_error": errors.get(("torch", head, seed))})
@@ -353,6 +355,9 @@ def quality(args, log):
                 sd = stdev([field(r, "micro_f1") for r in runs])
                 return fmt(sd * 100 if sd is not None else None, 2)
 
+            def missing(side):  # why this head's runs of a side are missing, for the row's note
+                return "; ".join(sorted({errors[side, head, x] for x in seeds if errors.get((side, head, x))}))
+
             ok_m, ok_t = all(ms), all(ts)
             n_train = next((t["n_train"] for t in ts if t), "—")
             n_test = next((r["n_examples"] for r in ms + ts if r), "—")
@@ -362,8 +367,7 @@ def quality(args, log):
                         f"{spread(ms)} | {spread(ts)} | "
                         f"{fmt(avg(ms, 'hamming_loss'), 5)} | {fmt(avg(ts, 'hamming_loss'), 5)} | "
                         f"{fmt(avg(ms, 'macro_f1'), 4)} | {fmt(avg(ts, 'macro_f1'), 4)} |"
-                        + ("" if ok_m else f" mltc: {'; '.join(sorted(whys['mltc']))}") +
-                        ("" if ok_t else f" PyTorch: {'; '.join(sorted(whys['torch']))}"))
+                        + ("" if ok_m else f" mltc: {missing('mltc')}") + ("" if ok_t else f" PyTorch: {missing('torch')}"))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     table = ["| head | train examples | test examples | seeds | mltc micro-F1 | PyTorch micro-F1 | "
@@ -413,7 +417,7 @@ def main():
                     "resumes and more seeds add to the ones run before")
     args = ap.parse_args()
     args.sides = args.sides.split(",")
-    if not args.sides or any(x not in ("mltc", "torch") for x in args.sides):
+    if any(x not in ("mltc", "torch") for x in args.sides):
         sys.exit(f"compare: --sides takes mltc, torch or mltc,torch, not {','.join(args.sides)}")
     args.mltcs = args.mltc.split(",")
     args.mltc = args.mltcs[0]
