@@ -164,7 +164,9 @@ typedef struct mltc_train_options {
     uint64_t seed;
     double lr;               /* peak AdamW learning rate */
     double warmup;           /* share of the steps with a linear warm-up, in [0, 1] */
-    double weight_decay, max_grad_norm, dropout;
+    double weight_decay, max_grad_norm;
+    double dropout;          /* before the head's classifier; the encoder's dropout comes from the
+                                model's config.json (hidden_ / attention_probs_dropout_prob) */
     double threshold;        /* p > threshold predicts a label (dev scores, saved in the model) */
     double lambda;           /* lmmtc: weight of the label MLM loss */
     double mask_prob;        /* lmmtc: probability of masking a label state in the MLM copy */

@@ -13,7 +13,8 @@ static void usage(FILE *out) {
     fprintf(out,
             "usage: mltc train --model DIR --train FILE --labels FILE --head bert|lmmtc|lam --out DIR\n"
             "                  [--dev FILE] [--device D] [--epochs N] [--batch N] [--lr X] [--max-len N]\n"
-            "                  [--seed N] [--lambda X] [--warmup X] [--threshold X]\n"
+            "                  [--seed N] [--lambda X] [--warmup X] [--threshold X] [--dropout X]\n"
+            "                  [--weight-decay X] [--max-grad-norm X] [--mask-prob X]\n"
             "                  [--label-tokens per-label|shared] [--format F] [--skip-bad]\n"
             "                  [--max-steps N] [--log-every N] [--resume]\n\n"
             "Fine-tunes a BERT model for multi-label classification and writes:\n"
@@ -37,6 +38,11 @@ static void usage(FILE *out) {
             "  --lambda X         lmmtc: weight of the label MLM loss (default 0.05)\n"
             "  --warmup X         share of the steps with linear warm-up, 0..1 (default 0.1)\n"
             "  --threshold X      a label is predicted when p > X (default 0.5)\n"
+            "  --dropout X        dropout before the head's classifier, 0..<1 (default 0.1); the encoder's\n"
+            "                     dropout is the model's own (config.json hidden/attention_probs_dropout_prob)\n"
+            "  --weight-decay X   AdamW decoupled weight decay of matrices and embeddings (default 0.01)\n"
+            "  --max-grad-norm X  global gradient-norm clipping threshold, > 0 (default 1.0)\n"
+            "  --mask-prob X      lmmtc: probability of masking a label state in the MLM copy (default 0.15)\n"
             "  --label-tokens T   lmmtc: per-label tokens (default) or one shared set\n"
             "  --format F         data format: auto (default), jsonl, tsv, tsv-columns\n"
             "  --skip-bad         skip malformed data lines (counted) instead of stopping\n"
@@ -72,6 +78,10 @@ int cmd_train(int argc, char **argv) {
         {"--lambda", CLI_ARG_DOUBLE, &o.lambda, 0, 1e6},
         {"--warmup", CLI_ARG_DOUBLE, &o.warmup, 0, 1},
         {"--threshold", CLI_ARG_DOUBLE, &o.threshold, 0, 1},
+        {"--dropout", CLI_ARG_DOUBLE, &o.dropout, 0, 1},
+        {"--weight-decay", CLI_ARG_DOUBLE, &o.weight_decay, 0, 1e6},
+        {"--max-grad-norm", CLI_ARG_DOUBLE, &o.max_grad_norm, 0, 1e30},
+        {"--mask-prob", CLI_ARG_DOUBLE, &o.mask_prob, 0, 1},
         {"--label-tokens", CLI_ARG_STRING, &label_tokens, 0, 0},
         {"--format", CLI_ARG_STRING, &format, 0, 0},
         {"--skip-bad", CLI_ARG_FLAG, &o.skip_bad, 0, 0},

@@ -363,7 +363,8 @@ def encode(tok, texts):
     return [tok(t, add_special_tokens=False)["input_ids"] for t in texts]
 
 
-def train(model, ids, gold, args, device):
+def train(model, ids, gold, args, device, on_step=None):
+    """Trains in place; on_step(step, loss, bce, lr), when given, sees every optimizer step."""
     decay = [p for p in model.parameters() if p.dim() >= 2]
     rest = [p for p in model.parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
@@ -391,13 +392,17 @@ def train(model, ids, gold, args, device):
                 break
             x_ids, x_types, x_mask, tgt = model.build([ids[i] for i in idx], gold[idx], gen)
             logits, mlm = model(x_ids, x_types, x_mask, tgt)
-            loss = bce(logits, gold[idx].to(device)) + (args.lam * mlm if model.head == "lmmtc" else 0)
+            bce_loss = bce(logits, gold[idx].to(device))
+            loss = bce_loss + (args.lam * mlm if model.head == "lmmtc" else 0)
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), args.max_grad_norm)
+            lr = opt.param_groups[0]["lr"]
             opt.step()
             sched.step()
             step += 1
+            if on_step:
+                on_step(step, loss.item(), bce_loss.item(), lr)
             if args.log_every and (step % args.log_every == 0 or step == 1):
                 print(f"step {step}/{total} epoch {epoch + 1} loss {loss.item():.5f} "
                       f"({time.time() - t0:.0f} s)", file=sys.stderr)

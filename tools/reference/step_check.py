@@ -1,0 +1,196 @@
+#!/usr/bin/env python3
+"""Trains mltc and the PyTorch reference step for step from the same weights, on the same batch,
+with every random draw switched off, and prints how far apart they end up.
+
+compare.py compares the two frameworks in distribution: their batch order, dropout masks and
+label-MLM masks come from different generators, so a difference of means over a few seeds mixes
+noise with any real difference in the training math. This removes the noise. For each head:
+  1. a copy of --model with config.json's hidden and attention dropout set to 0;
+  2. the first --examples training examples as one batch (--batch = --examples), so both sides
+     see the same batch at every step (one step per epoch);
+  3. `mltc train --dropout 0 --warmup 1 --max-steps 1`: the first step's learning rate is 0,
+     so its checkpoint holds mltc's initial weights (head included) exactly;
+  4. `mltc train --dropout 0 --epochs --steps --log-every 1` from the same seed (the same initial
+     weights), and torch_reference.train() from the weights of step 3, with the same settings;
+  5. per step: both losses; at the end: per tensor, how far apart the two updates are,
+     |w_mltc - w_torch| / |w_torch - w_init| (L2 over the tensor), and the worst one.
+lmmtc runs with --lambda 0: the label-MLM masks cannot be shared between the frameworks, so the
+MLM term is left to the gradient checks (tests/test_classifier_grad.c) and compare.py.
+
+What to expect if the math is the same: losses equal to ~1e-6 relative at step 1 (float
+summation order), drifting slowly; updates within a few percent (Adam divides by sqrt(v), so
+elements whose gradient is float noise on both sides move by +-lr at random).
+
+    python step_check.py --mltc ../../build/mltc --heads bert,lmmtc,lam --steps 10
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import types
+
+import torch
+import transformers
+from safetensors.torch import load_file
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+import compare  # noqa: E402  (dataset_files, head_slice, mltc_env)
+import torch_reference as ref  # noqa: E402
+
+# mltc checkpoint names of the head parameters -> attribute of torch_reference.Classifier
+HEAD_NAMES = {
+    "bert": {"mltc.classifier.weight": "w", "mltc.classifier.bias": "b"},
+    "lmmtc": {"mltc.lmmtc.state.weight": "w", "mltc.lmmtc.state.bias": "b",
+              "mltc.mlm.transform.dense.weight": "t_w", "mltc.mlm.transform.dense.bias": "t_b",
+              "mltc.mlm.transform.LayerNorm.weight": "ln_w", "mltc.mlm.transform.LayerNorm.bias": "ln_b",
+              "mltc.mlm.decoder.bias": "dec_b"},
+    "lam": {"mltc.lam.dense.weight": "d_w", "mltc.lam.dense.bias": "d_b",
+            "mltc.lam.classifier.weight": "w", "mltc.lam.classifier.bias": "b"},
+}
+
+
+def no_dropout_model(src, dst):
+    """A model folder beside src whose config turns the encoder's dropout off."""
+    os.makedirs(dst)
+    for name in os.listdir(src):
+        if name != "config.json":
+            os.symlink(os.path.abspath(os.path.join(src, name)), os.path.join(dst, name))
+    with open(os.path.join(src, "config.json")) as f:
+        cfg = json.load(f)
+    cfg["hidden_dropout_prob"] = cfg["attention_probs_dropout_prob"] = 0.0
+    with open(os.path.join(dst, "config.json"), "w") as f:
+        json.dump(cfg, f)
+
+
+def mltc_train(args, head, model, train, labels, out, extra):
+    cmd = [args.mltc, "train", "--model", model, "--train", train, "--head", head, "--out", out,
+           "--device", args.device, "--batch", str(args.examples), "--max-len", str(args.max_len),
+           "--seed", str(args.seed), "--lr", str(args.lr), "--dropout", "0", "--lambda", "0",
+           "--max-grad-norm", str(args.max_grad_norm)] + extra
+    if labels:
+        cmd += ["--labels", labels]
+    p = subprocess.run(cmd, capture_output=True, text=True, env=compare.mltc_env(args.threads))
+    if p.returncode != 0:
+        sys.exit(f"step_check: {' '.join(cmd)}\n{p.stderr.strip()}")
+
+
+def mltc_losses(out):
+    with open(os.path.join(out, "train_log.jsonl")) as f:
+        rows = [json.loads(line) for line in f]
+    return {r["step"]: r["loss"] for r in rows if r.get("type") == "step"}
+
+
+def load_into(model, head, weights):
+    """Copies an mltc checkpoint into the reference model; every parameter must be covered."""
+    params = dict(model.named_parameters())
+    done = set()
+    with torch.no_grad():
+        for name, t in weights.items():
+            target = HEAD_NAMES[head].get(name) or "bert." + name
+            if target not in params:
+                sys.exit(f"step_check: mltc tensor {name} has no counterpart ({target}) in the reference")
+            if params[target].shape != t.shape:
+                sys.exit(f"step_check: {name} is {tuple(t.shape)} in mltc, {tuple(params[target].shape)} in torch")
+            params[target].copy_(t)
+            done.add(target)
+    missing = sorted(set(params) - done)
+    if missing:
+        sys.exit(f"step_check: the mltc checkpoint sets no value for {', '.join(missing[:5])}")
+    return {HEAD_NAMES[head].get(n) or "bert." + n: n for n in weights}
+
+
+def check_head(args, head, model_dir, train, labels, tmp):
+    init_out, run_out = os.path.join(tmp, f"{head}-init"), os.path.join(tmp, f"{head}-run")
+    mltc_train(args, head, model_dir, train, labels, init_out, ["--warmup", "1", "--max-steps", "1"])
+    mltc_train(args, head, model_dir, train, labels, run_out,
+               ["--epochs", str(args.steps), "--log-every", "1"])
+    init = load_file(os.path.join(init_out, "last", "model.safetensors"))
+    final = load_file(os.path.join(run_out, "last", "model.safetensors"))
+
+    names = ref.read_labels(labels) if labels else ref.header_labels(train)
+    index = {n: i for i, n in enumerate(names)}
+    tok = ref.load_tokenizer(os.path.join(model_dir, "vocab.txt"))
+    texts, gold = ref.read_dataset(train, index)
+    rargs = types.SimpleNamespace(dropout=0.0, seed=args.seed, max_len=args.max_len, lam=0.0, mask_prob=0.15,
+                                  lr=args.lr, batch=args.examples, epochs=args.steps, weight_decay=0.01,
+                                  max_grad_norm=args.max_grad_norm, warmup=0.1, max_steps=0, log_every=0)
+    model = ref.Classifier(model_dir, head, names, tok, rargs)
+    to_mltc = load_into(model, head, init)
+    torch_loss = {}
+    ref.train(model, ref.encode(tok, texts), gold, rargs, torch.device("cpu"),
+              on_step=lambda step, loss, bce, lr: torch_loss.__setitem__(step, loss))
+
+    ours = mltc_losses(run_out)
+    print(f"\n### {head}\n\n| step | mltc loss | PyTorch loss | relative difference |\n|---:|---:|---:|---:|")
+    worst_loss = 0.0
+    for step in sorted(torch_loss):
+        a, b = ours.get(step), torch_loss[step]
+        rel = abs(a - b) / abs(b) if a is not None else float("nan")
+        worst_loss = max(worst_loss, rel)
+        print(f"| {step} | {a:.7f} | {b:.7f} | {rel:.1e} |")
+    rows = []
+    with torch.no_grad():
+        for tname, p in model.named_parameters():
+            n = to_mltc[tname]
+            moved = (p - init[n]).norm().item()
+            apart = (final[n] - p).norm().item()
+            # A key bias adds q.b to every score of a query, which softmax cancels: its gradient is
+            # 0 in exact arithmetic, float noise in practice, and Adam turns noise into +-lr steps.
+            if moved > 0 and not n.endswith("attention.self.key.bias"):
+                rows.append((apart / moved, n, moved))
+    rows.sort(reverse=True)
+    print(f"\nworst loss difference {worst_loss:.1e}; update differences |w_mltc - w_torch| / "
+          f"|w_torch - w_init|, the largest {args.show} of {len(rows)} tensors (key biases left out: "
+          f"their gradient is 0 but for rounding):\n")
+    for r, n, moved in rows[:args.show]:
+        print(f"- {n}: {r:.2e} (update norm {moved:.2e})")
+    median = sorted(r for r, _, _ in rows)[len(rows) // 2]
+    print(f"- median over tensors: {median:.2e}")
+    return worst_loss, rows[0][0] if rows else 0.0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--mltc", default=os.path.join(ROOT, "build", "mltc"))
+    ap.add_argument("--model", default=os.path.join(ROOT, "models", "all-MiniLM-L6-v2"))
+    ap.add_argument("--data", default=os.path.join(ROOT, "..", "shared", "data", "semeval2018-ec"),
+                    help="a dataset folder as compare.py reads it (SemEval E-c: 11 labels, a short prompt)")
+    ap.add_argument("--heads", default="bert,lmmtc,lam")
+    ap.add_argument("--examples", type=int, default=16, help="the one batch both sides train on")
+    ap.add_argument("--steps", type=int, default=10)
+    ap.add_argument("--lr", type=float, default=5e-5)
+    ap.add_argument("--max-grad-norm", type=float, default=1.0,
+                    help="below the gradient norm (~0.4 at the start here) to check the clipping too")
+    ap.add_argument("--max-len", type=int, default=64)
+    ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--show", type=int, default=5, help="tensors listed per head")
+    args = ap.parse_args()
+    torch.set_num_threads(max(args.threads, 1))
+    transformers.logging.set_verbosity_error()  # the unused pooler of every load is not news
+    transformers.logging.disable_progress_bar()
+
+    src_train, _, labels = compare.dataset_files(args.data)
+    tmp = tempfile.mkdtemp(prefix="mltc-step-check-")
+    try:
+        model_dir = os.path.join(tmp, "model")
+        no_dropout_model(args.model, model_dir)
+        train = os.path.join(tmp, "train" + os.path.splitext(src_train)[1])
+        compare.head_slice(src_train, train, args.examples, 0 if labels else 1)
+        print(f"mltc ({args.device}) and PyTorch {torch.__version__}, {args.examples} examples of "
+              f"{os.path.basename(os.path.normpath(args.data))} as one batch, {args.steps} steps, lr {args.lr}, "
+              f"max-len {args.max_len}, seed {args.seed}, clipping at {args.max_grad_norm}, all dropout off")
+        for head in args.heads.split(","):
+            check_head(args, head, model_dir, train, labels, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
