@@ -364,16 +364,42 @@ static void test_cli(const char *argv0) {
     cli_expect("eval --checkpoint c --data d --format yaml", 2, "--format");
     cli_expect("predict --checkpoint c --top-k -1", 2, "--top-k");
     cli_expect("predict --checkpoint c --frobnicate", 2, "--frobnicate");
+    cli_expect("train --model m --train t --out o --head bert --dropout 2", 2, "--dropout");
+    cli_expect("train --model m --train t --out o --head bert --max-grad-norm -1", 2, "--max-grad-norm");
     cli_expect("train --help", 0, "--label-tokens");
 
-    /* Train the lam head for one epoch, then evaluate and predict with it. */
+    /* A value the parser takes but the trainer refuses: exit 1, said before anything is written. */
     char out[340];
+    snprintf(out, sizeof out, "%s/cli-refused", tmp);
+    snprintf(args, sizeof args, "train --model '%s' --train '%s' --labels '%s' --head bert --out '%s' --dropout 1",
+             model_dir, train_path, labels_path, out);
+    cli_expect(args, 1, "dropout 1 must be in [0, 1)");
+    tu_check(access(out, F_OK) != 0, "a refused mltc train created %s", out);
+
+    /* Train the lam head for one epoch, then evaluate and predict with it. The optimiser and
+     * regularisation flags must reach the run (its saved settings). */
     snprintf(out, sizeof out, "%s/cli-out", tmp);
     snprintf(args, sizeof args,
              "train --model '%s' --train '%s' --dev '%s' --labels '%s' --head lam --out '%s' --epochs 1 --batch 8 "
-             "--max-len 32 --lr 1e-3 --device cpu",
+             "--max-len 32 --lr 1e-3 --device cpu --dropout 0.25 --weight-decay 0.03 --max-grad-norm 0.5 "
+             "--mask-prob 0.4",
              model_dir, train_path, eval_path, labels_path, out);
     cli_expect(args, 0, "best dev micro-F1");
+    snprintf(ckpt, sizeof ckpt, "%s/last/mltc.json", out);
+    char *saved = slurp(ckpt);
+    cJSON *meta = saved ? cJSON_Parse(saved) : NULL;
+    const cJSON *set = cJSON_GetObjectItemCaseSensitive(meta, "settings");
+    static const struct {
+        const char *key;
+        double want;
+    } flags[] = {{"dropout", 0.25}, {"weight_decay", 0.03}, {"max_grad_norm", 0.5}, {"mask_prob", 0.4}};
+    for (int i = 0; i < 4; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(set, flags[i].key);
+        tu_check(cJSON_IsNumber(v) && v->valuedouble == flags[i].want, "mltc train: settings.%s in %s is not %g",
+                 flags[i].key, ckpt, flags[i].want);
+    }
+    cJSON_Delete(meta);
+    free(saved);
     snprintf(ckpt, sizeof ckpt, "%s/best", out);
 
     snprintf(args, sizeof args, "eval --checkpoint '%s' --data '%s' --json", ckpt, eval_path);
