@@ -6,16 +6,20 @@ compare.py compares the two frameworks in distribution: their batch order, dropo
 label-MLM masks come from different generators, so a difference of means over a few seeds mixes
 noise with any real difference in the training math. This removes the noise. For each head:
   1. a copy of --model with config.json's hidden and attention dropout set to 0;
-  2. the first --examples training examples as one batch (--batch = --examples), so both sides
-     see the same batch at every step (one step per epoch);
+  2. the first --examples training examples of distinct token counts as one batch (--batch =
+     --examples), so both sides see the same batch, in the same row order, at every step (one
+     step per epoch);
   3. `mltc train --dropout 0 --warmup 1 --max-steps 1`: the first step's learning rate is 0,
      so its checkpoint holds mltc's initial weights (head included) exactly;
   4. `mltc train --dropout 0 --epochs --steps --log-every 1` from the same seed (the same initial
      weights), and torch_reference.train() from the weights of step 3, with the same settings;
   5. per step: both losses; at the end: per tensor, how far apart the two updates are,
      |w_mltc - w_torch| / |w_torch - w_init| (L2 over the tensor), and the worst one.
-lmmtc runs with --lambda 0: the label-MLM masks cannot be shared between the frameworks, so the
-MLM term is left to the gradient checks (tests/test_classifier_grad.c) and compare.py.
+lmmtc trains with its label MLM (--lambda 0.05): the reference draws the masks of its MLM copy the
+way mltc does (src/model/lmmtc_prompt.c: Philox4x32-10, counter (label, 0, stream), key seed ^
+"MLM", stream = step x batch + row), so both mask the same label states. That needs each
+example at the same row of the batch on both sides: the batch is sorted longest first on both,
+so the examples are picked with distinct token counts.
 
 What to expect if the math is the same: losses equal to ~1e-6 relative at step 1 (float
 summation order), drifting slowly; updates within a few percent (Adam divides by sqrt(v), so
@@ -27,6 +31,7 @@ import argparse
 import json
 import os
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
@@ -39,10 +44,35 @@ from safetensors.torch import load_file
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
-import compare  # noqa: E402  (dataset_files, head_slice, mltc_env)
+import compare  # noqa: E402  (dataset_files, mltc_env)
 import torch_reference as ref  # noqa: E402
 
 # mltc checkpoint names of the head parameters -> attribute of torch_reference.Classifier
+M32 = 0xFFFFFFFF
+
+
+def philox4x32_10(ctr, key):
+    """src/device/philox.h in Python: four 32-bit words from a 4-word counter and a 2-word key."""
+    c0, c1, c2, c3 = ctr
+    k0, k1 = key
+    for _ in range(10):
+        p0, p1 = 0xD2511F53 * c0, 0xCD9E8D57 * c2
+        c0, c1, c2, c3 = (p1 >> 32) ^ c1 ^ k0, p1 & M32, (p0 >> 32) ^ c3 ^ k1, p0 & M32
+        k0, k1 = (k0 + 0x9E3779B9) & M32, (k1 + 0xBB67AE85) & M32
+    return c0, c1, c2, c3
+
+
+def mltc_masked(seed, stream, K, mask_prob):
+    """The labels mltc's lmmtc_mask_copy masks for one example (at least one)."""
+    key = ((seed ^ 0x4D4C4D) & M32, (seed ^ 0x4D4C4D) >> 32)
+    p = struct.unpack("f", struct.pack("f", mask_prob))[0]  # mltc compares in float
+    lo, hi = stream & M32, stream >> 32
+    masked = [l for l in range(K) if (philox4x32_10((l, 0, lo, hi), key)[0] >> 8) / 16777216.0 < p]
+    if not masked:
+        masked = [(philox4x32_10((M32, 0, lo, hi), key)[0] * K) >> 32]
+    return masked
+
+
 HEAD_NAMES = {
     "bert": {"mltc.classifier.weight": "w", "mltc.classifier.bias": "b"},
     "lmmtc": {"mltc.lmmtc.state.weight": "w", "mltc.lmmtc.state.bias": "b",
@@ -67,11 +97,35 @@ def no_dropout_model(src, dst):
         json.dump(cfg, f)
 
 
+def distinct_lengths(src, dst, labels, args):
+    """Copies the first --examples examples of src whose token counts differ from each other's
+    and fit in --max-len, so that both sides sort them into the same rows of the batch."""
+    names = ref.read_labels(labels) if labels else ref.header_labels(src)
+    texts, _ = ref.read_dataset(src, {n: i for i, n in enumerate(names)})
+    tok = ref.load_tokenizer(os.path.join(args.model, "vocab.txt"))
+    with open(src, encoding="utf-8-sig") as f:
+        lines = [line for line in f if line.strip()]
+    header = [] if labels else [lines.pop(0)]
+    if len(lines) != len(texts):
+        sys.exit(f"step_check: {src}: {len(lines)} data lines but {len(texts)} examples")
+    keep, seen = [], set()
+    for line, ids in zip(lines, ref.encode(tok, texts)):
+        if len(ids) + 2 < args.max_len and len(ids) not in seen:
+            seen.add(len(ids))
+            keep.append(line)
+            if len(keep) == args.examples:
+                break
+    if len(keep) < args.examples:
+        sys.exit(f"step_check: only {len(keep)} examples of {src} have distinct lengths below --max-len")
+    with open(dst, "w", encoding="utf-8") as f:
+        f.writelines(header + keep)
+
+
 def mltc_train(args, head, model, train, labels, out, extra):
     cmd = [args.mltc, "train", "--model", model, "--train", train, "--head", head, "--out", out,
            "--device", args.device, "--batch", str(args.examples), "--max-len", str(args.max_len),
-           "--seed", str(args.seed), "--lr", str(args.lr), "--dropout", "0", "--lambda", "0",
-           "--max-grad-norm", str(args.max_grad_norm)] + extra
+           "--seed", str(args.seed), "--lr", str(args.lr), "--dropout", "0", "--lambda", str(args.lam),
+           "--mask-prob", str(args.mask_prob), "--max-grad-norm", str(args.max_grad_norm)] + extra
     if labels:
         cmd += ["--labels", labels]
     p = subprocess.run(cmd, capture_output=True, text=True, env=compare.mltc_env(args.threads))
@@ -116,12 +170,17 @@ def check_head(args, head, model_dir, train, labels, tmp):
     index = {n: i for i, n in enumerate(names)}
     tok = ref.load_tokenizer(os.path.join(model_dir, "vocab.txt"))
     texts, gold = ref.read_dataset(train, index)
-    rargs = types.SimpleNamespace(dropout=0.0, seed=args.seed, max_len=args.max_len, lam=0.0, mask_prob=0.15,
+    rargs = types.SimpleNamespace(dropout=0.0, seed=args.seed, max_len=args.max_len, lam=args.lam,
+                                  mask_prob=args.mask_prob,
                                   lr=args.lr, batch=args.examples, epochs=args.steps, weight_decay=0.01,
                                   max_grad_norm=args.max_grad_norm, warmup=0.1, max_steps=0, log_every=0)
     model = ref.Classifier(model_dir, head, names, tok, rargs)
     to_mltc = load_into(model, head, init)
     torch_loss = {}
+    # The MLM copy is built before the step's forward pass, so its step is the one after the last
+    # finished; mltc's steps count from 1 and the stream of row b is step x batch + b.
+    model.draw_masked = lambda b, gen: mltc_masked(args.seed, (len(torch_loss) + 1) * args.examples + b,
+                                                   len(names), args.mask_prob)
     ref.train(model, ref.encode(tok, texts), gold, rargs, torch.device("cpu"),
               on_step=lambda step, loss, bce, lr: torch_loss.__setitem__(step, loss))
 
@@ -168,6 +227,8 @@ def main():
                     help="below the gradient norm (~0.4 at the start here) to check the clipping too")
     ap.add_argument("--max-len", type=int, default=64)
     ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--lambda", dest="lam", type=float, default=0.05, help="lmmtc: weight of the label MLM")
+    ap.add_argument("--mask-prob", type=float, default=0.15)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--show", type=int, default=5, help="tensors listed per head")
@@ -182,7 +243,7 @@ def main():
         model_dir = os.path.join(tmp, "model")
         no_dropout_model(args.model, model_dir)
         train = os.path.join(tmp, "train" + os.path.splitext(src_train)[1])
-        compare.head_slice(src_train, train, args.examples, 0 if labels else 1)
+        distinct_lengths(src_train, train, labels, args)
         print(f"mltc ({args.device}) and PyTorch {torch.__version__}, {args.examples} examples of "
               f"{os.path.basename(os.path.normpath(args.data))} as one batch, {args.steps} steps, lr {args.lr}, "
               f"max-len {args.max_len}, seed {args.seed}, clipping at {args.max_grad_norm}, all dropout off")

@@ -252,15 +252,9 @@ class Classifier(torch.nn.Module):
             for b, row in enumerate(rows):
                 row = list(row)
                 tgt = [-100] * len(row)
-                masked = 0
                 for i in range(self.K):
-                    pos, truth = 3 * i + 2, self.tok_id(i, YES if gold[b, i] > 0 else NO)
-                    row[pos] = truth
-                    if torch.rand(1, generator=gen).item() < self.args.mask_prob:
-                        row[pos], tgt[pos] = self.tok_id(i, MASK), truth
-                        masked += 1
-                if masked == 0:  # at least one per example
-                    i = int(torch.randint(self.K, (1,), generator=gen).item())
+                    row[3 * i + 2] = self.tok_id(i, YES if gold[b, i] > 0 else NO)
+                for i in self.draw_masked(b, gen):
                     pos = 3 * i + 2
                     tgt[pos], row[pos] = row[pos], self.tok_id(i, MASK)
                 copies.append(row)
@@ -275,6 +269,12 @@ class Classifier(torch.nn.Module):
         if targets is not None:
             targets = torch.tensor([t + [-100] * (T - len(t)) for t in targets])
         return ids_t, types_t, mask_t, targets
+
+    def draw_masked(self, b, gen):
+        """The labels whose state the MLM copy of the batch's row b masks: each with probability
+        --mask-prob, at least one (tools/reference/step_check.py puts mltc's draws here)."""
+        masked = [i for i in range(self.K) if torch.rand(1, generator=gen).item() < self.args.mask_prob]
+        return masked or [int(torch.randint(self.K, (1,), generator=gen).item())]
 
     def tok_id(self, label, which):
         return self.V0 + 5 * label + which
