@@ -133,7 +133,10 @@ def load_into(model, head, weights):
     return {HEAD_NAMES[head].get(n) or "bert." + n: n for n in weights}
 
 
-def check_head(args, head, model_dir, train, labels, tmp):
+def train_both(args, head, model_dir, train, labels, tmp):
+    """Trains one head in both frameworks as the module docstring says. Returns a namespace:
+    ours and theirs ({step: loss}), init and final (mltc's weights by mltc name), model (the
+    trained reference) and to_mltc (reference parameter name -> mltc name)."""
     init_out, run_out = os.path.join(tmp, f"{head}-init"), os.path.join(tmp, f"{head}-run")
     mltc_train(args, head, model_dir, train, labels, init_out, ["--warmup", "1", "--max-steps", "1"])
     mltc_train(args, head, model_dir, train, labels, run_out,
@@ -163,7 +166,13 @@ def check_head(args, head, model_dir, train, labels, tmp):
     if shared is not None and shared["calls"] == 0:
         sys.exit("step_check: transformers never called the patched eager_attention_forward; the dropout "
                  "masks of the attention probabilities were not shared")
-    ours = mltc_losses(run_out)
+    return types.SimpleNamespace(ours=mltc_losses(run_out), theirs=torch_loss, init=init, final=final,
+                                 model=model, to_mltc=to_mltc)
+
+
+def check_head(args, head, model_dir, train, labels, tmp):
+    r = train_both(args, head, model_dir, train, labels, tmp)
+    ours, torch_loss, init, final, model, to_mltc = r.ours, r.theirs, r.init, r.final, r.model, r.to_mltc
     print(f"\n### {head}\n\n| step | mltc loss | PyTorch loss | relative difference |\n|---:|---:|---:|---:|")
     worst_loss = 0.0
     for step in sorted(torch_loss):
