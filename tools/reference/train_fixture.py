@@ -13,9 +13,9 @@ it does at the same time must agree, or nothing is written.
 
 Files (tests/fixtures/train_steps/):
   model/config.json, model/model.safetensors, model/vocab.txt   the tiny BERT
-  train.tsv        SemEval E-c's header and the 16 tweets (tsv-columns, 11 labels)
-  expected.json    the settings and, per head, PyTorch's loss at steps 1..10 (and mltc's, for
-                   the record)
+  expected.json    the settings, the IDs of the 16 tweets (the test copies those lines of
+                   ../shared/data/semeval2018-ec/train.tsv: the project keeps no copy of the
+                   data), and per head PyTorch's loss at steps 1..10 (and mltc's, for the record)
 
 Usage: python tools/reference/train_fixture.py [--mltc build/mltc] [--out DIR]
 Needs torch, transformers, safetensors (tools/reference/requirements.txt) and an mltc build.
@@ -89,8 +89,10 @@ def main():
         args = types.SimpleNamespace(mltc=cli.mltc, model=model_dir, device="cpu", threads=1, **SETTINGS)
         train = os.path.join(tmp, "train.tsv")
         step_check.distinct_lengths(src, train, None, args)
+        with open(train, encoding="utf-8") as f:
+            ids = [line.split("\t", 1)[0] for line in f.read().splitlines()[1:]]
         expected = {"settings": SETTINGS, "pytorch": f"{torch.__version__}, transformers {transformers.__version__}",
-                    "losses": {}, "mltc_cpu_losses": {}}
+                    "data": "semeval2018-ec/train.tsv", "examples": ids, "losses": {}, "mltc_cpu_losses": {}}
         for head in ("bert", "lmmtc", "lam"):
             r = step_check.train_both(args, head, model_dir, train, None, tmp)
             theirs = [r.theirs[s] for s in range(1, SETTINGS["steps"] + 1)]
@@ -104,7 +106,6 @@ def main():
         os.makedirs(cli.out, exist_ok=True)
         shutil.rmtree(os.path.join(cli.out, "model"), ignore_errors=True)
         shutil.copytree(model_dir, os.path.join(cli.out, "model"))
-        shutil.copy(train, os.path.join(cli.out, "train.tsv"))
         with open(os.path.join(cli.out, "expected.json"), "w") as f:
             json.dump(expected, f, indent=1)
             f.write("\n")
