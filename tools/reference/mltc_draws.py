@@ -1,6 +1,6 @@
 """mltc's random draws in Python, so the PyTorch reference can be made to draw the same ones.
 
-Only tools/reference/step_check.py uses this: with the same draws on both sides, a training run
+tools/reference/step_check.py (and train_fixture.py through it) uses this: with the same draws, a training run
 of mltc and of torch_reference.py must agree to float rounding, dropout and the label MLM
 included. Written from the C sources named below; nothing here is used by mltc itself.
 
@@ -72,12 +72,9 @@ def dropout_keep(seed, step, site, n, p):
     first = (step << 40) | (site << 32)  # a multiple of 4: element i is word i % 4 of group i / 4
     g = np.arange(first >> 2, (first >> 2) + (n + 3) // 4, dtype=np.uint64)
     zero = np.zeros_like(g)
-    m32 = np.uint64(M32)
-    ctr = (g & m32, g >> np.uint64(32), zero, zero)
-    with np.errstate(over="ignore"):  # uint64 products of 32-bit values cannot overflow
-        words = np.stack(philox4x32_10(
-            tuple(c.astype(np.uint64) for c in ctr),
-            (np.uint64(seed & M32), np.uint64(seed >> 32))), axis=1).reshape(-1)[:n]
+    ctr = (g & np.uint64(M32), g >> np.uint64(32), zero, zero)  # uint64 lanes: 32x32-bit products fit
+    key = (np.uint64(seed & M32), np.uint64(seed >> 32))
+    words = np.stack(philox4x32_10(ctr, key), axis=1).reshape(-1)[:n]
     u = (words >> np.uint64(8)).astype(np.float32) * np.float32(1.0 / 16777216.0)
     return torch.from_numpy(u >= np.float32(as_float32(p)))
 
