@@ -1,8 +1,8 @@
 """mltc's random draws in Python, so the PyTorch reference can be made to draw the same ones.
 
-tools/reference/step_check.py (and train_fixture.py through it) uses this: with the same draws, a training run
-of mltc and of torch_reference.py must agree to float rounding, dropout and the label MLM
-included. Written from the C sources named below; nothing here is used by mltc itself.
+tools/reference/step_check.py (and train_fixture.py through it) uses this: with the same draws,
+a training run of mltc and of torch_reference.py must agree to float rounding, dropout and the
+label MLM included. Written from the C sources named below; nothing here is used by mltc itself.
 
   philox4x32_10      src/device/philox.h (Salmon et al., SC 2011)
   dropout_keep       the Philox index of element i of dropout site s at step t is
