@@ -454,15 +454,11 @@ int main(int argc, char **argv) {
     mltc_ctx *ctx = NULL;
     if (mltc_ctx_create(&ctx) != MLTC_OK) return 1;
     mltc_device *dev = NULL;
-    char spec[64];
-    snprintf(spec, sizeof spec, "%s:0", backend);
-    mltc_status st = mltc_device_open(ctx, spec, &dev);
-    if (st == MLTC_ERR_UNSUPPORTED || st == MLTC_ERR_DEVICE) {
-        printf("SKIP: backend %s unavailable: %s\n", backend, mltc_last_error(ctx));
+    int opened = tu_open_public(ctx, backend, &dev);
+    if (opened) {
         mltc_ctx_destroy(ctx);
-        return TU_SKIP;
+        return opened;
     }
-    tu_must(st, NULL, mltc_last_error(ctx));
     tu_check(!strncmp(mltc_device_id(dev), backend, strlen(backend)), "device id %s", mltc_device_id(dev));
 
     /* With a second argument the files go there and stay, so the example program can be run
@@ -493,7 +489,7 @@ int main(int argc, char **argv) {
     char best[320];
     snprintf(best, sizeof best, "%s/best", out_dir);
     mltc_model *model = NULL;
-    st = mltc_model_load(ctx, dev, best, &model);
+    mltc_status st = mltc_model_load(ctx, dev, best, &model);
     if (tu_check(st == MLTC_OK, "load %s: %s", best, mltc_last_error(ctx))) {
         test_predict(ctx, model);
         test_evaluate(ctx, model);

@@ -159,32 +159,22 @@ int main(int argc, char **argv) {
     }
 
     mltc_ctx *ctx = NULL;
-    if (mltc_ctx_create(&ctx) != MLTC_OK) return 1;
     mltc_device *dev = NULL;
-    char spec[64];
-    snprintf(spec, sizeof spec, "%s:0", backend);
-    mltc_status st = mltc_device_open(ctx, spec, &dev);
-    if (st == MLTC_ERR_UNSUPPORTED || st == MLTC_ERR_DEVICE) {
-        printf("SKIP: backend %s unavailable: %s\n", backend, mltc_last_error(ctx));
-        mltc_ctx_destroy(ctx);
-        cJSON_Delete(root);
-        return TU_SKIP;
-    }
-    tu_must(st, NULL, mltc_last_error(ctx));
-
-    char tmp[128], train[200];
+    char tmp[128] = "", train[200];
+    int rc = mltc_ctx_create(&ctx) == MLTC_OK ? tu_open_public(ctx, backend, &dev) : 1;
+    if (rc) goto done;
     snprintf(tmp, sizeof tmp, "/tmp/mltc_test_train_pytorch_%s_XXXXXX", backend);
-    if (!mkdtemp(tmp)) return 1;
+    if (!mkdtemp(tmp)) {
+        printf("FAIL cannot create %s\n", tmp);
+        tmp[0] = '\0';
+        rc = 1;
+        goto done;
+    }
     snprintf(train, sizeof train, "%s/train.tsv", tmp);
     int have = write_examples(root, train);
     if (have <= 0) {
-        char rm[300];
-        snprintf(rm, sizeof rm, "rm -rf '%s'", tmp);
-        if (system(rm) != 0) printf("note: could not remove %s\n", tmp);
-        mltc_device_close(dev);
-        mltc_ctx_destroy(ctx);
-        cJSON_Delete(root);
-        return have == 0 ? TU_SKIP : 1;
+        rc = have == 0 ? TU_SKIP : 1;
+        goto done;
     }
     const cJSON *settings = cJSON_GetObjectItemCaseSensitive(root, "settings");
     const cJSON *losses = cJSON_GetObjectItemCaseSensitive(root, "losses");
@@ -195,11 +185,15 @@ int main(int argc, char **argv) {
         check_head(ctx, dev, fixture, settings, cJSON_GetObjectItemCaseSensitive(losses, heads[h]), heads[h], train,
                    out);
     }
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-    if (system(cmd) != 0) printf("note: could not remove %s\n", tmp);
+    rc = tu_finish();
+done:
+    if (tmp[0]) {
+        char cmd[300];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+        if (system(cmd) != 0) printf("note: could not remove %s\n", tmp);
+    }
     mltc_device_close(dev);
     mltc_ctx_destroy(ctx);
     cJSON_Delete(root);
-    return tu_finish();
+    return rc;
 }

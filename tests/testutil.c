@@ -26,6 +26,19 @@ int tu_open(const char *backend, mltc_error *err, dev_ctx **out) {
     return 1;
 }
 
+int tu_open_public(mltc_ctx *ctx, const char *backend, mltc_device **out) {
+    char spec[64];
+    snprintf(spec, sizeof spec, "%s:0", backend);
+    mltc_status st = mltc_device_open(ctx, spec, out);
+    if (st == MLTC_OK) return 0;
+    if (st == MLTC_ERR_UNSUPPORTED || st == MLTC_ERR_DEVICE) {
+        printf("SKIP: backend %s unavailable: %s\n", backend, mltc_last_error(ctx));
+        return TU_SKIP;
+    }
+    printf("FAIL: opening %s: %s\n", spec, mltc_last_error(ctx));
+    return 1;
+}
+
 void tu_seed(uint64_t seed) { rng_state = seed * 0x9E3779B97F4A7C15ull + 1; }
 
 static uint64_t next_u64(void) { /* splitmix64 */

@@ -7,12 +7,17 @@
 #include <stdint.h>
 
 #include "device/device.h"
+#include "mltc.h"
 
 #define TU_SKIP 77
 
 /* Opens backend ("cpu", "opencl", "vulkan") device 0. On failure prints "SKIP: reason" and
  * returns TU_SKIP when the backend or its devices are absent, 1 on any other error. */
 int tu_open(const char *backend, mltc_error *err, dev_ctx **out);
+
+/* The same through the public API: mltc_device_open(ctx, "<backend>:0"). Returns 0, TU_SKIP
+ * (after "SKIP: reason") when the backend or its devices are absent, or 1 (after "FAIL ..."). */
+int tu_open_public(mltc_ctx *ctx, const char *backend, mltc_device **out);
 
 /* Deterministic test data. */
 void tu_seed(uint64_t seed);
