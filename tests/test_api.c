@@ -324,21 +324,11 @@ static int cli_run(const char *args, char *out_path, char *err_path, size_t size
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-static char *slurp(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *buf = calloc(1, 1 << 20);
-    size_t n = buf ? fread(buf, 1, (1 << 20) - 1, f) : 0;
-    (void)n;
-    fclose(f);
-    return buf;
-}
-
 /* Checks the exit code and that stderr (or stdout) contains want. */
 static void cli_expect(const char *args, int want_rc, const char *want_text) {
     char o[400], e[400];
     int rc = cli_run(args, o, e, sizeof o);
-    char *err = slurp(e), *out = slurp(o);
+    char *err = tu_read_file(e), *out = tu_read_file(o);
     int has = !want_text || (err && strstr(err, want_text)) || (out && strstr(out, want_text));
     tu_check(rc == want_rc && has, "mltc %s: exit %d (expected %d), output should contain '%s': %s%s", args, rc,
              want_rc, want_text ? want_text : "", err ? err : "", out ? out : "");
@@ -386,7 +376,7 @@ static void test_cli(const char *argv0) {
              model_dir, train_path, eval_path, labels_path, out);
     cli_expect(args, 0, "best dev micro-F1");
     snprintf(ckpt, sizeof ckpt, "%s/last/mltc.json", out);
-    char *saved = slurp(ckpt);
+    char *saved = tu_read_file(ckpt);
     cJSON *meta = saved ? cJSON_Parse(saved) : NULL;
     const cJSON *set = cJSON_GetObjectItemCaseSensitive(meta, "settings");
     static const struct {
@@ -404,7 +394,7 @@ static void test_cli(const char *argv0) {
 
     snprintf(args, sizeof args, "eval --checkpoint '%s' --data '%s' --json", ckpt, eval_path);
     int rc = cli_run(args, o, e, sizeof o);
-    char *text = slurp(o);
+    char *text = tu_read_file(o);
     cJSON *j = text ? cJSON_Parse(text) : NULL;
     static const char *const keys[] = {"hamming_loss", "micro_precision", "micro_recall", "micro_f1", "macro_f1",
                                        "subset_accuracy", "micro_jaccard", "n_examples", "n_labels"};
@@ -424,7 +414,7 @@ static void test_cli(const char *argv0) {
     for (int top = 0; top <= 2; top += 2) {
         snprintf(args, sizeof args, "predict --checkpoint '%s' --input '%s'%s", ckpt, texts, top ? " --top-k 2" : "");
         rc = cli_run(args, o, e, sizeof o);
-        text = slurp(o);
+        text = tu_read_file(o);
         int lines = 0, ok = rc == 0 && text;
         for (char *line = text ? strtok(text, "\n") : NULL; ok && line; line = strtok(NULL, "\n")) {
             lines++;

@@ -41,23 +41,6 @@ static int keep_loss(const mltc_train_progress *p, void *user) {
     return 0;
 }
 
-static char *slurp(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = n >= 0 ? malloc((size_t)n + 1) : NULL;
-    if (buf && fread(buf, 1, (size_t)n, f) == (size_t)n)
-        buf[n] = '\0';
-    else {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    return buf;
-}
-
 static double number(const cJSON *obj, const char *key) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
     return cJSON_IsNumber(v) ? v->valuedouble : NAN;
@@ -150,7 +133,7 @@ int main(int argc, char **argv) {
     char fixture[400], path[500];
     snprintf(fixture, sizeof fixture, "%s/tests/fixtures/train_steps", src ? src : ".");
     snprintf(path, sizeof path, "%s/expected.json", fixture);
-    char *text = slurp(path);
+    char *text = tu_read_file(path);
     cJSON *root = text ? cJSON_Parse(text) : NULL;
     free(text);
     if (!root) {

@@ -1,5 +1,7 @@
 #include "testutil.h"
 
+#include "core/fileio.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +39,17 @@ int tu_open_public(mltc_ctx *ctx, const char *backend, mltc_device **out) {
     }
     printf("FAIL: opening %s: %s\n", spec, mltc_last_error(ctx));
     return 1;
+}
+
+char *tu_read_file(const char *path) {
+    mltc_error err = {0};
+    char *data = NULL;
+    size_t size = 0;
+    if (file_read_all(&err, path, (size_t)16 << 20, &data, &size) != MLTC_OK) {
+        printf("note: %s\n", err.msg);
+        return NULL;
+    }
+    return data;
 }
 
 void tu_seed(uint64_t seed) { rng_state = seed * 0x9E3779B97F4A7C15ull + 1; }

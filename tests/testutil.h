@@ -19,6 +19,10 @@ int tu_open(const char *backend, mltc_error *err, dev_ctx **out);
  * (after "SKIP: reason") when the backend or its devices are absent, or 1 (after "FAIL ..."). */
 int tu_open_public(mltc_ctx *ctx, const char *backend, mltc_device **out);
 
+/* A whole text file, malloc'd and NUL-terminated (core/fileio.h's file_read_all, up to 16 MiB),
+ * or NULL after printing why. */
+char *tu_read_file(const char *path);
+
 /* Deterministic test data. */
 void tu_seed(uint64_t seed);
 float tu_uniform(float lo, float hi);

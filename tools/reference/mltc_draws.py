@@ -84,6 +84,19 @@ def apply_keep(x, keep, p):
     return torch.where(keep.view(x.shape), x * scale, torch.zeros((), dtype=x.dtype))
 
 
+def drop_at(x, seed, step, site, p, positions=None, axis=1):
+    """x with mltc's mask of a site. positions: the last layer's selected outputs along `axis`,
+    where mltc's tensor holds those positions only (src/model/bert_select.c) and so indexes its
+    mask over them; the other positions then get no dropout (no head reads them)."""
+    if positions is None:
+        return apply_keep(x, dropout_keep(seed, step, site, x.numel(), p), p)
+    at = (slice(None),) * axis + (positions,)
+    sel = x[at]
+    out = x.clone()
+    out[at] = apply_keep(sel, dropout_keep(seed, step, site, sel.numel(), p), p)
+    return out
+
+
 class SharedDropout(torch.nn.Module):
     """nn.Dropout at one of mltc's sites: x [rows, T, C], or [B, C] for a head. positions: the
     last layer's selected outputs, where mltc's tensor is [rows, R, C] (src/model/bert_select.c);
@@ -98,14 +111,8 @@ class SharedDropout(torch.nn.Module):
         if not self.training or self.p <= 0:
             return x
         seed = self.state["seed"] if self.seed is None else self.seed
-        step = self.state["step"]
         pos = self.positions if self.state["select"] else None
-        if pos is None:
-            return apply_keep(x, dropout_keep(seed, step, self.site, x.numel(), self.p), self.p)
-        sel = x[:, pos]  # [rows, R, C]: mltc's compacted tensor
-        out = x.clone()
-        out[:, pos] = apply_keep(sel, dropout_keep(seed, step, self.site, sel.numel(), self.p), self.p)
-        return out
+        return drop_at(x, seed, self.state["step"], self.site, self.p, pos)  # [rows, R, C] when selected
 
 
 def shared_attention(positions_of, state):
@@ -120,14 +127,8 @@ def shared_attention(positions_of, state):
             w = w + attention_mask
         w = torch.softmax(w, dim=-1)
         if module.training and dropout > 0:
-            site, pos = site_att(module.mltc_layer), positions_of(module.mltc_layer)
-            seed, step = state["seed"], state["step"]
-            if pos is None:
-                w = apply_keep(w, dropout_keep(seed, step, site, w.numel(), dropout), dropout)
-            else:
-                sel = w[:, :, pos]  # [rows, H, R, T]
-                w = w.clone()
-                w[:, :, pos] = apply_keep(sel, dropout_keep(seed, step, site, sel.numel(), dropout), dropout)
+            w = drop_at(w, state["seed"], state["step"], site_att(module.mltc_layer), dropout,
+                        positions_of(module.mltc_layer), axis=2)  # [rows, H, R, T] when selected
         out = torch.matmul(w, value).transpose(1, 2).contiguous()
         return out, w
 

@@ -117,20 +117,19 @@ def mltc_losses(out):
 def load_into(model, head, weights):
     """Copies an mltc checkpoint into the reference model; every parameter must be covered."""
     params = dict(model.named_parameters())
-    done = set()
+    to_mltc = {HEAD_NAMES[head].get(n) or "bert." + n: n for n in weights}
     with torch.no_grad():
-        for name, t in weights.items():
-            target = HEAD_NAMES[head].get(name) or "bert." + name
+        for target, name in to_mltc.items():
+            t = weights[name]
             if target not in params:
                 sys.exit(f"step_check: mltc tensor {name} has no counterpart ({target}) in the reference")
             if params[target].shape != t.shape:
                 sys.exit(f"step_check: {name} is {tuple(t.shape)} in mltc, {tuple(params[target].shape)} in torch")
             params[target].copy_(t)
-            done.add(target)
-    missing = sorted(set(params) - done)
+    missing = sorted(set(params) - set(to_mltc))
     if missing:
         sys.exit(f"step_check: the mltc checkpoint sets no value for {', '.join(missing[:5])}")
-    return {HEAD_NAMES[head].get(n) or "bert." + n: n for n in weights}
+    return to_mltc
 
 
 def train_both(args, head, model_dir, train, labels, tmp):

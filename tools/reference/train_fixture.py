@@ -38,6 +38,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 import step_check  # noqa: E402
+import torch_reference as ref  # noqa: E402
 
 SEED = 1234
 SETTINGS = dict(steps=10, examples=16, lr=5e-4, max_len=128, seed=42, dropout=0.1, lam=0.05, mask_prob=0.15,
@@ -81,7 +82,8 @@ def main():
     transformers.logging.disable_progress_bar()
 
     src = os.path.join(cli.data, "train.tsv")
-    texts = [line.split("\t")[1] for line in open(src, encoding="utf-8").read().splitlines()[1:] if line.strip()]
+    names = ref.header_labels(src)
+    texts, _ = ref.read_dataset(src, {n: i for i, n in enumerate(names)})
     tmp = tempfile.mkdtemp(prefix="mltc-train-fixture-")
     try:
         model_dir = os.path.join(tmp, "model")
