@@ -198,19 +198,20 @@ static void test_memory(void) {
 
 /* ---- matmul ---------------------------------------------------------------------------- */
 
+/* with_bias: C gets bias[n] added to every row (batch 1, dense C: ldc == n whatever pad says). */
 static void matmul_case(int m, int n, int k, int batch, int ta, int tb, float alpha, float beta, int pad,
-                        int shared_b) {
+                        int shared_b, int with_bias) {
     if (!need(DEV_OP_MATMUL)) return;
     char what[200];
-    snprintf(what, sizeof what, "matmul %dx%dx%d batch=%d tA=%d tB=%d alpha=%g beta=%g pad=%d%s", m, n, k, batch, ta,
-             tb, alpha, beta, pad, shared_b ? " stride_b=0" : "");
+    snprintf(what, sizeof what, "matmul %dx%dx%d batch=%d tA=%d tB=%d alpha=%g beta=%g pad=%d%s%s", m, n, k, batch,
+             ta, tb, alpha, beta, pad, shared_b ? " stride_b=0" : "", with_bias ? " bias" : "");
     int ar = ta ? k : m, ac = ta ? m : k, br = tb ? n : k, bc = tb ? k : n;
-    int lda = ac + pad, ldb = bc + (pad ? pad + 1 : 0), ldc = n + (pad ? 2 * pad : 0);
+    int lda = ac + pad, ldb = bc + (pad ? pad + 1 : 0), ldc = n + (pad && !with_bias ? 2 * pad : 0);
     long sa = (long)ar * lda + (batch > 1 ? 5 : 0);
     long sb = shared_b ? 0 : (long)br * ldb + (batch > 1 ? 2 : 0);
     long sc = (long)m * ldc + (batch > 1 ? 3 : 0);
     size_t na = (size_t)batch * sa, nb = shared_b ? (size_t)br * ldb : (size_t)batch * sb, nc = (size_t)batch * sc;
-    float *a = rnd(na, -1, 1), *b = rnd(nb, -1, 1), *c = rnd(nc, -1, 1);
+    float *a = rnd(na, -1, 1), *b = rnd(nb, -1, 1), *c = rnd(nc, -1, 1), *bias = rnd(n, -1, 1);
     if (beta == 0.0f)
         for (size_t i = 0; i < nc; i++) c[i] = NAN; /* must not be read */
     double *want = widen(c, nc);                    /* padding keeps its value */
@@ -224,10 +225,11 @@ static void matmul_case(int m, int n, int k, int batch, int ta, int tb, float al
                     s += av * bv;
                 }
                 size_t ci = (size_t)q * sc + (size_t)i * ldc + j;
-                want[ci] = alpha * s + (beta == 0.0f ? 0.0 : (double)beta * c[ci]);
+                want[ci] = alpha * s + (beta == 0.0f ? 0.0 : (double)beta * c[ci]) + (with_bias ? bias[j] : 0.0);
             }
-    gbuf A = gb_make(a, na), B = gb_make(b, nb), Cc = gb_make(c, nc);
-    dev_gemm g = {ta, tb, m, n, k, alpha, beta, gv(A), gv(B), gv(Cc), lda, ldb, ldc, sa, sb, sc, batch};
+    gbuf A = gb_make(a, na), B = gb_make(b, nb), Cc = gb_make(c, nc), Bi = gb_make(bias, n);
+    dev_gemm g = {ta, tb, m, n, k, alpha, beta, gv(A), gv(B), gv(Cc), lda, ldb, ldc, sa, sb, sc, batch,
+                  with_bias ? gv(Bi) : (dev_view){NULL, 0}};
     if (op_ok(dev_matmul(C, &g), what)) {
         float *got = gb_get(what, Cc);
         double atol = 2e-5 * sqrt((double)k) * (fabs(alpha) > 1 ? fabs(alpha) : 1) + 1e-6;
@@ -237,32 +239,40 @@ static void matmul_case(int m, int n, int k, int batch, int ta, int tb, float al
     gb_free(A);
     gb_free(B);
     gb_free(Cc);
+    gb_free(Bi);
     free(a);
     free(b);
     free(c);
+    free(bias);
     free(want);
 }
 
 static void test_matmul(void) {
     for (int t = 0; t < 4; t++) {
         int ta = t >> 1, tb = t & 1;
-        matmul_case(1, 1, 1, 1, ta, tb, 1.0f, 0.0f, 0, 0);
-        matmul_case(1, 1, 1, 1, ta, tb, -2.0f, 0.5f, 2, 0);
-        matmul_case(17, 31, 13, 1, ta, tb, 1.0f, 0.0f, 0, 0);
-        matmul_case(17, 31, 13, 1, ta, tb, -0.5f, 1.0f, 3, 0);
-        matmul_case(17, 31, 13, 1, ta, tb, 1.25f, 0.75f, 1, 0);
-        matmul_case(65, 33, 129, 1, ta, tb, 1.0f, 0.0f, 2, 0);
-        matmul_case(65, 33, 129, 1, ta, tb, 0.5f, 1.0f, 0, 0);
-        matmul_case(7, 13, 5, 3, ta, tb, 1.0f, 0.0f, 1, 0);
-        matmul_case(7, 13, 5, 3, ta, tb, 0.125f, 1.0f, 0, 0);
-        matmul_case(5, 1, 67, 3, ta, tb, 1.0f, 1.0f, 1, 0);
-        matmul_case(130, 257, 33, 1, ta, tb, 1.0f, 0.0f, 1, 0); /* more than one 128-wide tile */
+        matmul_case(1, 1, 1, 1, ta, tb, 1.0f, 0.0f, 0, 0, 0);
+        matmul_case(1, 1, 1, 1, ta, tb, -2.0f, 0.5f, 2, 0, 0);
+        matmul_case(17, 31, 13, 1, ta, tb, 1.0f, 0.0f, 0, 0, 0);
+        matmul_case(17, 31, 13, 1, ta, tb, -0.5f, 1.0f, 3, 0, 0);
+        matmul_case(17, 31, 13, 1, ta, tb, 1.25f, 0.75f, 1, 0, 0);
+        matmul_case(65, 33, 129, 1, ta, tb, 1.0f, 0.0f, 2, 0, 0);
+        matmul_case(65, 33, 129, 1, ta, tb, 0.5f, 1.0f, 0, 0, 0);
+        matmul_case(7, 13, 5, 3, ta, tb, 1.0f, 0.0f, 1, 0, 0);
+        matmul_case(7, 13, 5, 3, ta, tb, 0.125f, 1.0f, 0, 0, 0);
+        matmul_case(5, 1, 67, 3, ta, tb, 1.0f, 1.0f, 1, 0, 0);
+        matmul_case(130, 257, 33, 1, ta, tb, 1.0f, 0.0f, 1, 0, 0); /* more than one 128-wide tile */
     }
-    matmul_case(64, 64, 64, 1, 0, 0, 1.0f, 0.0f, 0, 0); /* exact tile multiples */
-    matmul_case(32, 128, 16, 2, 0, 1, 1.0f, 0.0f, 0, 0);
-    matmul_case(9, 11, 7, 3, 0, 1, 1.0f, 0.0f, 2, 1); /* one B shared by the batch */
-    matmul_case(1, 67, 31, 1, 1, 0, 1.0f, 0.0f, 0, 0);
-    matmul_case(67, 1, 31, 1, 0, 1, 1.0f, 1.0f, 0, 0);
+    matmul_case(64, 64, 64, 1, 0, 0, 1.0f, 0.0f, 0, 0, 0); /* exact tile multiples */
+    matmul_case(32, 128, 16, 2, 0, 1, 1.0f, 0.0f, 0, 0, 0);
+    matmul_case(9, 11, 7, 3, 0, 1, 1.0f, 0.0f, 2, 1, 0); /* one B shared by the batch */
+    matmul_case(1, 67, 31, 1, 1, 0, 1.0f, 0.0f, 0, 0, 0);
+    matmul_case(67, 1, 31, 1, 0, 1, 1.0f, 1.0f, 0, 0, 0);
+    /* The fused bias: with beta 0 (the CPU accumulates onto C filled with the bias) and beta != 0,
+     * both transposes of B (the encoder's linear layers use B transposed), past one tile. */
+    matmul_case(17, 31, 13, 1, 0, 1, 1.0f, 0.0f, 1, 0, 1);
+    matmul_case(17, 31, 13, 1, 0, 0, -0.5f, 0.75f, 0, 0, 1);
+    matmul_case(130, 257, 33, 1, 0, 1, 1.0f, 0.0f, 0, 0, 1);
+    matmul_case(1, 67, 31, 1, 1, 1, 1.0f, 1.0f, 0, 0, 1);
 }
 
 /* ---- bias ------------------------------------------------------------------------------ */

@@ -7,9 +7,41 @@
 /* A batch of small GEMMs (attention: batch x heads of 128 x 128 x 64) is spread over the threads,
  * one GEMM each, where the BLAS runs single-threaded inside a parallel region; otherwise (OpenBLAS's
  * pthreads build would start its own threads inside ours) every GEMM is split across all threads. */
+CPU_CLONES static void row_copy(float *dst, const float *src, int n) {
+    for (int j = 0; j < n; j++) dst[j] = src[j];
+}
+
+CPU_CLONES static void row_add(float *dst, const float *src, int n) {
+    for (int j = 0; j < n; j++) dst[j] += src[j];
+}
+
+/* C = A B + bias (batch 1, dense C). With beta == 0 the BLAS would clear C before accumulating
+ * onto it; writing the bias there instead and accumulating with beta = 1 saves the read and write
+ * of C that adding the bias afterwards costs (5-10% of a 1024 x 1152 x 384 GEMM's time here).
+ * (The sum is then bias + the K-block partial sums, in the BLAS's order: a different rounding of
+ * the same value.) */
+static void matmul_bias(const dev_gemm *g, const float *a, const float *b, float *c, const float *bias) {
+    float beta = g->beta;
+    if (beta == 0.0f) {
+#pragma omp parallel for schedule(static)
+        for (int i = 0; i < g->m; i++) row_copy(c + (size_t)i * g->n, bias, g->n);
+        beta = 1.0f;
+    }
+    cblas_sgemm(CblasRowMajor, g->trans_a ? CblasTrans : CblasNoTrans, g->trans_b ? CblasTrans : CblasNoTrans, g->m,
+                g->n, g->k, g->alpha, a, g->lda, b, g->ldb, beta, c, g->ldc);
+    if (g->beta != 0.0f) {
+#pragma omp parallel for schedule(static)
+        for (int i = 0; i < g->m; i++) row_add(c + (size_t)i * g->n, bias, g->n);
+    }
+}
+
 mltc_status cpu_matmul(dev_ctx *ctx, const dev_gemm *g) {
     const float *a = cpu_f(g->a), *b = cpu_f(g->b);
     float *c = cpu_f(g->c);
+    if (g->bias.buf) {
+        matmul_bias(g, a, b, c, cpu_f(g->bias));
+        return MLTC_OK;
+    }
 #pragma omp parallel for schedule(static) if (g->batch > 1 && cpu_blas_nests_in_openmp())
     for (int i = 0; i < g->batch; i++) {
         /* sgemm with beta == 0 overwrites C without reading it, as the interface promises. */

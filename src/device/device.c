@@ -234,6 +234,11 @@ mltc_status dev_matmul(dev_ctx *ctx, const dev_gemm *g) {
     TRY(check_view(ctx, op, "A", g->a, matrix_extent(g->batch, g->stride_a, a_rows, a_cols, g->lda)));
     TRY(check_view(ctx, op, "B", g->b, matrix_extent(g->batch, g->stride_b, b_rows, b_cols, g->ldb)));
     TRY(check_view(ctx, op, "C", g->c, matrix_extent(g->batch, g->stride_c, g->m, g->n, g->ldc)));
+    if (g->bias.buf) {
+        if (g->batch != 1) return BAD(ctx, "matmul: a bias needs batch 1 (got %d)", g->batch);
+        if (g->ldc != g->n) return BAD(ctx, "matmul: a bias needs a dense C (ldc %d != n %d)", g->ldc, g->n);
+        TRY(check_view(ctx, op, "bias", g->bias, (size_t)g->n));
+    }
     DISPATCH(ctx, g->batch > 1 ? DEV_PROF_MATMUL_BATCHED : DEV_OP_MATMUL, ctx->ops->matmul(ctx, g));
 }
 

@@ -79,7 +79,11 @@ const char *dev_op_name(dev_op op);
  * op(A) is m x k: A is stored m x k (lda >= k) or, with trans_a, k x m (lda >= m).
  * op(B) is k x n: B is stored k x n (ldb >= n) or, with trans_b, n x k (ldb >= k).
  * C is m x n (ldc >= n). Problem i uses a + i*stride_a, b + i*stride_b, c + i*stride_c.
- * beta == 0 means C is not read (it may hold NaN). */
+ * beta == 0 means C is not read (it may hold NaN).
+ * bias (buf == NULL: none) adds bias[n] to every row of C: C = alpha*op(A)*op(B) + beta*C + bias,
+ * for batch 1 and a dense C (ldc == n) only. It is part of the op, not a second pass, so a backend
+ * can fold it in: the CPU's sgemm accumulates onto C pre-filled with the bias (a BLAS with
+ * beta == 0 clears C first anyway), which saves the separate read and write of C. */
 typedef struct dev_gemm {
     int trans_a, trans_b;
     int m, n, k;
@@ -88,6 +92,7 @@ typedef struct dev_gemm {
     int lda, ldb, ldc;
     long stride_a, stride_b, stride_c;
     int batch; /* >= 1 */
+    dev_view bias;
 } dev_gemm;
 
 /* Scaled masked softmax over the last axis of x[batch, heads, rows, cols]:

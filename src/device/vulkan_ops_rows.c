@@ -142,7 +142,10 @@ mltc_status vk_matmul(dev_ctx *ctx, const dev_gemm *g) {
     size_t sa = zb * g->stride_a + (arows - 1) * g->lda + acols, sb = zb * g->stride_b + (brows - 1) * g->ldb + bcols;
     size_t sc = zb * g->stride_c + ((size_t)g->m - 1) * g->ldc + g->n;
     vk_arg args[] = {VK_IN(g->a, sa, pc, a), VK_IN(g->b, sb, pc, b), VK_OUT(g->c, sc, pc, c)};
-    return vk_dispatch(c, "matmul", "gemm", g->trans_a != 0, g->trans_b != 0, args, 3, &pc, sizeof pc,
-                       (uint32_t)((g->n + GEMM_TILE - 1) / GEMM_TILE),
-                       (uint32_t)((g->m + GEMM_TILE - 1) / GEMM_TILE), (uint32_t)g->batch);
+    mltc_status st = vk_dispatch(c, "matmul", "gemm", g->trans_a != 0, g->trans_b != 0, args, 3, &pc, sizeof pc,
+                                 (uint32_t)((g->n + GEMM_TILE - 1) / GEMM_TILE),
+                                 (uint32_t)((g->m + GEMM_TILE - 1) / GEMM_TILE), (uint32_t)g->batch);
+    /* The bias as its own dispatch after the product (the wrapper allows it on dense C only). */
+    if (st == MLTC_OK && g->bias.buf) st = vk_bias_add(ctx, g->c, g->bias, g->m, g->n);
+    return st;
 }

@@ -43,8 +43,10 @@ static mltc_status inputs_upload(bert_model *m, const int32_t *ids, const int32_
 
 /* y = x W^T + b for x [n, in] and a PyTorch Linear weight W [out, in]. */
 mltc_status bert_linear(bert_model *m, dev_view y, dev_view x, size_t w_off, size_t b_off, int n, int in, int out) {
-    TRY(bert_gemm(m->dev, 0, 1, n, out, in, 0.0f, x, in, bert_pv(m, w_off), in, y, out));
-    return dev_bias_add(m->dev, y, bert_pv(m, b_off), n, out);
+    dev_gemm g = {.trans_b = 1, .m = n, .n = out, .k = in, .alpha = 1.0f, .beta = 0.0f, .a = x,
+                  .b = bert_pv(m, w_off), .c = y, .lda = in, .ldb = in, .ldc = out, .batch = 1,
+                  .bias = bert_pv(m, b_off)};
+    return dev_matmul(m->dev, &g);
 }
 
 mltc_status bert_dropout(bert_model *m, dev_view x, size_t n, float p, unsigned site) {
