@@ -12,7 +12,7 @@
 # PyTorch's comparison needs CUDA: without it the mltc rows stand alone.
 # Settings: SEQ, BATCH, STEPS, WARMUP, REPEAT, CONFIGS (defaults 128, 8, 10, 2, 3, minilm,base).
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 2
 root=$PWD
 mode=${1:-}
 case "$mode" in tests|bench) ;; *) echo "usage: run.sh tests|bench" >&2; exit 2 ;; esac
@@ -64,7 +64,7 @@ fi
 
 py=$(command -v python3)
 gpu_torch=$("$py" -c 'import torch; print("cuda" if torch.cuda.is_available() else "")' 2>/dev/null)
-args=(--mltc "$kit/bin/mltc" --backends opencl,vulkan --configs "${CONFIGS:-minilm,base}" --seq "${SEQ:-128}"
+args=(--mltc "$kit/bin/mltc" --backends "opencl,vulkan" --configs "${CONFIGS:-minilm,base}" --seq "${SEQ:-128}"
       --batch "${BATCH:-8}" --steps "${STEPS:-10}" --warmup "${WARMUP:-2}" --repeat "${REPEAT:-3}" --threads 0)
 [ -n "$gpu_torch" ] && args+=(--torch-gpu "$gpu_torch")
 "$py" tools/reference/compare.py "${args[@]}" --json-out "$out/speed-fp32.json" >"$out/speed-fp32.md" \
