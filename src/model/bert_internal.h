@@ -61,7 +61,7 @@ struct bert_model {
     dev_view s_scores;           /* [B, H, T, T]: QK^T / its gradient */
     dev_view s_ctxh;             /* [B, H, T, D]: P V / its gradient */
     dev_view s_dqkvh;            /* [3, B, H, T, D] */
-    dev_view s_datt, s_datt2;    /* [B, H, T, T] (s_datt2 only with attention dropout) */
+    dev_view s_datt;             /* [B, H, T, T] */
     dev_view s_dA, s_dB, s_dC;   /* [B, T, C] */
     dev_view s_df1, s_df2;       /* [B, T, I] */
 
