@@ -23,6 +23,11 @@ mkdir -p "$out"
 kit=/tmp/mltc-kit/kit
 if [ ! -x "$kit/bin/mltc" ]; then
   mkdir -p /tmp/mltc-kit && tar -C /tmp/mltc-kit -xJf .gpu/kit.tar.xz || exit 1
+  # A library the system already has is taken from the system: its own libstdc++ is at least
+  # as new as the kit's (Debian 12's) and is what its GPU drivers were built against.
+  for lib in "$kit"/lib/*; do
+    if ldconfig -p | grep -q "^[[:space:]]*$(basename "$lib") "; then rm -f "$lib"; fi
+  done
 fi
 export LD_LIBRARY_PATH="$kit/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 export MLTC_SOURCE_DIR=$root MLTC_SHARED_DIR=$kit/shared OMP_WAIT_POLICY=passive PYTHONUNBUFFERED=1
