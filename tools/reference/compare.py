@@ -162,6 +162,28 @@ def speed(args, log):
     return head + rows, raw
 
 
+def speed_runs(raw):
+    """The single runs behind the medians (train / infer seq/s), in the order they ran: one row per
+    shape, backend and turn, one column per mltc build and one for PyTorch."""
+    def pair(r):
+        return f"{r['train_seq_per_s']:.2f} / {r['infer_seq_per_s']:.2f}"
+
+    groups = {}
+    for e in raw:
+        groups.setdefault((e["config"], e["backend"]), []).append(e)
+    binaries = list(dict.fromkeys(e["mltc_binary"] for e in raw))
+    lines = ["| shape | mltc backend | run | " + " | ".join(f"mltc {b}" for b in binaries) + " | PyTorch |",
+             "|---|---|---:|" + "---|" * (len(binaries) + 1)]
+    for (config, backend), entries in groups.items():
+        by_bin = {e["mltc_binary"]: (e["mltc"] or {}).get("runs", []) for e in entries}
+        truns = (entries[0]["torch"] or {}).get("runs", [])
+        for i in range(max([len(v) for v in by_bin.values()] + [len(truns)])):
+            cells = [pair(by_bin[b][i]) if i < len(by_bin.get(b, [])) else "—" for b in binaries]
+            cells.append(pair(truns[i]) if i < len(truns) else "—")
+            lines.append(f"| {config} | {backend} | {i + 1} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def blas_of(args, binary, backend):
     """"cpu (oneMKL)" when several builds are compared, else the backend alone."""
     if len(args.mltcs) < 2 or backend != "cpu":
@@ -436,6 +458,8 @@ def main():
                 f"steps {args.steps} timed after {args.warmup} warm-up, every sequence {args.seq} tokens, "
                 f"random weights, bert head with 90 labels; each rate is the median of {args.repeat} run(s) "
                 f"per side, the sides taking turns.", ""] + lines + [""]
+        if args.repeat > 1:
+            out += ["The single runs (train / infer seq/s), in the order they ran:", ""] + speed_runs(raw["speed"]) + [""]
     if args.quality:
         lines, raw["quality"] = quality(args, log)
         scope = f"first {args.limit} train / {args.limit} test examples" if args.limit else "full split"
