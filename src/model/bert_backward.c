@@ -23,15 +23,16 @@ mltc_status bert_linear_backward(bert_model *m, dev_view dx, float dx_beta, dev_
     return bert_gemm(dev, 0, 0, n, in, out, dx_beta, dy, out, bert_pv(m, w_off), in, dx, in);
 }
 
-/* dx = dropout_backward(dy) into `tmp` (zeroed first), or dy itself when p == 0. */
+/* dx = the dropout's gradient of dy into `tmp` (which may be dy), or dy itself when p == 0. The
+ * gradient is the dropout itself (the same mask and scale), so the forward op writes it: no
+ * clearing of tmp first, as the accumulating dropout_backward would need. */
 mltc_status bert_dropout_backward(bert_model *m, dev_view *dx, dev_view dy, dev_view tmp, size_t n, float p,
                                   unsigned site) {
     if (p == 0.0f) {
         *dx = dy;
         return MLTC_OK;
     }
-    TRY(dev_fill(m->dev, tmp, n, 0.0f));
-    TRY(dev_dropout_backward(m->dev, tmp, dy, n, p, m->seed, bert_dropout_offset(m->step, site)));
+    TRY(dev_dropout_forward(m->dev, tmp, dy, n, p, m->seed, bert_dropout_offset(m->step, site)));
     *dx = tmp;
     return MLTC_OK;
 }
@@ -84,15 +85,13 @@ mltc_status bert_attention_backward(bert_model *m, int l, int R) {
     dev_view P = p_a > 0.0f ? a->att_d : a->att;
     TRY(bert_gemm_batched(dev, 0, 1, R, T, D, m->s_ctxh, D, RD, v, D, TD, m->s_datt, T, RT, B * H)); /* dP */
     TRY(bert_gemm_batched(dev, 1, 0, T, D, R, P, T, RT, m->s_ctxh, D, RD, dv, D, TD, B * H));       /* dv */
-    /* The dropout's gradient is the dropout itself (the same mask and scale), so it runs in place
-     * on dP, which nothing reads afterwards: no second [B, H, R, T] buffer to clear and fill, the
-     * largest tensors of a long sequence (32 x 12 x 400 x 400 floats, 246 MB, for LM-MTC on Reuters). */
-    if (p_a > 0.0f)
-        TRY(dev_dropout_forward(dev, m->s_datt, m->s_datt, BHRT, p_a, m->seed,
-                                bert_dropout_offset(m->step, BERT_SITE_ATT(l))));
+    /* In place on dP, which nothing reads afterwards: no second [B, H, R, T] buffer, the largest
+     * tensors of a long sequence (32 x 12 x 400 x 400 floats, 246 MB, for LM-MTC on Reuters). */
+    dev_view d;
+    TRY(bert_dropout_backward(m, &d, m->s_datt, m->s_datt, BHRT, p_a, BERT_SITE_ATT(l)));
     dev_softmax sm = {B, H, R, T, 1.0f / sqrtf((float)D), m->mask};
     TRY(dev_fill(dev, m->s_scores, BHRT, 0.0f));
-    TRY(dev_softmax_backward(dev, &sm, m->s_scores, m->s_datt, a->att));
+    TRY(dev_softmax_backward(dev, &sm, m->s_scores, d, a->att));
     TRY(bert_gemm_batched(dev, 0, 0, R, D, T, m->s_scores, T, RT, k, D, TD, dq, D, RD, B * H)); /* dq */
     return bert_gemm_batched(dev, 1, 0, T, D, R, m->s_scores, T, RT, q, D, RD, dk, D, TD, B * H); /* dk */
 }

@@ -98,7 +98,7 @@ static inline float bert_p_attn(const bert_model *m) { return m->train ? m->cfg.
 /* Layer pieces shared by the full and the selected-output paths (bert_forward.c, bert_backward.c).
  * bert_linear: y = x W^T + b for x [n, in] and W [out, in] at w_off. bert_dropout: in place at a
  * site. bert_linear_backward: dW += dy^T x, db += column sums of dy, dx = dx_beta*dx + dy W.
- * bert_dropout_backward: *dx = dropout_backward(dy) in tmp (zeroed first), or dy when p == 0. */
+ * bert_dropout_backward: *dx = the dropout's gradient of dy in tmp (which may be dy), or dy when p == 0. */
 mltc_status bert_linear(bert_model *m, dev_view y, dev_view x, size_t w_off, size_t b_off, int n, int in, int out);
 mltc_status bert_dropout(bert_model *m, dev_view x, size_t n, float p, unsigned site);
 mltc_status bert_linear_backward(bert_model *m, dev_view dx, float dx_beta, dev_view dy, dev_view x, size_t w_off,
