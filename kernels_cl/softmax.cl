@@ -37,5 +37,6 @@ __kernel void softmax_backward(__global float *dx, ulong dxo, __global const flo
     float acc = 0.0f;
     for (int j = lid; j < cols; j += nl) acc += dyr[j] * yr[j];
     float dot = group_sum(acc, s);
-    for (int j = lid; j < cols; j += nl) dxr[j] += scale * yr[j] * (dyr[j] - dot);
+    /* dx may be dy: each work-item rewrites only the elements it read after the reduction. */
+    for (int j = lid; j < cols; j += nl) dxr[j] = scale * yr[j] * (dyr[j] - dot);
 }

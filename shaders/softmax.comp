@@ -1,7 +1,7 @@
 #version 450
 // Scaled masked softmax over rows of x[batch, heads, rows, cols]; one work group per row.
 // BACKWARD = 0: y = softmax(scale*x) over unmasked columns; masked columns and all-masked
-// rows give 0. BACKWARD = 1: dx += scale * y * (dy - sum_j dy*y).
+// rows give 0. BACKWARD = 1: dx = scale * y * (dy - sum_j dy*y), written (dx may be dy).
 // Bindings: 0 out (y or dx), 1 in (x or dy), 2 key_mask (fwd) / y (bwd).
 #extension GL_GOOGLE_include_directive : require
 #define MLTC_REDUCE
@@ -33,7 +33,9 @@ void main() {
         float dot = wg_sum(d);
         for (uint j = t; j < pc.cols; j += WG) {
             float yj = aux[pc.aux_off + base + j];
-            o[pc.o_off + base + j] += pc.scale * yj * (x[pc.x_off + base + j] - dot);
+            // In place (o and x the same memory) each invocation rewrites only its own columns,
+            // read by it alone after the reduction.
+            o[pc.o_off + base + j] = pc.scale * yj * (x[pc.x_off + base + j] - dot);
         }
         return;
     }

@@ -142,7 +142,7 @@ CPU_CLONES static void softmax_backward_rows(float *dx, const float *dy, const f
         float dot = 0.0f;
 #pragma omp simd reduction(+ : dot)
         for (int j = 0; j < cols; j++) dot += dyr[j] * yr[j];
-        for (int j = 0; j < cols; j++) dxr[j] += scale * yr[j] * (dyr[j] - dot);
+        for (int j = 0; j < cols; j++) dxr[j] = scale * yr[j] * (dyr[j] - dot); /* dxr may be dyr */
     }
 }
 

@@ -183,7 +183,8 @@ typedef struct dev_ops {
     mltc_status (*gelu_backward)(dev_ctx *ctx, dev_view dx, dev_view dy, dev_view x, size_t n);
 
     mltc_status (*softmax_forward)(dev_ctx *ctx, const dev_softmax *s, dev_view y, dev_view x);
-    /* dx += scale * y * (dy - sum_j dy*y) */
+    /* dx = scale * y * (dy - sum_j dy*y), written, not accumulated (its one caller would otherwise
+     * clear a [B, H, R, T] buffer first); dx may be dy (in place). */
     mltc_status (*softmax_backward)(dev_ctx *ctx, const dev_softmax *s, dev_view dx, dev_view dy, dev_view y);
 
     /* y[i, :] = beta*y[i, :] + table[idx[i], :] for i < n, table rows of `cols` floats, idx

@@ -166,7 +166,7 @@ static mltc_status acts_alloc(bert_model *m) {
 
     cur = 0;
     size_t o_qkv = take(&cur, 3 * n * C), o_scores = take(&cur, att), o_ctxh = take(&cur, n * C);
-    size_t o_dqkvh = take(&cur, 3 * n * C), o_datt = take(&cur, att);
+    size_t o_dqkvh = take(&cur, 3 * n * C);
     size_t o_dA = take(&cur, n * C), o_dB = take(&cur, n * C), o_dC = take(&cur, n * C);
     size_t o_df1 = take(&cur, n * I), o_df2 = take(&cur, n * I);
     if ((st = dev_alloc(dev, cur * 4, &m->scratch))) return st;
@@ -175,7 +175,9 @@ static mltc_status acts_alloc(bert_model *m) {
     m->s_scores = (dev_view){s, o_scores};
     m->s_ctxh = (dev_view){s, o_ctxh};
     m->s_dqkvh = (dev_view){s, o_dqkvh};
-    m->s_datt = (dev_view){s, o_datt};
+    /* The forward's scores are dead once softmax has read them, and the backward's score
+     * gradients live within one layer's attention backward: one [B, H, T, T] serves both. */
+    m->s_datt = (dev_view){s, o_scores};
     m->s_dA = (dev_view){s, o_dA};
     m->s_dB = (dev_view){s, o_dB};
     m->s_dC = (dev_view){s, o_dC};

@@ -85,15 +85,15 @@ mltc_status bert_attention_backward(bert_model *m, int l, int R) {
     dev_view P = p_a > 0.0f ? a->att_d : a->att;
     TRY(bert_gemm_batched(dev, 0, 1, R, T, D, m->s_ctxh, D, RD, v, D, TD, m->s_datt, T, RT, B * H)); /* dP */
     TRY(bert_gemm_batched(dev, 1, 0, T, D, R, P, T, RT, m->s_ctxh, D, RD, dv, D, TD, B * H));       /* dv */
-    /* In place on dP, which nothing reads afterwards: no second [B, H, R, T] buffer, the largest
-     * tensors of a long sequence (32 x 12 x 400 x 400 floats, 246 MB, for LM-MTC on Reuters). */
+    /* Dropout's and softmax's gradients in place on dP, which nothing reads afterwards: no second
+     * [B, H, R, T] buffer to clear and fill, the largest tensors of a long sequence (32 x 12 x 400
+     * x 400 floats, 246 MB, for LM-MTC on Reuters). */
     dev_view d;
     TRY(bert_dropout_backward(m, &d, m->s_datt, m->s_datt, BHRT, p_a, BERT_SITE_ATT(l)));
     dev_softmax sm = {B, H, R, T, 1.0f / sqrtf((float)D), m->mask};
-    TRY(dev_fill(dev, m->s_scores, BHRT, 0.0f));
-    TRY(dev_softmax_backward(dev, &sm, m->s_scores, d, a->att));
-    TRY(bert_gemm_batched(dev, 0, 0, R, D, T, m->s_scores, T, RT, k, D, TD, dq, D, RD, B * H)); /* dq */
-    return bert_gemm_batched(dev, 1, 0, T, D, R, m->s_scores, T, RT, q, D, RD, dk, D, TD, B * H); /* dk */
+    TRY(dev_softmax_backward(dev, &sm, m->s_datt, m->s_datt, a->att)); /* d scores */
+    TRY(bert_gemm_batched(dev, 0, 0, R, D, T, m->s_datt, T, RT, k, D, TD, dq, D, RD, B * H)); /* dq */
+    return bert_gemm_batched(dev, 1, 0, T, D, R, m->s_datt, T, RT, q, D, RD, dk, D, TD, B * H); /* dk */
 }
 
 /* dout: gradient w.r.t. this layer's output (read only by the first LayerNorm backward).

@@ -58,10 +58,10 @@ struct bert_model {
     /* Scratch shared by all layers, forward and backward. */
     dev_buf *scratch;
     dev_view s_qkv;              /* [B, T, 3C]: qkv projection / its gradient */
-    dev_view s_scores;           /* [B, H, T, T]: QK^T / its gradient */
+    dev_view s_scores;           /* [B, H, T, T]: QK^T (forward) */
     dev_view s_ctxh;             /* [B, H, T, D]: P V / its gradient */
     dev_view s_dqkvh;            /* [3, B, H, T, D] */
-    dev_view s_datt;             /* [B, H, T, T] */
+    dev_view s_datt;             /* [B, H, T, T]: d P, then d scores (backward; the same memory as s_scores) */
     dev_view s_dA, s_dB, s_dC;   /* [B, T, C] */
     dev_view s_df1, s_df2;       /* [B, T, I] */
 
