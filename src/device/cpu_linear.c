@@ -4,9 +4,6 @@
 #include "device/cpu_internal.h"
 #include "device/cpu_simd.h"
 
-/* A batch of small GEMMs (attention: batch x heads of 128 x 128 x 64) is spread over the threads,
- * one GEMM each, where the BLAS runs single-threaded inside a parallel region; otherwise (OpenBLAS's
- * pthreads build would start its own threads inside ours) every GEMM is split across all threads. */
 CPU_CLONES static void row_copy(float *dst, const float *src, int n) {
     for (int j = 0; j < n; j++) dst[j] = src[j];
 }
@@ -35,6 +32,9 @@ static void matmul_bias(const dev_gemm *g, const float *a, const float *b, float
     }
 }
 
+/* A batch of small GEMMs (attention: batch x heads of 128 x 128 x 64) is spread over the threads,
+ * one GEMM each, where the BLAS runs single-threaded inside a parallel region; otherwise (OpenBLAS's
+ * pthreads build would start its own threads inside ours) every GEMM is split across all threads. */
 mltc_status cpu_matmul(dev_ctx *ctx, const dev_gemm *g) {
     const float *a = cpu_f(g->a), *b = cpu_f(g->b);
     float *c = cpu_f(g->c);
