@@ -51,11 +51,10 @@ nv_vk=$(find /usr/local/nvidia /usr/share/vulkan /etc/vulkan -name 'nvidia_icd*.
 } 2>&1 | tee "$out/devices.txt"
 
 if [ "$mode" = tests ]; then
-  fails=0
   for backend in opencl vulkan; do
     for t in test_ops test_device_args test_bert test_train test_train_pytorch test_bench test_api; do
       start=$(date +%s)
-      if "$kit/bin/$t" "$backend" >"$out/$t-$backend.log" 2>&1; then r=passed; else r=FAILED; fails=$((fails + 1)); fi
+      if "$kit/bin/$t" "$backend" >"$out/$t-$backend.log" 2>&1; then r=passed; else r=FAILED; fi
       echo "$t $backend: $r ($(($(date +%s) - start)) s; $(tail -n 1 "$out/$t-$backend.log"))"
     done
   done | tee "$out/tests.txt"
