@@ -488,8 +488,6 @@ int main(int argc, char **argv) {
     mltc_model_free(model);
     mltc_device_close(dev);
     mltc_ctx_destroy(ctx);
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-    if (!keep && system(cmd) != 0) printf("note: could not remove %s\n", tmp);
+    if (!keep) tu_remove_tree(tmp);
     return tu_finish();
 }

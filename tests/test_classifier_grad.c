@@ -150,8 +150,6 @@ int main(void) {
     run_head(dev, dir, &lbl, HEAD_LAM);
     labels_free(&lbl);
     dev_close(dev);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0) printf("note: could not remove %s\n", dir);
+    tu_remove_tree(dir);
     return tu_finish();
 }

@@ -318,9 +318,7 @@ int main(void) {
     test_enumerate_and_errors();
     test_big_gemm_beta0();
     test_small_groups();
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-    if (system(cmd) != 0) printf("note: could not remove %s\n", root);
+    tu_remove_tree(root);
     return tu_finish();
 }
 #endif

@@ -170,11 +170,7 @@ int main(int argc, char **argv) {
     }
     rc = tu_finish();
 done:
-    if (tmp[0]) {
-        char cmd[300];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-        if (system(cmd) != 0) printf("note: could not remove %s\n", tmp);
-    }
+    if (tmp[0]) tu_remove_tree(tmp);
     mltc_device_close(dev);
     mltc_ctx_destroy(ctx);
     cJSON_Delete(root);

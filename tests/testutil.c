@@ -41,6 +41,12 @@ int tu_open_public(mltc_ctx *ctx, const char *backend, mltc_device **out) {
     return 1;
 }
 
+void tu_remove_tree(const char *dir) {
+    char cmd[1100];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) printf("note: could not remove %s\n", dir);
+}
+
 char *tu_read_file(const char *path) {
     mltc_error err = {0};
     char *data = NULL;

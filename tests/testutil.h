@@ -19,6 +19,9 @@ int tu_open(const char *backend, mltc_error *err, dev_ctx **out);
  * (after "SKIP: reason") when the backend or its devices are absent, or 1 (after "FAIL ..."). */
 int tu_open_public(mltc_ctx *ctx, const char *backend, mltc_device **out);
 
+/* Removes a test's scratch folder and all in it (rm -rf), noting on stdout when it cannot. */
+void tu_remove_tree(const char *dir);
+
 /* A whole text file, malloc'd and NUL-terminated (core/fileio.h's file_read_all, up to 16 MiB),
  * or NULL after printing why. */
 char *tu_read_file(const char *path);
