@@ -175,6 +175,8 @@ typedef struct mltc_train_options {
                                 settings saved there apply, max_steps and the paths come from here */
     long max_steps;          /* stop after this many optimizer steps (0 = train every epoch) */
     int log_every;           /* steps between log lines of OUT/train_log.jsonl */
+    long save_every;         /* also write OUT/last every this many steps (0: only at the end of an
+                                epoch and on a stop), so a killed run loses at most that many */
 } mltc_train_options;
 
 /* The defaults of the papers: head bert, 3 epochs, batch 16, max_len 128, lr 5e-5, warm-up 0.1,

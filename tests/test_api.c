@@ -92,6 +92,11 @@ static void test_train_errors(mltc_ctx *ctx, mltc_device *dev) {
                  strstr(mltc_last_error(ctx), "batch"),
              "train(batch 0): %s", mltc_last_error(ctx));
     o.batch = 4;
+    o.save_every = -1;
+    tu_check(mltc_train(ctx, dev, &o, NULL, NULL, NULL) == MLTC_ERR_INVALID_ARGUMENT &&
+                 strstr(mltc_last_error(ctx), "save_every"),
+             "train(save_every -1): %s", mltc_last_error(ctx));
+    o.save_every = 0;
     o.train_path = NULL;
     tu_check(mltc_train(ctx, dev, &o, NULL, NULL, NULL) == MLTC_ERR_INVALID_ARGUMENT &&
                  strstr(mltc_last_error(ctx), "train_path"),

@@ -190,48 +190,89 @@ static int same_tensors(const char *a, const char *b, char *why, size_t why_size
     return same;
 }
 
+/* While a run with save_every trains, the callback of step `at` copies OUT/last (the periodic save
+ * before it) to OUT/killed: what a run killed at that moment would leave. */
+typedef struct snapshot_record {
+    record r; /* first, so record_progress can take the struct */
+    const char *out;
+    long at;
+} snapshot_record;
+
+static int snapshot_progress(const train_progress *p, void *user) {
+    snapshot_record *s = user;
+    if (!p->is_eval && p->step == s->at) {
+        char cmd[1000];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s/killed' && cp -r '%s/last' '%s/killed'", s->out, s->out, s->out);
+        if (system(cmd) != 0) printf("note: '%s' failed\n", cmd);
+    }
+    return record_progress(p, user);
+}
+
 /* n steps, stop, resume to 2n, against 2n steps in one go. n = 5 crosses the epoch boundary at
- * step 8; n = 2 (for slow backends) stops and resumes inside the first epoch. */
-static void test_resume(dev_ctx *dev, head_kind head, int n) {
+ * step 8; n = 2 (for slow backends) stops and resumes inside the first epoch. With save_every > 0
+ * the first part saves every save_every steps and is then "killed" after step n: OUT/last is put
+ * back to the periodic save before that step, and the resumed run repeats the steps after it. */
+static void test_resume(dev_ctx *dev, head_kind head, int n, int save_every) {
     const char *name = head_kind_name(head);
-    char a[320], b[320];
-    snprintf(a, sizeof a, "%s/resume-%s-a", tmp, name);
-    snprintf(b, sizeof b, "%s/resume-%s-b", tmp, name);
-    record ra1 = {0}, ra2 = {0}, rb = {0};
+    char a[320], b[320], killed[340], last[340];
+    snprintf(a, sizeof a, "%s/resume-%s-%d-a", tmp, name, save_every);
+    snprintf(b, sizeof b, "%s/resume-%s-%d-b", tmp, name, save_every);
+    snapshot_record s1 = {.out = a, .at = n};
+    record ra2 = {0}, rb = {0}, *ra1 = &s1.r;
     train_summary sum;
-    train_request q = request(head, a, n, 0, &ra1);
+    train_request q = request(head, a, n, 0, ra1);
+    if (save_every) {
+        q.save_every = save_every;
+        q.callback = snapshot_progress;
+        q.user = &s1;
+    }
     if (!tu_status(train_run(dev, &q, &sum), MLTC_OK, dev->err, "resume: first part")) return;
+    int kept = n; /* steps in OUT/last */
+    if (save_every) {
+        kept = (n - 1) / save_every * save_every;
+        snprintf(killed, sizeof killed, "%s/killed", a);
+        snprintf(last, sizeof last, "%s/last", a);
+        tu_remove_tree(last);
+        if (!tu_check(rename(killed, last) == 0, "%s save every %d: the periodic save of step %d was there", name,
+                      save_every, kept))
+            return;
+        if (ra1->n > kept) ra1->n = kept;
+    }
     q = request(head, a, 2 * n, 1, &ra2);
     if (!tu_status(train_run(dev, &q, &sum), MLTC_OK, dev->err, "resume: second part")) return;
     q = request(head, b, 2 * n, 0, &rb);
     if (!tu_status(train_run(dev, &q, &sum), MLTC_OK, dev->err, "resume: uninterrupted run")) return;
 
-    int counts_ok = ra1.n == n && ra2.n == n && rb.n == 2 * n;
-    tu_check(counts_ok && ra2.step[0] == n + 1,
-             "%s resume: %d + %d steps reported (second part from step %ld), uninterrupted %d", name, ra1.n, ra2.n,
+    const char *how = save_every ? "killed run" : "resume";
+    int counts_ok = ra1->n == kept && ra2.n == 2 * n - kept && rb.n == 2 * n;
+    tu_check(counts_ok && ra2.step[0] == kept + 1,
+             "%s %s: %d + %d steps reported (second part from step %ld), uninterrupted %d", name, how, ra1->n, ra2.n,
              ra2.n ? ra2.step[0] : -1, rb.n);
     int first_diff = 0;
     for (int i = 0; !first_diff && counts_ok && i < 2 * n; i++) {
-        double x = i < n ? ra1.loss[i] : ra2.loss[i - n];
+        double x = i < kept ? ra1->loss[i] : ra2.loss[i - kept];
         if (memcmp(&x, &rb.loss[i], sizeof x)) first_diff = i + 1;
     }
-    tu_check(!first_diff, "%s resume: step %d loss %.17g, uninterrupted %.17g", name, first_diff,
-             first_diff ? (first_diff <= n ? ra1.loss[first_diff - 1] : ra2.loss[first_diff - 1 - n]) : 0.0,
+    tu_check(!first_diff, "%s %s: step %d loss %.17g, uninterrupted %.17g", name, how, first_diff,
+             first_diff ? (first_diff <= kept ? ra1->loss[first_diff - 1] : ra2.loss[first_diff - 1 - kept]) : 0.0,
              first_diff ? rb.loss[first_diff - 1] : 0.0);
 
-    double la[10], lb[10];
-    int na = log_losses(a, la, 2 * n), nb = log_losses(b, lb, 2 * n);
-    int log_same = na == 2 * n && nb == 2 * n;
-    for (int i = 0; log_same && i < 2 * n; i++) log_same = memcmp(&la[i], &lb[i], sizeof la[i]) == 0;
-    tu_check(log_same, "%s resume: train_log.jsonl step losses bit-identical (%d and %d steps logged)", name, na, nb);
+    if (!save_every) { /* a killed run's log also holds the steps it repeated */
+        double la[10], lb[10];
+        int na = log_losses(a, la, 2 * n), nb = log_losses(b, lb, 2 * n);
+        int log_same = na == 2 * n && nb == 2 * n;
+        for (int i = 0; log_same && i < 2 * n; i++) log_same = memcmp(&la[i], &lb[i], sizeof la[i]) == 0;
+        tu_check(log_same, "%s resume: train_log.jsonl step losses bit-identical (%d and %d steps logged)", name, na,
+                 nb);
+    }
 
     char fa[360], fb[360], why[300] = "";
     snprintf(fa, sizeof fa, "%s/last/model.safetensors", a);
     snprintf(fb, sizeof fb, "%s/last/model.safetensors", b);
-    tu_check(same_tensors(fa, fb, why, sizeof why), "%s resume: final weights bit-identical: %s", name, why);
+    tu_check(same_tensors(fa, fb, why, sizeof why), "%s %s: final weights bit-identical: %s", name, how, why);
     snprintf(fa, sizeof fa, "%s/last/optimizer.safetensors", a);
     snprintf(fb, sizeof fb, "%s/last/optimizer.safetensors", b);
-    tu_check(same_tensors(fa, fb, why, sizeof why), "%s resume: optimizer state bit-identical: %s", name, why);
+    tu_check(same_tensors(fa, fb, why, sizeof why), "%s %s: optimizer state bit-identical: %s", name, how, why);
 }
 
 static void test_bad_data(dev_ctx *dev) {
@@ -285,12 +326,11 @@ int main(int argc, char **argv) {
         test_loss_falls(dev, HEAD_LMMTC);
         test_loss_falls(dev, HEAD_LAM);
     }
-    test_resume(dev, HEAD_BERT, slow ? 2 : 5);
-    if (!slow) test_resume(dev, HEAD_LMMTC, 5);
+    test_resume(dev, HEAD_BERT, slow ? 2 : 5, 0);
+    test_resume(dev, HEAD_BERT, slow ? 2 : 5, slow ? 1 : 3); /* 5: saved at 3, killed after 5, resumed at 4 */
+    if (!slow) test_resume(dev, HEAD_LMMTC, 5, 0);
 
     dev_close(dev);
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-    if (system(cmd) != 0) printf("note: could not remove %s\n", tmp);
+    tu_remove_tree(tmp);
     return tu_finish();
 }

@@ -260,6 +260,15 @@ static mltc_status run_loop(run_state *r, train_summary *sum) {
                 r->batch_in_epoch++; /* the position to resume at */
                 break;
             }
+            /* A periodic save mid-epoch (the epoch's last batch is saved below anyway). It stores
+             * the next batch as the position, like a stop, so a run killed later resumes there and
+             * repeats the steps after it exactly. */
+            if (q->save_every > 0 && r->step % q->save_every == 0 && r->batch_in_epoch + 1 < plan.n_batches) {
+                r->batch_in_epoch++;
+                st = save_last(r);
+                r->batch_in_epoch--;
+                if (st) err_prefix(err, "train step %ld: ", r->step);
+            }
         }
         int epoch_done = r->batch_in_epoch >= plan.n_batches;
         batch_plan_free(&plan);

@@ -43,6 +43,7 @@ typedef struct train_request {
     int resume;              /* continue from OUT/last */
     int log_every;           /* steps between log lines (default 10) */
     long max_steps;          /* stop after this many optimizer steps (0 = all); for tests */
+    long save_every;         /* write OUT/last every this many steps too (0: epoch ends and stops) */
     train_callback callback;
     void *user;
 } train_request;

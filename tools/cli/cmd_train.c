@@ -16,7 +16,8 @@ static void usage(FILE *out) {
             "                  [--seed N] [--lambda X] [--warmup X] [--threshold X] [--dropout X]\n"
             "                  [--weight-decay X] [--max-grad-norm X] [--mask-prob X]\n"
             "                  [--label-tokens per-label|shared] [--format F] [--skip-bad]\n"
-            "                  [--max-steps N] [--log-every N] [--resume]\n\n"
+            "                  [--max-steps N] [--log-every N] [--save-every N]\n"
+            "                  [--resume]\n\n"
             "Fine-tunes a BERT model for multi-label classification and writes:\n"
             "  OUT/best/             the checkpoint with the best dev micro-F1 (the last one without --dev)\n"
             "  OUT/last/             the latest checkpoint with optimizer state, for --resume\n"
@@ -48,10 +49,12 @@ static void usage(FILE *out) {
             "  --skip-bad         skip malformed data lines (counted) instead of stopping\n"
             "  --max-steps N      stop after N optimizer steps (0: all epochs)\n"
             "  --log-every N      steps between log lines (default 10)\n"
+            "  --save-every N     also write OUT/last every N steps, so a killed run loses at most N\n"
+            "                     (default 0: at the end of each epoch and on a stop only)\n"
             "  --resume           continue the run in OUT from OUT/last with the settings saved there\n"
             "                     (--model and --head may then be left out); the numbers come out as if\n"
             "                     it had never stopped (same device)\n\n"
-            "Ctrl-C stops after the current step and writes OUT/last, so --resume can go on.\n");
+            "Ctrl-C (or SIGTERM) stops after the current step and writes OUT/last, so --resume can go on.\n");
 }
 
 int cmd_train(int argc, char **argv) {
@@ -87,6 +90,7 @@ int cmd_train(int argc, char **argv) {
         {"--skip-bad", CLI_ARG_FLAG, &o.skip_bad, 0, 0},
         {"--max-steps", CLI_ARG_LONG, &o.max_steps, 0, 1e15},
         {"--log-every", CLI_ARG_INT, &o.log_every, 1, 1000000000},
+        {"--save-every", CLI_ARG_LONG, &o.save_every, 0, 1e15},
         {"--resume", CLI_ARG_FLAG, &o.resume, 0, 0},
     };
     int rc = cli_parse_args("train", argc, argv, args, (int)(sizeof args / sizeof args[0]));

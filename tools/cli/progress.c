@@ -7,7 +7,9 @@
 
 static volatile sig_atomic_t interrupted;
 
-static void on_sigint(int sig) {
+/* SIGINT (Ctrl-C) and SIGTERM (what kill, job schedulers and session ends send) both stop the
+ * run after the current step, with OUT/last written. */
+static void on_stop_signal(int sig) {
     (void)sig;
     interrupted = 1;
 }
@@ -21,9 +23,10 @@ void progress_init(cli_progress *p, FILE *out, int log_every) {
     interrupted = 0;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigint;
+    sa.sa_handler = on_stop_signal;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
 }
 
 void progress_format_duration(double s, char *buf, size_t size) {
@@ -99,6 +102,7 @@ int progress_report(const mltc_train_progress *pr, void *user) {
 void progress_finish(cli_progress *p) {
     end_line(p);
     signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
 }
 
 int progress_interrupted(void) { return interrupted != 0; }
