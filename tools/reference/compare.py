@@ -11,7 +11,9 @@ Quality (--quality): `mltc train` + `mltc eval --json` and tools/reference/torch
 given model, for each of --seeds: mean micro-F1 and Hamming loss beside each other, the spread
 over the seeds, and each seed's figures. On a CPU the full run takes hours per head; --results DIR
 keeps every finished run and reuses it next time (same settings only), so a long comparison can be
-stopped, resumed, and given more seeds; with --sides, two processes sharing that folder train the
+stopped, resumed, and given more seeds; an unfinished run's training state stays in DIR/work
+(both sides checkpoint every --save-every steps and on SIGTERM), so even a killed run goes on
+from its last save, with the same steps as if it had never stopped; with --sides, two processes sharing that folder train the
 two sides at once (on 2 cores, two 1-thread mltc runs side by side finished 1.2-1.7 times the runs
 an hour of one 2-thread run: SemEval bert 490 s each against 424 s, lam 619 against 372, LM-MTC
 1,880 against 1,258). --limit N trains and tests on the first N examples of each file only (a
@@ -280,24 +282,62 @@ def store(args, settings, result):
     os.replace(path + ".tmp", path)
 
 
-def train_mltc(args, head, seed, train, test, label_args, common, tmp):
-    out = os.path.join(tmp, f"out-{head}-{seed}")
+def work_dir(args, settings, tmp):
+    """The folder a quality run trains in, and whether it holds an earlier start of the same run.
+    With --results it is results/work/SIDE-HEAD-seedN and outlives the process: both sides
+    checkpoint there every --save-every steps (and on SIGTERM), so a killed comparison goes on
+    from the last save; a folder left by a run with other settings is cleared. Without
+    --results, a fresh folder under tmp."""
+    name = f"{settings['side']}-{settings['head']}-seed{settings['seed']}"
+    if not args.results:
+        d = os.path.join(tmp, name)
+        os.makedirs(d, exist_ok=True)
+        return d, False
+    d = os.path.join(args.results, "work", name)
+    path = os.path.join(d, "settings.json")
     try:
-        _, why = run([args.mltc, "train", "--model", args.model, "--train", train, "--out", out, "--device",
-                      args.quality_device] + label_args + common, env=mltc_env(args.threads))
+        with open(path, encoding="utf-8") as f:
+            if json.load(f) == settings:
+                return d, True
+    except (OSError, ValueError):
+        pass
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    with open(path + ".tmp", "w", encoding="utf-8") as f:
+        json.dump(settings, f, indent=2)
+    os.replace(path + ".tmp", path)
+    return d, False
+
+
+def train_mltc(args, head, seed, train, test, label_args, common, work, resume):
+    """mltc train into work/out (resumed from work/out/last when the run started before), then
+    mltc eval of its best checkpoint on the test set."""
+    out, trained = os.path.join(work, "out"), os.path.join(work, "trained")
+    if not os.path.exists(trained):
+        saves = ["--save-every", str(args.save_every)] if args.results and args.save_every else []
+        if resume and os.path.isdir(os.path.join(out, "last")):
+            cmd = [args.mltc, "train", "--resume", "--train", train, "--out", out] + label_args
+        else:
+            shutil.rmtree(out, ignore_errors=True)
+            cmd = [args.mltc, "train", "--model", args.model, "--train", train, "--out", out] + label_args + common
+        _, why = run(cmd + ["--device", args.quality_device] + saves, env=mltc_env(args.threads))
         if why:
             return None, why
-        res, why = run([args.mltc, "eval", "--checkpoint", os.path.join(out, "best"), "--data", test,
-                        "--device", args.quality_device, "--json"], env=mltc_env(args.threads))
-        return (json.loads(res) if res else None), why
-    finally:
-        shutil.rmtree(out, ignore_errors=True)
+        open(trained, "w").close()  # a kill during the scoring below does not train again
+    res, why = run([args.mltc, "eval", "--checkpoint", os.path.join(out, "best"), "--data", test,
+                    "--device", args.quality_device, "--json"], env=mltc_env(args.threads))
+    return (json.loads(res) if res else None), why
 
 
-def train_torch(args, head, seed, train, test, label_args, common, tmp):
+def train_torch(args, head, seed, train, test, label_args, common, work, resume):
+    """torch_reference.py with its training state in work/state.pt (it resumes from there)."""
+    state = os.path.join(work, "state.pt")
+    if not resume and os.path.exists(state):
+        os.remove(state)
+    saves = ["--save-every", str(args.save_every)] if args.results and args.save_every else []
     res, why = run([sys.executable, os.path.join(HERE, "torch_reference.py"), "--model", args.model,
                     "--train", train, "--test", test, "--threads", str(args.threads), "--device",
-                    args.torch_quality_device, "--json"] + label_args + common)
+                    args.torch_quality_device, "--json", "--checkpoint", state] + saves + label_args + common)
     return (json.loads(res) if res else None), why
 
 
@@ -311,8 +351,12 @@ def quality(args, log):
         if args.limit:
             header = 1 if train.endswith(".tsv") and not labels else 0
             sliced = []
+            # In --results the slices keep their paths from one process to the next, where a
+            # resumed PyTorch run checks that it trains on the same file.
+            where = os.path.join(args.results, "work", f"first-{args.limit}") if args.results else tmp
+            os.makedirs(where, exist_ok=True)
             for path in (train, test):
-                sliced.append(os.path.join(tmp, os.path.basename(path)))
+                sliced.append(os.path.join(where, os.path.basename(path)))
                 head_slice(path, sliced[-1], args.limit, header)
             train, test = sliced
         label_args = ["--labels", labels] if labels else []
@@ -341,10 +385,16 @@ def quality(args, log):
                         done[side, head, seed] = r
                         continue
                     t0 = time.time()
-                    r, why = train_fn(args, head, seed, train, test, label_args, common, tmp)
+                    work, resume = work_dir(args, settings, tmp)
+                    if resume:
+                        log(f"{name} {head} seed {seed}: going on from {work}")
+                    r, why = train_fn(args, head, seed, train, test, label_args, common, work, resume)
                     if r:
                         r["wall_s"] = time.time() - t0
+                        if resume:  # the time of the earlier parts is not known here
+                            r["resumed"] = True
                         store(args, settings, r)
+                        shutil.rmtree(work, ignore_errors=True)
                     log(f"{name} {head} seed {seed}: {'ok' if r else why} ({time.time() - t0:.0f} s)")
                     done[side, head, seed], errors[side, head, seed] = r, why
         for head in heads:
@@ -437,6 +487,8 @@ def main():
     ap.add_argument("--results", help="folder keeping each finished quality run (one JSON per side, head and "
                     "seed); a run whose stored settings match is reused, so an interrupted comparison "
                     "resumes and more seeds add to the ones run before")
+    ap.add_argument("--save-every", type=int, default=50, help="with --results: steps between the training "
+                    "checkpoints that let a killed quality run go on (0: epoch ends only)")
     args = ap.parse_args()
     args.sides = args.sides.split(",")
     if any(x not in ("mltc", "torch") for x in args.sides):

@@ -363,8 +363,58 @@ def encode(tok, texts):
     return [tok(t, add_special_tokens=False)["input_ids"] for t in texts]
 
 
+# What must match for a checkpoint to be resumed: everything that decides the run's numbers.
+RESUME_KEYS = ("model", "train", "labels", "head", "epochs", "batch", "lr", "weight_decay", "max_grad_norm",
+               "warmup", "dropout", "max_len", "seed", "lam", "mask_prob", "limit", "max_steps", "device")
+
+
+class Stopped(Exception):
+    """SIGTERM or Ctrl-C during training: the checkpoint has been written."""
+
+
+class RunCheckpoint:
+    """--checkpoint FILE: every --save-every steps, at the end of each epoch and on SIGTERM or
+    Ctrl-C, the whole training state (weights, AdamW moments, schedule, position in the epoch,
+    the epoch's batch order, every RNG) goes to FILE, written whole or not at all. A later run
+    with the same settings and FILE continues where it stopped and takes the same steps as a run
+    that never stopped (on the same device and thread count)."""
+
+    def __init__(self, args):
+        self.path = getattr(args, "checkpoint", None)
+        self.every = getattr(args, "save_every", 0) or 0
+        self.settings = {k: getattr(args, k, None) for k in RESUME_KEYS}
+        for k in ("model", "train", "labels"):  # the same files however they were named
+            if self.settings[k]:
+                self.settings[k] = os.path.realpath(self.settings[k])
+        self.stop = False
+        if self.path:
+            import signal
+
+            def on_signal(sig, frame):
+                self.stop = True
+            signal.signal(signal.SIGTERM, on_signal)
+            signal.signal(signal.SIGINT, on_signal)
+
+    def load(self):
+        if not self.path or not os.path.exists(self.path):
+            return None
+        state = torch.load(self.path, map_location="cpu", weights_only=False)
+        if state.get("settings") != self.settings:
+            diff = [k for k in RESUME_KEYS if state.get("settings", {}).get(k) != self.settings[k]]
+            sys.exit(f"{self.path}: a checkpoint of a run with other settings ({', '.join(diff)}); "
+                     "remove it or give another --checkpoint")
+        return state
+
+    def save(self, state):
+        if self.path:
+            state["settings"] = self.settings
+            torch.save(state, self.path + ".tmp")
+            os.replace(self.path + ".tmp", self.path)
+
+
 def train(model, ids, gold, args, device, on_step=None):
-    """Trains in place; on_step(step, loss, bce, lr), when given, sees every optimizer step."""
+    """Trains in place; on_step(step, loss, bce, lr), when given, sees every optimizer step.
+    Raises Stopped after a SIGTERM or Ctrl-C when args.checkpoint is set (saved by then)."""
     decay = [p for p in model.parameters() if p.dim() >= 2]
     rest = [p for p in model.parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
@@ -385,9 +435,37 @@ def train(model, ids, gold, args, device, on_step=None):
     lengths = [len(x) for x in ids]
     bce = torch.nn.BCEWithLogitsLoss()
     step, t0 = 0, time.time()
-    for epoch in range(args.epochs):
+    ckpt = RunCheckpoint(args)
+    start_epoch, plan, at = 0, None, 0  # plan: the epoch's batches; at: the next one
+    before = 0.0  # training seconds of the runs this one resumes
+    state = ckpt.load()
+    if state:
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        gen.set_state(state["gen"])
+        torch.set_rng_state(state["torch_rng"])
+        if device.type == "cuda" and state.get("cuda_rng") is not None:
+            torch.cuda.set_rng_state(state["cuda_rng"], device)
+        random.setstate(state["random"])
+        step, start_epoch, plan, at = state["step"], state["epoch"], state["plan"], state["at"]
+        before = state["train_s"]
+        print(f"resumed from {ckpt.path} at step {step} (epoch {start_epoch + 1}, batch {at})", file=sys.stderr)
+
+    def save(epoch, plan, at):
+        ckpt.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+                   "gen": gen.get_state(), "torch_rng": torch.get_rng_state(),
+                   "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
+                   "random": random.getstate(), "step": step, "epoch": epoch, "plan": plan, "at": at,
+                   "train_s": before + time.time() - t0})
+
+    for epoch in range(start_epoch, args.epochs):
         model.train()
-        for idx in batches(lengths, args.batch, gen):
+        if plan is None:
+            plan, at = batches(lengths, args.batch, gen), 0
+        while at < len(plan):
+            idx = plan[at]
+            at += 1
             if step >= total:
                 break
             x_ids, x_types, x_mask, tgt = model.build([ids[i] for i in idx], gold[idx], gen)
@@ -406,7 +484,14 @@ def train(model, ids, gold, args, device, on_step=None):
             if args.log_every and (step % args.log_every == 0 or step == 1):
                 print(f"step {step}/{total} epoch {epoch + 1} loss {loss.item():.5f} "
                       f"({time.time() - t0:.0f} s)", file=sys.stderr)
-    return step, time.time() - t0
+            if ckpt.stop:
+                save(epoch, plan, at)
+                raise Stopped(f"stopped after step {step}; {ckpt.path} holds the run, the same command goes on")
+            if ckpt.every and step % ckpt.every == 0 and at < len(plan):
+                save(epoch, plan, at)
+        plan = None
+        save(epoch + 1, None, 0)
+    return step, before + time.time() - t0
 
 
 @torch.no_grad()
@@ -446,6 +531,9 @@ def main():
     ap.add_argument("--log-every", type=int, default=0)
     ap.add_argument("--pred-out", help="write the predicted labels as jsonl (for mltc metrics)")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--checkpoint", help="training state file: resumed when it is there (same settings), written "
+                    "at each epoch's end, every --save-every steps and on SIGTERM / Ctrl-C")
+    ap.add_argument("--save-every", type=int, default=0, help="steps between checkpoints (0: epoch ends only)")
     args = ap.parse_args()
 
     torch.manual_seed(args.seed)
@@ -463,7 +551,10 @@ def main():
                  f"--max-len {args.max_len} is too small (at least {3 * len(labels) + 4})")
     model = Classifier(args.model, args.head, labels, tok, args).to(device)
     tr_ids, te_ids = encode(tok, tr_texts), encode(tok, te_texts)
-    steps, train_s = train(model, tr_ids, tr_gold, args, device)
+    try:
+        steps, train_s = train(model, tr_ids, tr_gold, args, device)
+    except Stopped as e:
+        sys.exit(f"torch_reference: {e}")
     t0 = time.time()
     probs = predict(model, te_ids, args)
     pred = probs > args.threshold
