@@ -27,6 +27,9 @@ void progress_init(cli_progress *p, FILE *out, int log_every) {
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    /* A reader of the progress lines that goes away (a pipe to a killed parent) must not kill
+     * the run before it writes OUT/last: the lines are then lost, the training is not. */
+    signal(SIGPIPE, SIG_IGN);
 }
 
 void progress_format_duration(double s, char *buf, size_t size) {
@@ -103,6 +106,7 @@ void progress_finish(cli_progress *p) {
     end_line(p);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
+    signal(SIGPIPE, SIG_DFL);
 }
 
 int progress_interrupted(void) { return interrupted != 0; }

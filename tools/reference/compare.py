@@ -29,6 +29,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -39,16 +40,40 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 
 
+STOPPING, CHILD = [], []  # a SIGTERM arrived; the child running now
+
+
+def on_sigterm(sig, frame):
+    """Passes SIGTERM on to the running child (training children then write their checkpoint
+    and stop) and lets run() wait for it: dying first would close the pipes the child writes
+    its progress to, and kill it before it saves."""
+    STOPPING.append(sig)
+    for child in CHILD:
+        try:
+            child.send_signal(signal.SIGTERM)
+        except OSError:
+            pass
+
+
 def run(cmd, env=None, timeout=None):
-    """Runs cmd; returns (stdout, None) or (None, a short reason)."""
+    """Runs cmd; returns (stdout, None) or (None, a short reason). Exits once cmd is done when a
+    SIGTERM came meanwhile."""
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    CHILD[:] = [p]
     try:
-        p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
+        out, err = p.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
+        p.kill()
+        p.communicate()
         return None, f"timed out after {timeout} s"
+    finally:
+        CHILD.clear()
+    if STOPPING:
+        sys.exit("compare: stopped by SIGTERM (" + (err.strip().splitlines() or ["-"])[-1][:200] + ")")
     if p.returncode != 0:
-        last = (p.stderr.strip().splitlines() or ["exit code %d" % p.returncode])[-1]
+        last = (err.strip().splitlines() or ["exit code %d" % p.returncode])[-1]
         return None, last[:200]
-    return p.stdout, None
+    return out, None
 
 
 def thread_env(threads):
@@ -490,6 +515,7 @@ def main():
     ap.add_argument("--save-every", type=int, default=50, help="with --results: steps between the training "
                     "checkpoints that let a killed quality run go on (0: epoch ends only)")
     args = ap.parse_args()
+    signal.signal(signal.SIGTERM, on_sigterm)
     args.sides = args.sides.split(",")
     if any(x not in ("mltc", "torch") for x in args.sides):
         sys.exit(f"compare: --sides takes mltc, torch or mltc,torch, not {','.join(args.sides)}")
