@@ -1,5 +1,6 @@
 #version 450
-// C = alpha * op(A) * op(B) + beta * C, row-major, strided-batched (batch = work group z).
+// C = alpha * op(A) * op(B) + beta * C, row-major, strided-batched: work group z is problem
+// (z / heads, z % heads), at z / heads * stride + z % heads * head_stride of each matrix.
 // A 128x128 tile of C per work group of 16x16 invocations, each computing an 8x8 block in
 // registers (register blocking) from 128x8 / 8x128 slices of A and B staged in shared
 // memory (8.3 KB: within the 16 KB every device grants). Measured on lavapipe, this ran
@@ -21,6 +22,7 @@ layout(std430, binding = 2) buffer Cm { float c[]; };
 layout(push_constant) uniform Push {
     uint m, n, k, lda, ldb, ldc, a_off, b_off, c_off, stride_a, stride_b, stride_c;
     float alpha, beta;
+    uint heads, head_stride_a, head_stride_b, head_stride_c;
 } pc;
 
 #define T 16u   // invocations per side
@@ -36,8 +38,10 @@ void main() {
     uint tx = gl_LocalInvocationID.x, ty = gl_LocalInvocationID.y;
     uint tid = ty * T + tx;
     uint row0 = gl_WorkGroupID.y * BM, col0 = gl_WorkGroupID.x * BN;
-    uint z = gl_WorkGroupID.z;
-    uint abase = pc.a_off + z * pc.stride_a, bbase = pc.b_off + z * pc.stride_b, cbase = pc.c_off + z * pc.stride_c;
+    uint zb = gl_WorkGroupID.z / pc.heads, zh = gl_WorkGroupID.z % pc.heads;
+    uint abase = pc.a_off + zb * pc.stride_a + zh * pc.head_stride_a;
+    uint bbase = pc.b_off + zb * pc.stride_b + zh * pc.head_stride_b;
+    uint cbase = pc.c_off + zb * pc.stride_c + zh * pc.head_stride_c;
 
     float acc[R][R];
     for (uint i = 0u; i < R; i++)

@@ -72,7 +72,7 @@ static void memory_args(dev_buf *b16) {
 
 static void matmul_args(dev_buf *b16, dev_buf *b256) {
     /* a valid 3x4x5 problem: A 3x5, B 5x4, C 3x4 */
-    dev_gemm ok = {0, 0, 3, 4, 5, 1.0f, 0.0f, {b256, 0}, {b256, 64}, {b256, 128}, 5, 4, 4, 0, 0, 0, 1, {NULL, 0}};
+    dev_gemm ok = {0, 0, 3, 4, 5, 1.0f, 0.0f, {b256, 0}, {b256, 64}, {b256, 128}, 5, 4, 4, 0, 0, 0, 1, {NULL, 0}, 0, 0, 0, 0};
     dev_gemm g;
     OK("matmul: the valid base case", dev_matmul(C, &ok));
     BAD("matmul", "NULL parameters", dev_matmul(C, NULL));
@@ -114,6 +114,26 @@ static void matmul_args(dev_buf *b16, dev_buf *b256) {
     BAD("matmul", "stride_c 0 with batch 2 (problems would overwrite each other)", dev_matmul(C, &g));
     g = ok, g.batch = 40, g.stride_a = 15, g.stride_b = 20, g.stride_c = 12;
     BAD("matmul", "batch 40 does not fit", dev_matmul(C, &g));
+    /* Two heads side by side: A 3 x (2 x 5) with lda 10, B 5 x (2 x 4), C 3 x (2 x 4). */
+    dev_gemm h2 = ok;
+    h2.heads = 2, h2.lda = 10, h2.ldb = 8, h2.ldc = 8, h2.head_stride_a = 5, h2.head_stride_b = 4, h2.head_stride_c = 4;
+    OK("matmul: two heads side by side", dev_matmul(C, &h2));
+    g = h2, g.heads = -1;
+    BAD("matmul", "heads -1", dev_matmul(C, &g));
+    g = h2, g.head_stride_b = -4;
+    BAD("matmul", "negative head_stride_b", dev_matmul(C, &g));
+    g = h2, g.head_stride_c = 0;
+    BAD("matmul", "head_stride_c 0 with 2 heads (heads would overwrite each other)", dev_matmul(C, &g));
+    g = h2, g.c.off = 232;
+    OK("matmul: two heads ending at the buffer's end (4 + 2 x 8 + 4 = 24 from 232)", dev_matmul(C, &g));
+    g = h2, g.c.off = 233;
+    BAD("matmul", "C's second head past the end (24 elements from 233 of 256)", dev_matmul(C, &g));
+    g = h2, g.batch = 2, g.stride_a = 30, g.stride_b = 40, g.stride_c = 24, g.c.off = 208;
+    OK("matmul: batch 2 x heads 2 ending at the buffer's end (24 + 24 from 208)", dev_matmul(C, &g));
+    g = h2, g.batch = 2, g.stride_a = 30, g.stride_b = 40, g.stride_c = 24, g.c.off = 209;
+    BAD("matmul", "batch 2 x heads 2: the last problem's C past the end", dev_matmul(C, &g));
+    g = h2, g.bias = (dev_view){b256, 200}, g.ldc = 4, g.head_stride_c = 0, g.heads = 2;
+    BAD("matmul", "a bias with heads 2", dev_matmul(C, &g));
     g = ok, g.bias = (dev_view){b256, 200};
     OK("matmul: with a bias", dev_matmul(C, &g));
     g = ok, g.bias = (dev_view){b16, 13};
@@ -364,7 +384,7 @@ static void adamw_args(dev_buf *b16, dev_buf *b256) {
 /* ---- no context, bad specs ------------------------------------------------------------- */
 
 static void null_ctx_args(dev_buf *b256) {
-    dev_gemm g = {0, 0, 1, 1, 1, 1.0f, 0.0f, {b256, 0}, {b256, 1}, {b256, 2}, 1, 1, 1, 0, 0, 0, 1, {NULL, 0}};
+    dev_gemm g = {0, 0, 1, 1, 1, 1.0f, 0.0f, {b256, 0}, {b256, 1}, {b256, 2}, 1, 1, 1, 0, 0, 0, 1, {NULL, 0}, 0, 0, 0, 0};
     tu_check(dev_matmul(NULL, &g) == MLTC_ERR_INVALID_ARGUMENT, "matmul with a NULL context");
     tu_check(dev_fill(NULL, (dev_view){b256, 0}, 1, 0.0f) == MLTC_ERR_INVALID_ARGUMENT, "fill with a NULL context");
     tu_check(dev_sync(NULL) == MLTC_ERR_INVALID_ARGUMENT, "sync with a NULL context");
@@ -449,7 +469,7 @@ static void overflow_args(void) {
     tu_check(!stub_called, "permute with 2^64 elements reached the backend");
 
     /* matmul: (batch-1)*stride_a wraps so that the extent looks like 1 element */
-    dev_gemm g = {0, 0, 1, 1, 3, 1.0f, 0.0f, v, v, v, 3, 1, 1, LONG_MAX, 0, 1, 3, {NULL, 0}};
+    dev_gemm g = {0, 0, 1, 1, 3, 1.0f, 0.0f, v, v, v, 3, 1, 1, LONG_MAX, 0, 1, 3, {NULL, 0}, 0, 0, 0, 0};
     stub_called = 0;
     err_clear(&E);
     snprintf(desc, sizeof desc, "batch 3 stride_a LONG_MAX");

@@ -458,7 +458,7 @@ static void mm_fwd(gc *g) {
     const mm_p *p = g->param;
     /* C = A op(B): A m x k; B k x n, or n x k with tb (a linear layer's y = x W^T) */
     dev_gemm gm = {0, p->tb, p->m, p->n, p->k, 1.0f, 0.0f, V(g->inb[0]), V(g->inb[1]), V(g->outb), p->k,
-                   p->tb ? p->k : p->n, p->n, 0, 0, 0, 1, {NULL, 0}};
+                   p->tb ? p->k : p->n, p->n, 0, 0, 0, 1, {NULL, 0}, 0, 0, 0, 0};
     tu_must(dev_matmul(C, &gm), &E, "matmul");
 }
 
@@ -474,10 +474,10 @@ static void check_matmul(int tb) {
     gc_input(&g, b, k * n);
     dev_buf *dc = tu_buf(C, g.r, m * n), *da = tu_zeros(C, m * k), *db = tu_zeros(C, k * n);
     /* dA = dC op(B)^T; with tb: dA = dC B (B n x k) */
-    dev_gemm ga = {0, !tb, m, k, n, 1.0f, 1.0f, V(dc), V(g.inb[1]), V(da), n, tb ? k : n, k, 0, 0, 0, 1, {NULL, 0}};
+    dev_gemm ga = {0, !tb, m, k, n, 1.0f, 1.0f, V(dc), V(g.inb[1]), V(da), n, tb ? k : n, k, 0, 0, 0, 1, {NULL, 0}, 0, 0, 0, 0};
     /* dB = A^T dC (k x n); with tb: dB = dC^T A (n x k) */
-    dev_gemm gb = tb ? (dev_gemm){1, 0, n, k, m, 1.0f, 1.0f, V(dc), V(g.inb[0]), V(db), n, k, k, 0, 0, 0, 1, {NULL, 0}}
-                     : (dev_gemm){1, 0, k, n, m, 1.0f, 1.0f, V(g.inb[0]), V(dc), V(db), k, n, n, 0, 0, 0, 1, {NULL, 0}};
+    dev_gemm gb = tb ? (dev_gemm){1, 0, n, k, m, 1.0f, 1.0f, V(dc), V(g.inb[0]), V(db), n, k, k, 0, 0, 0, 1, {NULL, 0}, 0, 0, 0, 0}
+                     : (dev_gemm){1, 0, k, n, m, 1.0f, 1.0f, V(g.inb[0]), V(dc), V(db), k, n, n, 0, 0, 0, 1, {NULL, 0}, 0, 0, 0, 0};
     tu_must(dev_matmul(C, &ga), &E, "matmul dA");
     tu_must(dev_matmul(C, &gb), &E, "matmul dB");
     float *ha = tu_get(C, da, m * k), *hb = tu_get(C, db, k * n);

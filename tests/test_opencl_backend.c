@@ -225,7 +225,7 @@ static void big_gemm_beta0(dev_ctx *ctx, int m, int n, int k, int batch) {
     for (size_t i = 0; i < nc * batch; i++) c[i] = NAN;
     dev_buf *A = tu_buf(ctx, a, na * batch), *B = tu_buf(ctx, b, nb * batch), *Cb = tu_buf(ctx, c, nc * batch);
     dev_gemm g = {0, 0, m, n, k, 1.0f, 0.0f, tu_v(A), tu_v(B), tu_v(Cb), k, n, n, (long)na, (long)nb, (long)nc,
-                  batch, {NULL, 0}};
+                  batch, {NULL, 0}, 0, 0, 0, 0};
     tu_must(dev_matmul(ctx, &g), &E, "matmul");
     float *got = tu_get(ctx, Cb, nc * batch);
     int nan_seen = 0;

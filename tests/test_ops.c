@@ -198,15 +198,19 @@ static void test_memory(void) {
 
 /* ---- matmul ---------------------------------------------------------------------------- */
 
-/* with_bias: C gets bias[n] added to every row (batch 1, dense C: ldc == n whatever pad says). */
-static void matmul_case(int m, int n, int k, int batch, int ta, int tb, float alpha, float beta, int pad,
-                        int shared_b, int with_bias) {
+/* with_bias: C gets bias[n] added to every row (batch 1, dense C: ldc == n whatever pad says).
+ * heads > 1: batch x heads problems with the heads side by side in each row, as attention reads
+ * them from the projections' [B, T, H*D] output (head h at column h * cols, ld = heads * cols +
+ * pad, head_stride = cols). */
+static void matmul_heads_case(int m, int n, int k, int batch, int heads, int ta, int tb, float alpha, float beta,
+                              int pad, int shared_b, int with_bias) {
     if (!need(DEV_OP_MATMUL)) return;
-    char what[200];
-    snprintf(what, sizeof what, "matmul %dx%dx%d batch=%d tA=%d tB=%d alpha=%g beta=%g pad=%d%s%s", m, n, k, batch,
-             ta, tb, alpha, beta, pad, shared_b ? " stride_b=0" : "", with_bias ? " bias" : "");
+    char what[220];
+    snprintf(what, sizeof what, "matmul %dx%dx%d batch=%d heads=%d tA=%d tB=%d alpha=%g beta=%g pad=%d%s%s", m, n, k,
+             batch, heads, ta, tb, alpha, beta, pad, shared_b ? " stride_b=0" : "", with_bias ? " bias" : "");
     int ar = ta ? k : m, ac = ta ? m : k, br = tb ? n : k, bc = tb ? k : n;
-    int lda = ac + pad, ldb = bc + (pad ? pad + 1 : 0), ldc = n + (pad && !with_bias ? 2 * pad : 0);
+    int lda = heads * ac + pad, ldb = heads * bc + (pad ? pad + 1 : 0);
+    int ldc = heads * n + (pad && !with_bias ? 2 * pad : 0);
     long sa = (long)ar * lda + (batch > 1 ? 5 : 0);
     long sb = shared_b ? 0 : (long)br * ldb + (batch > 1 ? 2 : 0);
     long sc = (long)m * ldc + (batch > 1 ? 3 : 0);
@@ -216,20 +220,23 @@ static void matmul_case(int m, int n, int k, int batch, int ta, int tb, float al
         for (size_t i = 0; i < nc; i++) c[i] = NAN; /* must not be read */
     double *want = widen(c, nc);                    /* padding keeps its value */
     for (int q = 0; q < batch; q++)
-        for (int i = 0; i < m; i++)
-            for (int j = 0; j < n; j++) {
-                double s = 0;
-                for (int p = 0; p < k; p++) {
-                    double av = ta ? a[q * sa + (size_t)p * lda + i] : a[q * sa + (size_t)i * lda + p];
-                    double bv = tb ? b[q * sb + (size_t)j * ldb + p] : b[q * sb + (size_t)p * ldb + j];
-                    s += av * bv;
+        for (int h = 0; h < heads; h++) {
+            const float *ah = a + q * sa + (size_t)h * ac, *bh = b + q * sb + (size_t)h * bc;
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++) {
+                    double s = 0;
+                    for (int p = 0; p < k; p++) {
+                        double av = ta ? ah[(size_t)p * lda + i] : ah[(size_t)i * lda + p];
+                        double bv = tb ? bh[(size_t)j * ldb + p] : bh[(size_t)p * ldb + j];
+                        s += av * bv;
+                    }
+                    size_t ci = (size_t)q * sc + (size_t)h * n + (size_t)i * ldc + j;
+                    want[ci] = alpha * s + (beta == 0.0f ? 0.0 : (double)beta * c[ci]) + (with_bias ? bias[j] : 0.0);
                 }
-                size_t ci = (size_t)q * sc + (size_t)i * ldc + j;
-                want[ci] = alpha * s + (beta == 0.0f ? 0.0 : (double)beta * c[ci]) + (with_bias ? bias[j] : 0.0);
-            }
+        }
     gbuf A = gb_make(a, na), B = gb_make(b, nb), Cc = gb_make(c, nc), Bi = gb_make(bias, n);
     dev_gemm g = {ta, tb, m, n, k, alpha, beta, gv(A), gv(B), gv(Cc), lda, ldb, ldc, sa, sb, sc, batch,
-                  with_bias ? gv(Bi) : (dev_view){NULL, 0}};
+                  with_bias ? gv(Bi) : (dev_view){NULL, 0}, heads, ac, bc, n};
     if (op_ok(dev_matmul(C, &g), what)) {
         float *got = gb_get(what, Cc);
         double atol = 2e-5 * sqrt((double)k) * (fabs(alpha) > 1 ? fabs(alpha) : 1) + 1e-6;
@@ -245,6 +252,11 @@ static void matmul_case(int m, int n, int k, int batch, int ta, int tb, float al
     free(c);
     free(bias);
     free(want);
+}
+
+static void matmul_case(int m, int n, int k, int batch, int ta, int tb, float alpha, float beta, int pad,
+                        int shared_b, int with_bias) {
+    matmul_heads_case(m, n, k, batch, 1, ta, tb, alpha, beta, pad, shared_b, with_bias);
 }
 
 static void test_matmul(void) {
@@ -267,6 +279,16 @@ static void test_matmul(void) {
     matmul_case(9, 11, 7, 3, 0, 1, 1.0f, 0.0f, 2, 1, 0); /* one B shared by the batch */
     matmul_case(1, 67, 31, 1, 1, 0, 1.0f, 0.0f, 0, 0, 0);
     matmul_case(67, 1, 31, 1, 0, 1, 1.0f, 1.0f, 0, 0, 0);
+    /* Heads side by side in each row, as attention reads them: every transpose (the backward
+     * uses all four), beta 0 and not, one batch entry and several, past a 128-wide tile. */
+    for (int t = 0; t < 4; t++) {
+        int ta = t >> 1, tb = t & 1;
+        matmul_heads_case(7, 9, 5, 3, 4, ta, tb, 1.0f, 0.0f, 0, 0, 0);
+        matmul_heads_case(7, 9, 5, 2, 3, ta, tb, 0.5f, 1.0f, 2, 0, 0);
+        matmul_heads_case(13, 6, 8, 1, 5, ta, tb, 1.0f, 0.0f, 1, 0, 0);
+    }
+    matmul_heads_case(130, 140, 16, 2, 2, 0, 1, 1.0f, 0.0f, 0, 0, 0);
+    matmul_heads_case(9, 11, 7, 3, 2, 0, 1, 1.0f, 0.0f, 2, 1, 0); /* one B shared by the batch */
     /* The fused bias: with beta 0 (the CPU accumulates onto C filled with the bias) and beta != 0,
      * both transposes of B (the encoder's linear layers use B transposed), past one tile. */
     matmul_case(17, 31, 13, 1, 0, 1, 1.0f, 0.0f, 1, 0, 1);

@@ -213,7 +213,7 @@ static void test_window(void) {
     size_t oa = n - 1000, ob = n - 500, oc = range + 17; /* oc: past the first window */
     tu_must(dev_upload(ctx, big, oa * 4, ha, sizeof ha), &err, "upload");
     tu_must(dev_upload(ctx, big, ob * 4, hb, sizeof hb), &err, "upload");
-    dev_gemm g = {0, 0, M, N, K, 1.0f, 0.0f, {big, oa}, {big, ob}, {big, oc}, K, N, N, 0, 0, 0, 1, {NULL, 0}};
+    dev_gemm g = {0, 0, M, N, K, 1.0f, 0.0f, {big, oa}, {big, ob}, {big, oc}, K, N, N, 0, 0, 0, 1, {NULL, 0}, 0, 0, 0, 0};
     tu_must(dev_matmul(ctx, &g), &err, "matmul on views of a large buffer");
     tu_must(dev_gelu_forward(ctx, (dev_view){big, oc}, (dev_view){big, oc}, M * N), &err, "gelu in place");
     float hc[M * N];

@@ -165,13 +165,13 @@ int main(int argc, char **argv) {
     dev_buf *lw = buf(H, 1.0f), *lb = buf(H, 0.0f), *mean = buf(T, 0.0f), *rstd = buf(T, 0.0f);
 
     /* y[T, n] = x[T, k] * W^T with W stored [n, k]: how a linear layer runs forward. */
-    dev_gemm g_qkv = {0, 1, tokens, H, H, 1.0f, 0.0f, V(x), V(w), V(y), H, H, H, 0, 0, 0, 1, {NULL, 0}};
-    dev_gemm g_up = {0, 1, tokens, F, H, 1.0f, 0.0f, V(x), V(w), V(y), H, H, F, 0, 0, 0, 1, {NULL, 0}};
-    dev_gemm g_down = {0, 1, tokens, H, F, 1.0f, 0.0f, V(x), V(w), V(y), F, F, H, 0, 0, 0, 1, {NULL, 0}};
+    dev_gemm g_qkv = {0, 1, tokens, H, H, 1.0f, 0.0f, V(x), V(w), V(y), H, H, H, 0, 0, 0, 1, {NULL, 0}, 0, 0, 0, 0};
+    dev_gemm g_up = {0, 1, tokens, F, H, 1.0f, 0.0f, V(x), V(w), V(y), H, H, F, 0, 0, 0, 1, {NULL, 0}, 0, 0, 0, 0};
+    dev_gemm g_down = {0, 1, tokens, H, F, 1.0f, 0.0f, V(x), V(w), V(y), F, F, H, 0, 0, 0, 1, {NULL, 0}, 0, 0, 0, 0};
     /* scores = Q K^T per (sequence, head); context = P V. */
     dev_gemm g_qk = {0, 1, SEQ, SEQ, HD, 0.125f, 0.0f, V(q), V(k), V(att), HD, HD, SEQ,
-                     SEQ * HD, SEQ * HD, SEQ * SEQ, BH, {NULL, 0}};
-    dev_gemm g_pv = {0, 0, SEQ, HD, SEQ, 1.0f, 0.0f, V(att), V(k), V(q), SEQ, HD, HD, SEQ * SEQ, SEQ * HD, SEQ * HD, BH, {NULL, 0}};
+                     SEQ * HD, SEQ * HD, SEQ * SEQ, BH, {NULL, 0}, 0, 0, 0, 0};
+    dev_gemm g_pv = {0, 0, SEQ, HD, SEQ, 1.0f, 0.0f, V(att), V(k), V(q), SEQ, HD, HD, SEQ * SEQ, SEQ * HD, SEQ * HD, BH, {NULL, 0}, 0, 0, 0, 0};
     ln_args ln = {y, mean, rstd, x, lw, lb, tokens, H};
     size_t nh = T * H, nf = T * F, nsm = (size_t)BH * SEQ * SEQ;
     ew_args e_gelu = {y, x, NULL, NULL, NULL, nf, {0}, 0};

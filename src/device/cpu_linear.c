@@ -42,12 +42,14 @@ mltc_status cpu_matmul(dev_ctx *ctx, const dev_gemm *g) {
         matmul_bias(g, a, b, c, cpu_f(g->bias));
         return MLTC_OK;
     }
-#pragma omp parallel for schedule(static) if (g->batch > 1 && cpu_blas_nests_in_openmp())
-    for (int i = 0; i < g->batch; i++) {
+    int problems = g->batch * dev_gemm_heads(g);
+#pragma omp parallel for schedule(static) if (problems > 1 && cpu_blas_nests_in_openmp())
+    for (int p = 0; p < problems; p++) {
         /* sgemm with beta == 0 overwrites C without reading it, as the interface promises. */
         cblas_sgemm(CblasRowMajor, g->trans_a ? CblasTrans : CblasNoTrans, g->trans_b ? CblasTrans : CblasNoTrans,
-                    g->m, g->n, g->k, g->alpha, a + (size_t)i * g->stride_a, g->lda, b + (size_t)i * g->stride_b,
-                    g->ldb, g->beta, c + (size_t)i * g->stride_c, g->ldc);
+                    g->m, g->n, g->k, g->alpha, a + dev_gemm_offset(g, g->stride_a, g->head_stride_a, p), g->lda,
+                    b + dev_gemm_offset(g, g->stride_b, g->head_stride_b, p), g->ldb, g->beta,
+                    c + dev_gemm_offset(g, g->stride_c, g->head_stride_c, p), g->ldc);
     }
     return MLTC_OK;
 }

@@ -2,6 +2,7 @@
 #include "device/device.h"
 #include "device/device_profile.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,9 +148,9 @@ static size_t mul_sat(size_t a, size_t b) { return (a && b > SIZE_MAX / a) ? SIZ
 static size_t add_sat(size_t a, size_t b) { return b > SIZE_MAX - a ? SIZE_MAX : a + b; }
 
 /* Elements spanned by a batch of row-major matrices with the given leading dimension. */
-static size_t matrix_extent(int batch, long stride, int rows, int cols, int ld) {
-    return add_sat(add_sat(mul_sat((size_t)(batch - 1), (size_t)stride), mul_sat((size_t)(rows - 1), (size_t)ld)),
-                   (size_t)cols);
+static size_t matrix_extent(int batch, long stride, int heads, long head_stride, int rows, int cols, int ld) {
+    size_t last = add_sat(mul_sat((size_t)(batch - 1), (size_t)stride), mul_sat((size_t)(heads - 1), (size_t)head_stride));
+    return add_sat(add_sat(last, mul_sat((size_t)(rows - 1), (size_t)ld)), (size_t)cols);
 }
 
 mltc_status dev_alloc(dev_ctx *ctx, size_t bytes, dev_buf **out) {
@@ -231,15 +232,25 @@ mltc_status dev_matmul(dev_ctx *ctx, const dev_gemm *g) {
     if (g->ldc < g->n) return BAD(ctx, "matmul: ldc %d < n %d", g->ldc, g->n);
     if (g->batch > 1 && (g->stride_a < 0 || g->stride_b < 0 || g->stride_c <= 0))
         return BAD(ctx, "matmul: batch strides must be >= 0 (C's > 0)");
-    TRY(check_view(ctx, op, "A", g->a, matrix_extent(g->batch, g->stride_a, a_rows, a_cols, g->lda)));
-    TRY(check_view(ctx, op, "B", g->b, matrix_extent(g->batch, g->stride_b, b_rows, b_cols, g->ldb)));
-    TRY(check_view(ctx, op, "C", g->c, matrix_extent(g->batch, g->stride_c, g->m, g->n, g->ldc)));
+    if (g->heads < 0) return BAD(ctx, "matmul: heads %d must not be negative", g->heads);
+    int heads = dev_gemm_heads(g);
+    if (heads > 1 && (g->head_stride_a < 0 || g->head_stride_b < 0 || g->head_stride_c <= 0))
+        return BAD(ctx, "matmul: head strides must be >= 0 (C's > 0)");
+    if ((long long)g->batch * heads > INT_MAX)
+        return BAD(ctx, "matmul: batch %d x heads %d problems are too many", g->batch, heads);
+    TRY(check_view(ctx, op, "A", g->a,
+                   matrix_extent(g->batch, g->stride_a, heads, g->head_stride_a, a_rows, a_cols, g->lda)));
+    TRY(check_view(ctx, op, "B", g->b,
+                   matrix_extent(g->batch, g->stride_b, heads, g->head_stride_b, b_rows, b_cols, g->ldb)));
+    TRY(check_view(ctx, op, "C", g->c,
+                   matrix_extent(g->batch, g->stride_c, heads, g->head_stride_c, g->m, g->n, g->ldc)));
     if (g->bias.buf) {
-        if (g->batch != 1) return BAD(ctx, "matmul: a bias needs batch 1 (got %d)", g->batch);
+        if (g->batch != 1 || heads != 1)
+            return BAD(ctx, "matmul: a bias needs batch 1 and heads 1 (got %d, %d)", g->batch, heads);
         if (g->ldc != g->n) return BAD(ctx, "matmul: a bias needs a dense C (ldc %d != n %d)", g->ldc, g->n);
         TRY(check_view(ctx, op, "bias", g->bias, (size_t)g->n));
     }
-    DISPATCH(ctx, g->batch > 1 ? DEV_PROF_MATMUL_BATCHED : DEV_OP_MATMUL, ctx->ops->matmul(ctx, g));
+    DISPATCH(ctx, g->batch * heads > 1 ? DEV_PROF_MATMUL_BATCHED : DEV_OP_MATMUL, ctx->ops->matmul(ctx, g));
 }
 
 mltc_status dev_bias_add(dev_ctx *ctx, dev_view y, dev_view bias, int rows, int cols) {

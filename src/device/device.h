@@ -79,6 +79,9 @@ const char *dev_op_name(dev_op op);
  * op(A) is m x k: A is stored m x k (lda >= k) or, with trans_a, k x m (lda >= m).
  * op(B) is k x n: B is stored k x n (ldb >= n) or, with trans_b, n x k (ldb >= k).
  * C is m x n (ldc >= n). Problem i uses a + i*stride_a, b + i*stride_b, c + i*stride_c.
+ * With heads > 1 there are batch x heads problems, problem (i, j) at a + i*stride_a +
+ * j*head_stride_a (b, c alike): attention reads each head's columns where the projection wrote
+ * them ([B, T, H*D] rows, ld = the row length, head_stride = D) instead of a permuted copy.
  * beta == 0 means C is not read (it may hold NaN).
  * bias (buf == NULL: none) adds bias[n] to every row of C: C = alpha*op(A)*op(B) + beta*C + bias,
  * for batch 1 and a dense C (ldc == n) only. It is part of the op, not a second pass, so a backend
@@ -93,7 +96,16 @@ typedef struct dev_gemm {
     long stride_a, stride_b, stride_c;
     int batch; /* >= 1 */
     dev_view bias;
+    int heads; /* problems per batch entry; 0 counts as 1 */
+    long head_stride_a, head_stride_b, head_stride_c;
 } dev_gemm;
+
+/* The problem count of a dev_gemm and the element offsets of problem p of A, B and C. */
+static inline int dev_gemm_heads(const dev_gemm *g) { return g->heads > 1 ? g->heads : 1; }
+static inline size_t dev_gemm_offset(const dev_gemm *g, long stride, long head_stride, int p) {
+    int h = dev_gemm_heads(g);
+    return (size_t)(p / h) * (size_t)stride + (size_t)(p % h) * (size_t)head_stride;
+}
 
 /* Scaled masked softmax over the last axis of x[batch, heads, rows, cols]:
  *   y[b,h,i,j] = exp(scale*x - max) / sum, over the columns j whose key_mask[b*cols + j] != 0.
