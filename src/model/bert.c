@@ -111,7 +111,7 @@ static mltc_status layer_act_alloc(bert_model *m, bert_layer_act *a) {
     const bert_config *c = &m->cfg;
     size_t n = (size_t)m->max_batch * m->max_seq, C = (size_t)c->hidden_size, I = (size_t)c->intermediate_size;
     size_t att = (size_t)m->max_batch * c->num_heads * m->max_seq * m->max_seq, cur = 0;
-    size_t o_qkvh = take(&cur, 3 * n * C), o_att = take(&cur, att);
+    size_t o_qkv = take(&cur, 3 * n * C), o_att = take(&cur, att);
     size_t o_att_d = c->attention_dropout > 0.0f ? take(&cur, att) : 0;
     size_t o_ctx = take(&cur, n * C), o_res1 = take(&cur, n * C), o_ln1 = take(&cur, n * C);
     size_t o_ln1m = take(&cur, n), o_ln1r = take(&cur, n);
@@ -120,7 +120,7 @@ static mltc_status layer_act_alloc(bert_model *m, bert_layer_act *a) {
     mltc_status st = dev_alloc(m->dev, cur * 4, &a->buf);
     if (st) return st;
     dev_buf *b = a->buf;
-    a->qkvh = (dev_view){b, o_qkvh};
+    a->qkv = (dev_view){b, o_qkv};
     a->att = (dev_view){b, o_att};
     a->att_d = (dev_view){c->attention_dropout > 0.0f ? b : NULL, o_att_d};
     a->ctx = (dev_view){b, o_ctx};
@@ -165,16 +165,13 @@ static mltc_status acts_alloc(bert_model *m) {
         if ((st = layer_act_alloc(m, &m->act[l]))) return st;
 
     cur = 0;
-    size_t o_qkv = take(&cur, 3 * n * C), o_scores = take(&cur, att), o_ctxh = take(&cur, n * C);
-    size_t o_dqkvh = take(&cur, 3 * n * C);
+    size_t o_scores = take(&cur, att), o_dqkv = take(&cur, 3 * n * C);
     size_t o_dA = take(&cur, n * C), o_dB = take(&cur, n * C), o_dC = take(&cur, n * C);
     size_t o_df1 = take(&cur, n * I), o_df2 = take(&cur, n * I);
     if ((st = dev_alloc(dev, cur * 4, &m->scratch))) return st;
     dev_buf *s = m->scratch;
-    m->s_qkv = (dev_view){s, o_qkv};
     m->s_scores = (dev_view){s, o_scores};
-    m->s_ctxh = (dev_view){s, o_ctxh};
-    m->s_dqkvh = (dev_view){s, o_dqkvh};
+    m->s_dqkv = (dev_view){s, o_dqkv};
     /* The forward's scores are dead once softmax has read them, and the backward's score
      * gradients live within one layer's attention backward: one [B, H, T, T] serves both. */
     m->s_datt = (dev_view){s, o_scores};
@@ -423,10 +420,26 @@ mltc_status bert_gemm(dev_ctx *dev, int trans_a, int trans_b, int m, int n, int 
     return dev_matmul(dev, &g);
 }
 
-mltc_status bert_gemm_batched(dev_ctx *dev, int trans_a, int trans_b, int m, int n, int k, dev_view a, int lda,
-                              long sa, dev_view b, int ldb, long sb, dev_view c, int ldc, long sc, int batch) {
+mltc_status bert_gemm_heads(dev_ctx *dev, int trans_a, int trans_b, int m, int n, int k, bert_heads a, bert_heads b,
+                            bert_heads c, int batch, int heads) {
     dev_gemm g = {.trans_a = trans_a, .trans_b = trans_b, .m = m, .n = n, .k = k, .alpha = 1.0f, .beta = 0.0f,
-                  .a = a, .b = b, .c = c, .lda = lda, .ldb = ldb, .ldc = ldc,
-                  .stride_a = sa, .stride_b = sb, .stride_c = sc, .batch = batch};
+                  .a = a.v, .b = b.v, .c = c.v, .lda = a.ld, .ldb = b.ld, .ldc = c.ld,
+                  .stride_a = a.stride, .stride_b = b.stride, .stride_c = c.stride, .batch = batch,
+                  .heads = heads, .head_stride_a = a.head_stride, .head_stride_b = b.head_stride,
+                  .head_stride_c = c.head_stride};
     return dev_matmul(dev, &g);
+}
+
+bert_qkv bert_qkv_full(const bert_model *m, dev_view base) {
+    int C = m->cfg.hidden_size, D = C / m->cfg.num_heads;
+    long row = 3L * C, seq = (long)m->T * row;
+    return (bert_qkv){{base, (int)row, seq, D}, {dev_at(base, (size_t)C), (int)row, seq, D},
+                      {dev_at(base, 2 * (size_t)C), (int)row, seq, D}};
+}
+
+bert_qkv bert_qkv_selected(const bert_model *m, dev_view base, int R) {
+    int C = m->cfg.hidden_size, D = C / m->cfg.num_heads;
+    dev_view kv = dev_at(base, (size_t)m->B * m->T * C);
+    long seq = (long)m->T * 2 * C;
+    return (bert_qkv){{base, C, (long)R * C, D}, {kv, 2 * C, seq, D}, {dev_at(kv, (size_t)C), 2 * C, seq, D}};
 }

@@ -68,23 +68,20 @@ mltc_status bert_layer_tail_backward(bert_model *m, int l, dev_view dout, int N)
     return bert_linear_backward(m, dB, 0.0f, d, a->ctx, o->o_w, o->o_b, N, C, C); /* dB = d ctx */
 }
 
-/* The backward of bert_attention_forward: from d ctx [B, R, C] in s_dB to dq [B,H,R,D] at the
- * start of s_dqkvh and dk, dv [B,H,T,D] after it (where the full layer's would be). */
-mltc_status bert_attention_backward(bert_model *m, int l, int R) {
+/* The backward of bert_attention_forward: from d ctx [B, R, C] in s_dB (read per head in place)
+ * to dq, dk, dv in dx. */
+mltc_status bert_attention_backward(bert_model *m, int l, int R, const bert_qkv *x, const bert_qkv *dx) {
     const bert_config *c = &m->cfg;
     const bert_layer_act *a = &m->act[l];
     dev_ctx *dev = m->dev;
     int B = m->B, T = m->T, C = c->hidden_size, H = c->num_heads, D = C / H;
-    size_t NC = (size_t)B * T * C, BHRT = (size_t)B * H * R * T;
+    size_t BHRT = (size_t)B * H * R * T;
     float p_a = bert_p_attn(m);
-    long TD = (long)T * D, RD = (long)R * D, RT = (long)R * T;
-    const int ctx_dims[4] = {B, R, H, D}, ctx_perm[4] = {0, 2, 1, 3};
-    TRY(dev_permute(dev, m->s_ctxh, m->s_dB, 4, ctx_dims, ctx_perm, 0));
-    dev_view q = a->qkvh, k = dev_at(a->qkvh, NC), v = dev_at(a->qkvh, 2 * NC);
-    dev_view dq = m->s_dqkvh, dk = dev_at(m->s_dqkvh, NC), dv = dev_at(m->s_dqkvh, 2 * NC);
-    dev_view P = p_a > 0.0f ? a->att_d : a->att;
-    TRY(bert_gemm_batched(dev, 0, 1, R, T, D, m->s_ctxh, D, RD, v, D, TD, m->s_datt, T, RT, B * H)); /* dP */
-    TRY(bert_gemm_batched(dev, 1, 0, T, D, R, P, T, RT, m->s_ctxh, D, RD, dv, D, TD, B * H));       /* dv */
+    long RT = (long)R * T;
+    bert_heads dctx = {m->s_dB, C, (long)R * C, D}, dS = {m->s_datt, T, H * RT, RT};
+    bert_heads P = {p_a > 0.0f ? a->att_d : a->att, T, H * RT, RT};
+    TRY(bert_gemm_heads(dev, 0, 1, R, T, D, dctx, x->v, dS, B, H));  /* dP */
+    TRY(bert_gemm_heads(dev, 1, 0, T, D, R, P, dctx, dx->v, B, H)); /* dv */
     /* Dropout's and softmax's gradients in place on dP, which nothing reads afterwards: no second
      * [B, H, R, T] buffer to clear and fill, the largest tensors of a long sequence (32 x 12 x 400
      * x 400 floats, 246 MB, for LM-MTC on Reuters). */
@@ -92,8 +89,8 @@ mltc_status bert_attention_backward(bert_model *m, int l, int R) {
     TRY(bert_dropout_backward(m, &d, m->s_datt, m->s_datt, BHRT, p_a, BERT_SITE_ATT(l)));
     dev_softmax sm = {B, H, R, T, 1.0f / sqrtf((float)D), m->mask};
     TRY(dev_softmax_backward(dev, &sm, m->s_datt, m->s_datt, a->att)); /* d scores */
-    TRY(bert_gemm_batched(dev, 0, 0, R, D, T, m->s_datt, T, RT, k, D, TD, dq, D, RD, B * H)); /* dq */
-    return bert_gemm_batched(dev, 1, 0, T, D, R, m->s_datt, T, RT, q, D, RD, dk, D, TD, B * H); /* dk */
+    TRY(bert_gemm_heads(dev, 0, 0, R, D, T, dS, x->k, dx->q, B, H)); /* dq */
+    return bert_gemm_heads(dev, 1, 0, T, D, R, dS, x->q, dx->k, B, H); /* dk */
 }
 
 /* dout: gradient w.r.t. this layer's output (read only by the first LayerNorm backward).
@@ -101,13 +98,12 @@ mltc_status bert_attention_backward(bert_model *m, int l, int R) {
 static mltc_status layer_backward(bert_model *m, int l, dev_view x, dev_view dout) {
     const bert_config *c = &m->cfg;
     const bert_layer_off *o = &m->lay.layers[l];
-    int B = m->B, T = m->T, C = c->hidden_size, H = c->num_heads, D = C / H;
+    int B = m->B, T = m->T, C = c->hidden_size;
     TRY(bert_layer_tail_backward(m, l, dout, B * T));
-    TRY(bert_attention_backward(m, l, T));
-    const int qkv_dims[5] = {3, B, H, T, D}, qkv_perm[5] = {1, 3, 0, 2, 4};
-    TRY(dev_permute(m->dev, m->s_qkv, m->s_dqkvh, 5, qkv_dims, qkv_perm, 0));
+    bert_qkv qkv = bert_qkv_full(m, m->act[l].qkv), dqkv = bert_qkv_full(m, m->s_dqkv);
+    TRY(bert_attention_backward(m, l, T, &qkv, &dqkv));
     /* d x = d res1 (the residual, in s_dA) + the projection's input gradient. */
-    return bert_linear_backward(m, m->s_dA, 1.0f, m->s_qkv, x, o->qkv_w, o->qkv_b, B * T, C, 3 * C);
+    return bert_linear_backward(m, m->s_dA, 1.0f, m->s_dqkv, x, o->qkv_w, o->qkv_b, B * T, C, 3 * C);
 }
 
 /* The embedding tables' gradients: scatter-add d emb_sum rows into the rows that were

@@ -55,41 +55,38 @@ mltc_status bert_dropout(bert_model *m, dev_view x, size_t n, float p, unsigned 
 }
 
 /* Attention of R query rows per head over all T keys (R = T for a full layer, fewer for selected
- * outputs): q [B,H,R,D] at the start of a->qkvh, k and v [B,H,T,D] at their places after it;
- * leaves the heads merged, [B, R, C], in a->ctx. */
-mltc_status bert_attention_forward(bert_model *m, int l, int R) {
+ * outputs). The products read each head's columns where the projections wrote them and write the
+ * context straight into its merged [B, R, C] place: no split or merge of the heads. */
+mltc_status bert_attention_forward(bert_model *m, int l, int R, const bert_qkv *x) {
     const bert_config *c = &m->cfg;
     const bert_layer_act *a = &m->act[l];
     dev_ctx *dev = m->dev;
     int B = m->B, T = m->T, C = c->hidden_size, H = c->num_heads, D = C / H;
-    size_t NC = (size_t)B * T * C, BHRT = (size_t)B * H * R * T;
+    size_t BHRT = (size_t)B * H * R * T;
     float p_a = bert_p_attn(m);
-    long TD = (long)T * D, RD = (long)R * D, RT = (long)R * T;
-    dev_view q = a->qkvh, k = dev_at(a->qkvh, NC), v = dev_at(a->qkvh, 2 * NC);
-    TRY(bert_gemm_batched(dev, 0, 1, R, T, D, q, D, RD, k, D, TD, m->s_scores, T, RT, B * H));
+    long RT = (long)R * T;
+    bert_heads scores = {m->s_scores, T, H * RT, RT}, ctx = {a->ctx, C, (long)R * C, D};
+    TRY(bert_gemm_heads(dev, 0, 1, R, T, D, x->q, x->k, scores, B, H));
     dev_softmax sm = {B, H, R, T, 1.0f / sqrtf((float)D), m->mask};
     TRY(dev_softmax_forward(dev, &sm, a->att, m->s_scores));
-    dev_view P = a->att;
+    bert_heads P = {a->att, T, H * RT, RT};
     if (p_a > 0.0f) {
         TRY(dev_dropout_forward(dev, a->att_d, a->att, BHRT, p_a, m->seed,
                                 bert_dropout_offset(m->step, BERT_SITE_ATT(l))));
-        P = a->att_d;
+        P.v = a->att_d;
     }
-    TRY(bert_gemm_batched(dev, 0, 0, R, D, T, P, T, RT, v, D, TD, m->s_ctxh, D, RD, B * H));
-    const int ctx_dims[4] = {B, H, R, D}, ctx_perm[4] = {0, 2, 1, 3};
-    return dev_permute(dev, a->ctx, m->s_ctxh, 4, ctx_dims, ctx_perm, 0);
+    return bert_gemm_heads(dev, 0, 0, R, D, T, P, x->v, ctx, B, H);
 }
 
 static mltc_status layer_forward(bert_model *m, int l, dev_view x) {
     const bert_config *c = &m->cfg;
     const bert_layer_off *o = &m->lay.layers[l];
-    int B = m->B, T = m->T, C = c->hidden_size, H = c->num_heads, D = C / H;
+    int B = m->B, T = m->T, C = c->hidden_size;
 
-    /* One projection for q, k and v, then [B,T,3,H,D] -> [3,B,H,T,D]. */
-    TRY(bert_linear(m, m->s_qkv, x, o->qkv_w, o->qkv_b, B * T, C, 3 * C));
-    const int qkv_dims[5] = {B, T, 3, H, D}, qkv_perm[5] = {2, 0, 3, 1, 4};
-    TRY(dev_permute(m->dev, m->act[l].qkvh, m->s_qkv, 5, qkv_dims, qkv_perm, 0));
-    TRY(bert_attention_forward(m, l, T));
+    /* One projection for q, k and v, [B, T, 3C], which attention reads as it is. */
+    TRY(bert_linear(m, m->act[l].qkv, x, o->qkv_w, o->qkv_b, B * T, C, 3 * C));
+    bert_qkv qkv = bert_qkv_full(m, m->act[l].qkv);
+    TRY(bert_attention_forward(m, l, T, &qkv));
     return bert_layer_tail_forward(m, l, x, B * T);
 }
 

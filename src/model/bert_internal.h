@@ -20,7 +20,7 @@ typedef struct bert_layout {
 /* What one layer keeps from forward for backward, sized for (max_batch, max_seq). */
 typedef struct bert_layer_act {
     dev_buf *buf;
-    dev_view qkvh;              /* [3, B, H, T, D]: q, k, v split into heads */
+    dev_view qkv;               /* [B, T, 3C]: the q, k, v projection (bert_qkv_full) */
     dev_view att;               /* [B, H, T, T] softmax output */
     dev_view att_d;             /* [B, H, T, T] after dropout; buf NULL when p == 0 */
     dev_view ctx;               /* [B, T, C] heads merged */
@@ -57,10 +57,8 @@ struct bert_model {
 
     /* Scratch shared by all layers, forward and backward. */
     dev_buf *scratch;
-    dev_view s_qkv;              /* [B, T, 3C]: qkv projection / its gradient */
     dev_view s_scores;           /* [B, H, T, T]: QK^T (forward) */
-    dev_view s_ctxh;             /* [B, H, T, D]: P V / its gradient */
-    dev_view s_dqkvh;            /* [3, B, H, T, D] */
+    dev_view s_dqkv;             /* [B, T, 3C]: d qkv, laid out as act[l].qkv */
     dev_view s_datt;             /* [B, H, T, T]: d P, then d scores (backward; the same memory as s_scores) */
     dev_view s_dA, s_dB, s_dC;   /* [B, T, C] */
     dev_view s_df1, s_df2;       /* [B, T, I] */
@@ -111,10 +109,28 @@ mltc_status bert_dropout_backward(bert_model *m, dev_view *dx, dev_view dy, dev_
 mltc_status bert_layer_tail_forward(bert_model *m, int l, dev_view x, int n);
 mltc_status bert_layer_tail_backward(bert_model *m, int l, dev_view dout, int n);
 
-/* Attention with R query rows per head (R = T: a full layer) and its backward; see
- * bert_forward.c and bert_backward.c for where their inputs and outputs live. */
-mltc_status bert_attention_forward(bert_model *m, int l, int R);
-mltc_status bert_attention_backward(bert_model *m, int l, int R);
+/* Where attention finds one operand, per sequence b and head h: the matrix at v + b * stride +
+ * h * head_stride with rows ld apart. q, k and v are read where their projection wrote them,
+ * each head's D columns of a row (head_stride D); the [B, H, R, T] scores are dense. */
+typedef struct bert_heads {
+    dev_view v;
+    int ld;
+    long stride, head_stride;
+} bert_heads;
+typedef struct bert_qkv {
+    bert_heads q, k, v;
+} bert_qkv;
+/* A full layer's q, k, v: the projection's output [B, T, 3C] at base, as it is. */
+bert_qkv bert_qkv_full(const bert_model *m, dev_view base);
+/* The selected last layer's: q of the R selected rows [B, R, C] at base, k and v of every row
+ * [B, T, 2C] at base + B*T*C (the same 3 x B*T*C elements a full layer takes). */
+bert_qkv bert_qkv_selected(const bert_model *m, dev_view base, int R);
+
+/* Attention with R query rows per head (R = T: a full layer) over x's q, k, v, leaving the
+ * heads merged, [B, R, C], in act[l].ctx; its backward takes d ctx [B, R, C] from s_dB and
+ * writes dq, dk, dv into dx (laid out as x). */
+mltc_status bert_attention_forward(bert_model *m, int l, int R, const bert_qkv *x);
+mltc_status bert_attention_backward(bert_model *m, int l, int R, const bert_qkv *x, const bert_qkv *dx);
 
 /* The last layer when outputs are selected (bert_select.c): forward leaves [B, R, C] in the
  * layer's ln2; backward takes dout [B, R, C] and leaves d x [B, T, C] in s_dA, like
@@ -125,7 +141,8 @@ mltc_status bert_last_layer_backward_selected(bert_model *m, int l, dev_view x, 
 /* Small helpers that build dev_gemm for the two shapes the encoder uses. */
 mltc_status bert_gemm(dev_ctx *dev, int trans_a, int trans_b, int m, int n, int k, float beta, dev_view a, int lda,
                       dev_view b, int ldb, dev_view c, int ldc);
-mltc_status bert_gemm_batched(dev_ctx *dev, int trans_a, int trans_b, int m, int n, int k, dev_view a, int lda,
-                              long sa, dev_view b, int ldb, long sb, dev_view c, int ldc, long sc, int batch);
+/* C = op(A) op(B) for every sequence and head (batch x heads problems, beta 0). */
+mltc_status bert_gemm_heads(dev_ctx *dev, int trans_a, int trans_b, int m, int n, int k, bert_heads a, bert_heads b,
+                            bert_heads c, int batch, int heads);
 
 #endif

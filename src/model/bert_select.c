@@ -9,9 +9,9 @@
  * (the ops are the same, only fewer rows); dropout draws different numbers (its counters index
  * the smaller tensors), which is still one fixed mask per (seed, step, site, element).
  *
- * Buffers: the layer's own activation buffers hold the smaller tensors (q of the selected rows
- * in the q part of qkvh; k and v where they always are); sel_x keeps the layer input at the
- * selected rows for the residual and the query projection's backward. */
+ * Buffers: the layer's own activation buffers hold the smaller tensors (q, k and v as
+ * bert_qkv_selected lays them out in qkv); sel_x keeps the layer input at the selected rows for
+ * the residual and the query projection's backward. */
 #include <stdlib.h>
 
 #include "model/bert_internal.h"
@@ -84,23 +84,17 @@ mltc_status bert_last_layer_forward_selected(bert_model *m, int l, dev_view x) {
     const bert_layer_off *o = &m->lay.layers[l];
     const bert_layer_act *a = &m->act[l];
     dev_ctx *dev = m->dev;
-    int B = m->B, T = m->T, R = m->sel_R, C = c->hidden_size, H = c->num_heads, D = C / H;
+    int B = m->B, T = m->T, R = m->sel_R, C = c->hidden_size;
     int N = B * T, NR = B * R;
 
-    /* Keys and values of every token: rows C..3C of W_qkv, then [B,T,2,H,D] -> [2,B,H,T,D]
-     * where the full layer keeps k and v. */
-    TRY(bert_linear(m, m->s_qkv, x, o->qkv_w + (size_t)C * C, o->qkv_b + (size_t)C, N, C, 2 * C));
-    const int kv_dims[5] = {B, T, 2, H, D}, kv_perm[5] = {2, 0, 3, 1, 4};
-    TRY(dev_permute(dev, dev_at(a->qkvh, (size_t)N * C), m->s_qkv, 5, kv_dims, kv_perm, 0));
-
-    /* Queries of the selected rows: [B,R,H,D] -> [B,H,R,D] at the start of qkvh. */
+    /* Keys and values of every token (rows C..3C of W_qkv), queries of the selected rows only. */
+    bert_qkv qkv = bert_qkv_selected(m, a->qkv, R);
+    TRY(bert_linear(m, qkv.k.v, x, o->qkv_w + (size_t)C * C, o->qkv_b + (size_t)C, N, C, 2 * C));
     TRY(upload_rows(m));
     TRY(dev_gather_rows(dev, m->sel_x, x, m->sel_idx, NR, C, N, 0.0f));
-    TRY(bert_linear(m, m->s_ctxh, m->sel_x, o->qkv_w, o->qkv_b, NR, C, C));
-    const int q_dims[4] = {B, R, H, D}, q_perm[4] = {0, 2, 1, 3};
-    TRY(dev_permute(dev, a->qkvh, m->s_ctxh, 4, q_dims, q_perm, 0));
+    TRY(bert_linear(m, qkv.q.v, m->sel_x, o->qkv_w, o->qkv_b, NR, C, C));
 
-    TRY(bert_attention_forward(m, l, R));
+    TRY(bert_attention_forward(m, l, R, &qkv));
     return bert_layer_tail_forward(m, l, m->sel_x, NR);
 }
 
@@ -108,25 +102,22 @@ mltc_status bert_last_layer_backward_selected(bert_model *m, int l, dev_view x, 
     const bert_config *c = &m->cfg;
     const bert_layer_off *o = &m->lay.layers[l];
     dev_ctx *dev = m->dev;
-    int B = m->B, T = m->T, R = m->sel_R, C = c->hidden_size, H = c->num_heads, D = C / H;
+    int B = m->B, T = m->T, R = m->sel_R, C = c->hidden_size;
     int N = B * T, NR = B * R;
 
     /* After attention: s_dA = d res1 (the selected rows' residual gradient), s_dB = d ctx. Keep
      * the residual's gradient in s_dC: s_dA becomes the whole layer's d x at the end. */
     TRY(bert_layer_tail_backward(m, l, dout, NR));
     TRY(dev_copy(dev, m->s_dC, m->s_dA, (size_t)NR * C));
-    TRY(bert_attention_backward(m, l, R));
+    bert_qkv qkv = bert_qkv_selected(m, m->act[l].qkv, R), dqkv = bert_qkv_selected(m, m->s_dqkv, R);
+    TRY(bert_attention_backward(m, l, R, &qkv, &dqkv));
 
     /* Query projection: d x at the selected rows = residual + dq W_q (into s_dC). */
-    const int q_dims[4] = {B, H, R, D}, q_perm[4] = {0, 2, 1, 3};
-    TRY(dev_permute(dev, m->s_dB, m->s_dqkvh, 4, q_dims, q_perm, 0));
-    TRY(bert_linear_backward(m, m->s_dC, 1.0f, m->s_dB, m->sel_x, o->qkv_w, o->qkv_b, NR, C, C));
+    TRY(bert_linear_backward(m, m->s_dC, 1.0f, dqkv.q.v, m->sel_x, o->qkv_w, o->qkv_b, NR, C, C));
 
     /* Key and value projections over every row: s_dA = d kv W_kv, then the selected rows'
      * gradient added in. */
-    const int kv_dims[5] = {2, B, H, T, D}, kv_perm[5] = {1, 3, 0, 2, 4};
-    TRY(dev_permute(dev, m->s_qkv, dev_at(m->s_dqkvh, (size_t)N * C), 5, kv_dims, kv_perm, 0));
-    TRY(bert_linear_backward(m, m->s_dA, 0.0f, m->s_qkv, x, o->qkv_w + (size_t)C * C, o->qkv_b + (size_t)C, N, C,
+    TRY(bert_linear_backward(m, m->s_dA, 0.0f, dqkv.k.v, x, o->qkv_w + (size_t)C * C, o->qkv_b + (size_t)C, N, C,
                              2 * C));
     return dev_scatter_add_rows(dev, m->s_dA, m->s_dC, &m->sel_rows, C);
 }
