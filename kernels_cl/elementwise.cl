@@ -1,4 +1,4 @@
-/* Elementwise ops: GELU, dropout, axpby, bias, permute. One work-item per element; the
+/* Elementwise ops: GELU, dropout, axpby, bias. One work-item per element; the
  * global size is rounded up to the work-group size, so every kernel checks its bound. */
 
 #define INV_SQRT2 0.70710678118654752440f
@@ -74,23 +74,4 @@ __kernel void colsum_final(__global float *dst, ulong dsto, __global const float
     float s = 0.0f;
     for (int ch = 0; ch < nchunks; ch++) s += part[po + (size_t)ch * cols + c];
     dst[dsto + c] += s;
-}
-
-/* ydims[j]: size of y's axis j; xstr[j]: stride in x of the axis that y's axis j comes from.
- * Unused trailing axes have size 1. */
-__kernel void permute(__global float *y, ulong yo, __global const float *x, ulong xo, ulong n, int ndim,
-                      int8 ydims, ulong8 xstr, int accumulate) {
-    size_t o = get_global_id(0);
-    if (o >= n) return;
-    int d[8];
-    ulong s[8];
-    vstore8(ydims, 0, d);
-    vstore8(xstr, 0, s);
-    size_t rest = o, src = 0;
-    for (int j = ndim - 1; j >= 0; j--) {
-        src += (rest % (size_t)d[j]) * s[j];
-        rest /= (size_t)d[j];
-    }
-    float v = x[xo + src];
-    y[yo + o] = accumulate ? y[yo + o] + v : v;
 }

@@ -277,25 +277,6 @@ static void rows_args(dev_buf *b16, dev_buf *b256) {
     dev_free(C, ib);
 }
 
-static void permute_args(dev_buf *b16, dev_buf *b256) {
-    dev_view v0 = {b256, 0}, v1 = {b256, 128};
-    int dims[7] = {2, 3, 4, 1, 1, 1, 1}, perm[7] = {2, 0, 1, 3, 4, 5, 6};
-    OK("permute: the valid base case", dev_permute(C, v0, v1, 3, dims, perm, 0));
-    BAD("permute", "NULL dims", dev_permute(C, v0, v1, 3, NULL, perm, 0));
-    BAD("permute", "NULL perm", dev_permute(C, v0, v1, 3, dims, NULL, 0));
-    BAD("permute", "ndim 0", dev_permute(C, v0, v1, 0, dims, perm, 0));
-    BAD("permute", "ndim 7", dev_permute(C, v0, v1, 7, dims, perm, 0));
-    int d0[3] = {2, 0, 4}, dn[3] = {2, -3, 4};
-    BAD("permute", "a dimension 0", dev_permute(C, v0, v1, 3, d0, perm, 0));
-    BAD("permute", "a dimension -3", dev_permute(C, v0, v1, 3, dn, perm, 0));
-    int dup[3] = {0, 2, 0}, big[3] = {0, 1, 3}, negp[3] = {0, -1, 2};
-    BAD("permute", "perm repeats an axis", dev_permute(C, v0, v1, 3, dims, dup, 0));
-    BAD("permute", "perm names axis 3 of 3", dev_permute(C, v0, v1, 3, dims, big, 0));
-    BAD("permute", "perm names axis -1", dev_permute(C, v0, v1, 3, dims, negp, 1));
-    BAD("permute", "NULL y", dev_permute(C, NOBUF, v1, 3, dims, perm, 0));
-    BAD("permute", "x past the end", dev_permute(C, v0, (dev_view){b16, 0}, 3, dims, perm, 0));
-}
-
 static void loss_args(dev_buf *b16, dev_buf *b256) {
     int32_t t[4] = {0, 1, -1, 2};
     dev_buf *tb = tu_buf(C, t, 4);
@@ -430,10 +411,6 @@ static mltc_status stub_softmax(dev_ctx *ctx, const dev_softmax *s, dev_view y, 
 static mltc_status stub_softmax_bw(dev_ctx *ctx, const dev_softmax *s, dev_view dx, dev_view dy, dev_view y) {
     return stub_called++, MLTC_OK;
 }
-static mltc_status stub_permute(dev_ctx *ctx, dev_view y, dev_view x, int ndim, const int *dims, const int *perm,
-                                int accumulate) {
-    return stub_called++, MLTC_OK;
-}
 static mltc_status stub_la(dev_ctx *ctx, const dev_label_attention *a) { return stub_called++, MLTC_OK; }
 
 static void overflow_args(void) {
@@ -442,7 +419,6 @@ static void overflow_args(void) {
     ops.matmul = stub_matmul;
     ops.softmax_forward = stub_softmax;
     ops.softmax_backward = stub_softmax_bw;
-    ops.permute = stub_permute;
     ops.label_attention_forward = stub_la;
     struct dev_ctx stub = {&ops, &E, "stub"};
     dev_ctx *S = &stub;
@@ -460,13 +436,6 @@ static void overflow_args(void) {
     err_clear(&E);
     expect_bad(dev_softmax_backward(S, &s, v, v, v), "softmax_backward", "2^64 elements");
     tu_check(!stub_called, "softmax_backward with 2^64 elements reached the backend");
-
-    /* permute: a product of dims that wraps */
-    int dims[4] = {65536, 65536, 65536, 65536}, perm[4] = {3, 2, 1, 0};
-    stub_called = 0;
-    err_clear(&E);
-    expect_bad(dev_permute(S, v, v, 4, dims, perm, 0), "permute", "dims 65536^4 (2^64 elements)");
-    tu_check(!stub_called, "permute with 2^64 elements reached the backend");
 
     /* matmul: (batch-1)*stride_a wraps so that the extent looks like 1 element */
     dev_gemm g = {0, 0, 1, 1, 3, 1.0f, 0.0f, v, v, v, 3, 1, 1, LONG_MAX, 0, 1, 3, {NULL, 0}, 0, 0, 0, 0};
@@ -494,7 +463,6 @@ int main(int argc, char **argv) {
     simple_args(b16, b256);
     softmax_args(b16, b256);
     rows_args(b16, b256);
-    permute_args(b16, b256);
     loss_args(b16, b256);
     label_attention_args(b16, b256);
     adamw_args(b16, b256);

@@ -9,7 +9,7 @@
  * elements must come back untouched, so view offsets and out-of-range writes are checked too.
  *
  * Tolerances (fp32 result vs double reference), and why:
- *  - one rounding (copy, gather, permute, bias add, axpby): exact or a few ulps;
+ *  - one rounding (copy, gather, bias add, axpby): exact or a few ulps;
  *  - elementwise transcendental (gelu, bce, dropout scale): atol 1e-5 + rtol 1e-4, room for
  *    GPU erf/exp/log of a few ulps (a tanh-approximated GELU, off by ~1e-4..1e-3, fails);
  *  - reductions of length L over O(1) values (bias_backward, layernorm, softmax, crossentropy,
@@ -24,7 +24,7 @@
  * The largest error seen on cpu, PoCL and lavapipe is 60% of its bound, and only for the
  * one-rounding checks (the 0.5-ulp limit itself); every other check stays under 15%.
  *
- * Exact checks: dropout's mask against philox_uniform, gather (beta 0) and permute values,
+ * Exact checks: dropout's mask against philox_uniform, gather (beta 0) values,
  * the label argmax (ties to the smallest label), masked softmax columns and masked words
  * exactly 0, scatter_add_rows bit-identical to the plan's summation order, and twice-run
  * scatter_add_rows / label_attention_backward / sumsq bit-identical.
@@ -872,66 +872,6 @@ static void test_axpby(void) {
     free(want);
 }
 
-/* ---- permute --------------------------------------------------------------------------- */
-
-static void permute_case(int ndim, const int *dims, const int *perm, int accumulate, const char *label) {
-    if (!need(DEV_OP_PERMUTE)) return;
-    char what[200];
-    int len = snprintf(what, sizeof what, "permute %s dims [", label);
-    for (int i = 0; i < ndim; i++) len += snprintf(what + len, sizeof what - len, "%s%d", i ? "," : "", dims[i]);
-    len += snprintf(what + len, sizeof what - len, "] perm [");
-    for (int i = 0; i < ndim; i++) len += snprintf(what + len, sizeof what - len, "%s%d", i ? "," : "", perm[i]);
-    snprintf(what + len, sizeof what - len, "]%s", accumulate ? " accumulate" : "");
-    size_t n = 1;
-    for (int i = 0; i < ndim; i++) n *= (size_t)dims[i];
-    float *x = rnd(n, -1, 1), *y0 = rnd(n, -1, 1);
-    double *want = accumulate ? widen(y0, n) : dnew(n);
-    /* y's shape is dims[perm[j]]; walk x's coordinates and place each element */
-    size_t ystride[6];
-    size_t s = 1;
-    for (int j = ndim - 1; j >= 0; j--) {
-        ystride[j] = s;
-        s *= (size_t)dims[perm[j]];
-    }
-    for (size_t xi = 0; xi < n; xi++) {
-        size_t coord[6], rest = xi;
-        for (int d = ndim - 1; d >= 0; d--) {
-            coord[d] = rest % (size_t)dims[d];
-            rest /= (size_t)dims[d];
-        }
-        size_t yi = 0;
-        for (int j = 0; j < ndim; j++) yi += coord[perm[j]] * ystride[j];
-        want[yi] += x[xi];
-    }
-    gbuf X = gb_make(x, n), Y = gb_make(y0, n);
-    if (op_ok(dev_permute(C, gv(Y), gv(X), ndim, dims, perm, accumulate), what)) {
-        float *got = gb_get(what, Y);
-        tu_close(what, got, want, n, 0, accumulate ? 1e-7 : 0);
-        free(got);
-    }
-    gb_free(X);
-    gb_free(Y);
-    free(x);
-    free(y0);
-    free(want);
-}
-
-static void test_permute(void) {
-    permute_case(1, (int[]){7}, (int[]){0}, 0, "1-d");
-    permute_case(2, (int[]){13, 7}, (int[]){1, 0}, 0, "transpose");
-    permute_case(2, (int[]){1, 67}, (int[]){1, 0}, 0, "transpose of a row");
-    permute_case(3, (int[]){3, 5, 7}, (int[]){2, 0, 1}, 0, "3-d");
-    permute_case(3, (int[]){3, 5, 7}, (int[]){0, 1, 2}, 1, "identity");
-    /* attention: [B,T,3,H,D] -> [3,B,H,T,D] (qkv split), [B,H,T,D] -> [B,T,H,D] (merge) */
-    permute_case(5, (int[]){2, 5, 3, 2, 7}, (int[]){2, 0, 3, 1, 4}, 0, "head split [B,T,3,H,D]->[3,B,H,T,D]");
-    permute_case(5, (int[]){3, 2, 2, 5, 7}, (int[]){1, 3, 0, 2, 4}, 1, "head split backward [3,B,H,T,D]->[B,T,3,H,D]");
-    permute_case(4, (int[]){2, 3, 5, 7}, (int[]){0, 2, 1, 3}, 0, "head merge [B,H,T,D]->[B,T,H,D]");
-    permute_case(4, (int[]){2, 5, 3, 7}, (int[]){0, 2, 1, 3}, 1, "head merge backward");
-    permute_case(4, (int[]){3, 2, 5, 7}, (int[]){1, 0, 2, 3}, 1, "two trailing axes kept");
-    permute_case(6, (int[]){2, 3, 1, 5, 2, 3}, (int[]){5, 3, 0, 4, 1, 2}, 0, "6-d");
-    permute_case(6, (int[]){3, 2, 2, 1, 5, 3}, (int[]){1, 0, 5, 2, 4, 3}, 1, "6-d");
-}
-
 /* ---- losses ---------------------------------------------------------------------------- */
 
 static void crossentropy_case(int rows, int vocab) {
@@ -1387,7 +1327,7 @@ int main(int argc, char **argv) {
         {"gelu", test_gelu},         {"ordering", test_ordering},
         {"softmax", test_softmax},
         {"gather/scatter", test_gather_scatter}, {"dropout", test_dropout},
-        {"axpby", test_axpby},       {"permute", test_permute},
+        {"axpby", test_axpby},
         {"losses", test_losses},     {"label attention", test_label_attention},
         {"sumsq/adamw", test_optim}, {"large dispatch", test_large_dispatch},
     };

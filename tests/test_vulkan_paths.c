@@ -251,16 +251,6 @@ static void test_sumsq(void) {
     drop(s);
 }
 
-static void test_permute6(void) {
-    const int dims[6] = {2, 3, 1, 4, 5, 2}, perm[6] = {4, 0, 5, 2, 3, 1};
-    pair x = mk_rand(240, -1, 1), y = mk_rand(240, -1, 1);
-    BOTH(dev_permute(V, tu_v(y.v), tu_v(x.v), 6, dims, perm, 1), dev_permute(H, tu_v(y.h), tu_v(x.h), 6, dims, perm, 1),
-         "permute");
-    same("permute 6-D accumulate", y, 1e-7, 1e-7);
-    drop(x);
-    drop(y);
-}
-
 int main(int argc, char **argv) {
     (void)argc;
     (void)argv;
@@ -274,7 +264,6 @@ int main(int argc, char **argv) {
     test_wide_rows();
     test_label_attention();
     test_sumsq();
-    test_permute6();
     test_grid_stride();
     tu_must(dev_sync(V), &ev, "final sync (validation errors surface here)");
     dev_close(V);

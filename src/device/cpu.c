@@ -73,7 +73,6 @@ static const dev_ops cpu_ops = {
     .dropout_forward = cpu_dropout_forward,
     .dropout_backward = cpu_dropout_backward,
     .axpby = cpu_axpby,
-    .permute = cpu_permute,
     .crossentropy_forward = cpu_crossentropy_forward,
     .crossentropy_backward = cpu_crossentropy_backward,
     .bce_forward = cpu_bce_forward,

@@ -1,4 +1,4 @@
-/* CPU elementwise ops: copy, fill, GELU, dropout, axpby, permute.
+/* CPU elementwise ops: copy, fill, GELU, dropout, axpby.
  *
  * Each op is a parallel loop over chunks that calls a worker built for several instruction sets
  * (cpu_simd.h); the workers are plain loops the compiler vectorises. */
@@ -143,41 +143,5 @@ mltc_status cpu_dropout_forward(dev_ctx *ctx, dev_view yv, dev_view xv, size_t n
 mltc_status cpu_dropout_backward(dev_ctx *ctx, dev_view dxv, dev_view dyv, size_t n, float p, uint64_t seed,
                                  uint64_t offset) {
     cpu_dropout(cpu_f(dxv), cpu_f(dyv), n, p, seed, offset, 1);
-    return MLTC_OK;
-}
-
-/* ---- permute ------------------------------------------------------------------------------
- * Trailing axes that keep their place (perm[j] == j from the end) are contiguous in both x and y,
- * so y is copied as runs of that many floats: for the attention head split [B,T,H,D] ->
- * [B,H,T,D] a run is one head's D values. The source of each run is found by the index
- * arithmetic once per run, not once per element. */
-mltc_status cpu_permute(dev_ctx *ctx, dev_view yv, dev_view xv, int ndim, const int *dims, const int *perm,
-                        int accumulate) {
-    float *y = cpu_f(yv);
-    const float *x = cpu_f(xv);
-    size_t xstride[6], ydims[6], n = 1, run = 1;
-    for (int i = ndim - 1; i >= 0; i--) {
-        xstride[i] = n;
-        n *= (size_t)dims[i];
-    }
-    for (int j = 0; j < ndim; j++) ydims[j] = (size_t)dims[perm[j]];
-    int outer_dims = ndim; /* y's leading axes that are walked per run */
-    while (outer_dims > 0 && perm[outer_dims - 1] == outer_dims - 1) run *= ydims[--outer_dims];
-    if (n == 0) return MLTC_OK;
-    size_t runs = n / run;
-#pragma omp parallel for schedule(static)
-    for (size_t r = 0; r < runs; r++) {
-        size_t rest = r, src = 0;
-        for (int j = outer_dims - 1; j >= 0; j--) {
-            src += (rest % ydims[j]) * xstride[perm[j]];
-            rest /= ydims[j];
-        }
-        float *yr = y + r * run;
-        const float *xr = x + src;
-        if (accumulate)
-            for (size_t k = 0; k < run; k++) yr[k] += xr[k];
-        else
-            memcpy(yr, xr, run * sizeof(float));
-    }
     return MLTC_OK;
 }

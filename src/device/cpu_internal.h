@@ -33,8 +33,6 @@ mltc_status cpu_dropout_forward(dev_ctx *ctx, dev_view y, dev_view x, size_t n, 
 mltc_status cpu_dropout_backward(dev_ctx *ctx, dev_view dx, dev_view dy, size_t n, float p, uint64_t seed,
                                  uint64_t offset);
 mltc_status cpu_axpby(dev_ctx *ctx, dev_view y, float alpha, dev_view a, float beta, dev_view b, size_t n);
-mltc_status cpu_permute(dev_ctx *ctx, dev_view y, dev_view x, int ndim, const int *dims, const int *perm,
-                        int accumulate);
 
 mltc_status cpu_gather_rows(dev_ctx *ctx, dev_view y, dev_view table, dev_view idx, int n, int cols,
                             int table_rows, float beta);

@@ -43,7 +43,6 @@ static const char *const op_names[DEV_OP_COUNT] = {
     [DEV_OP_DROPOUT_FORWARD] = "dropout_forward",
     [DEV_OP_DROPOUT_BACKWARD] = "dropout_backward",
     [DEV_OP_AXPBY] = "axpby",
-    [DEV_OP_PERMUTE] = "permute",
     [DEV_OP_CROSSENTROPY_FORWARD] = "crossentropy_forward",
     [DEV_OP_CROSSENTROPY_BACKWARD] = "crossentropy_backward",
     [DEV_OP_BCE_FORWARD] = "bce_forward",
@@ -419,25 +418,6 @@ mltc_status dev_axpby(dev_ctx *ctx, dev_view y, float alpha, dev_view a, float b
     TRY(check_view(ctx, "axpby", "b", b, n));
     if (!n) return MLTC_OK;
     DISPATCH(ctx, DEV_OP_AXPBY, ctx->ops->axpby(ctx, y, alpha, a, beta, b, n));
-}
-
-mltc_status dev_permute(dev_ctx *ctx, dev_view y, dev_view x, int ndim, const int *dims, const int *perm,
-                        int accumulate) {
-    TRY(check_ctx(ctx));
-    const char *op = "permute";
-    if (!dims || !perm) return BAD(ctx, "%s: dims or perm is NULL", op);
-    if (ndim < 1 || ndim > 6) return BAD(ctx, "%s: ndim %d must be in [1, 6]", op, ndim);
-    size_t n = 1;
-    int seen[6] = {0};
-    for (int i = 0; i < ndim; i++) {
-        if (dims[i] <= 0) return BAD(ctx, "%s: dims[%d] = %d must be > 0", op, i, dims[i]);
-        if (perm[i] < 0 || perm[i] >= ndim || seen[perm[i]]++)
-            return BAD(ctx, "%s: perm is not a permutation of 0..%d (perm[%d] = %d)", op, ndim - 1, i, perm[i]);
-        n = mul_sat(n, (size_t)dims[i]);
-    }
-    TRY(check_view(ctx, op, "y", y, n));
-    TRY(check_view(ctx, op, "x", x, n));
-    DISPATCH(ctx, DEV_OP_PERMUTE, ctx->ops->permute(ctx, y, x, ndim, dims, perm, accumulate));
 }
 
 mltc_status dev_crossentropy_forward(dev_ctx *ctx, dev_view loss, dev_view logits, dev_view target, int rows,

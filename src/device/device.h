@@ -59,7 +59,6 @@ typedef enum dev_op {
     DEV_OP_DROPOUT_FORWARD,
     DEV_OP_DROPOUT_BACKWARD,
     DEV_OP_AXPBY,
-    DEV_OP_PERMUTE,
     DEV_OP_CROSSENTROPY_FORWARD,
     DEV_OP_CROSSENTROPY_BACKWARD,
     DEV_OP_BCE_FORWARD,
@@ -221,12 +220,6 @@ typedef struct dev_ops {
      * y may equal a or b. */
     mltc_status (*axpby)(dev_ctx *ctx, dev_view y, float alpha, dev_view a, float beta, dev_view b, size_t n);
 
-    /* y = permutation of x: x has shape dims[0..ndim) (ndim <= 6); y has shape
-     * dims[perm[0]], ..., dims[perm[ndim-1]] and y[i_0..] = x[...] with y's axis j being x's
-     * axis perm[j]. With accumulate, y += instead of y =. (Splits and merges attention heads.) */
-    mltc_status (*permute)(dev_ctx *ctx, dev_view y, dev_view x, int ndim, const int *dims, const int *perm,
-                           int accumulate);
-
     /* loss[i] = logsumexp(logits[i, :]) - logits[i, target[i]] for i < rows; target int32,
      * -1 (or any value outside [0, vocab)) means ignored: loss 0 and no gradient. */
     mltc_status (*crossentropy_forward)(dev_ctx *ctx, dev_view loss, dev_view logits, dev_view target, int rows,
@@ -309,8 +302,6 @@ mltc_status dev_dropout_forward(dev_ctx *ctx, dev_view y, dev_view x, size_t n, 
 mltc_status dev_dropout_backward(dev_ctx *ctx, dev_view dx, dev_view dy, size_t n, float p, uint64_t seed,
                                  uint64_t offset);
 mltc_status dev_axpby(dev_ctx *ctx, dev_view y, float alpha, dev_view a, float beta, dev_view b, size_t n);
-mltc_status dev_permute(dev_ctx *ctx, dev_view y, dev_view x, int ndim, const int *dims, const int *perm,
-                        int accumulate);
 mltc_status dev_crossentropy_forward(dev_ctx *ctx, dev_view loss, dev_view logits, dev_view target, int rows,
                                      int vocab);
 mltc_status dev_crossentropy_backward(dev_ctx *ctx, dev_view dlogits, dev_view logits, dev_view target, int rows,

@@ -134,7 +134,6 @@ static const dev_ops ocl_ops = {
     .dropout_forward = ocl_dropout_forward,
     .dropout_backward = ocl_dropout_backward,
     .axpby = ocl_axpby,
-    .permute = ocl_permute,
     .crossentropy_forward = ocl_crossentropy_forward,
     .crossentropy_backward = ocl_crossentropy_backward,
     .bce_forward = ocl_bce_forward,

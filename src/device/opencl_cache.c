@@ -41,7 +41,6 @@ static const struct {
     [K_DROPOUT_BACKWARD] = {"dropout_backward", OCL_PROG_ELEMENTWISE},
     [K_AXPBY] = {"axpby", OCL_PROG_ELEMENTWISE},
     [K_BIAS_ADD] = {"bias_add", OCL_PROG_ELEMENTWISE},
-    [K_PERMUTE] = {"permute", OCL_PROG_ELEMENTWISE},
     [K_COLSUM_PARTIAL] = {"colsum_partial", OCL_PROG_ELEMENTWISE},
     [K_COLSUM_FINAL] = {"colsum_final", OCL_PROG_ELEMENTWISE},
     [K_LAYERNORM_FORWARD] = {"layernorm_forward", OCL_PROG_NORM},

@@ -1,4 +1,4 @@
-/* OpenCL elementwise ops: GELU, dropout, axpby, bias, permute (kernels_cl/elementwise.cl). */
+/* OpenCL elementwise ops: GELU, dropout, axpby, bias (kernels_cl/elementwise.cl). */
 #include "device/opencl_internal.h"
 
 #define CTX(ctx) ((ocl_ctx *)(ctx))
@@ -101,31 +101,4 @@ mltc_status ocl_bias_backward(dev_ctx *ctx, dev_view dbias, dev_view dy, int row
     ocl_arg_int(&L, OCL_COLSUM_CHUNK);
     st = ocl_run_items(&L, (size_t)nchunks * cols);
     return st != MLTC_OK ? st : ocl_colsum_final(c, dbias, part, nchunks, cols, op);
-}
-
-mltc_status ocl_permute(dev_ctx *ctx, dev_view y, dev_view x, int ndim, const int *dims, const int *perm,
-                        int accumulate) {
-    cl_ulong xstride[6];
-    size_t n = 1;
-    for (int i = ndim - 1; i >= 0; i--) {
-        xstride[i] = n;
-        n *= (size_t)dims[i];
-    }
-    /* Padded to 8 axes of size 1, which the kernel never reaches (it loops ndim axes). */
-    cl_int8 ydims;
-    cl_ulong8 xstr;
-    for (int j = 0; j < 8; j++) {
-        ydims.s[j] = j < ndim ? dims[perm[j]] : 1;
-        xstr.s[j] = j < ndim ? xstride[perm[j]] : 0;
-    }
-    ocl_launch L;
-    ocl_begin(&L, CTX(ctx), K_PERMUTE, "permute");
-    ocl_arg_view(&L, y);
-    ocl_arg_view(&L, x);
-    ocl_arg_ulong(&L, n);
-    ocl_arg_int(&L, ndim);
-    ocl_arg(&L, sizeof ydims, &ydims);
-    ocl_arg(&L, sizeof xstr, &xstr);
-    ocl_arg_int(&L, accumulate ? 1 : 0);
-    return ocl_run_items(&L, n);
 }

@@ -27,7 +27,6 @@ typedef enum ocl_kernel_id {
     K_DROPOUT_BACKWARD,
     K_AXPBY,
     K_BIAS_ADD,
-    K_PERMUTE,
     K_COLSUM_PARTIAL,
     K_COLSUM_FINAL,
     K_LAYERNORM_FORWARD,
@@ -166,8 +165,6 @@ mltc_status ocl_dropout_forward(dev_ctx *ctx, dev_view y, dev_view x, size_t n, 
 mltc_status ocl_dropout_backward(dev_ctx *ctx, dev_view dx, dev_view dy, size_t n, float p, uint64_t seed,
                                  uint64_t offset);
 mltc_status ocl_axpby(dev_ctx *ctx, dev_view y, float alpha, dev_view a, float beta, dev_view b, size_t n);
-mltc_status ocl_permute(dev_ctx *ctx, dev_view y, dev_view x, int ndim, const int *dims, const int *perm,
-                        int accumulate);
 mltc_status ocl_layernorm_forward(dev_ctx *ctx, dev_view y, dev_view mean, dev_view rstd, dev_view x, dev_view w,
                                   dev_view b, int rows, int cols, float eps);
 mltc_status ocl_layernorm_backward(dev_ctx *ctx, dev_view dx, dev_view dw, dev_view db, dev_view dy, dev_view x,

@@ -150,7 +150,6 @@ static const dev_ops vk_ops = {
     .dropout_forward = vk_dropout_forward,
     .dropout_backward = vk_dropout_backward,
     .axpby = vk_axpby,
-    .permute = vk_permute,
     .crossentropy_forward = vk_crossentropy_forward,
     .crossentropy_backward = vk_crossentropy_backward,
     .bce_forward = vk_bce_forward,

@@ -220,8 +220,6 @@ mltc_status vk_dropout_forward(dev_ctx *ctx, dev_view y, dev_view x, size_t n, f
 mltc_status vk_dropout_backward(dev_ctx *ctx, dev_view dx, dev_view dy, size_t n, float p, uint64_t seed,
                                 uint64_t offset);
 mltc_status vk_axpby(dev_ctx *ctx, dev_view y, float alpha, dev_view a, float beta, dev_view b, size_t n);
-mltc_status vk_permute(dev_ctx *ctx, dev_view y, dev_view x, int ndim, const int *dims, const int *perm,
-                       int accumulate);
 mltc_status vk_crossentropy_forward(dev_ctx *ctx, dev_view loss, dev_view logits, dev_view target, int rows,
                                     int vocab);
 mltc_status vk_crossentropy_backward(dev_ctx *ctx, dev_view dlogits, dev_view logits, dev_view target, int rows,

@@ -1,4 +1,4 @@
-/* Elementwise and row-indexed ops: axpby, GELU, dropout, bias, BCE, AdamW, permute, gather
+/* Elementwise and row-indexed ops: axpby, GELU, dropout, bias, BCE, AdamW, gather
  * and its deterministic scatter-add. Each packs sizes and element offsets into push
  * constants. Elementwise ops run in pieces of at most one binding window, so they also
  * cover buffers larger than maxStorageBufferRange (one flat parameter buffer). */
@@ -175,26 +175,6 @@ mltc_status vk_adamw(dev_ctx *ctx, const dev_adamw_args *a) {
         if (st != MLTC_OK) return st;
     }
     return MLTC_OK;
-}
-
-mltc_status vk_permute(dev_ctx *ctx, dev_view y, dev_view x, int ndim, const int *dims, const int *perm,
-                       int accumulate) {
-    struct {
-        uint32_t n, y, x, ndim, accumulate;
-        uint32_t ydims[6], xstride[6];
-    } pc = {0, U(y.off), U(x.off), U(ndim), U(accumulate != 0), {0}, {0}};
-    size_t xs[6], n = 1;
-    for (int i = ndim - 1; i >= 0; i--) {
-        xs[i] = n;
-        n *= (size_t)dims[i];
-    }
-    for (int j = 0; j < ndim; j++) {
-        pc.ydims[j] = U(dims[perm[j]]);
-        pc.xstride[j] = U(xs[perm[j]]);
-    }
-    pc.n = U(n);
-    vk_arg args[] = {VK_OUT(y, n, pc, y), VK_IN(x, n, pc, x)};
-    return vk_dispatch(C(ctx), "permute", "permute", 0, 0, args, 2, &pc, sizeof pc, groups_1d(C(ctx), n), 1, 1);
 }
 
 mltc_status vk_gather_rows(dev_ctx *ctx, dev_view y, dev_view table, dev_view idx, int n, int cols, int table_rows,
