@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -275,6 +277,42 @@ static void test_resume(dev_ctx *dev, head_kind head, int n, int save_every) {
     tu_check(same_tensors(fa, fb, why, sizeof why), "%s %s: optimizer state bit-identical: %s", name, how, why);
 }
 
+/* A folder <last>.tmp-PID or .old-PID with a file of the checkpoint's in it. */
+static void make_leftover(const char *out, const char *tag, long pid) {
+    char dir[400], file[420];
+    snprintf(dir, sizeof dir, "%s/last.%s-%ld", out, tag, pid);
+    mkdir(dir, 0755);
+    snprintf(file, sizeof file, "%s/model.safetensors", dir);
+    FILE *f = fopen(file, "wb");
+    if (f) fclose(f);
+}
+
+/* What killed saves leave (the half-written folder of a process that is gone) is removed by the
+ * next save; a live process's is not. */
+static void test_stale_saves(dev_ctx *dev) {
+    char out[320], path[400];
+    snprintf(out, sizeof out, "%s/stale", tmp);
+    record r = {0};
+    train_request q = request(HEAD_BERT, out, 1, 0, &r);
+    if (!tu_status(train_run(dev, &q, NULL), MLTC_OK, dev->err, "stale saves: first step")) return;
+    pid_t child = fork();
+    if (child == 0) _exit(0);
+    waitpid(child, NULL, 0); /* a PID that no process has now */
+    make_leftover(out, "tmp", (long)child);
+    make_leftover(out, "old", (long)child);
+    make_leftover(out, "tmp", (long)getppid()); /* alive: may still be writing */
+    q = request(HEAD_BERT, out, 2, 1, &r);
+    if (!tu_status(train_run(dev, &q, NULL), MLTC_OK, dev->err, "stale saves: resumed step")) return;
+    snprintf(path, sizeof path, "%s/last.tmp-%ld", out, (long)child);
+    tu_check(access(path, F_OK) != 0, "stale saves: %s (its writer is gone) was removed", path);
+    snprintf(path, sizeof path, "%s/last.old-%ld", out, (long)child);
+    tu_check(access(path, F_OK) != 0, "stale saves: %s was removed", path);
+    snprintf(path, sizeof path, "%s/last.tmp-%ld", out, (long)getppid());
+    tu_check(access(path, F_OK) == 0, "stale saves: %s (a live process's) was kept", path);
+    snprintf(path, sizeof path, "%s/last/optimizer.safetensors", out);
+    tu_check(access(path, F_OK) == 0, "stale saves: the new last checkpoint is whole");
+}
+
 static void test_bad_data(dev_ctx *dev) {
     char bad[320], out[320], where[340];
     snprintf(bad, sizeof bad, "%s/bad.jsonl", tmp);
@@ -314,6 +352,7 @@ int main(int argc, char **argv) {
         return 1;
 
     test_bad_data(dev);
+    test_stale_saves(dev);
     double bert_s = test_loss_falls(dev, HEAD_BERT);
     /* lavapipe runs compute shaders on the CPU: when the plain head is already slow there, the
      * other heads would take minutes, so they are left to the faster backends (said, not hidden). */
