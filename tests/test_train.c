@@ -131,7 +131,7 @@ static int log_losses(const char *out, double *loss, int max) {
     FILE *f = fopen(path, "rb");
     if (!f) return -1;
     for (int i = 0; i < max; i++) loss[i] = NAN;
-    int hi = 0;
+    int lines = 0; /* step lines, a step logged twice counted twice */
     char *line = NULL;
     size_t cap = 0;
     while (getline(&line, &cap, f) >= 0) {
@@ -141,15 +141,14 @@ static int log_losses(const char *out, double *loss, int max) {
         const cJSON *type = cJSON_GetObjectItemCaseSensitive(o, "type");
         if (cJSON_IsString(type) && !strcmp(type->valuestring, "step") && cJSON_IsNumber(step) && cJSON_IsNumber(l) &&
             step->valuedouble >= 1 && step->valuedouble <= max) {
-            int s = (int)step->valuedouble;
-            loss[s - 1] = l->valuedouble;
-            if (s > hi) hi = s;
+            loss[(int)step->valuedouble - 1] = l->valuedouble;
+            lines++;
         }
         cJSON_Delete(o);
     }
     free(line);
     fclose(f);
-    return hi;
+    return lines;
 }
 
 /* One tensor's values as 32-bit words (floats or integers), malloc'd; NULL on failure. */
@@ -259,14 +258,14 @@ static void test_resume(dev_ctx *dev, head_kind head, int n, int save_every) {
              first_diff ? (first_diff <= kept ? ra1->loss[first_diff - 1] : ra2.loss[first_diff - 1 - kept]) : 0.0,
              first_diff ? rb.loss[first_diff - 1] : 0.0);
 
-    if (!save_every) { /* a killed run's log also holds the steps it repeated */
-        double la[10], lb[10];
-        int na = log_losses(a, la, 2 * n), nb = log_losses(b, lb, 2 * n);
-        int log_same = na == 2 * n && nb == 2 * n;
-        for (int i = 0; log_same && i < 2 * n; i++) log_same = memcmp(&la[i], &lb[i], sizeof la[i]) == 0;
-        tu_check(log_same, "%s resume: train_log.jsonl step losses bit-identical (%d and %d steps logged)", name, na,
-                 nb);
-    }
+    /* A killed run's log had steps after the save, which the resumed run took again and logged
+     * anew: each must be there once. */
+    double la[10], lb[10];
+    int na = log_losses(a, la, 2 * n), nb = log_losses(b, lb, 2 * n);
+    int log_same = na == 2 * n && nb == 2 * n;
+    for (int i = 0; log_same && i < 2 * n; i++) log_same = memcmp(&la[i], &lb[i], sizeof la[i]) == 0;
+    tu_check(log_same, "%s %s: train_log.jsonl step losses bit-identical, each step once (%d and %d step lines)",
+             name, how, na, nb);
 
     char fa[360], fb[360], why[300] = "";
     snprintf(fa, sizeof fa, "%s/last/model.safetensors", a);
@@ -275,6 +274,38 @@ static void test_resume(dev_ctx *dev, head_kind head, int n, int save_every) {
     snprintf(fa, sizeof fa, "%s/last/optimizer.safetensors", a);
     snprintf(fb, sizeof fb, "%s/last/optimizer.safetensors", b);
     tu_check(same_tensors(fa, fb, why, sizeof why), "%s %s: optimizer state bit-identical: %s", name, how, why);
+}
+
+/* The number after "key": in a file's text (NAN if it is not there). */
+static double number_after(const char *path, const char *key) {
+    char *text = tu_read_file(path), pat[80];
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    const char *at = text ? strstr(text, pat) : NULL;
+    double v = at ? strtod(at + strlen(pat), NULL) : NAN;
+    free(text);
+    return v;
+}
+
+/* A run with a dev set killed during its second epoch (8 steps an epoch; OUT/last copied at step
+ * 9): what it left in OUT/last must carry the first evaluation's micro-F1 as the best so far,
+ * which a resumed run has to beat before it replaces OUT/best. (The epoch's save came before
+ * its evaluation, with the score before it.) */
+static void test_best_score_saved(dev_ctx *dev) {
+    char out[320], path[400];
+    snprintf(out, sizeof out, "%s/best-score", tmp);
+    snapshot_record s = {.out = out, .at = 9};
+    train_request q = request(HEAD_BERT, out, 10, 0, &s.r);
+    q.dev_path = dev_path;
+    q.callback = snapshot_progress;
+    q.user = &s;
+    if (!tu_status(train_run(dev, &q, NULL), MLTC_OK, dev->err, "best score: 10 steps with a dev set")) return;
+    snprintf(path, sizeof path, "%s/train_log.jsonl", out);
+    double logged = number_after(path, "micro_f1");
+    snprintf(path, sizeof path, "%s/killed/mltc.json", out);
+    double saved = number_after(path, "best_micro_f1");
+    tu_check(s.r.evals == 1 && logged == saved,
+             "best score: %d evaluation(s); epoch 1 dev micro-F1 %g, the best in what a kill at step 9 leaves %g",
+             s.r.evals, logged, saved);
 }
 
 /* A folder <last>.tmp-PID or .old-PID with a file of the checkpoint's in it. */
@@ -353,6 +384,7 @@ int main(int argc, char **argv) {
 
     test_bad_data(dev);
     test_stale_saves(dev);
+    test_best_score_saved(dev);
     double bert_s = test_loss_falls(dev, HEAD_BERT);
     /* lavapipe runs compute shaders on the CPU: when the plain head is already slow there, the
      * other heads would take minutes, so they are left to the faster backends (said, not hidden). */

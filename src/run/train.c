@@ -6,6 +6,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -277,13 +278,15 @@ static mltc_status run_loop(run_state *r, train_summary *sum) {
             st = save_last(r);
             break;
         }
-        /* End of an epoch (also when a stop fell on its last batch): save where to resume (the
-         * next epoch), then evaluate and keep the best. */
+        /* End of an epoch (also when a stop fell on its last batch): evaluate and keep the best,
+         * then save where to resume (the next epoch) with the best score so far. In this order
+         * a resumed run knows the score a later epoch must beat, and one stopped or killed
+         * during the evaluation repeats the epoch's last steps and evaluates again. */
+        st = evaluate_epoch(r, &p, &stop);
         r->epoch++;
         r->batch_in_epoch = 0;
-        st = save_last(r);
+        if (!st) st = save_last(r);
         r->epoch--;
-        if (!st) st = evaluate_epoch(r, &p, &stop);
         if (stop) {
             r->epoch++;
             break;
@@ -298,6 +301,31 @@ static mltc_status run_loop(run_state *r, train_summary *sum) {
     sum->best_micro_f1 = r->have_dev ? r->best_f1 : -1;
     sum->seconds = now_s() - t0;
     sum->examples_per_s = sum->seconds > 0 ? examples / sum->seconds : 0;
+    return st;
+}
+
+/* A resumed run goes on from the saved step: log lines that a killed run wrote after its last
+ * save, for steps it will now take again, are dropped, so the log reads as one run. */
+static mltc_status trim_log(run_state *r, const char *path) {
+    if (access(path, F_OK) != 0) return MLTC_OK;
+    char *text = NULL;
+    size_t size = 0;
+    mltc_status st = file_read_all(r->dev->err, path, (size_t)1 << 30, &text, &size);
+    if (st) return st;
+    size_t kept = 0, dropped = 0;
+    for (char *line = text; *line;) {
+        char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) + 1 : strlen(line);
+        cJSON *o = cJSON_ParseWithLength(line, len);
+        const cJSON *step = cJSON_GetObjectItemCaseSensitive(o, "step");
+        int keep = !cJSON_IsNumber(step) || step->valuedouble <= (double)r->step;
+        cJSON_Delete(o);
+        if (keep) memmove(text + kept, line, len), kept += len;
+        else dropped++;
+        line += len;
+    }
+    if (dropped) st = file_write_atomic(r->dev->err, path, text, kept);
+    free(text);
     return st;
 }
 
@@ -328,8 +356,9 @@ mltc_status train_run(dev_ctx *dev, const train_request *req, train_summary *out
         r.total_steps = (long)r.n_batches * r.s.epochs;
         char log_path[4200];
         snprintf(log_path, sizeof log_path, "%s/train_log.jsonl", req->out_dir);
-        r.log = fopen(log_path, req->resume ? "a" : "w");
-        if (!r.log) st = err_set(err, MLTC_ERR_IO, "%s: cannot open the training log", log_path);
+        if (req->resume) st = trim_log(&r, log_path);
+        r.log = st ? NULL : fopen(log_path, req->resume ? "a" : "w");
+        if (!st && !r.log) st = err_set(err, MLTC_ERR_IO, "%s: cannot open the training log", log_path);
     }
     if (!st && r.step >= r.total_steps)
         st = err_set(err, MLTC_ERR_INVALID_ARGUMENT, "resume: the run already finished (%ld of %ld steps)", r.step,
