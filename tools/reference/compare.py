@@ -346,6 +346,9 @@ def train_mltc(args, head, seed, train, test, label_args, common, work, resume):
             shutil.rmtree(out, ignore_errors=True)
             cmd = [args.mltc, "train", "--model", args.model, "--train", train, "--out", out] + label_args + common
         _, why = run(cmd + ["--device", args.quality_device] + saves, env=mltc_env(args.threads))
+        # Killed after its last save but before the line below: the training is complete.
+        if why and "already finished" in why and os.path.isdir(os.path.join(out, "best")):
+            why = None
         if why:
             return None, why
         open(trained, "w").close()  # a kill during the scoring below does not train again
