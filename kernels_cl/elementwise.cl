@@ -18,7 +18,7 @@ __kernel void gelu_backward(__global float *dx, ulong dxo, __global const float 
     float v = x[xo + i];
     float cdf = 0.5f * (1.0f + erf(v * INV_SQRT2));
     float pdf = INV_SQRT_2PI * exp(-0.5f * v * v);
-    dx[dxo + i] += dy[dyo + i] * (cdf + v * pdf);
+    dx[dxo + i] = dy[dyo + i] * (cdf + v * pdf);
 }
 
 __kernel void dropout_forward(__global float *y, ulong yo, __global const float *x, ulong xo, ulong n, float p,

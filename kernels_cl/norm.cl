@@ -45,7 +45,7 @@ __kernel void layernorm_backward_dx(__global float *dx, ulong dxo, __global cons
     float dn_xhat_mean = group_sum(a2, s) / (float)cols;
     for (int c = lid; c < cols; c += nl) {
         float xhat = (xr[c] - m) * is, dn = dyr[c] * w[wo + c];
-        dxr[c] += (dn - dn_mean - xhat * dn_xhat_mean) * is;
+        dxr[c] = (dn - dn_mean - xhat * dn_xhat_mean) * is;
     }
 }
 

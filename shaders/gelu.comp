@@ -1,5 +1,5 @@
 #version 450
-// GELU, erf form. BACKWARD = 0: out = gelu(x).  BACKWARD = 1: out += dy * gelu'(x).
+// GELU, erf form. BACKWARD = 0: out = gelu(x).  BACKWARD = 1: out = dy * gelu'(x).
 // Bindings: 0 out (y or dx), 1 x, 2 dy (backward only). out may be x in the forward pass.
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
@@ -27,7 +27,7 @@ void main() {
             o[pc.o_off + i] = v * cdf;
         } else {
             float pdf = INV_SQRT_2PI * exp(-0.5 * v * v);
-            o[pc.o_off + i] += dy[pc.dy_off + i] * (cdf + v * pdf);
+            o[pc.o_off + i] = dy[pc.dy_off + i] * (cdf + v * pdf);
         }
     }
 }

@@ -1,5 +1,5 @@
 #version 450
-// LayerNorm backward, input gradient: dx += (dnorm - mean(dnorm) - xhat*mean(dnorm*xhat)) * rstd
+// LayerNorm backward, input gradient: dx = (dnorm - mean(dnorm) - xhat*mean(dnorm*xhat)) * rstd
 // with dnorm = dy * w; one work group per row.
 // Bindings: 0 x, 1 w, 2 mean, 3 rstd, 4 dy, 5 dx.
 #extension GL_GOOGLE_include_directive : require
@@ -34,6 +34,6 @@ void main() {
     float dn_mean = tot.x / float(pc.cols), dnx_mean = tot.y / float(pc.cols);
     for (uint c = t; c < pc.cols; c += WG) {
         float xhat = (x[pc.x_off + base + c] - m) * s, dn = dy[pc.dy_off + base + c] * w[pc.w_off + c];
-        dx[pc.dx_off + base + c] += (dn - dn_mean - xhat * dnx_mean) * s;
+        dx[pc.dx_off + base + c] = (dn - dn_mean - xhat * dnx_mean) * s;
     }
 }

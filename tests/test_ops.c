@@ -394,6 +394,7 @@ static void layernorm_case(int rows, int cols, float shift) {
             fs[r] = (float)wrstd[r];
         }
         float *dy = rnd(n, -1, 1), *dx0 = rnd(n, -1, 1), *dw0 = rnd(cols, -1, 1), *db0 = rnd(cols, -1, 1);
+        for (size_t i = 0; i < n; i++) dx0[i] = NAN; /* dx is written, never read */
         double *wdx = widen(dx0, n), *wdw = widen(dw0, cols), *wdb = widen(db0, cols);
         for (int r = 0; r < rows; r++) {
             double mdn = 0, mdnx = 0;
@@ -410,12 +411,13 @@ static void layernorm_case(int rows, int cols, float shift) {
             for (int c = 0; c < cols; c++) {
                 size_t i = (size_t)r * cols + c;
                 double xhat = (x[i] - (double)fm[r]) * fs[r], dn = (double)dy[i] * w[c];
-                wdx[i] += fs[r] * (dn - mdn - xhat * mdnx);
+                wdx[i] = fs[r] * (dn - mdn - xhat * mdnx);
             }
         }
         gbuf DY = gb_make(dy, n), DX = gb_make(dx0, n), DW = gb_make(dw0, cols), DB = gb_make(db0, cols),
              FM = gb_make(fm, rows), FS = gb_make(fs, rows);
-        snprintf(what, sizeof what, "layernorm_backward rows=%d cols=%d (accumulates)", rows, cols);
+        snprintf(what, sizeof what, "layernorm_backward rows=%d cols=%d (dx written, dw and db accumulate)", rows,
+                 cols);
         if (op_ok(dev_layernorm_backward(C, gv(DX), gv(DW), gv(DB), gv(DY), gv(X), gv(W), gv(FM), gv(FS), rows,
                                          cols),
                   what)) {
@@ -511,14 +513,22 @@ static void test_gelu(void) {
     }
     if (need(DEV_OP_GELU_BACKWARD)) {
         float *dy = rnd(n, -1, 1), *dx0 = rnd(n, -1, 1);
+        for (size_t i = 0; i < n; i++) dx0[i] = NAN; /* dx is written, never read */
         double *wdx = widen(dx0, n);
-        for (size_t i = 0; i < n; i++) wdx[i] += dy[i] * gelu_grad_d(x[i]);
+        for (size_t i = 0; i < n; i++) wdx[i] = dy[i] * gelu_grad_d(x[i]);
         gbuf X = gb_make(x, n), DY = gb_make(dy, n), DX = gb_make(dx0, n);
         if (op_ok(dev_gelu_backward(C, gv(DX), gv(DY), gv(X), n), "gelu_backward n=1031")) {
             float *got = gb_get("gelu_backward n=1031", DX);
-            tu_close("gelu_backward n=1031 (accumulates)", got, wdx, n, 1e-5, 1e-4);
+            tu_close("gelu_backward n=1031 (written over NaN)", got, wdx, n, 1e-5, 1e-4);
             free(got);
         }
+        gbuf D2 = gb_make(dy, n); /* in place: dx == dy, as the encoder's backward runs it */
+        if (op_ok(dev_gelu_backward(C, gv(D2), gv(D2), gv(X), n), "gelu_backward in place")) {
+            float *got = gb_get("gelu_backward in place", D2);
+            tu_close("gelu_backward n=1031 in place (dx == dy)", got, wdx, n, 1e-5, 1e-4);
+            free(got);
+        }
+        gb_free(D2);
         gb_free(X);
         gb_free(DY);
         gb_free(DX);

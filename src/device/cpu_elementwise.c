@@ -28,7 +28,7 @@ CPU_CLONES static void gelu_backward_chunk(float *dx, const float *dy, const flo
     for (size_t i = 0; i < n; i++) {
         float cdf = 0.5f * (1.0f + cpu_erff(x[i] * INV_SQRT2));
         float pdf = INV_SQRT_2PI * cpu_expf(-0.5f * x[i] * x[i]);
-        dx[i] += dy[i] * (cdf + x[i] * pdf);
+        dx[i] = dy[i] * (cdf + x[i] * pdf);
     }
 }
 

@@ -32,7 +32,7 @@ mltc_status cpu_layernorm_forward(dev_ctx *ctx, dev_view yv, dev_view meanv, dev
     return MLTC_OK;
 }
 
-/* dx of one row: dx += (dnorm - mean(dnorm) - xhat * mean(dnorm * xhat)) * rstd, dnorm = dy * w. */
+/* dx of one row: dx = (dnorm - mean(dnorm) - xhat * mean(dnorm * xhat)) * rstd, dnorm = dy * w. */
 CPU_CLONES static void layernorm_backward_row(float *dxr, const float *dyr, const float *xr, const float *w, float m,
                                               float s, int cols) {
     float dnorm_mean = 0.0f, dnorm_xhat_mean = 0.0f;
@@ -46,7 +46,7 @@ CPU_CLONES static void layernorm_backward_row(float *dxr, const float *dyr, cons
     dnorm_xhat_mean /= (float)cols;
     for (int c = 0; c < cols; c++) {
         float xhat = (xr[c] - m) * s, dnorm = dyr[c] * w[c];
-        dxr[c] += (dnorm - dnorm_mean - xhat * dnorm_xhat_mean) * s;
+        dxr[c] = (dnorm - dnorm_mean - xhat * dnorm_xhat_mean) * s;
     }
 }
 

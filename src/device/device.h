@@ -184,13 +184,13 @@ typedef struct dev_ops {
      * rstd[rows] (1 / sqrt(var + eps), biased variance). */
     mltc_status (*layernorm_forward)(dev_ctx *ctx, dev_view y, dev_view mean, dev_view rstd, dev_view x,
                                      dev_view w, dev_view b, int rows, int cols, float eps);
-    /* dx += ..., dw += ..., db += ... */
+    /* dx = ... (written: dx is not read), dw += ..., db += ... */
     mltc_status (*layernorm_backward)(dev_ctx *ctx, dev_view dx, dev_view dw, dev_view db, dev_view dy,
                                       dev_view x, dev_view w, dev_view mean, dev_view rstd, int rows, int cols);
 
     /* y = x * 0.5 * (1 + erf(x / sqrt 2)), elementwise; y may equal x. */
     mltc_status (*gelu_forward)(dev_ctx *ctx, dev_view y, dev_view x, size_t n);
-    /* dx += dy * gelu'(x) */
+    /* dx = dy * gelu'(x) (written: dx is not read; dx may equal dy) */
     mltc_status (*gelu_backward)(dev_ctx *ctx, dev_view dx, dev_view dy, dev_view x, size_t n);
 
     mltc_status (*softmax_forward)(dev_ctx *ctx, const dev_softmax *s, dev_view y, dev_view x);

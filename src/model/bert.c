@@ -167,7 +167,7 @@ static mltc_status acts_alloc(bert_model *m) {
     cur = 0;
     size_t o_scores = take(&cur, att), o_dqkv = take(&cur, 3 * n * C);
     size_t o_dA = take(&cur, n * C), o_dB = take(&cur, n * C), o_dC = take(&cur, n * C);
-    size_t o_df1 = take(&cur, n * I), o_df2 = take(&cur, n * I);
+    size_t o_df1 = take(&cur, n * I);
     if ((st = dev_alloc(dev, cur * 4, &m->scratch))) return st;
     dev_buf *s = m->scratch;
     m->s_scores = (dev_view){s, o_scores};
@@ -179,7 +179,6 @@ static mltc_status acts_alloc(bert_model *m) {
     m->s_dB = (dev_view){s, o_dB};
     m->s_dC = (dev_view){s, o_dC};
     m->s_df1 = (dev_view){s, o_df1};
-    m->s_df2 = (dev_view){s, o_df2};
     return MLTC_OK;
 }
 

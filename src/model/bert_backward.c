@@ -50,18 +50,15 @@ mltc_status bert_layer_tail_backward(bert_model *m, int l, dev_view dout, int N)
     dev_view dA = m->s_dA, dB = m->s_dB, d;
 
     /* LN2: dB = d res2. res2 = ln1 + dropout(f_gelu W2^T + b2). */
-    TRY(dev_fill(dev, dB, NC, 0.0f));
     TRY(dev_layernorm_backward(dev, dB, bert_gv(m, o->ln2_w), bert_gv(m, o->ln2_b), dout, a->res2,
                                bert_pv(m, o->ln2_w), a->ln2_mean, a->ln2_rstd, N, C));
     TRY(bert_dropout_backward(m, &d, dB, m->s_dC, NC, p_h, BERT_SITE_FFN_OUT(l)));
     TRY(bert_linear_backward(m, m->s_df1, 0.0f, d, a->f_gelu, o->f2_w, o->f2_b, N, I, C));
-    TRY(dev_fill(dev, m->s_df2, NI, 0.0f));
-    TRY(dev_gelu_backward(dev, m->s_df2, m->s_df1, a->f_pre, NI));
+    TRY(dev_gelu_backward(dev, m->s_df1, m->s_df1, a->f_pre, NI)); /* in place */
     /* d ln1 = d res2 (the residual) + the FFN's input gradient: accumulate into dB. */
-    TRY(bert_linear_backward(m, dB, 1.0f, m->s_df2, a->ln1, o->f1_w, o->f1_b, N, C, I));
+    TRY(bert_linear_backward(m, dB, 1.0f, m->s_df1, a->ln1, o->f1_w, o->f1_b, N, C, I));
 
     /* LN1: dA = d res1. res1 = x + dropout(ctx Wo^T + bo). dout is not read after this. */
-    TRY(dev_fill(dev, dA, NC, 0.0f));
     TRY(dev_layernorm_backward(dev, dA, bert_gv(m, o->ln1_w), bert_gv(m, o->ln1_b), dB, a->res1,
                                bert_pv(m, o->ln1_w), a->ln1_mean, a->ln1_rstd, N, C));
     TRY(bert_dropout_backward(m, &d, dA, m->s_dC, NC, p_h, BERT_SITE_ATT_OUT(l)));
@@ -157,7 +154,6 @@ mltc_status bert_backward(bert_model *m, dev_view dhidden) {
     }
     dev_view d;
     TRY(bert_dropout_backward(m, &d, dout, m->s_dC, NC, bert_p_hidden(m), BERT_SITE_EMB));
-    TRY(dev_fill(dev, m->s_dB, NC, 0.0f));
     TRY(dev_layernorm_backward(dev, m->s_dB, bert_gv(m, m->lay.emb_ln_w), bert_gv(m, m->lay.emb_ln_b), d,
                                m->emb_sum, bert_pv(m, m->lay.emb_ln_w), m->emb_mean, m->emb_rstd, N, C));
     return embedding_backward(m, m->s_dB);

@@ -61,7 +61,7 @@ struct bert_model {
     dev_view s_dqkv;             /* [B, T, 3C]: d qkv, laid out as act[l].qkv */
     dev_view s_datt;             /* [B, H, T, T]: d P, then d scores (backward; the same memory as s_scores) */
     dev_view s_dA, s_dB, s_dC;   /* [B, T, C] */
-    dev_view s_df1, s_df2;       /* [B, T, I] */
+    dev_view s_df1;              /* [B, T, I] */
 
     /* Selected outputs (bert_select_outputs): the last layer computes only positions
      * sel_pos[0..sel_R) of each sequence; sel_R == 0 computes every position. */

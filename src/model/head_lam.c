@@ -169,7 +169,6 @@ static mltc_status backward(classifier *c, const head_pass *p) {
     mltc_status st = clf_gemm(d, 1, 0, K, C, B, 1.0f, c->dlogits, K, h->g1, C, param_grad(&c->head, CW), C);
     if (!st) st = dev_bias_backward(d, param_grad(&c->head, CB), c->dlogits, B, K);
     if (!st) st = clf_gemm(d, 0, 0, B, C, K, 0.0f, c->dlogits, K, param_view(&c->head, CW), C, h->dg1, C);
-    if (!st) st = dev_fill(d, h->dd1, bc, 0.0f);
     if (!st) st = dev_gelu_backward(d, h->dd1, h->dg1, h->d1, bc);
     if (!st) st = clf_gemm(d, 1, 0, C, C, B, 1.0f, h->dd1, C, x, C, param_grad(&c->head, DW), C);
     if (!st) st = dev_bias_backward(d, param_grad(&c->head, DBIAS), h->dd1, B, C);

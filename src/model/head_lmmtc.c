@@ -222,11 +222,9 @@ static mltc_status mlm_backward(classifier *c, lmmtc_head *h) {
     if (!st) st = clf_gemm(d, 1, 0, V, C, M, 1.0f, h->dlogits, V, h->y, C, bert_word_embeddings_grad(c->bert), C);
     if (!st) st = dev_bias_backward(d, param_grad(&c->head, DB), h->dlogits, M, V);
     if (!st) st = clf_gemm(d, 0, 0, M, C, V, 0.0f, h->dlogits, V, bert_word_embeddings(c->bert), C, h->dy, C);
-    if (!st) st = dev_fill(d, h->dg, mc, 0.0f);
     if (!st)
         st = dev_layernorm_backward(d, h->dg, param_grad(&c->head, LNW), param_grad(&c->head, LNB), h->dy, h->g,
                                     param_view(&c->head, LNW), h->mean, h->rstd, M, C);
-    if (!st) st = dev_fill(d, h->dt1, mc, 0.0f);
     if (!st) st = dev_gelu_backward(d, h->dt1, h->dg, h->t1, mc);
     if (!st) st = clf_gemm(d, 1, 0, C, C, M, 1.0f, h->dt1, C, h->xm, C, param_grad(&c->head, TW), C);
     if (!st) st = dev_bias_backward(d, param_grad(&c->head, TB), h->dt1, M, C);
