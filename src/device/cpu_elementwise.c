@@ -26,9 +26,10 @@ CPU_CLONES static void gelu_forward_chunk(float *y, const float *x, size_t n) {
 
 CPU_CLONES static void gelu_backward_chunk(float *dx, const float *dy, const float *x, size_t n) {
     for (size_t i = 0; i < n; i++) {
-        float cdf = 0.5f * (1.0f + cpu_erff(x[i] * INV_SQRT2));
-        float pdf = INV_SQRT_2PI * cpu_expf(-0.5f * x[i] * x[i]);
-        dx[i] = dy[i] * (cdf + x[i] * pdf);
+        /* exp(-z^2) for z = x / sqrt 2 serves erf's tail and the density exp(-x^2 / 2) alike */
+        float z = x[i] * INV_SQRT2, e = cpu_expf(-z * z);
+        float cdf = 0.5f * (1.0f + cpu_erff_e(z, e));
+        dx[i] = dy[i] * (cdf + x[i] * INV_SQRT_2PI * e);
     }
 }
 
