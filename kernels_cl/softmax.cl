@@ -28,15 +28,21 @@ __kernel void softmax_forward(__global float *y, ulong yo, __global const float 
     for (int j = lid; j < cols; j += nl) yr[j] *= inv;
 }
 
+/* With has_yd, y went through dropout, yd = dropout(y), and dy is the gradient of yd. */
 __kernel void softmax_backward(__global float *dx, ulong dxo, __global const float *dy, ulong dyo,
-                               __global const float *y, ulong yo, int cols, float scale, __local float *s) {
+                               __global const float *y, ulong yo, __global const float *yd, ulong ydo, int has_yd,
+                               int cols, float scale, __local float *s) {
     size_t r = get_group_id(0);
     int lid = (int)get_local_id(0), nl = (int)get_local_size(0);
     __global const float *dyr = dy + dyo + r * (size_t)cols, *yr = y + yo + r * (size_t)cols;
+    __global const float *ydr = has_yd ? yd + ydo + r * (size_t)cols : yr;
     __global float *dxr = dx + dxo + r * (size_t)cols;
     float acc = 0.0f;
-    for (int j = lid; j < cols; j += nl) acc += dyr[j] * yr[j];
+    for (int j = lid; j < cols; j += nl) acc += dyr[j] * ydr[j];
     float dot = group_sum(acc, s);
     /* dx may be dy: each work-item rewrites only the elements it read after the reduction. */
-    for (int j = lid; j < cols; j += nl) dxr[j] = scale * yr[j] * (dyr[j] - dot);
+    if (has_yd)
+        for (int j = lid; j < cols; j += nl) dxr[j] = scale * (ydr[j] * dyr[j] - yr[j] * dot);
+    else
+        for (int j = lid; j < cols; j += nl) dxr[j] = scale * yr[j] * (dyr[j] - dot);
 }

@@ -408,7 +408,8 @@ static mltc_status stub_matmul(dev_ctx *ctx, const dev_gemm *g) { return stub_ca
 static mltc_status stub_softmax(dev_ctx *ctx, const dev_softmax *s, dev_view y, dev_view x) {
     return stub_called++, MLTC_OK;
 }
-static mltc_status stub_softmax_bw(dev_ctx *ctx, const dev_softmax *s, dev_view dx, dev_view dy, dev_view y) {
+static mltc_status stub_softmax_bw(dev_ctx *ctx, const dev_softmax *s, dev_view dx, dev_view dy, dev_view y,
+                                   dev_view yd) {
     return stub_called++, MLTC_OK;
 }
 static mltc_status stub_la(dev_ctx *ctx, const dev_label_attention *a) { return stub_called++, MLTC_OK; }

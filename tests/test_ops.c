@@ -648,6 +648,37 @@ static void softmax_case(int B, int H, int R, int Cn, float scale, int masked, f
             tu_close(what, got, wdx, n, atol, 1e-4);
             free(got);
         }
+        /* Through a dropout of the output (p 0.2): yd = y * keep / 0.8, dy the gradient of yd;
+         * dx = scale * (yd * dy - y * sum_j dy * yd), over NaN and in place. */
+        float *yd = malloc(n * 4), *dy2 = rnd(n, -1, 1);
+        for (size_t i = 0; i < n; i++) yd[i] = tu_uniform(0, 1) < 0.2f ? 0.0f : y[i] * 1.25f;
+        for (size_t row = 0; row < n / Cn; row++) {
+            double dot = 0;
+            for (int j = 0; j < Cn; j++) dot += (double)dy2[row * Cn + j] * yd[row * Cn + j];
+            for (int j = 0; j < Cn; j++) {
+                size_t i = row * Cn + j;
+                wdx[i] = (double)scale * ((double)yd[i] * dy2[i] - (double)y[i] * dot);
+            }
+        }
+        gbuf YD = gb_make(yd, n), DY2 = gb_make(dy2, n), DX2 = gb_make(dx0, n); /* NaN again */
+        snprintf(what, sizeof what, "softmax_backward through dropout [%d,%d,%d,%d] scale=%g %s", B, H, R, Cn, scale,
+                 masked ? "key_mask" : "no mask");
+        if (op_ok(dev_softmax_dropout_backward(C, &s, gv(DX2), gv(DY2), gv(YY), gv(YD)), what)) {
+            float *got = gb_get(what, DX2);
+            tu_close(what, got, wdx, n, atol * 1.25, 1e-4);
+            free(got);
+        }
+        snprintf(what, sizeof what, "softmax_backward through dropout [%d,%d,%d,%d] in place", B, H, R, Cn);
+        if (op_ok(dev_softmax_dropout_backward(C, &s, gv(DY2), gv(DY2), gv(YY), gv(YD)), what)) {
+            float *got = gb_get(what, DY2);
+            tu_close(what, got, wdx, n, atol * 1.25, 1e-4);
+            free(got);
+        }
+        gb_free(YD);
+        gb_free(DY2);
+        gb_free(DX2);
+        free(yd);
+        free(dy2);
         gb_free(YY);
         gb_free(DY);
         gb_free(DX);

@@ -22,7 +22,8 @@ mltc_status cpu_layernorm_forward(dev_ctx *ctx, dev_view y, dev_view mean, dev_v
 mltc_status cpu_layernorm_backward(dev_ctx *ctx, dev_view dx, dev_view dw, dev_view db, dev_view dy, dev_view x,
                                    dev_view w, dev_view mean, dev_view rstd, int rows, int cols);
 mltc_status cpu_softmax_forward(dev_ctx *ctx, const dev_softmax *s, dev_view y, dev_view x);
-mltc_status cpu_softmax_backward(dev_ctx *ctx, const dev_softmax *s, dev_view dx, dev_view dy, dev_view y);
+mltc_status cpu_softmax_backward(dev_ctx *ctx, const dev_softmax *s, dev_view dx, dev_view dy, dev_view y,
+                                 dev_view yd);
 
 mltc_status cpu_copy(dev_ctx *ctx, dev_view dst, dev_view src, size_t n);
 mltc_status cpu_fill(dev_ctx *ctx, dev_view dst, size_t n, float value);

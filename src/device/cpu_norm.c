@@ -134,15 +134,22 @@ CPU_CLONES static void softmax_rows(float *y, const float *x, const float *mask,
     }
 }
 
-CPU_CLONES static void softmax_backward_rows(float *dx, const float *dy, const float *y, long r0, long r1, int cols,
-                                             float scale) {
+CPU_CLONES static void softmax_backward_rows(float *dx, const float *dy, const float *y, const float *yd, long r0,
+                                             long r1, int cols, float scale) {
     for (long r = r0; r < r1; r++) {
         const float *dyr = dy + r * cols, *yr = y + r * cols;
         float *dxr = dx + r * cols;
         float dot = 0.0f;
+        if (!yd) {
 #pragma omp simd reduction(+ : dot)
-        for (int j = 0; j < cols; j++) dot += dyr[j] * yr[j];
-        for (int j = 0; j < cols; j++) dxr[j] = scale * yr[j] * (dyr[j] - dot); /* dxr may be dyr */
+            for (int j = 0; j < cols; j++) dot += dyr[j] * yr[j];
+            for (int j = 0; j < cols; j++) dxr[j] = scale * yr[j] * (dyr[j] - dot); /* dxr may be dyr */
+            continue;
+        }
+        const float *ydr = yd + r * cols;
+#pragma omp simd reduction(+ : dot)
+        for (int j = 0; j < cols; j++) dot += dyr[j] * ydr[j];
+        for (int j = 0; j < cols; j++) dxr[j] = scale * (ydr[j] * dyr[j] - yr[j] * dot);
     }
 }
 
@@ -163,15 +170,16 @@ mltc_status cpu_softmax_forward(dev_ctx *ctx, const dev_softmax *s, dev_view yv,
     return MLTC_OK;
 }
 
-mltc_status cpu_softmax_backward(dev_ctx *ctx, const dev_softmax *s, dev_view dxv, dev_view dyv, dev_view yv) {
+mltc_status cpu_softmax_backward(dev_ctx *ctx, const dev_softmax *s, dev_view dxv, dev_view dyv, dev_view yv,
+                                 dev_view ydv) {
     float *dx = cpu_f(dxv);
-    const float *dy = cpu_f(dyv), *y = cpu_f(yv);
+    const float *dy = cpu_f(dyv), *y = cpu_f(yv), *yd = ydv.buf ? cpu_f(ydv) : NULL;
     long nrows = (long)s->batch * s->heads * s->rows;
     long blocks = (nrows + SOFTMAX_ROWS - 1) / SOFTMAX_ROWS;
 #pragma omp parallel for schedule(static)
     for (long b = 0; b < blocks; b++) {
         long r1 = (b + 1) * SOFTMAX_ROWS < nrows ? (b + 1) * SOFTMAX_ROWS : nrows;
-        softmax_backward_rows(dx, dy, y, b * SOFTMAX_ROWS, r1, s->cols, s->scale);
+        softmax_backward_rows(dx, dy, y, yd, b * SOFTMAX_ROWS, r1, s->cols, s->scale);
     }
     return MLTC_OK;
 }

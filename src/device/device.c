@@ -346,13 +346,19 @@ mltc_status dev_softmax_forward(dev_ctx *ctx, const dev_softmax *s, dev_view y, 
     DISPATCH(ctx, DEV_OP_SOFTMAX_FORWARD, ctx->ops->softmax_forward(ctx, s, y, x));
 }
 
-mltc_status dev_softmax_backward(dev_ctx *ctx, const dev_softmax *s, dev_view dx, dev_view dy, dev_view y) {
+mltc_status dev_softmax_dropout_backward(dev_ctx *ctx, const dev_softmax *s, dev_view dx, dev_view dy, dev_view y,
+                                         dev_view yd) {
     TRY(check_ctx(ctx));
     TRY(check_softmax(ctx, "softmax_backward", s));
     TRY(check_view(ctx, "softmax_backward", "dx", dx, softmax_elems(s)));
     TRY(check_view(ctx, "softmax_backward", "dy", dy, softmax_elems(s)));
     TRY(check_view(ctx, "softmax_backward", "y", y, softmax_elems(s)));
-    DISPATCH(ctx, DEV_OP_SOFTMAX_BACKWARD, ctx->ops->softmax_backward(ctx, s, dx, dy, y));
+    if (yd.buf) TRY(check_view(ctx, "softmax_backward", "yd", yd, softmax_elems(s)));
+    DISPATCH(ctx, DEV_OP_SOFTMAX_BACKWARD, ctx->ops->softmax_backward(ctx, s, dx, dy, y, yd));
+}
+
+mltc_status dev_softmax_backward(dev_ctx *ctx, const dev_softmax *s, dev_view dx, dev_view dy, dev_view y) {
+    return dev_softmax_dropout_backward(ctx, s, dx, dy, y, (dev_view){NULL, 0});
 }
 
 mltc_status dev_gather_rows(dev_ctx *ctx, dev_view y, dev_view table, dev_view idx, int n, int cols,

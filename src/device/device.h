@@ -195,8 +195,12 @@ typedef struct dev_ops {
 
     mltc_status (*softmax_forward)(dev_ctx *ctx, const dev_softmax *s, dev_view y, dev_view x);
     /* dx = scale * y * (dy - sum_j dy*y), written, not accumulated (its one caller would otherwise
-     * clear a [B, H, R, T] buffer first); dx may be dy (in place). */
-    mltc_status (*softmax_backward)(dev_ctx *ctx, const dev_softmax *s, dev_view dx, dev_view dy, dev_view y);
+     * clear a [B, H, R, T] buffer first); dx may be dy (in place). With yd (buf != NULL): the
+     * softmax's output went through dropout, yd = dropout(y), and dy is the gradient of yd; then
+     * dx = scale * (yd * dy - y * sum_j dy*yd), the dropout's backward folded in (yd is zero where
+     * an element was dropped and y * keep-scale elsewhere), with no mask to draw again. */
+    mltc_status (*softmax_backward)(dev_ctx *ctx, const dev_softmax *s, dev_view dx, dev_view dy, dev_view y,
+                                    dev_view yd);
 
     /* y[i, :] = beta*y[i, :] + table[idx[i], :] for i < n, table rows of `cols` floats, idx
      * int32 in [0, table_rows). beta is 0 or 1 (embedding sums use 1); with 0, y is not read.
@@ -294,6 +298,9 @@ mltc_status dev_gelu_forward(dev_ctx *ctx, dev_view y, dev_view x, size_t n);
 mltc_status dev_gelu_backward(dev_ctx *ctx, dev_view dx, dev_view dy, dev_view x, size_t n);
 mltc_status dev_softmax_forward(dev_ctx *ctx, const dev_softmax *s, dev_view y, dev_view x);
 mltc_status dev_softmax_backward(dev_ctx *ctx, const dev_softmax *s, dev_view dx, dev_view dy, dev_view y);
+/* The softmax backward through a dropout of its output yd = dropout(y); dy is d yd. */
+mltc_status dev_softmax_dropout_backward(dev_ctx *ctx, const dev_softmax *s, dev_view dx, dev_view dy, dev_view y,
+                                         dev_view yd);
 mltc_status dev_gather_rows(dev_ctx *ctx, dev_view y, dev_view table, dev_view idx, int n, int cols,
                             int table_rows, float beta);
 mltc_status dev_scatter_add_rows(dev_ctx *ctx, dev_view dst, dev_view src, const dev_rows_plan *plan, int cols);

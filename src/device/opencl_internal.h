@@ -170,7 +170,8 @@ mltc_status ocl_layernorm_forward(dev_ctx *ctx, dev_view y, dev_view mean, dev_v
 mltc_status ocl_layernorm_backward(dev_ctx *ctx, dev_view dx, dev_view dw, dev_view db, dev_view dy, dev_view x,
                                    dev_view w, dev_view mean, dev_view rstd, int rows, int cols);
 mltc_status ocl_softmax_forward(dev_ctx *ctx, const dev_softmax *s, dev_view y, dev_view x);
-mltc_status ocl_softmax_backward(dev_ctx *ctx, const dev_softmax *s, dev_view dx, dev_view dy, dev_view y);
+mltc_status ocl_softmax_backward(dev_ctx *ctx, const dev_softmax *s, dev_view dx, dev_view dy, dev_view y,
+                                 dev_view yd);
 mltc_status ocl_gather_rows(dev_ctx *ctx, dev_view y, dev_view table, dev_view idx, int n, int cols,
                             int table_rows, float beta);
 mltc_status ocl_scatter_add_rows(dev_ctx *ctx, dev_view dst, dev_view src, const dev_rows_plan *plan, int cols);

@@ -211,7 +211,8 @@ mltc_status vk_layernorm_backward(dev_ctx *ctx, dev_view dx, dev_view dw, dev_vi
 mltc_status vk_gelu_forward(dev_ctx *ctx, dev_view y, dev_view x, size_t n);
 mltc_status vk_gelu_backward(dev_ctx *ctx, dev_view dx, dev_view dy, dev_view x, size_t n);
 mltc_status vk_softmax_forward(dev_ctx *ctx, const dev_softmax *s, dev_view y, dev_view x);
-mltc_status vk_softmax_backward(dev_ctx *ctx, const dev_softmax *s, dev_view dx, dev_view dy, dev_view y);
+mltc_status vk_softmax_backward(dev_ctx *ctx, const dev_softmax *s, dev_view dx, dev_view dy, dev_view y,
+                                dev_view yd);
 mltc_status vk_gather_rows(dev_ctx *ctx, dev_view y, dev_view table, dev_view idx, int n, int cols, int table_rows,
                            float beta);
 mltc_status vk_scatter_add_rows(dev_ctx *ctx, dev_view dst, dev_view src, const dev_rows_plan *plan, int cols);

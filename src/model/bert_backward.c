@@ -72,20 +72,19 @@ mltc_status bert_attention_backward(bert_model *m, int l, int R, const bert_qkv 
     const bert_layer_act *a = &m->act[l];
     dev_ctx *dev = m->dev;
     int B = m->B, T = m->T, C = c->hidden_size, H = c->num_heads, D = C / H;
-    size_t BHRT = (size_t)B * H * R * T;
     float p_a = bert_p_attn(m);
     long RT = (long)R * T;
     bert_heads dctx = {m->s_dB, C, (long)R * C, D}, dS = {m->s_datt, T, H * RT, RT};
     bert_heads P = {p_a > 0.0f ? a->att_d : a->att, T, H * RT, RT};
     TRY(bert_gemm_heads(dev, 0, 1, R, T, D, dctx, x->v, dS, B, H));  /* dP */
     TRY(bert_gemm_heads(dev, 1, 0, T, D, R, P, dctx, dx->v, B, H)); /* dv */
-    /* Dropout's and softmax's gradients in place on dP, which nothing reads afterwards: no second
-     * [B, H, R, T] buffer to clear and fill, the largest tensors of a long sequence (32 x 12 x 400
-     * x 400 floats, 246 MB, for LM-MTC on Reuters). */
-    dev_view d;
-    TRY(bert_dropout_backward(m, &d, m->s_datt, m->s_datt, BHRT, p_a, BERT_SITE_ATT(l)));
+    /* Dropout's and softmax's gradients in one pass, in place on dP, which nothing reads
+     * afterwards: no second [B, H, R, T] buffer (32 x 12 x 400 x 400 floats, 246 MB, for LM-MTC on
+     * Reuters). The dropout's backward needs no mask drawn again: the kept probabilities att_d
+     * are zero where it dropped and att / (1 - p) elsewhere, which is all it takes. */
     dev_softmax sm = {B, H, R, T, 1.0f / sqrtf((float)D), m->mask};
-    TRY(dev_softmax_backward(dev, &sm, m->s_datt, m->s_datt, a->att)); /* d scores */
+    dev_view kept = p_a > 0.0f ? a->att_d : (dev_view){NULL, 0};
+    TRY(dev_softmax_dropout_backward(dev, &sm, m->s_datt, m->s_datt, a->att, kept)); /* d scores */
     TRY(bert_gemm_heads(dev, 0, 0, R, D, T, dS, x->k, dx->q, B, H)); /* dq */
     return bert_gemm_heads(dev, 1, 0, T, D, R, dS, x->q, dx->k, B, H); /* dk */
 }
