@@ -29,14 +29,6 @@ __kernel void dropout_forward(__global float *y, ulong yo, __global const float 
     y[yo + i] = philox_uniform(seed, offset + i) >= p ? x[xo + i] * scale : 0.0f;
 }
 
-__kernel void dropout_backward(__global float *dx, ulong dxo, __global const float *dy, ulong dyo, ulong n,
-                               float p, ulong seed, ulong offset) {
-    size_t i = get_global_id(0);
-    if (i >= n) return;
-    float scale = 1.0f / (1.0f - p);
-    if (philox_uniform(seed, offset + i) >= p) dx[dxo + i] += dy[dyo + i] * scale;
-}
-
 /* y may alias a or b: each work-item reads its own element before writing it. */
 __kernel void axpby(__global float *y, ulong yo, float alpha, __global const float *a, ulong ao, float beta,
                     __global const float *b, ulong bo, ulong n) {

@@ -1,11 +1,10 @@
 #version 450
-// Inverted dropout with the shared Philox mask. BACKWARD = 0: out = keep ? in*scale : 0
-// (out may be in). BACKWARD = 1: out += keep ? in*scale : 0. Bindings: 0 out, 1 in.
+// Inverted dropout with the shared Philox mask: out = keep ? in*scale : 0 (out may be in; the
+// backward is the same op on the gradient). Bindings: 0 out, 1 in.
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
 #include "philox.glsl"
 layout(local_size_x = 256) in;
-layout(constant_id = 0) const int BACKWARD = 0;
 
 layout(std430, binding = 0) buffer Out { float o[]; };
 layout(std430, binding = 1) readonly buffer In { float x[]; };
@@ -21,9 +20,6 @@ void main() {
     uvec2 seed = uvec2(pc.seed_lo, pc.seed_hi), off = uvec2(pc.off_lo, pc.off_hi);
     for (uint i = gl_GlobalInvocationID.x; i < pc.n; i += stride) {
         bool keep = philox_uniform(seed, off, i) >= pc.p;
-        if (BACKWARD == 0)
-            o[pc.o_off + i] = keep ? x[pc.x_off + i] * pc.scale : 0.0;
-        else if (keep)
-            o[pc.o_off + i] += x[pc.x_off + i] * pc.scale;
+        o[pc.o_off + i] = keep ? x[pc.x_off + i] * pc.scale : 0.0;
     }
 }

@@ -190,9 +190,6 @@ static void simple_args(dev_buf *b16, dev_buf *b256) {
     BAD("dropout_forward", "p NaN", dev_dropout_forward(C, v0, v1, 4, NAN, 1, 0));
     BAD("dropout_forward", "NULL x", dev_dropout_forward(C, v0, NOBUF, 4, 0.1f, 1, 0));
     BAD("dropout_forward", "y past the end", dev_dropout_forward(C, end, v1, 7, 0.1f, 1, 0));
-    BAD("dropout_backward", "p = 1.5", dev_dropout_backward(C, v0, v1, 4, 1.5f, 1, 0));
-    BAD("dropout_backward", "NULL dx", dev_dropout_backward(C, NOBUF, v1, 4, 0.1f, 1, 0));
-    BAD("dropout_backward", "dy past the end", dev_dropout_backward(C, v0, end, 7, 0.1f, 1, 0));
 
     BAD("axpby", "NULL y", dev_axpby(C, NOBUF, 1, v0, 1, v1, 4));
     BAD("axpby", "NULL a", dev_axpby(C, v0, 1, NOBUF, 1, v1, 4));

@@ -258,13 +258,14 @@ static void check_dropout(void) {
     gc g;
     gc_init(&g, n, dropout_fwd, NULL);
     gc_input(&g, x, n);
+    /* the backward is the same dropout (seed, offset) of dy */
     dev_buf *dy = tu_buf(C, g.r, n), *dx = tu_zeros(C, n);
-    tu_must(dev_dropout_backward(C, V(dx), V(dy), n, 0.4f, 99, 12345), &E, "dropout_backward");
+    tu_must(dev_dropout_forward(C, V(dx), V(dy), n, 0.4f, 99, 12345), &E, "dropout of dy");
     float *h = tu_get(C, dx, n);
     int zeros = 0;
     for (int i = 0; i < n; i++) zeros += h[i] == 0.0f;
     tu_check(zeros > 0 && zeros < n, "dropout p=0.4 n=41 drops some but not all (%d dropped)", zeros);
-    gc_check(&g, 0, h, LIN_EPS, LIN_ATOL, LIN_RTOL, "dropout_backward n=41 p=0.4 vs finite differences");
+    gc_check(&g, 0, h, LIN_EPS, LIN_ATOL, LIN_RTOL, "dropout's backward (dropout of dy) n=41 p=0.4 vs finite differences");
     free(h);
     dev_free(C, dy);
     dev_free(C, dx);

@@ -146,7 +146,7 @@ static void test_grid_stride(void) {
 static void test_dropout_bits(void) {
     const size_t n = 5000;
     const uint64_t seed = 0x123456789abcdef0ull, offset = 0xfffffff0ull - 2000; /* offset + i carries into bit 32 */
-    pair x = mk_rand(n, -1, 1), y = mk(NULL, n), dx = mk_rand(n, -1, 1);
+    pair x = mk_rand(n, -1, 1), y = mk(NULL, n);
     BOTH(dev_dropout_forward(V, tu_v(y.v), tu_v(x.v), n, 0.3f, seed, offset),
          dev_dropout_forward(H, tu_v(y.h), tu_v(x.h), n, 0.3f, seed, offset), "dropout_forward");
     float *a = tu_get(V, y.v, n), *b = tu_get(H, y.h, n);
@@ -156,16 +156,12 @@ static void test_dropout_bits(void) {
     free(a);
     free(b);
     same("dropout_forward values", y, 0, 1e-6);
-    BOTH(dev_dropout_backward(V, tu_v(dx.v), tu_v(x.v), n, 0.3f, seed, offset),
-         dev_dropout_backward(H, tu_v(dx.h), tu_v(x.h), n, 0.3f, seed, offset), "dropout_backward");
-    same("dropout_backward (accumulates)", dx, 1e-6, 1e-6);
     /* In place forward. */
     BOTH(dev_dropout_forward(V, tu_v(x.v), tu_v(x.v), n, 0.5f, seed, 7), dev_dropout_forward(H, tu_v(x.h), tu_v(x.h), n, 0.5f, seed, 7),
          "dropout in place");
     same("dropout_forward in place", x, 0, 1e-6);
     drop(x);
     drop(y);
-    drop(dx);
 }
 
 static void test_wide_rows(void) {

@@ -71,7 +71,6 @@ static const dev_ops cpu_ops = {
     .gather_rows = cpu_gather_rows,
     .scatter_add_rows = cpu_scatter_add_rows,
     .dropout_forward = cpu_dropout_forward,
-    .dropout_backward = cpu_dropout_backward,
     .axpby = cpu_axpby,
     .crossentropy_forward = cpu_crossentropy_forward,
     .crossentropy_backward = cpu_crossentropy_backward,

@@ -105,19 +105,16 @@ CPU_CLONES static void philox_groups(uint64_t seed, uint64_t first_group, uint32
 }
 
 /* Elements [lo, hi) of the op, whose indices are offset + i, with words covering indices from
- * word_base. backward: dst += keep ? src*scale : 0; forward: dst = keep ? src*scale : 0. */
+ * word_base: dst = keep ? src*scale : 0. */
 CPU_CLONES static void dropout_apply(float *dst, const float *src, size_t lo, size_t hi, uint64_t offset,
-                                     uint64_t word_base, const uint32_t *words, float p, float scale,
-                                     int backward) {
+                                     uint64_t word_base, const uint32_t *words, float p, float scale) {
     for (size_t i = lo; i < hi; i++) {
         int keep = philox_word_uniform(words[offset + i - word_base]) >= p;
-        float v = keep ? src[i] * scale : 0.0f;
-        dst[i] = backward ? dst[i] + v : v;
+        dst[i] = keep ? src[i] * scale : 0.0f;
     }
 }
 
-static void cpu_dropout(float *dst, const float *src, size_t n, float p, uint64_t seed, uint64_t offset,
-                        int backward) {
+static void cpu_dropout(float *dst, const float *src, size_t n, float p, uint64_t seed, uint64_t offset) {
     if (n == 0) return;
     float scale = 1.0f / (1.0f - p);
     uint64_t first_group = offset >> 2;
@@ -131,18 +128,13 @@ static void cpu_dropout(float *dst, const float *src, size_t n, float p, uint64_
         size_t lo = word_base > offset ? (size_t)(word_base - offset) : 0;
         size_t hi = (size_t)(word_base + DROPOUT_SPAN - offset);
         if (hi > n) hi = n;
-        dropout_apply(dst, src, lo, hi, offset, word_base, words, p, scale, backward);
+        dropout_apply(dst, src, lo, hi, offset, word_base, words, p, scale);
     }
 }
 
 mltc_status cpu_dropout_forward(dev_ctx *ctx, dev_view yv, dev_view xv, size_t n, float p, uint64_t seed,
                                 uint64_t offset) {
-    cpu_dropout(cpu_f(yv), cpu_f(xv), n, p, seed, offset, 0);
+    cpu_dropout(cpu_f(yv), cpu_f(xv), n, p, seed, offset);
     return MLTC_OK;
 }
 
-mltc_status cpu_dropout_backward(dev_ctx *ctx, dev_view dxv, dev_view dyv, size_t n, float p, uint64_t seed,
-                                 uint64_t offset) {
-    cpu_dropout(cpu_f(dxv), cpu_f(dyv), n, p, seed, offset, 1);
-    return MLTC_OK;
-}

@@ -31,8 +31,6 @@ mltc_status cpu_gelu_forward(dev_ctx *ctx, dev_view y, dev_view x, size_t n);
 mltc_status cpu_gelu_backward(dev_ctx *ctx, dev_view dx, dev_view dy, dev_view x, size_t n);
 mltc_status cpu_dropout_forward(dev_ctx *ctx, dev_view y, dev_view x, size_t n, float p, uint64_t seed,
                                 uint64_t offset);
-mltc_status cpu_dropout_backward(dev_ctx *ctx, dev_view dx, dev_view dy, size_t n, float p, uint64_t seed,
-                                 uint64_t offset);
 mltc_status cpu_axpby(dev_ctx *ctx, dev_view y, float alpha, dev_view a, float beta, dev_view b, size_t n);
 
 mltc_status cpu_gather_rows(dev_ctx *ctx, dev_view y, dev_view table, dev_view idx, int n, int cols,

@@ -41,7 +41,6 @@ static const char *const op_names[DEV_OP_COUNT] = {
     [DEV_OP_GATHER_ROWS] = "gather_rows",
     [DEV_OP_SCATTER_ADD_ROWS] = "scatter_add_rows",
     [DEV_OP_DROPOUT_FORWARD] = "dropout_forward",
-    [DEV_OP_DROPOUT_BACKWARD] = "dropout_backward",
     [DEV_OP_AXPBY] = "axpby",
     [DEV_OP_CROSSENTROPY_FORWARD] = "crossentropy_forward",
     [DEV_OP_CROSSENTROPY_BACKWARD] = "crossentropy_backward",
@@ -405,16 +404,6 @@ mltc_status dev_dropout_forward(dev_ctx *ctx, dev_view y, dev_view x, size_t n, 
     TRY(check_view(ctx, "dropout_forward", "x", x, n));
     if (!n) return MLTC_OK;
     DISPATCH(ctx, DEV_OP_DROPOUT_FORWARD, ctx->ops->dropout_forward(ctx, y, x, n, p, seed, offset));
-}
-
-mltc_status dev_dropout_backward(dev_ctx *ctx, dev_view dx, dev_view dy, size_t n, float p, uint64_t seed,
-                                 uint64_t offset) {
-    TRY(check_ctx(ctx));
-    TRY(check_p(ctx, "dropout_backward", p));
-    TRY(check_view(ctx, "dropout_backward", "dx", dx, n));
-    TRY(check_view(ctx, "dropout_backward", "dy", dy, n));
-    if (!n) return MLTC_OK;
-    DISPATCH(ctx, DEV_OP_DROPOUT_BACKWARD, ctx->ops->dropout_backward(ctx, dx, dy, n, p, seed, offset));
 }
 
 mltc_status dev_axpby(dev_ctx *ctx, dev_view y, float alpha, dev_view a, float beta, dev_view b, size_t n) {

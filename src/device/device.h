@@ -57,7 +57,6 @@ typedef enum dev_op {
     DEV_OP_GATHER_ROWS,
     DEV_OP_SCATTER_ADD_ROWS,
     DEV_OP_DROPOUT_FORWARD,
-    DEV_OP_DROPOUT_BACKWARD,
     DEV_OP_AXPBY,
     DEV_OP_CROSSENTROPY_FORWARD,
     DEV_OP_CROSSENTROPY_BACKWARD,
@@ -213,12 +212,10 @@ typedef struct dev_ops {
     mltc_status (*scatter_add_rows)(dev_ctx *ctx, dev_view dst, dev_view src, const dev_rows_plan *plan, int cols);
 
     /* Inverted dropout with probability p: y = keep ? x / (1-p) : 0, where element i keeps
-     * iff philox_uniform(seed, offset + i) >= p (see philox.h). y may equal x. */
+     * iff philox_uniform(seed, offset + i) >= p (see philox.h). y may equal x. Its backward is
+     * itself: dx = dropout_forward(dy) with the same seed and offset. */
     mltc_status (*dropout_forward)(dev_ctx *ctx, dev_view y, dev_view x, size_t n, float p, uint64_t seed,
                                    uint64_t offset);
-    /* dx += keep ? dy / (1-p) : 0, the same mask as forward. */
-    mltc_status (*dropout_backward)(dev_ctx *ctx, dev_view dx, dev_view dy, size_t n, float p, uint64_t seed,
-                                    uint64_t offset);
 
     /* y = alpha*a + beta*b elementwise (residual add, gradient accumulation, scaling).
      * y may equal a or b. */
@@ -306,8 +303,6 @@ mltc_status dev_gather_rows(dev_ctx *ctx, dev_view y, dev_view table, dev_view i
 mltc_status dev_scatter_add_rows(dev_ctx *ctx, dev_view dst, dev_view src, const dev_rows_plan *plan, int cols);
 mltc_status dev_dropout_forward(dev_ctx *ctx, dev_view y, dev_view x, size_t n, float p, uint64_t seed,
                                 uint64_t offset);
-mltc_status dev_dropout_backward(dev_ctx *ctx, dev_view dx, dev_view dy, size_t n, float p, uint64_t seed,
-                                 uint64_t offset);
 mltc_status dev_axpby(dev_ctx *ctx, dev_view y, float alpha, dev_view a, float beta, dev_view b, size_t n);
 mltc_status dev_crossentropy_forward(dev_ctx *ctx, dev_view loss, dev_view logits, dev_view target, int rows,
                                      int vocab);

@@ -132,7 +132,6 @@ static const dev_ops ocl_ops = {
     .gather_rows = ocl_gather_rows,
     .scatter_add_rows = ocl_scatter_add_rows,
     .dropout_forward = ocl_dropout_forward,
-    .dropout_backward = ocl_dropout_backward,
     .axpby = ocl_axpby,
     .crossentropy_forward = ocl_crossentropy_forward,
     .crossentropy_backward = ocl_crossentropy_backward,

@@ -38,7 +38,6 @@ static const struct {
     [K_GELU_FORWARD] = {"gelu_forward", OCL_PROG_ELEMENTWISE},
     [K_GELU_BACKWARD] = {"gelu_backward", OCL_PROG_ELEMENTWISE},
     [K_DROPOUT_FORWARD] = {"dropout_forward", OCL_PROG_ELEMENTWISE},
-    [K_DROPOUT_BACKWARD] = {"dropout_backward", OCL_PROG_ELEMENTWISE},
     [K_AXPBY] = {"axpby", OCL_PROG_ELEMENTWISE},
     [K_BIAS_ADD] = {"bias_add", OCL_PROG_ELEMENTWISE},
     [K_COLSUM_PARTIAL] = {"colsum_partial", OCL_PROG_ELEMENTWISE},

@@ -35,19 +35,6 @@ mltc_status ocl_dropout_forward(dev_ctx *ctx, dev_view y, dev_view x, size_t n, 
     return ocl_run_items(&L, n);
 }
 
-mltc_status ocl_dropout_backward(dev_ctx *ctx, dev_view dx, dev_view dy, size_t n, float p, uint64_t seed,
-                                 uint64_t offset) {
-    ocl_launch L;
-    ocl_begin(&L, CTX(ctx), K_DROPOUT_BACKWARD, "dropout_backward");
-    ocl_arg_view(&L, dx);
-    ocl_arg_view(&L, dy);
-    ocl_arg_ulong(&L, n);
-    ocl_arg_float(&L, p);
-    ocl_arg_ulong(&L, seed);
-    ocl_arg_ulong(&L, offset);
-    return ocl_run_items(&L, n);
-}
-
 mltc_status ocl_axpby(dev_ctx *ctx, dev_view y, float alpha, dev_view a, float beta, dev_view b, size_t n) {
     ocl_launch L;
     ocl_begin(&L, CTX(ctx), K_AXPBY, "axpby");

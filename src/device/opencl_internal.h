@@ -24,7 +24,6 @@ typedef enum ocl_kernel_id {
     K_GELU_FORWARD,
     K_GELU_BACKWARD,
     K_DROPOUT_FORWARD,
-    K_DROPOUT_BACKWARD,
     K_AXPBY,
     K_BIAS_ADD,
     K_COLSUM_PARTIAL,
@@ -162,8 +161,6 @@ mltc_status ocl_gelu_forward(dev_ctx *ctx, dev_view y, dev_view x, size_t n);
 mltc_status ocl_gelu_backward(dev_ctx *ctx, dev_view dx, dev_view dy, dev_view x, size_t n);
 mltc_status ocl_dropout_forward(dev_ctx *ctx, dev_view y, dev_view x, size_t n, float p, uint64_t seed,
                                 uint64_t offset);
-mltc_status ocl_dropout_backward(dev_ctx *ctx, dev_view dx, dev_view dy, size_t n, float p, uint64_t seed,
-                                 uint64_t offset);
 mltc_status ocl_axpby(dev_ctx *ctx, dev_view y, float alpha, dev_view a, float beta, dev_view b, size_t n);
 mltc_status ocl_layernorm_forward(dev_ctx *ctx, dev_view y, dev_view mean, dev_view rstd, dev_view x, dev_view w,
                                   dev_view b, int rows, int cols, float eps);

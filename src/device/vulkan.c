@@ -148,7 +148,6 @@ static const dev_ops vk_ops = {
     .gather_rows = vk_gather_rows,
     .scatter_add_rows = vk_scatter_add_rows,
     .dropout_forward = vk_dropout_forward,
-    .dropout_backward = vk_dropout_backward,
     .axpby = vk_axpby,
     .crossentropy_forward = vk_crossentropy_forward,
     .crossentropy_backward = vk_crossentropy_backward,

@@ -218,8 +218,6 @@ mltc_status vk_gather_rows(dev_ctx *ctx, dev_view y, dev_view table, dev_view id
 mltc_status vk_scatter_add_rows(dev_ctx *ctx, dev_view dst, dev_view src, const dev_rows_plan *plan, int cols);
 mltc_status vk_dropout_forward(dev_ctx *ctx, dev_view y, dev_view x, size_t n, float p, uint64_t seed,
                                uint64_t offset);
-mltc_status vk_dropout_backward(dev_ctx *ctx, dev_view dx, dev_view dy, size_t n, float p, uint64_t seed,
-                                uint64_t offset);
 mltc_status vk_axpby(dev_ctx *ctx, dev_view y, float alpha, dev_view a, float beta, dev_view b, size_t n);
 mltc_status vk_crossentropy_forward(dev_ctx *ctx, dev_view loss, dev_view logits, dev_view target, int rows,
                                     int vocab);

@@ -65,7 +65,7 @@ mltc_status vk_gelu_backward(dev_ctx *ctx, dev_view dx, dev_view dy, dev_view x,
     return MLTC_OK;
 }
 
-static mltc_status dropout(dev_ctx *ctx, const char *op, int backward, dev_view out, dev_view in, size_t n, float p,
+static mltc_status dropout(dev_ctx *ctx, const char *op, dev_view out, dev_view in, size_t n, float p,
                            uint64_t seed, uint64_t offset) {
     vk_ctx *c = C(ctx);
     for (size_t s = 0, k; s < n; s += k) {
@@ -78,7 +78,7 @@ static mltc_status dropout(dev_ctx *ctx, const char *op, int backward, dev_view 
             uint32_t seed_lo, seed_hi, off_lo, off_hi;
         } pc = {U(k), U(os.off), U(is.off), p, 1.0f / (1.0f - p), U(seed), U(seed >> 32), U(o), U(o >> 32)};
         vk_arg args[] = {VK_OUT(os, k, pc, o), VK_IN(is, k, pc, x)};
-        mltc_status st = vk_dispatch(c, op, "dropout", backward, 0, args, 2, &pc, sizeof pc, groups_1d(c, k), 1, 1);
+        mltc_status st = vk_dispatch(c, op, "dropout", 0, 0, args, 2, &pc, sizeof pc, groups_1d(c, k), 1, 1);
         if (st != MLTC_OK) return st;
     }
     return MLTC_OK;
@@ -86,12 +86,7 @@ static mltc_status dropout(dev_ctx *ctx, const char *op, int backward, dev_view 
 
 mltc_status vk_dropout_forward(dev_ctx *ctx, dev_view y, dev_view x, size_t n, float p, uint64_t seed,
                                uint64_t offset) {
-    return dropout(ctx, "dropout_forward", 0, y, x, n, p, seed, offset);
-}
-
-mltc_status vk_dropout_backward(dev_ctx *ctx, dev_view dx, dev_view dy, size_t n, float p, uint64_t seed,
-                                uint64_t offset) {
-    return dropout(ctx, "dropout_backward", 1, dx, dy, n, p, seed, offset);
+    return dropout(ctx, "dropout_forward", y, x, n, p, seed, offset);
 }
 
 mltc_status vk_bias_add(dev_ctx *ctx, dev_view y, dev_view bias, int rows, int cols) {

@@ -25,7 +25,7 @@ mltc_status bert_linear_backward(bert_model *m, dev_view dx, float dx_beta, dev_
 
 /* dx = the dropout's gradient of dy into `tmp` (which may be dy), or dy itself when p == 0. The
  * gradient is the dropout itself (the same mask and scale), so the forward op writes it: no
- * clearing of tmp first, as the accumulating dropout_backward would need. */
+ * clearing of tmp first. */
 mltc_status bert_dropout_backward(bert_model *m, dev_view *dx, dev_view dy, dev_view tmp, size_t n, float p,
                                   unsigned site) {
     if (p == 0.0f) {

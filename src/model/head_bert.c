@@ -84,10 +84,9 @@ static mltc_status backward(classifier *c, const head_pass *p) {
     if (!st) st = clf_gemm(d, 0, 0, p->B, c->C, c->K, 0.0f, c->dlogits, c->K, param_view(&c->head, W), c->C, h->dx, c->C);
     dev_view dcls = h->dx;
     if (!st && pr > 0) {
-        st = dev_fill(d, h->dcls, (size_t)p->B * c->C, 0.0f);
-        if (!st)
-            st = dev_dropout_backward(d, h->dcls, h->dx, (size_t)p->B * c->C, pr, clf_dropout_seed(c),
-                                      bert_dropout_offset(p->step, BERT_DROPOUT_HEAD_SITE));
+        /* a dropout's gradient is the same dropout (mask and scale) of dy */
+        st = dev_dropout_forward(d, h->dcls, h->dx, (size_t)p->B * c->C, pr, clf_dropout_seed(c),
+                                 bert_dropout_offset(p->step, BERT_DROPOUT_HEAD_SITE));
         dcls = h->dcls;
     }
     if (!st) st = dev_scatter_add_rows(d, c->dhidden, dcls, &h->plan, c->C);

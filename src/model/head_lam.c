@@ -175,10 +175,9 @@ static mltc_status backward(classifier *c, const head_pass *p) {
     if (!st) st = clf_gemm(d, 0, 0, B, C, C, 0.0f, h->dd1, C, param_view(&c->head, DW), C, h->dx, C);
     dev_view datt = h->dx;
     if (!st && pr > 0) {
-        st = dev_fill(d, h->datt, bc, 0.0f);
-        if (!st)
-            st = dev_dropout_backward(d, h->datt, h->dx, bc, pr, clf_dropout_seed(c),
-                                      bert_dropout_offset(p->step, BERT_DROPOUT_HEAD_SITE + 1));
+        /* a dropout's gradient is the same dropout (mask and scale) of dy */
+        st = dev_dropout_forward(d, h->datt, h->dx, bc, pr, clf_dropout_seed(c),
+                                 bert_dropout_offset(p->step, BERT_DROPOUT_HEAD_SITE + 1));
         datt = h->datt;
     }
     if (!st) st = dev_fill(d, h->dlvec, (size_t)K * C, 0.0f);
