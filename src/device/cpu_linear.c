@@ -42,7 +42,7 @@ mltc_status cpu_matmul(dev_ctx *ctx, const dev_gemm *g) {
         matmul_bias(g, a, b, c, cpu_f(g->bias));
         return MLTC_OK;
     }
-    int problems = g->batch * dev_gemm_heads(g);
+    int problems = dev_gemm_problems(g);
 #pragma omp parallel for schedule(static) if (problems > 1 && cpu_blas_nests_in_openmp())
     for (int p = 0; p < problems; p++) {
         /* sgemm with beta == 0 overwrites C without reading it, as the interface promises. */

@@ -145,9 +145,21 @@ static mltc_status check_ctx(dev_ctx *ctx) {
 static size_t mul_sat(size_t a, size_t b) { return (a && b > SIZE_MAX / a) ? SIZE_MAX : a * b; }
 static size_t add_sat(size_t a, size_t b) { return b > SIZE_MAX - a ? SIZE_MAX : a + b; }
 
-/* Elements spanned by a batch of row-major matrices with the given leading dimension. */
-static size_t matrix_extent(int batch, long stride, int heads, long head_stride, int rows, int cols, int ld) {
-    size_t last = add_sat(mul_sat((size_t)(batch - 1), (size_t)stride), mul_sat((size_t)(heads - 1), (size_t)head_stride));
+size_t dev_gemm_span(const dev_gemm *g, char operand) {
+    int heads = dev_gemm_heads(g), rows, cols, ld;
+    long stride, head_stride;
+    if (operand == 'a') {
+        rows = g->trans_a ? g->k : g->m, cols = g->trans_a ? g->m : g->k, ld = g->lda;
+        stride = g->stride_a, head_stride = g->head_stride_a;
+    } else if (operand == 'b') {
+        rows = g->trans_b ? g->n : g->k, cols = g->trans_b ? g->k : g->n, ld = g->ldb;
+        stride = g->stride_b, head_stride = g->head_stride_b;
+    } else {
+        rows = g->m, cols = g->n, ld = g->ldc;
+        stride = g->stride_c, head_stride = g->head_stride_c;
+    }
+    size_t last = add_sat(mul_sat((size_t)(g->batch - 1), (size_t)stride),
+                          mul_sat((size_t)(heads - 1), (size_t)head_stride));
     return add_sat(add_sat(last, mul_sat((size_t)(rows - 1), (size_t)ld)), (size_t)cols);
 }
 
@@ -223,8 +235,7 @@ mltc_status dev_matmul(dev_ctx *ctx, const dev_gemm *g) {
     POSITIVE(ctx, op, "n", g->n);
     POSITIVE(ctx, op, "k", g->k);
     POSITIVE(ctx, op, "batch", g->batch);
-    int a_rows = g->trans_a ? g->k : g->m, a_cols = g->trans_a ? g->m : g->k;
-    int b_rows = g->trans_b ? g->n : g->k, b_cols = g->trans_b ? g->k : g->n;
+    int a_cols = g->trans_a ? g->m : g->k, b_cols = g->trans_b ? g->k : g->n;
     if (g->lda < a_cols) return BAD(ctx, "matmul: lda %d < %d columns of A", g->lda, a_cols);
     if (g->ldb < b_cols) return BAD(ctx, "matmul: ldb %d < %d columns of B", g->ldb, b_cols);
     if (g->ldc < g->n) return BAD(ctx, "matmul: ldc %d < n %d", g->ldc, g->n);
@@ -236,19 +247,16 @@ mltc_status dev_matmul(dev_ctx *ctx, const dev_gemm *g) {
         return BAD(ctx, "matmul: head strides must be >= 0 (C's > 0)");
     if ((long long)g->batch * heads > INT_MAX)
         return BAD(ctx, "matmul: batch %d x heads %d problems are too many", g->batch, heads);
-    TRY(check_view(ctx, op, "A", g->a,
-                   matrix_extent(g->batch, g->stride_a, heads, g->head_stride_a, a_rows, a_cols, g->lda)));
-    TRY(check_view(ctx, op, "B", g->b,
-                   matrix_extent(g->batch, g->stride_b, heads, g->head_stride_b, b_rows, b_cols, g->ldb)));
-    TRY(check_view(ctx, op, "C", g->c,
-                   matrix_extent(g->batch, g->stride_c, heads, g->head_stride_c, g->m, g->n, g->ldc)));
+    TRY(check_view(ctx, op, "A", g->a, dev_gemm_span(g, 'a')));
+    TRY(check_view(ctx, op, "B", g->b, dev_gemm_span(g, 'b')));
+    TRY(check_view(ctx, op, "C", g->c, dev_gemm_span(g, 'c')));
     if (g->bias.buf) {
         if (g->batch != 1 || heads != 1)
             return BAD(ctx, "matmul: a bias needs batch 1 and heads 1 (got %d, %d)", g->batch, heads);
         if (g->ldc != g->n) return BAD(ctx, "matmul: a bias needs a dense C (ldc %d != n %d)", g->ldc, g->n);
         TRY(check_view(ctx, op, "bias", g->bias, (size_t)g->n));
     }
-    DISPATCH(ctx, g->batch * heads > 1 ? DEV_PROF_MATMUL_BATCHED : DEV_OP_MATMUL, ctx->ops->matmul(ctx, g));
+    DISPATCH(ctx, dev_gemm_problems(g) > 1 ? DEV_PROF_MATMUL_BATCHED : DEV_OP_MATMUL, ctx->ops->matmul(ctx, g));
 }
 
 mltc_status dev_bias_add(dev_ctx *ctx, dev_view y, dev_view bias, int rows, int cols) {

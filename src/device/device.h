@@ -98,12 +98,17 @@ typedef struct dev_gemm {
     long head_stride_a, head_stride_b, head_stride_c;
 } dev_gemm;
 
-/* The problem count of a dev_gemm and the element offsets of problem p of A, B and C. */
+/* The heads and problems (batch x heads) of a dev_gemm, and the element offset of problem p of
+ * A, B or C given that operand's strides. */
 static inline int dev_gemm_heads(const dev_gemm *g) { return g->heads > 1 ? g->heads : 1; }
+static inline int dev_gemm_problems(const dev_gemm *g) { return g->batch * dev_gemm_heads(g); }
 static inline size_t dev_gemm_offset(const dev_gemm *g, long stride, long head_stride, int p) {
     int h = dev_gemm_heads(g);
     return (size_t)(p / h) * (size_t)stride + (size_t)(p % h) * (size_t)head_stride;
 }
+/* Elements operand 'a', 'b' or 'c' spans over all the problems, from its view's offset (the last
+ * problem's offset plus one matrix; saturating at SIZE_MAX where the arithmetic would wrap). */
+size_t dev_gemm_span(const dev_gemm *g, char operand);
 
 /* Scaled masked softmax over the last axis of x[batch, heads, rows, cols]:
  *   y[b,h,i,j] = exp(scale*x - max) / sum, over the columns j whose key_mask[b*cols + j] != 0.

@@ -30,7 +30,7 @@ mltc_status ocl_matmul(dev_ctx *ctx, const dev_gemm *g) {
     }
     /* Two-level batches (batch x heads) in one launch through the offset-list batch: CLBlast's
      * strided batch has a single stride, and a launch per head would leave a GPU mostly idle. */
-    size_t n = (size_t)g->batch * heads;
+    size_t n = (size_t)dev_gemm_problems(g);
     size_t *off = malloc(3 * n * sizeof *off);
     float *ab = malloc(2 * n * sizeof *ab);
     if (!off || !ab) {

@@ -143,17 +143,11 @@ mltc_status vk_matmul(dev_ctx *ctx, const dev_gemm *g) {
             U(g->ldc),         U(g->a.off),       U(g->b.off),       U(g->c.off),    U(g->stride_a),
             U(g->stride_b),    U(g->stride_c),    g->alpha,          g->beta,        U(heads),
             U(g->head_stride_a), U(g->head_stride_b), U(g->head_stride_c)};
-    /* Elements each operand spans over all the problems (the offset of the last one + a matrix). */
-    size_t arows = g->trans_a ? g->k : g->m, acols = g->trans_a ? g->m : g->k;
-    size_t brows = g->trans_b ? g->n : g->k, bcols = g->trans_b ? g->k : g->n;
-    int last = g->batch * heads - 1;
-    size_t sa = dev_gemm_offset(g, g->stride_a, g->head_stride_a, last) + (arows - 1) * g->lda + acols;
-    size_t sb = dev_gemm_offset(g, g->stride_b, g->head_stride_b, last) + (brows - 1) * g->ldb + bcols;
-    size_t sc = dev_gemm_offset(g, g->stride_c, g->head_stride_c, last) + ((size_t)g->m - 1) * g->ldc + g->n;
-    vk_arg args[] = {VK_IN(g->a, sa, pc, a), VK_IN(g->b, sb, pc, b), VK_OUT(g->c, sc, pc, c)};
+    vk_arg args[] = {VK_IN(g->a, dev_gemm_span(g, 'a'), pc, a), VK_IN(g->b, dev_gemm_span(g, 'b'), pc, b),
+                     VK_OUT(g->c, dev_gemm_span(g, 'c'), pc, c)};
     mltc_status st = vk_dispatch(c, "matmul", "gemm", g->trans_a != 0, g->trans_b != 0, args, 3, &pc, sizeof pc,
                                  (uint32_t)((g->n + GEMM_TILE - 1) / GEMM_TILE),
-                                 (uint32_t)((g->m + GEMM_TILE - 1) / GEMM_TILE), (uint32_t)(g->batch * heads));
+                                 (uint32_t)((g->m + GEMM_TILE - 1) / GEMM_TILE), (uint32_t)dev_gemm_problems(g));
     /* The bias as its own dispatch after the product (the wrapper allows it on dense C only). */
     if (st == MLTC_OK && g->bias.buf) st = vk_bias_add(ctx, g->c, g->bias, g->m, g->n);
     return st;
