@@ -429,16 +429,25 @@ mltc_status bert_gemm_heads(dev_ctx *dev, int trans_a, int trans_b, int m, int n
     return dev_matmul(dev, &g);
 }
 
+bert_heads bert_row_heads(const bert_model *m, dev_view v, int rows, int ld) {
+    return (bert_heads){v, ld, (long)rows * ld, m->cfg.hidden_size / m->cfg.num_heads};
+}
+
+bert_heads bert_score_heads(const bert_model *m, dev_view v, int R) {
+    long RT = (long)R * m->T;
+    return (bert_heads){v, m->T, m->cfg.num_heads * RT, RT};
+}
+
 bert_qkv bert_qkv_full(const bert_model *m, dev_view base) {
-    int C = m->cfg.hidden_size, D = C / m->cfg.num_heads;
-    long row = 3L * C, seq = (long)m->T * row;
-    return (bert_qkv){{base, (int)row, seq, D}, {dev_at(base, (size_t)C), (int)row, seq, D},
-                      {dev_at(base, 2 * (size_t)C), (int)row, seq, D}};
+    size_t C = (size_t)m->cfg.hidden_size;
+    int T = m->T, ld = 3 * (int)C;
+    return (bert_qkv){bert_row_heads(m, base, T, ld), bert_row_heads(m, dev_at(base, C), T, ld),
+                      bert_row_heads(m, dev_at(base, 2 * C), T, ld)};
 }
 
 bert_qkv bert_qkv_selected(const bert_model *m, dev_view base, int R) {
-    int C = m->cfg.hidden_size, D = C / m->cfg.num_heads;
+    size_t C = (size_t)m->cfg.hidden_size;
     dev_view kv = dev_at(base, (size_t)m->B * m->T * C);
-    long seq = (long)m->T * 2 * C;
-    return (bert_qkv){{base, C, (long)R * C, D}, {kv, 2 * C, seq, D}, {dev_at(kv, (size_t)C), 2 * C, seq, D}};
+    return (bert_qkv){bert_row_heads(m, base, R, (int)C), bert_row_heads(m, kv, m->T, 2 * (int)C),
+                      bert_row_heads(m, dev_at(kv, C), m->T, 2 * (int)C)};
 }

@@ -73,9 +73,8 @@ mltc_status bert_attention_backward(bert_model *m, int l, int R, const bert_qkv 
     dev_ctx *dev = m->dev;
     int B = m->B, T = m->T, C = c->hidden_size, H = c->num_heads, D = C / H;
     float p_a = bert_p_attn(m);
-    long RT = (long)R * T;
-    bert_heads dctx = {m->s_dB, C, (long)R * C, D}, dS = {m->s_datt, T, H * RT, RT};
-    bert_heads P = {p_a > 0.0f ? a->att_d : a->att, T, H * RT, RT};
+    bert_heads dctx = bert_row_heads(m, m->s_dB, R, C), dS = bert_score_heads(m, m->s_datt, R);
+    bert_heads P = bert_score_heads(m, p_a > 0.0f ? a->att_d : a->att, R);
     TRY(bert_gemm_heads(dev, 0, 1, R, T, D, dctx, x->v, dS, B, H));  /* dP */
     TRY(bert_gemm_heads(dev, 1, 0, T, D, R, P, dctx, dx->v, B, H)); /* dv */
     /* Dropout's and softmax's gradients in one pass, in place on dP, which nothing reads

@@ -64,12 +64,11 @@ mltc_status bert_attention_forward(bert_model *m, int l, int R, const bert_qkv *
     int B = m->B, T = m->T, C = c->hidden_size, H = c->num_heads, D = C / H;
     size_t BHRT = (size_t)B * H * R * T;
     float p_a = bert_p_attn(m);
-    long RT = (long)R * T;
-    bert_heads scores = {m->s_scores, T, H * RT, RT}, ctx = {a->ctx, C, (long)R * C, D};
+    bert_heads scores = bert_score_heads(m, m->s_scores, R), ctx = bert_row_heads(m, a->ctx, R, C);
     TRY(bert_gemm_heads(dev, 0, 1, R, T, D, x->q, x->k, scores, B, H));
     dev_softmax sm = {B, H, R, T, 1.0f / sqrtf((float)D), m->mask};
     TRY(dev_softmax_forward(dev, &sm, a->att, m->s_scores));
-    bert_heads P = {a->att, T, H * RT, RT};
+    bert_heads P = bert_score_heads(m, a->att, R);
     if (p_a > 0.0f) {
         TRY(dev_dropout_forward(dev, a->att_d, a->att, BHRT, p_a, m->seed,
                                 bert_dropout_offset(m->step, BERT_SITE_ATT(l))));

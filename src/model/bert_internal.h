@@ -120,6 +120,11 @@ typedef struct bert_heads {
 typedef struct bert_qkv {
     bert_heads q, k, v;
 } bert_qkv;
+/* Rows of the batch's sequences, `rows` a sequence and ld floats apart, holding the heads side by
+ * side (head h's D columns at h * D): q, k, v, the merged context and their gradients. */
+bert_heads bert_row_heads(const bert_model *m, dev_view v, int rows, int ld);
+/* The dense [B, H, R, T] attention scores or probabilities at v. */
+bert_heads bert_score_heads(const bert_model *m, dev_view v, int R);
 /* A full layer's q, k, v: the projection's output [B, T, 3C] at base, as it is. */
 bert_qkv bert_qkv_full(const bert_model *m, dev_view base);
 /* The selected last layer's: q of the R selected rows [B, R, C] at base, k and v of every row
