@@ -334,18 +334,22 @@ def work_dir(args, settings, tmp):
     return d, False
 
 
+def save_args(args):
+    """Both sides' periodic checkpoints: only where a later process can go on from them."""
+    return ["--save-every", str(args.save_every)] if args.results and args.save_every else []
+
+
 def train_mltc(args, head, seed, train, test, label_args, common, work, resume):
     """mltc train into work/out (resumed from work/out/last when the run started before), then
     mltc eval of its best checkpoint on the test set."""
     out, trained = os.path.join(work, "out"), os.path.join(work, "trained")
     if not os.path.exists(trained):
-        saves = ["--save-every", str(args.save_every)] if args.results and args.save_every else []
         if resume and os.path.isdir(os.path.join(out, "last")):
             cmd = [args.mltc, "train", "--resume", "--train", train, "--out", out] + label_args
         else:
             shutil.rmtree(out, ignore_errors=True)
             cmd = [args.mltc, "train", "--model", args.model, "--train", train, "--out", out] + label_args + common
-        _, why = run(cmd + ["--device", args.quality_device] + saves, env=mltc_env(args.threads))
+        _, why = run(cmd + ["--device", args.quality_device] + save_args(args), env=mltc_env(args.threads))
         # Killed after its last save but before the line below: the training is complete.
         if why and "already finished" in why and os.path.isdir(os.path.join(out, "best")):
             why = None
@@ -362,10 +366,9 @@ def train_torch(args, head, seed, train, test, label_args, common, work, resume)
     state = os.path.join(work, "state.pt")
     if not resume and os.path.exists(state):
         os.remove(state)
-    saves = ["--save-every", str(args.save_every)] if args.results and args.save_every else []
     res, why = run([sys.executable, os.path.join(HERE, "torch_reference.py"), "--model", args.model,
                     "--train", train, "--test", test, "--threads", str(args.threads), "--device",
-                    args.torch_quality_device, "--json", "--checkpoint", state] + saves + label_args + common)
+                    args.torch_quality_device, "--json", "--checkpoint", state] + save_args(args) + label_args + common)
     return (json.loads(res) if res else None), why
 
 

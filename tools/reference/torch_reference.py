@@ -37,6 +37,7 @@ import json
 import math
 import os
 import random
+import signal
 import sys
 import time
 
@@ -388,8 +389,6 @@ class RunCheckpoint:
                 self.settings[k] = os.path.realpath(self.settings[k])
         self.stop = False
         if self.path:
-            import signal
-
             def on_signal(sig, frame):
                 self.stop = True
             signal.signal(signal.SIGTERM, on_signal)
