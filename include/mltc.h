@@ -202,14 +202,15 @@ typedef int (*mltc_train_callback)(const mltc_train_progress *progress, void *us
 typedef struct mltc_train_result {
     long steps;
     int epochs_done;
-    double final_loss;
+    double final_loss;    /* NaN when this call ran no step (resuming a run that had finished) */
     double best_micro_f1; /* -1 without dev_path */
     double seconds;
     double examples_per_s;
 } mltc_train_result;
 
 /* Fine-tunes opts->model_dir on opts->train_path and writes checkpoints under opts->out_dir.
- * callback and result may be NULL. */
+ * callback and result may be NULL. With opts->resume, a run that already finished is left as it
+ * is and the call succeeds (result: its steps and epochs, final_loss NaN, seconds 0). */
 MLTC_API mltc_status mltc_train(mltc_ctx *ctx, mltc_device *dev, const mltc_train_options *opts,
                                 mltc_train_callback callback, void *user, mltc_train_result *result);
 

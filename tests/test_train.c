@@ -308,6 +308,38 @@ static void test_best_score_saved(dev_ctx *dev) {
              s.r.evals, logged, saved);
 }
 
+/* Resuming the finished run in OUT (test_loss_falls' bert run, with a dev set) succeeds and
+ * changes nothing: no step runs, the result gives the run's steps and best score with a NaN loss,
+ * and the log and OUT/last stay byte for byte as they were. */
+static void test_resume_finished(dev_ctx *dev, const char *out) {
+    char log_path[400], last_json[400];
+    snprintf(log_path, sizeof log_path, "%s/train_log.jsonl", out);
+    snprintf(last_json, sizeof last_json, "%s/last/mltc.json", out);
+    char *log_before = tu_read_file(log_path), *last_before = tu_read_file(last_json);
+    double saved_best = number_after(last_json, "best_micro_f1");
+    record r = {0};
+    train_request q = request(HEAD_BERT, out, 0, 1, &r);
+    q.dev_path = dev_path;
+    train_summary sum = {0};
+    mltc_status st = train_run(dev, &q, &sum);
+    if (tu_status(st, MLTC_OK, dev->err, "resume a finished run")) {
+        int steps = 3 * (N_TRAIN / BATCH);
+        tu_check(r.n == 0 && r.evals == 0 && sum.steps == steps && sum.epochs_done == 3 && isnan(sum.final_loss) &&
+                     sum.best_micro_f1 == saved_best,
+                 "resume a finished run: %d step(s) and %d evaluation(s) ran; result %ld steps, %d epochs, loss %g, "
+                 "best %g (saved %g)",
+                 r.n, r.evals, sum.steps, sum.epochs_done, sum.final_loss, sum.best_micro_f1, saved_best);
+        char *log_after = tu_read_file(log_path), *last_after = tu_read_file(last_json);
+        tu_check(log_before && log_after && !strcmp(log_before, log_after), "resume a finished run: the log is unchanged");
+        tu_check(last_before && last_after && !strcmp(last_before, last_after),
+                 "resume a finished run: OUT/last is unchanged");
+        free(log_after);
+        free(last_after);
+    }
+    free(log_before);
+    free(last_before);
+}
+
 /* A folder <last>.tmp-PID or .old-PID with a file of the checkpoint's in it. */
 static void make_leftover(const char *out, const char *tag, long pid) {
     char dir[400], file[420];
@@ -386,6 +418,9 @@ int main(int argc, char **argv) {
     test_stale_saves(dev);
     test_best_score_saved(dev);
     double bert_s = test_loss_falls(dev, HEAD_BERT);
+    char finished[320];
+    snprintf(finished, sizeof finished, "%s/out-bert", tmp);
+    test_resume_finished(dev, finished);
     /* lavapipe runs compute shaders on the CPU: when the plain head is already slow there, the
      * other heads would take minutes, so they are left to the faster backends (said, not hidden). */
     int slow = !strcmp(backend, "vulkan") && bert_s > 20;

@@ -360,10 +360,14 @@ mltc_status train_run(dev_ctx *dev, const train_request *req, train_summary *out
         r.log = st ? NULL : fopen(log_path, req->resume ? "a" : "w");
         if (!st && !r.log) st = err_set(err, MLTC_ERR_IO, "%s: cannot open the training log", log_path);
     }
+    /* Resuming a run that already finished does nothing and succeeds, so the same command can be
+     * repeated (a requeued job, a script that went on after a kill) without it looking failed;
+     * final_loss is NaN, which tells the caller that no step ran. */
     if (!st && r.step >= r.total_steps)
-        st = err_set(err, MLTC_ERR_INVALID_ARGUMENT, "resume: the run already finished (%ld of %ld steps)", r.step,
-                     r.total_steps);
-    if (!st) st = run_loop(&r, &sum);
+        sum = (train_summary){.steps = r.step, .epochs_done = r.s.epochs, .final_loss = NAN,
+                              .best_micro_f1 = r.have_dev ? r.best_f1 : -1};
+    else if (!st)
+        st = run_loop(&r, &sum);
     if (r.log) fclose(r.log);
     for (size_t i = 0; r.ids && i < r.train.n; i++) free(r.ids[i]);
     free(r.ids);

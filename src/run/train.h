@@ -51,7 +51,7 @@ typedef struct train_request {
 typedef struct train_summary {
     long steps;
     int epochs_done;
-    double final_loss;
+    double final_loss;       /* NaN when no step ran: a resumed run that had already finished */
     double best_micro_f1;    /* -1 without a dev file */
     double seconds;
     double examples_per_s;

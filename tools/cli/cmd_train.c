@@ -1,4 +1,5 @@
 /* mltc train: fine-tunes a BERT folder into a multi-label classifier (train.h does the work). */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -53,7 +54,7 @@ static void usage(FILE *out) {
             "                     (default 0: at the end of each epoch and on a stop only)\n"
             "  --resume           continue the run in OUT from OUT/last with the settings saved there\n"
             "                     (--model and --head may then be left out); the numbers come out as if\n"
-            "                     it had never stopped (same device)\n\n"
+            "                     it had never stopped (same device); a finished run is left as it is\n\n"
             "Ctrl-C (or SIGTERM) stops after the current step and writes OUT/last, so --resume can go on.\n");
 }
 
@@ -151,8 +152,12 @@ int cmd_train(int argc, char **argv) {
         fprintf(stderr, "mltc train: %s\n", mltc_last_error(ctx));
         goto done;
     }
-    fprintf(stderr, "mltc train: %ld step(s), %d epoch(s) in %.1f s (%.1f examples/s), final loss %.4f", res.steps,
-            res.epochs_done, res.seconds, res.examples_per_s, res.final_loss);
+    if (isnan(res.final_loss)) /* resumed a finished run: nothing ran */
+        fprintf(stderr, "mltc train: the run in %s already finished (%ld step(s), %d epoch(s)); nothing to do",
+                o.out_dir, res.steps, res.epochs_done);
+    else
+        fprintf(stderr, "mltc train: %ld step(s), %d epoch(s) in %.1f s (%.1f examples/s), final loss %.4f",
+                res.steps, res.epochs_done, res.seconds, res.examples_per_s, res.final_loss);
     if (res.best_micro_f1 >= 0) fprintf(stderr, ", best dev micro-F1 %.4f", res.best_micro_f1);
     /* OUT/best appears at the end of the first epoch, so a run stopped earlier has none. */
     char best[4200];

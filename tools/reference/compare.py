@@ -349,10 +349,9 @@ def train_mltc(args, head, seed, train, test, label_args, common, work, resume):
         else:
             shutil.rmtree(out, ignore_errors=True)
             cmd = [args.mltc, "train", "--model", args.model, "--train", train, "--out", out] + label_args + common
+        # (Killed after its last save but before `trained` is written, the resumed run has nothing
+        # left to do: mltc train --resume then succeeds without training.)
         _, why = run(cmd + ["--device", args.quality_device] + save_args(args), env=mltc_env(args.threads))
-        # Killed after its last save but before the line below: the training is complete.
-        if why and "already finished" in why and os.path.isdir(os.path.join(out, "best")):
-            why = None
         if why:
             return None, why
         open(trained, "w").close()  # a kill during the scoring below does not train again
