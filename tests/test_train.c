@@ -340,6 +340,89 @@ static void test_resume_finished(dev_ctx *dev, const char *out) {
     free(last_before);
 }
 
+/* Writes text to path; 0 on success. */
+static int write_text(const char *path, const char *text) {
+    FILE *f = fopen(path, "wb");
+    if (!f) return -1;
+    int ok = fputs(text, f) >= 0;
+    return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+/* OUT/last/mltc.json with extra.KEY set to value (as JSON text); 0 on success. */
+static int set_position(const char *json_path, const char *original, const char *key, const char *value) {
+    cJSON *o = cJSON_Parse(original), *v = cJSON_Parse(value);
+    cJSON *extra = cJSON_GetObjectItemCaseSensitive(o, "extra");
+    int rc = -1;
+    if (extra && v && cJSON_ReplaceItemInObjectCaseSensitive(extra, key, v)) {
+        v = NULL;
+        char *text = cJSON_Print(o);
+        rc = text ? write_text(json_path, text) : -1;
+        free(text);
+    }
+    cJSON_Delete(v);
+    cJSON_Delete(o);
+    return rc;
+}
+
+/* A resume from a position that is not a count (hand-edited or damaged mltc.json), or that the
+ * training data cannot reach (another --train file), is an error naming the file; OUT/last and
+ * the log stay as they were. (Before: a batch_in_epoch past the epoch indexed past the batch
+ * plan, a step of 1e300 was an undefined conversion, another file trained on silently.) */
+static void test_bad_position(dev_ctx *dev) {
+    char out[320], json_path[400], log_path[400], quarter[320];
+    snprintf(out, sizeof out, "%s/bad-position", tmp);
+    snprintf(json_path, sizeof json_path, "%s/last/mltc.json", out);
+    snprintf(log_path, sizeof log_path, "%s/train_log.jsonl", out);
+    record r = {0};
+    train_request q = request(HEAD_BERT, out, 3, 0, &r);
+    if (!tu_status(train_run(dev, &q, NULL), MLTC_OK, dev->err, "bad position: 3 steps")) return;
+    char *original = tu_read_file(json_path), *log_before = tu_read_file(log_path);
+    static const struct {
+        const char *key, *value;
+        mltc_status want;
+    } cases[] = {
+        {"batch_in_epoch", "99999", MLTC_ERR_INVALID_ARGUMENT},
+        {"epoch", "7", MLTC_ERR_INVALID_ARGUMENT},
+        {"step", "5", MLTC_ERR_INVALID_ARGUMENT},
+        {"step", "1e300", MLTC_ERR_PARSE},
+        {"epoch", "-1", MLTC_ERR_PARSE},
+        {"batch_in_epoch", "2.5", MLTC_ERR_PARSE},
+        {"step", "\"3\"", MLTC_ERR_PARSE},
+    };
+    for (size_t i = 0; original && i < sizeof cases / sizeof cases[0]; i++) {
+        if (set_position(json_path, original, cases[i].key, cases[i].value)) {
+            tu_check(0, "bad position: cannot edit %s", json_path);
+            break;
+        }
+        char *edited = tu_read_file(json_path);
+        q = request(HEAD_BERT, out, 0, 1, &r);
+        mltc_status st = train_run(dev, &q, NULL);
+        char *json_after = tu_read_file(json_path), *log_after = tu_read_file(log_path);
+        tu_check(st == cases[i].want && strstr(dev->err->msg, "mltc.json") && edited && json_after &&
+                     !strcmp(edited, json_after) && log_after && log_before && !strcmp(log_before, log_after),
+                 "bad position: extra.%s = %s: status '%s' (expected '%s'), message '%s', OUT/last and log kept",
+                 cases[i].key, cases[i].value, mltc_status_string(st), mltc_status_string(cases[i].want),
+                 dev->err->msg);
+        free(edited);
+        free(json_after);
+        free(log_after);
+    }
+    /* The position as saved (epoch 0, batch 3), on a training file of 16 examples: 2 batches. */
+    if (original && write_text(json_path, original) == 0) {
+        snprintf(quarter, sizeof quarter, "%s/quarter.jsonl", tmp);
+        if (tu_write_reuters_slice(quarter, NULL, 0, N_TRAIN / 4, LABELS, K) == N_TRAIN / 4) {
+            q = request(HEAD_BERT, out, 0, 1, &r);
+            q.train_path = quarter;
+            mltc_status st = train_run(dev, &q, NULL);
+            tu_check(st == MLTC_ERR_INVALID_ARGUMENT && strstr(dev->err->msg, "--train"),
+                     "bad position: resumed on another training file: status '%s', message '%s'",
+                     mltc_status_string(st), dev->err->msg);
+        }
+    }
+    free(original);
+    free(log_before);
+}
+
 /* A folder <last>.tmp-PID or .old-PID with a file of the checkpoint's in it. */
 static void make_leftover(const char *out, const char *tag, long pid) {
     char dir[400], file[420];
@@ -415,6 +498,7 @@ int main(int argc, char **argv) {
         return 1;
 
     test_bad_data(dev);
+    test_bad_position(dev);
     test_stale_saves(dev);
     test_best_score_saved(dev);
     double bert_s = test_loss_falls(dev, HEAD_BERT);

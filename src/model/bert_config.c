@@ -4,6 +4,7 @@
 #include "core/fileio.h"
 
 #include <cjson/cJSON.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,8 +26,8 @@ static mltc_status get_int(mltc_error *err, const cJSON *root, const char *sourc
 static mltc_status get_float(mltc_error *err, const cJSON *root, const char *source, const char *key, float *out) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key);
     if (!v) return err_set(err, MLTC_ERR_PARSE, "%s: key '%s' is missing", source, key);
-    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
-        return err_set(err, MLTC_ERR_PARSE, "%s: key '%s': expected a number", source, key);
+    if (!cJSON_IsNumber(v) || !(fabs(v->valuedouble) <= FLT_MAX))
+        return err_set(err, MLTC_ERR_PARSE, "%s: key '%s': expected a number within float range", source, key);
     *out = (float)v->valuedouble;
     return MLTC_OK;
 }

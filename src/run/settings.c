@@ -1,5 +1,6 @@
 #include "run/settings.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,7 +90,10 @@ static mltc_status get_int(mltc_error *err, const cJSON *obj, const char *where,
     double d = *out;
     mltc_status st = get_number(err, obj, where, key, &d);
     if (st != MLTC_OK) return st;
-    if (d != (double)(int)d) return err_set(err, MLTC_ERR_PARSE, "%s: settings.%s must be an integer", where, key);
+    /* the range first: converting a double outside int's range is undefined behaviour */
+    if (!(d >= (double)INT_MIN && d <= (double)INT_MAX) || d != (double)(int)d)
+        return err_set(err, MLTC_ERR_PARSE, "%s: settings.%s must be an integer that fits in 32 bits, not %g", where,
+                       key, d);
     *out = (int)d;
     return MLTC_OK;
 }

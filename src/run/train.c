@@ -4,6 +4,7 @@
  * uninterrupted one bit for bit on the same backend. */
 #include "run/train.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,24 +76,49 @@ static mltc_status save_last(run_state *r) {
     return st;
 }
 
+/* A count stored in mltc.json: an integer in [0, max], checked before any conversion. */
+static int json_count(const cJSON *v, double max, double *out) {
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0 && v->valuedouble <= max) || v->valuedouble != floor(v->valuedouble))
+        return 0;
+    *out = v->valuedouble;
+    return 1;
+}
+
 static mltc_status read_position(run_state *r) {
     cJSON *o = cJSON_Parse(classifier_extra_json(r->c));
-    const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "epoch");
-    const cJSON *b = cJSON_GetObjectItemCaseSensitive(o, "batch_in_epoch");
-    const cJSON *s = cJSON_GetObjectItemCaseSensitive(o, "step");
+    double epoch, batch, step;
     const cJSON *f = cJSON_GetObjectItemCaseSensitive(o, "best_micro_f1");
     mltc_status st = MLTC_OK;
-    if (!cJSON_IsNumber(e) || !cJSON_IsNumber(b) || !cJSON_IsNumber(s))
-        st = err_set(r->dev->err, MLTC_ERR_PARSE, "%s/mltc.json: no training position to resume from",
+    if (!json_count(cJSON_GetObjectItemCaseSensitive(o, "epoch"), INT_MAX, &epoch) ||
+        !json_count(cJSON_GetObjectItemCaseSensitive(o, "batch_in_epoch"), INT_MAX, &batch) ||
+        !json_count(cJSON_GetObjectItemCaseSensitive(o, "step"), LONG_MAX / 2, &step))
+        st = err_set(r->dev->err, MLTC_ERR_PARSE,
+                     "%s/mltc.json: no training position to resume from (extra.epoch, extra.batch_in_epoch and "
+                     "extra.step must be counts)",
                      r->last_dir);
     else {
-        r->epoch = e->valueint;
-        r->batch_in_epoch = b->valueint;
-        r->step = (long)s->valuedouble;
+        r->epoch = (int)epoch;
+        r->batch_in_epoch = (int)batch;
+        r->step = (long)step;
         r->best_f1 = cJSON_IsNumber(f) ? f->valuedouble : -1.0;
     }
     cJSON_Delete(o);
     return st;
+}
+
+/* The saved position must be one this training data can reach: a run resumed on a file with
+ * another number of examples would otherwise index past its batch plan, or train on a
+ * different schedule without a word. */
+static mltc_status check_position(run_state *r) {
+    if (r->epoch <= r->s.epochs && r->batch_in_epoch < r->n_batches &&
+        r->step == (long)r->epoch * r->n_batches + r->batch_in_epoch)
+        return MLTC_OK;
+    return err_set(r->dev->err, MLTC_ERR_INVALID_ARGUMENT,
+                   "resume: %s/mltc.json holds the position step %ld (epoch %d, batch %d, both from 0), which "
+                   "%zu training examples in batches of %d (%d an epoch, %d epochs) cannot reach: was --train "
+                   "changed since the run started?",
+                   r->last_dir, r->step, r->epoch, r->batch_in_epoch, r->train.n, r->s.batch, r->n_batches,
+                   r->s.epochs);
 }
 
 static void log_json(run_state *r, cJSON *o) {
@@ -354,9 +380,10 @@ mltc_status train_run(dev_ctx *dev, const train_request *req, train_summary *out
     if (!st) {
         r.n_batches = (int)((r.train.n + (size_t)r.s.batch - 1) / (size_t)r.s.batch);
         r.total_steps = (long)r.n_batches * r.s.epochs;
+        if (req->resume) st = check_position(&r);
         char log_path[4200];
         snprintf(log_path, sizeof log_path, "%s/train_log.jsonl", req->out_dir);
-        if (req->resume) st = trim_log(&r, log_path);
+        if (!st && req->resume) st = trim_log(&r, log_path);
         r.log = st ? NULL : fopen(log_path, req->resume ? "a" : "w");
         if (!st && !r.log) st = err_set(err, MLTC_ERR_IO, "%s: cannot open the training log", log_path);
     }
