@@ -8,6 +8,7 @@ packages=(
   ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd libclblast-dev
   libvulkan-dev mesa-vulkan-drivers glslc vulkan-validationlayers
   libstb-dev libopenblas-openmp-dev libcjson-dev libutf8proc-dev
+  clang libclang-rt-dev
 )
 
 missing=()

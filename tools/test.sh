@@ -20,6 +20,9 @@ if [ -f /usr/share/vulkan/explicit_layer.d/VkLayer_khronos_validation.json ]; th
     -R "ops_vulkan|device_args_vulkan|vulkan_backend|vulkan_paths|bert_vulkan"
 fi
 
+# AddressSanitizer + UBSan over the CPU and OpenCL tests, and the file readers' fuzz harnesses.
+bash tools/sanitize.sh
+
 # The CPU backend once more, built against oneMKL instead of OpenBLAS (-DMLTC_BLAS=mkl; oneMKL
 # from PyPI, see tools/build_mkl.sh): every CPU test, the C API and the install check.
 rc=0

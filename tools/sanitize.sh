@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Memory and undefined-behaviour checks, run by tools/test.sh after the normal tests:
+#  1. the CPU and OpenCL tests once more in a build under AddressSanitizer (leaks included) and
+#     UndefinedBehaviorSanitizer (gcc, build-asan/). The Vulkan tests are left out: lavapipe
+#     under ASan takes minutes per training test; the validation-layer run covers that side.
+#  2. the fuzz harnesses of the file readers (tests/fuzz: clang + libFuzzer, build-fuzz/), each
+#     over its seed corpus and 20000 mutations from a fixed seed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash tools/setup.sh
+
+jobs="$(nproc)"
+san="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DMLTC_WERROR=ON -DCMAKE_C_FLAGS="-O1 -g $san" \
+  -DCMAKE_EXE_LINKER_FLAGS="$san" -DCMAKE_SHARED_LINKER_FLAGS="$san" >/dev/null
+cmake --build build-asan -j"$jobs"
+# install_consumer builds an application without the sanitizer flags against this library.
+ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan --output-on-failure -j"$jobs" --timeout 1200 \
+  -E "vulkan|install_consumer"
+
+cmake -S tests/fuzz -B build-fuzz -DCMAKE_C_COMPILER=clang >/dev/null
+cmake --build build-fuzz -j"$jobs"
+ctest --test-dir build-fuzz --output-on-failure -j"$jobs" --timeout 600
