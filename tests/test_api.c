@@ -2,6 +2,7 @@
 /* The public API (mltc.h) end to end on a tiny random BERT: train two steps with mltc_train,
  * load the checkpoint, predict, evaluate, and the error cases a caller meets. */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -444,6 +445,66 @@ static void test_cli(const char *argv0) {
     cli_expect(args, 1, "/none");
 }
 
+/* What mltc.h promises an application with threads: contexts are independent, so threads that
+ * each open their own context, device and model predict at the same time and get what one thread
+ * alone gets. (Three at once, four rounds each, against the main thread's model.) */
+#define N_WORKERS 3
+static const char *const WORKER_TEXTS[] = {"Oil prices rose sharply after OPEC agreed to cut crude output.",
+                                           "Net profit up 12 pct, revenues 1.2 billion dlrs.", "Wheat and corn exports"};
+
+typedef struct worker {
+    const char *backend, *checkpoint;
+    const float *want; /* 3 x K, from the main thread */
+    double max_diff;   /* -1 when the worker failed */
+    char error[400];
+} worker;
+
+static void *predict_worker(void *arg) {
+    worker *w = arg;
+    mltc_ctx *ctx = NULL;
+    mltc_device *dev = NULL;
+    mltc_model *model = NULL;
+    w->max_diff = -1;
+    if (mltc_ctx_create(&ctx) != MLTC_OK) {
+        snprintf(w->error, sizeof w->error, "mltc_ctx_create failed");
+        return NULL;
+    }
+    if (mltc_device_open(ctx, w->backend, &dev) == MLTC_OK && mltc_model_load(ctx, dev, w->checkpoint, &model) == MLTC_OK) {
+        float p[3 * K];
+        double diff = 0;
+        int round = 0;
+        for (; round < 4 && mltc_predict(ctx, model, WORKER_TEXTS, 3, p) == MLTC_OK; round++)
+            for (int j = 0; j < 3 * K; j++) diff = fmax(diff, fabs(p[j] - w->want[j]));
+        if (round == 4) w->max_diff = diff;
+    }
+    if (w->max_diff < 0) snprintf(w->error, sizeof w->error, "%s", mltc_last_error(ctx));
+    mltc_model_free(model);
+    mltc_device_close(dev);
+    mltc_ctx_destroy(ctx);
+    return NULL;
+}
+
+static void test_threads(mltc_ctx *ctx, mltc_model *model, const char *backend, const char *checkpoint) {
+    float want[3 * K];
+    if (!tu_check(mltc_predict(ctx, model, WORKER_TEXTS, 3, want) == MLTC_OK, "threads: reference: %s",
+                  mltc_last_error(ctx)))
+        return;
+    worker w[N_WORKERS];
+    pthread_t t[N_WORKERS];
+    int started[N_WORKERS] = {0};
+    for (int i = 0; i < N_WORKERS; i++) {
+        w[i] = (worker){.backend = backend, .checkpoint = checkpoint, .want = want};
+        started[i] = pthread_create(&t[i], NULL, predict_worker, &w[i]) == 0;
+    }
+    for (int i = 0; i < N_WORKERS; i++) {
+        if (started[i]) pthread_join(t[i], NULL);
+        /* Each thread's GEMMs may split over another number of OpenMP threads: close, not equal. */
+        tu_check(started[i] && w[i].max_diff >= 0 && w[i].max_diff < 1e-5,
+                 "threads: worker %d of %d: max difference %g from one thread's probabilities%s%s", i + 1, N_WORKERS,
+                 w[i].max_diff, w[i].error[0] ? "; error: " : "", w[i].error);
+    }
+}
+
 int main(int argc, char **argv) {
     const char *backend = argc > 1 ? argv[1] : "cpu";
     mltc_ctx *ctx = NULL;
@@ -488,6 +549,7 @@ int main(int argc, char **argv) {
     if (tu_check(st == MLTC_OK, "load %s: %s", best, mltc_last_error(ctx))) {
         test_predict(ctx, model);
         test_evaluate(ctx, model);
+        test_threads(ctx, model, backend, best);
     }
     if (!strcmp(backend, "cpu")) test_cli(argv[0]);
     mltc_model_free(model);
