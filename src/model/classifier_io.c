@@ -17,6 +17,7 @@
 #include <cjson/cJSON.h>
 
 #include "core/fileio.h"
+#include "model/checkpoint_meta.h"
 #include "model/classifier_internal.h"
 
 #define TRY(x)                                                                                                    \
@@ -25,8 +26,6 @@
         if (st_ != MLTC_OK) return st_;                                                                           \
     } while (0)
 
-#define CHECKPOINT_FORMAT "mltc-checkpoint"
-#define CHECKPOINT_VERSION 1
 #define MLTC_JSON_MAX (64u << 20)
 
 static const char *const checkpoint_files[] = {"model.safetensors", "config.json", "vocab.txt", "mltc.json",
@@ -219,52 +218,11 @@ mltc_status classifier_save(classifier *c, const char *dir, const char *extra_js
 
 /* ---- loading ----------------------------------------------------------------------------- */
 
-typedef struct ckpt_meta {
-    train_settings s;
-    labels lbl;
-    char *extra;
-} ckpt_meta;
-
 static mltc_status read_meta(mltc_error *err, const char *path, ckpt_meta *m) {
     char *text = NULL;
     TRY(file_read_all(err, path, MLTC_JSON_MAX, &text, NULL));
-    cJSON *o = cJSON_Parse(text);
+    mltc_status st = ckpt_meta_parse(err, text, path, m);
     free(text);
-    mltc_status st = MLTC_OK;
-    const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(o, "format");
-    const cJSON *ver = cJSON_GetObjectItemCaseSensitive(o, "format_version");
-    const cJSON *lbl = cJSON_GetObjectItemCaseSensitive(o, "labels");
-    if (!o)
-        st = err_set(err, MLTC_ERR_PARSE, "%s: not valid JSON", path);
-    else if (!cJSON_IsString(fmt) || strcmp(fmt->valuestring, CHECKPOINT_FORMAT))
-        st = err_set(err, MLTC_ERR_PARSE, "%s: \"format\" is not \"%s\"", path, CHECKPOINT_FORMAT);
-    else if (!cJSON_IsNumber(ver) || ver->valueint != CHECKPOINT_VERSION)
-        st = err_set(err, MLTC_ERR_UNSUPPORTED, "%s: format_version %d is not the supported %d", path,
-                     cJSON_IsNumber(ver) ? ver->valueint : -1, CHECKPOINT_VERSION);
-    else if (!cJSON_IsArray(lbl) || cJSON_GetArraySize(lbl) < 1)
-        st = err_set(err, MLTC_ERR_PARSE, "%s: \"labels\" must be a non-empty array of names", path);
-    train_settings_default(&m->s);
-    if (!st) st = train_settings_from_json(err, cJSON_GetObjectItemCaseSensitive(o, "settings"), path, &m->s);
-    const cJSON *it;
-    int i = 0;
-    if (!st)
-        cJSON_ArrayForEach(it, lbl) {
-            if (!cJSON_IsString(it)) {
-                st = err_set(err, MLTC_ERR_PARSE, "%s: labels[%d] is not a string", path, i);
-                break;
-            }
-            st = labels_add(err, &m->lbl, it->valuestring);
-            if (st) {
-                err_prefix(err, "%s: labels[%d]: ", path, i);
-                break;
-            }
-            i++;
-        }
-    if (!st) {
-        const cJSON *extra = cJSON_GetObjectItemCaseSensitive(o, "extra");
-        m->extra = extra ? cJSON_PrintUnformatted(extra) : NULL;
-    }
-    cJSON_Delete(o);
     return st;
 }
 
@@ -338,8 +296,7 @@ mltc_status classifier_load(dev_ctx *dev, const char *dir, int max_batch, int wi
         join(path, sizeof path, dir, "optimizer.safetensors");
         st = load_optimizer(c, path);
     }
-    labels_free(&meta.lbl);
-    free(meta.extra);
+    ckpt_meta_free(&meta);
     if (st) {
         err_prefix(err, "loading checkpoint %s: ", dir);
         classifier_free(c);

@@ -1,8 +1,9 @@
-/* Any bytes as a model's config.json and as the settings object of a checkpoint's mltc.json. */
+/* Any bytes as a model's config.json, as a checkpoint's mltc.json, and as the settings object in it. */
 #include <stdlib.h>
 
 #include "fuzz_util.h"
 #include "model/bert_config.h"
+#include "model/checkpoint_meta.h"
 #include "run/settings.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -20,6 +21,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             cfg2.vocab_size != cfg.vocab_size || cfg2.pad_token_id != cfg.pad_token_id)
             abort();
         free(again);
+    }
+
+    ckpt_meta meta;
+    err.msg[0] = 0;
+    st = ckpt_meta_parse(&err, json, "mltc.json", &meta);
+    fuzz_expect_message(st, &err, "ckpt_meta_parse");
+    if (!st) {
+        if (meta.lbl.count < 1) abort();
+        for (int k = 0; k < meta.lbl.count; k++)
+            if (labels_find(&meta.lbl, meta.lbl.names[k]) != k) abort();
+        ckpt_meta_free(&meta);
+    } else if (meta.lbl.count || meta.extra) {
+        abort(); /* a failed parse leaves nothing behind */
     }
 
     cJSON *o = cJSON_Parse(json);
