@@ -707,6 +707,88 @@ static void test_softmax(void) {
 
 /* ---- gather / scatter ------------------------------------------------------------------ */
 
+/* ---- attention for inference ------------------------------------------------------------
+ * dev_attention_forward on q, k, v laid out as attention reads them (the heads side by side in
+ * rows of ld = 3*H*D, q of R rows, k and v of T), against a double reference and against the
+ * three ops it stands for on the same device: bit-identical (the CPU backend fuses them with the
+ * same BLAS calls and softmax code; the others run the three ops). */
+static void attention_case(int B, int H, int R, int T, int D, int masked) {
+    char what[200];
+    snprintf(what, sizeof what, "attention_forward B=%d H=%d R=%d T=%d D=%d %s", B, H, R, T, D,
+             masked ? "key_mask (last sequence all masked)" : "no mask");
+    int ld = 3 * H * D, Cc = H * D;
+    float scale = 1.0f / sqrtf((float)D);
+    size_t nq = (size_t)B * T * ld, nc = (size_t)B * R * Cc, ns = (size_t)B * H * R * T;
+    float *x = rnd(nq, -1, 1), *mask = malloc((size_t)B * T * 4);
+    for (int b = 0; b < B; b++)
+        for (int j = 0; j < T; j++)
+            mask[(size_t)b * T + j] = !masked ? 1.0f : (b == B - 1 && B > 1) ? 0.0f : (j % 4 == 3) ? 0.0f : 1.0f;
+    double *want = dnew(nc), *sc = dnew(T);
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < H; h++)
+            for (int i = 0; i < R; i++) {
+                const float *q = x + ((size_t)b * T + i) * ld + h * D; /* q rows: the first R of T */
+                double mx = -INFINITY, sum = 0;
+                for (int j = 0; j < T; j++) {
+                    const float *k = x + ((size_t)b * T + j) * ld + Cc + h * D;
+                    double d = 0;
+                    for (int e = 0; e < D; e++) d += (double)q[e] * k[e];
+                    sc[j] = mask[(size_t)b * T + j] != 0 ? scale * d : -INFINITY;
+                    mx = fmax(mx, sc[j]);
+                }
+                if (mx == -INFINITY) continue; /* all keys masked: zeros */
+                for (int j = 0; j < T; j++) sum += sc[j] == -INFINITY ? 0 : exp(sc[j] - mx);
+                for (int e = 0; e < D; e++) {
+                    double o = 0;
+                    for (int j = 0; j < T; j++)
+                        if (sc[j] != -INFINITY) o += exp(sc[j] - mx) / sum * x[((size_t)b * T + j) * ld + 2 * Cc + h * D + e];
+                    want[((size_t)b * R + i) * Cc + h * D + e] = o;
+                }
+            }
+    gbuf X = gb_make(x, nq), M = gb_make(mask, (size_t)B * T), S = gb_make(NULL, ns), P = gb_make(NULL, ns);
+    gbuf O1 = gb_make(NULL, nc), O2 = gb_make(NULL, nc);
+    dev_softmax sm = {B, H, R, T, scale, masked ? gv(M) : (dev_view){NULL, 0}};
+    dev_view xv = gv(X);
+    dev_gemm qk = {.trans_b = 1, .m = R, .n = T, .k = D, .alpha = 1.0f, .a = xv, .b = dev_at(xv, Cc), .c = gv(S),
+                   .lda = ld, .ldb = ld, .ldc = T, .stride_a = (long)T * ld, .stride_b = (long)T * ld,
+                   .stride_c = (long)H * R * T, .batch = B, .heads = H, .head_stride_a = D, .head_stride_b = D,
+                   .head_stride_c = (long)R * T};
+    dev_gemm pv = {.m = R, .n = D, .k = T, .alpha = 1.0f, .a = gv(P), .b = dev_at(xv, 2 * Cc), .c = gv(O1),
+                   .lda = T, .ldb = ld, .ldc = Cc, .stride_a = (long)H * R * T, .stride_b = (long)T * ld,
+                   .stride_c = (long)R * Cc, .batch = B, .heads = H, .head_stride_a = (long)R * T, .head_stride_b = D,
+                   .head_stride_c = D};
+    if (op_ok(dev_attention_forward(C, &qk, &sm, &pv), what)) {
+        float *got = gb_get(what, O1);
+        tu_close(what, got, want, nc, 1e-5, 1e-5 + 1e-6 * T);
+        /* the three ops */
+        dev_gemm pv2 = pv;
+        pv2.c = gv(O2);
+        if (op_ok(dev_matmul(C, &qk), what) && op_ok(dev_softmax_forward(C, &sm, gv(P), gv(S)), what) &&
+            op_ok(dev_matmul(C, &pv2), what)) {
+            float *three = gb_get(what, O2);
+            char also[240];
+            snprintf(also, sizeof also, "%s: equals matmul + softmax + matmul", what);
+            bit_equal(also, got, three, nc);
+            free(three);
+        }
+        free(got);
+    }
+    /* a chain that does not fit is refused */
+    dev_softmax bad = sm;
+    bad.rows = R + 1;
+    tu_check(dev_attention_forward(C, &qk, &bad, &pv) == MLTC_ERR_INVALID_ARGUMENT && strstr(E.msg, "chain"),
+             "%s: softmax rows %d for %d query rows refused: %s", what, R + 1, R, E.msg);
+    gb_free(X), gb_free(M), gb_free(S), gb_free(P), gb_free(O1), gb_free(O2);
+    free(x), free(mask), free(want), free(sc);
+}
+
+static void test_attention(void) {
+    attention_case(2, 3, 5, 5, 4, 0);
+    attention_case(3, 2, 7, 7, 8, 1);
+    attention_case(2, 2, 3, 9, 4, 1); /* fewer query rows than keys (selected outputs) */
+    attention_case(2, 12, 33, 33, 32, 1);
+}
+
 static void test_gather_scatter(void) {
     const int rows = 31, cols = 13, n = 23;
     int32_t idx[23];
@@ -1349,7 +1431,7 @@ int main(int argc, char **argv) {
         {"memory", test_memory},     {"matmul", test_matmul},
         {"bias", test_bias},         {"layernorm", test_layernorm},
         {"gelu", test_gelu},         {"ordering", test_ordering},
-        {"softmax", test_softmax},
+        {"softmax", test_softmax},   {"attention", test_attention},
         {"gather/scatter", test_gather_scatter}, {"dropout", test_dropout},
         {"axpby", test_axpby},
         {"losses", test_losses},     {"label attention", test_label_attention},

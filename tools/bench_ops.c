@@ -2,7 +2,9 @@
  * bench_ops: op throughput of one device through device.h only, so cpu, opencl and vulkan
  * are measured the same way. GEMM in GFLOP/s at BERT-base shapes (tokens x 768 x 768 for the
  * projections, x 3072 for the feed-forward pair, and the attention batches of 16 sequences x
- * 12 heads), and the memory-bound ops in GB/s of bytes they must read and write.
+ * 12 heads; inference attention whole, as three ops and through dev_attention_forward, in the
+ * GFLOP/s of its two products), and the memory-bound ops in GB/s of bytes they must read and
+ * write.
  *
  *   bench_ops [--device D] [--json] [--tokens N] [--seconds S]
  *
@@ -122,6 +124,23 @@ static mltc_status call_adamw(void *arg) {
     return dev_adamw(C, &w);
 }
 
+/* Attention for inference: the three ops one after the other, or dev_attention_forward (which
+ * a backend may fuse); the scores in att, the probabilities in pv->a. */
+typedef struct att_args {
+    dev_gemm qk, pv;
+    dev_softmax sm;
+} att_args;
+static mltc_status call_attention_3ops(void *arg) {
+    att_args *a = arg;
+    mltc_status st = dev_matmul(C, &a->qk);
+    if (!st) st = dev_softmax_forward(C, &a->sm, a->pv.a, a->qk.c);
+    return st ? st : dev_matmul(C, &a->pv);
+}
+static mltc_status call_attention(void *arg) {
+    att_args *a = arg;
+    return dev_attention_forward(C, &a->qk, &a->sm, &a->pv);
+}
+
 static void usage(void) {
     printf("usage: bench_ops [--device D] [--json] [--tokens N] [--seconds S]\n"
            "  --device D   cpu, opencl[:N], vulkan[:N] (default: MLTC_DEVICE, else cpu)\n"
@@ -178,6 +197,8 @@ int main(int argc, char **argv) {
     ew_args e_sm = {att, att, NULL, NULL, NULL, nsm, {16, HEADS, SEQ, SEQ, 0.125f, {NULL, 0}}, 0};
     dev_buf *sm_out = buf(nsm, 0.0f);
     e_sm.y = sm_out;
+    att_args e_att = {g_qk, g_pv, {BH, 1, SEQ, SEQ, 0.125f, {NULL, 0}}};
+    e_att.pv.a = V(sm_out);
     ew_args e_drop = {y, x, NULL, NULL, NULL, nh, {0}, 0};
     ew_args e_axpby = {y, x, y, NULL, NULL, nh, {0}, 0};
     /* AdamW over the feed-forward pair of one layer (2 x 768 x 3072 parameters). */
@@ -194,6 +215,8 @@ int main(int argc, char **argv) {
         {"layernorm fwd", "", 0, 8.0 * nh, call_layernorm, &ln},
         {"gelu fwd", "", 0, 8.0 * nf, call_gelu, &e_gelu},
         {"softmax fwd", "", 0, 8.0 * nsm, call_softmax, &e_sm},
+        {"attention 3 ops", "", 4.0 * BH * SEQ * SEQ * HD, 0, call_attention_3ops, &e_att},
+        {"attention fwd", "", 4.0 * BH * SEQ * SEQ * HD, 0, call_attention, &e_att},
         {"dropout fwd", "", 0, 8.0 * nh, call_dropout, &e_drop},
         {"axpby", "", 0, 12.0 * nh, call_axpby, &e_axpby},
         {"adamw", "", 0, 28.0 * np, call_adamw, &e_adam},
@@ -207,9 +230,11 @@ int main(int argc, char **argv) {
     snprintf(benches[5].shape, 64, "%dx%d", tokens, H);
     snprintf(benches[6].shape, 64, "%zu", nf);
     snprintf(benches[7].shape, 64, "%dx%dx%dx%d", 16, HEADS, SEQ, SEQ);
-    snprintf(benches[8].shape, 64, "%zu", nh);
-    snprintf(benches[9].shape, 64, "%zu", nh);
-    snprintf(benches[10].shape, 64, "%zu", np);
+    snprintf(benches[8].shape, 64, "%dx(%dx%d, d %d)", BH, SEQ, SEQ, HD);
+    snprintf(benches[9].shape, 64, "%dx(%dx%d, d %d)", BH, SEQ, SEQ, HD);
+    snprintf(benches[10].shape, 64, "%zu", nh);
+    snprintf(benches[11].shape, 64, "%zu", nh);
+    snprintf(benches[12].shape, 64, "%zu", np);
 
     result res[16];
     for (int i = 0; i < nb; i++) {

@@ -68,6 +68,7 @@ static const dev_ops cpu_ops = {
     .gelu_backward = cpu_gelu_backward,
     .softmax_forward = cpu_softmax_forward,
     .softmax_backward = cpu_softmax_backward,
+    .attention_forward = cpu_attention_forward,
     .gather_rows = cpu_gather_rows,
     .scatter_add_rows = cpu_scatter_add_rows,
     .dropout_forward = cpu_dropout_forward,

@@ -24,6 +24,11 @@ mltc_status cpu_layernorm_backward(dev_ctx *ctx, dev_view dx, dev_view dw, dev_v
 mltc_status cpu_softmax_forward(dev_ctx *ctx, const dev_softmax *s, dev_view y, dev_view x);
 mltc_status cpu_softmax_backward(dev_ctx *ctx, const dev_softmax *s, dev_view dx, dev_view dy, dev_view y,
                                  dev_view yd);
+/* Rows [r0, r1) of x [rows, cols] through the scaled masked softmax into y (y may be x); row r
+ * takes its key mask (NULL: none) from mask row r / rows_per_mask. */
+void cpu_softmax_rows(float *y, const float *x, const float *mask, long r0, long r1, long rows_per_mask, int cols,
+                      float scale);
+mltc_status cpu_attention_forward(dev_ctx *ctx, const dev_gemm *qk, const dev_softmax *sm, const dev_gemm *pv);
 
 mltc_status cpu_copy(dev_ctx *ctx, dev_view dst, dev_view src, size_t n);
 mltc_status cpu_fill(dev_ctx *ctx, dev_view dst, size_t n, float value);

@@ -91,7 +91,7 @@ mltc_status cpu_layernorm_backward(dev_ctx *ctx, dev_view dxv, dev_view dwv, dev
 /* Rows [r0, r1) of the scaled masked softmax. Masked keys are 0; a row whose keys are all
  * masked is all 0. The sums run in vector lanes (omp simd), so their rounding differs from a
  * sequential sum by a few ulp, well inside every tolerance. */
-CPU_CLONES static void softmax_rows(float *y, const float *x, const float *mask, long r0, long r1, long rows_per_mask,
+CPU_CLONES void cpu_softmax_rows(float *y, const float *x, const float *mask, long r0, long r1, long rows_per_mask,
                                     int cols, float scale) {
     for (long r = r0; r < r1; r++) {
         const float *xr = x + r * cols, *mr = mask ? mask + (r / rows_per_mask) * cols : NULL;
@@ -165,7 +165,7 @@ mltc_status cpu_softmax_forward(dev_ctx *ctx, const dev_softmax *s, dev_view yv,
 #pragma omp parallel for schedule(static)
     for (long b = 0; b < blocks; b++) {
         long r1 = (b + 1) * SOFTMAX_ROWS < nrows ? (b + 1) * SOFTMAX_ROWS : nrows;
-        softmax_rows(y, x, mask, b * SOFTMAX_ROWS, r1, per_mask, s->cols, s->scale);
+        cpu_softmax_rows(y, x, mask, b * SOFTMAX_ROWS, r1, per_mask, s->cols, s->scale);
     }
     return MLTC_OK;
 }

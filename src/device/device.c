@@ -50,6 +50,7 @@ static const char *const op_names[DEV_OP_COUNT] = {
     [DEV_OP_LABEL_ATTENTION_BACKWARD] = "label_attention_backward",
     [DEV_OP_SUMSQ] = "sumsq",
     [DEV_OP_ADAMW] = "adamw",
+    [DEV_OP_ATTENTION_FORWARD] = "attention_forward",
 };
 
 const char *dev_op_name(dev_op op) { return (op >= 0 && op < DEV_OP_COUNT) ? op_names[op] : "unknown op"; }
@@ -227,8 +228,7 @@ int dev_supports(dev_ctx *ctx, dev_op op) {
     return ctx->ops->supports(ctx, op);
 }
 
-mltc_status dev_matmul(dev_ctx *ctx, const dev_gemm *g) {
-    TRY(check_ctx(ctx));
+static mltc_status check_gemm(dev_ctx *ctx, const dev_gemm *g) {
     const char *op = "matmul";
     if (!g) return BAD(ctx, "matmul: parameters are NULL");
     POSITIVE(ctx, op, "m", g->m);
@@ -256,6 +256,12 @@ mltc_status dev_matmul(dev_ctx *ctx, const dev_gemm *g) {
         if (g->ldc != g->n) return BAD(ctx, "matmul: a bias needs a dense C (ldc %d != n %d)", g->ldc, g->n);
         TRY(check_view(ctx, op, "bias", g->bias, (size_t)g->n));
     }
+    return MLTC_OK;
+}
+
+mltc_status dev_matmul(dev_ctx *ctx, const dev_gemm *g) {
+    TRY(check_ctx(ctx));
+    TRY(check_gemm(ctx, g));
     DISPATCH(ctx, dev_gemm_problems(g) > 1 ? DEV_PROF_MATMUL_BATCHED : DEV_OP_MATMUL, ctx->ops->matmul(ctx, g));
 }
 
@@ -351,6 +357,37 @@ mltc_status dev_softmax_forward(dev_ctx *ctx, const dev_softmax *s, dev_view y, 
     TRY(check_view(ctx, "softmax_forward", "y", y, softmax_elems(s)));
     TRY(check_view(ctx, "softmax_forward", "x", x, softmax_elems(s)));
     DISPATCH(ctx, DEV_OP_SOFTMAX_FORWARD, ctx->ops->softmax_forward(ctx, s, y, x));
+}
+
+mltc_status dev_attention_forward(dev_ctx *ctx, const dev_gemm *qk, const dev_softmax *sm, const dev_gemm *pv) {
+    TRY(check_ctx(ctx));
+    if (!qk || !sm || !pv) return BAD(ctx, "attention_forward: parameters are NULL");
+    TRY(check_gemm(ctx, qk));
+    TRY(check_gemm(ctx, pv));
+    TRY(check_softmax(ctx, "attention_forward", sm));
+    int problems = dev_gemm_problems(qk);
+    if (qk->bias.buf || pv->bias.buf || qk->beta != 0.0f || qk->trans_a || pv->trans_a || pv->m != qk->m || pv->k != qk->n ||
+        dev_gemm_problems(pv) != problems || dev_gemm_heads(pv) != dev_gemm_heads(qk) ||
+        sm->batch * sm->heads != problems || sm->heads != dev_gemm_heads(qk) || sm->rows != qk->m ||
+        sm->cols != qk->n)
+        return BAD(ctx, "attention_forward: the products and the softmax do not chain (scores %dx%d in %d problems, "
+                        "softmax %dx%d in %dx%d, values product %dx%dx%d in %d)",
+                   qk->m, qk->n, problems, sm->rows, sm->cols, sm->batch, sm->heads, pv->m, pv->n, pv->k,
+                   dev_gemm_problems(pv));
+    /* the scores and probabilities dense [B, H, R, T], as the softmax reads and writes them */
+    long RT = (long)qk->m * qk->n, H = dev_gemm_heads(qk);
+    if (qk->ldc != qk->n || pv->lda != qk->n || (H > 1 && (qk->head_stride_c != RT || pv->head_stride_a != RT)) ||
+        (qk->batch > 1 && (qk->stride_c != H * RT || pv->stride_a != H * RT)))
+        return BAD(ctx, "attention_forward: the scores and probabilities must be dense [batch, heads, %d, %d]",
+                   qk->m, qk->n);
+    TRY(check_view(ctx, "attention_forward", "scores", qk->c, softmax_elems(sm)));
+    TRY(check_view(ctx, "attention_forward", "probabilities", pv->a, softmax_elems(sm)));
+    if (!ctx->ops->attention_forward) {
+        TRY(dev_matmul(ctx, qk));
+        TRY(dev_softmax_forward(ctx, sm, pv->a, qk->c));
+        return dev_matmul(ctx, pv);
+    }
+    DISPATCH(ctx, DEV_OP_ATTENTION_FORWARD, ctx->ops->attention_forward(ctx, qk, sm, pv));
 }
 
 mltc_status dev_softmax_dropout_backward(dev_ctx *ctx, const dev_softmax *s, dev_view dx, dev_view dy, dev_view y,

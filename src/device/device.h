@@ -66,6 +66,7 @@ typedef enum dev_op {
     DEV_OP_LABEL_ATTENTION_BACKWARD,
     DEV_OP_SUMSQ,
     DEV_OP_ADAMW,
+    DEV_OP_ATTENTION_FORWARD,
     DEV_OP_COUNT
 } dev_op;
 
@@ -198,6 +199,10 @@ typedef struct dev_ops {
     mltc_status (*gelu_backward)(dev_ctx *ctx, dev_view dx, dev_view dy, dev_view x, size_t n);
 
     mltc_status (*softmax_forward)(dev_ctx *ctx, const dev_softmax *s, dev_view y, dev_view x);
+    /* Optional (NULL: dev_attention_forward runs the three ops): pv->c = softmax(qk) x pv->b for
+     * inference, with the scores and probabilities (qk->c, pv->a) never written, so each head's
+     * can stay in cache. The shapes are checked by dev_attention_forward. */
+    mltc_status (*attention_forward)(dev_ctx *ctx, const dev_gemm *qk, const dev_softmax *sm, const dev_gemm *pv);
     /* dx = scale * y * (dy - sum_j dy*y), written, not accumulated (its one caller would otherwise
      * clear a [B, H, R, T] buffer first); dx may be dy (in place). With yd (buf != NULL): the
      * softmax's output went through dropout, yd = dropout(y), and dy is the gradient of yd; then
@@ -299,6 +304,11 @@ mltc_status dev_layernorm_backward(dev_ctx *ctx, dev_view dx, dev_view dw, dev_v
 mltc_status dev_gelu_forward(dev_ctx *ctx, dev_view y, dev_view x, size_t n);
 mltc_status dev_gelu_backward(dev_ctx *ctx, dev_view dx, dev_view dy, dev_view x, size_t n);
 mltc_status dev_softmax_forward(dev_ctx *ctx, const dev_softmax *s, dev_view y, dev_view x);
+/* Attention without a backward to feed (inference): qk computes the scores into qk->c, sm is
+ * their softmax into pv->a (R = qk->m query rows over T = qk->n keys per problem, pv->a read
+ * untransposed), pv multiplies it by the values into pv->c. A backend may fuse the three and
+ * leave qk->c and pv->a unwritten; either way their contents afterwards are unspecified. */
+mltc_status dev_attention_forward(dev_ctx *ctx, const dev_gemm *qk, const dev_softmax *sm, const dev_gemm *pv);
 mltc_status dev_softmax_backward(dev_ctx *ctx, const dev_softmax *s, dev_view dx, dev_view dy, dev_view y);
 /* The softmax backward through a dropout of its output yd = dropout(y); dy is d yd. */
 mltc_status dev_softmax_dropout_backward(dev_ctx *ctx, const dev_softmax *s, dev_view dx, dev_view dy, dev_view y,

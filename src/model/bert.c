@@ -419,13 +419,18 @@ mltc_status bert_gemm(dev_ctx *dev, int trans_a, int trans_b, int m, int n, int 
     return dev_matmul(dev, &g);
 }
 
+dev_gemm bert_heads_gemm(int trans_a, int trans_b, int m, int n, int k, bert_heads a, bert_heads b, bert_heads c,
+                         int batch, int heads) {
+    return (dev_gemm){.trans_a = trans_a, .trans_b = trans_b, .m = m, .n = n, .k = k, .alpha = 1.0f, .beta = 0.0f,
+                      .a = a.v, .b = b.v, .c = c.v, .lda = a.ld, .ldb = b.ld, .ldc = c.ld,
+                      .stride_a = a.stride, .stride_b = b.stride, .stride_c = c.stride, .batch = batch,
+                      .heads = heads, .head_stride_a = a.head_stride, .head_stride_b = b.head_stride,
+                      .head_stride_c = c.head_stride};
+}
+
 mltc_status bert_gemm_heads(dev_ctx *dev, int trans_a, int trans_b, int m, int n, int k, bert_heads a, bert_heads b,
                             bert_heads c, int batch, int heads) {
-    dev_gemm g = {.trans_a = trans_a, .trans_b = trans_b, .m = m, .n = n, .k = k, .alpha = 1.0f, .beta = 0.0f,
-                  .a = a.v, .b = b.v, .c = c.v, .lda = a.ld, .ldb = b.ld, .ldc = c.ld,
-                  .stride_a = a.stride, .stride_b = b.stride, .stride_c = c.stride, .batch = batch,
-                  .heads = heads, .head_stride_a = a.head_stride, .head_stride_b = b.head_stride,
-                  .head_stride_c = c.head_stride};
+    dev_gemm g = bert_heads_gemm(trans_a, trans_b, m, n, k, a, b, c, batch, heads);
     return dev_matmul(dev, &g);
 }
 

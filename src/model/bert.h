@@ -110,6 +110,11 @@ void bert_set_dropout_seed(bert_model *m, uint64_t seed);
 mltc_status bert_forward(bert_model *m, const int32_t *ids, const int32_t *token_types,
                          const int32_t *attention_mask, int B, int T, int train, uint64_t step, dev_view *hidden);
 
+/* bert_forward without dropout for inference only: nothing is kept for a backward (bert_backward
+ * then fails), which lets the device fuse each layer's attention (dev_attention_forward). */
+mltc_status bert_forward_inference(bert_model *m, const int32_t *ids, const int32_t *token_types,
+                                   const int32_t *attention_mask, int B, int T, dev_view *hidden);
+
 /* Selects the outputs: from now on the last layer computes only positions[0..R) of each
  * sequence (distinct, each in [0, max_seq) and below every batch's length), so bert_forward's
  * *hidden is [B, R, C] (row b*R + r is position positions[r] of sequence b) and bert_backward

@@ -65,10 +65,15 @@ mltc_status bert_attention_forward(bert_model *m, int l, int R, const bert_qkv *
     size_t BHRT = (size_t)B * H * R * T;
     float p_a = bert_p_attn(m);
     bert_heads scores = bert_score_heads(m, m->s_scores, R), ctx = bert_row_heads(m, a->ctx, R, C);
-    TRY(bert_gemm_heads(dev, 0, 1, R, T, D, x->q, x->k, scores, B, H));
-    dev_softmax sm = {B, H, R, T, 1.0f / sqrtf((float)D), m->mask};
-    TRY(dev_softmax_forward(dev, &sm, a->att, m->s_scores));
     bert_heads P = bert_score_heads(m, a->att, R);
+    dev_softmax sm = {B, H, R, T, 1.0f / sqrtf((float)D), m->mask};
+    if (m->inference) { /* no backward will read the probabilities: the backend may fuse the three */
+        dev_gemm qk = bert_heads_gemm(0, 1, R, T, D, x->q, x->k, scores, B, H);
+        dev_gemm pv = bert_heads_gemm(0, 0, R, D, T, P, x->v, ctx, B, H);
+        return dev_attention_forward(dev, &qk, &sm, &pv);
+    }
+    TRY(bert_gemm_heads(dev, 0, 1, R, T, D, x->q, x->k, scores, B, H));
+    TRY(dev_softmax_forward(dev, &sm, a->att, m->s_scores));
     if (p_a > 0.0f) {
         TRY(dev_dropout_forward(dev, a->att_d, a->att, BHRT, p_a, m->seed,
                                 bert_dropout_offset(m->step, BERT_SITE_ATT(l))));
@@ -157,4 +162,13 @@ mltc_status bert_forward(bert_model *m, const int32_t *ids, const int32_t *token
     m->have_forward = 1;
     *hidden = x;
     return MLTC_OK;
+}
+
+mltc_status bert_forward_inference(bert_model *m, const int32_t *ids, const int32_t *token_types,
+                                   const int32_t *attention_mask, int B, int T, dev_view *hidden) {
+    m->inference = 1;
+    mltc_status st = bert_forward(m, ids, token_types, attention_mask, B, T, 0, 0, hidden);
+    m->inference = 0;
+    m->have_forward = 0; /* the attention probabilities were not kept */
+    return st;
 }

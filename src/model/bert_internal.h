@@ -76,6 +76,7 @@ struct bert_model {
 
     /* The last forward, for backward. */
     int B, T, train, have_forward;
+    int inference; /* bert_forward_inference: no backward will follow */
     uint64_t step;
 };
 
@@ -146,7 +147,10 @@ mltc_status bert_last_layer_backward_selected(bert_model *m, int l, dev_view x, 
 /* Small helpers that build dev_gemm for the two shapes the encoder uses. */
 mltc_status bert_gemm(dev_ctx *dev, int trans_a, int trans_b, int m, int n, int k, float beta, dev_view a, int lda,
                       dev_view b, int ldb, dev_view c, int ldc);
-/* C = op(A) op(B) for every sequence and head (batch x heads problems, beta 0). */
+/* C = op(A) op(B) for every sequence and head (batch x heads problems, beta 0): the dev_gemm,
+ * and the product run. */
+dev_gemm bert_heads_gemm(int trans_a, int trans_b, int m, int n, int k, bert_heads a, bert_heads b, bert_heads c,
+                         int batch, int heads);
 mltc_status bert_gemm_heads(dev_ctx *dev, int trans_a, int trans_b, int m, int n, int k, bert_heads a, bert_heads b,
                             bert_heads c, int batch, int heads);
 

@@ -250,7 +250,10 @@ static mltc_status run_forward(classifier *c, const clf_example *ex, int B, int 
     *p = (head_pass){.B = B, .T = T, .rows = mlm ? 2 * B : B, .train = train, .step = step,
                      .h_mlm_target = mlm ? c->h_mlm_target : NULL};
     if (c->head_ops->before) TRY(c->head_ops->before(c, p));
-    TRY(bert_forward(c->bert, c->h_ids, c->h_types, c->h_mask, p->rows, T, train, step, &p->hidden));
+    if (train)
+        TRY(bert_forward(c->bert, c->h_ids, c->h_types, c->h_mask, p->rows, T, 1, step, &p->hidden));
+    else /* predictions: no backward follows */
+        TRY(bert_forward_inference(c->bert, c->h_ids, c->h_types, c->h_mask, p->rows, T, &p->hidden));
     p->hT = bert_selected_outputs(c->bert) ? bert_selected_outputs(c->bert) : T;
     return c->head_ops->forward(c, p);
 }

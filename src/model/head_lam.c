@@ -123,8 +123,10 @@ static void release(classifier *c) {
 /* The label pass: label vectors = mean over each name's tokens of the encoder's output. */
 static mltc_status before(classifier *c, const head_pass *p) {
     lam_head *h = c->head_state;
-    mltc_status st = bert_forward(c->label_bert, h->l_ids, h->l_types, h->l_mask, c->K, h->TL, p->train, p->step,
-                                  &h->label_hidden);
+    mltc_status st = p->train ? bert_forward(c->label_bert, h->l_ids, h->l_types, h->l_mask, c->K, h->TL, 1, p->step,
+                                             &h->label_hidden)
+                              : bert_forward_inference(c->label_bert, h->l_ids, h->l_types, h->l_mask, c->K, h->TL,
+                                                       &h->label_hidden);
     if (st) return st;
     int TL = h->TL, C = c->C;
     dev_gemm g = {.m = 1, .n = C, .k = TL, .alpha = 1.0f, .beta = 0.0f,
