@@ -363,6 +363,24 @@ static void test_input_errors(bert_model *m) {
 }
 
 
+/* bert_forward_inference (which lets a backend fuse attention) gives bert_forward's hidden
+ * states bit for bit, and leaves nothing for a backward. */
+static void test_inference(bert_model *m, dev_buf *dR) {
+    float *full = forward(m, 0, 0);
+    dev_view h;
+    tu_must(bert_forward_inference(m, ids, types, mask, B, T, &h), &err, "bert_forward_inference");
+    float *inf = download(h, NC);
+    size_t bad = NC;
+    for (size_t i = 0; i < NC && bad == NC; i++)
+        if (memcmp(&full[i], &inf[i], 4) != 0) bad = i;
+    tu_check(bad == NC, "inference forward equals bert_forward bit for bit (first difference at %zu of %zu)", bad, NC);
+    mltc_status st = bert_backward(m, tu_v(dR));
+    tu_check(st == MLTC_ERR_INVALID_ARGUMENT && strstr(err.msg, "no forward"),
+             "backward after an inference forward refused: status %d, message '%s'", st, err.msg);
+    free(full);
+    free(inf);
+}
+
 static double dropout_loss(bert_model *m) {
     float *h = forward(m, 1, 5);
     double l = loss_of(h);
@@ -630,6 +648,7 @@ int main(int argc, char **argv) {
     bert_model *m = make_model(&cfg, B + 2, T + 8);
     test_layout(m);
     test_input_errors(m);
+    test_inference(m, dR);
     test_against_pytorch(m, dR);
     test_selected_outputs(&cfg, m);
     test_dropout(&cfg, m, dR);

@@ -366,8 +366,8 @@ mltc_status dev_attention_forward(dev_ctx *ctx, const dev_gemm *qk, const dev_so
     TRY(check_gemm(ctx, pv));
     TRY(check_softmax(ctx, "attention_forward", sm));
     int problems = dev_gemm_problems(qk);
-    if (qk->bias.buf || pv->bias.buf || qk->beta != 0.0f || qk->trans_a || pv->trans_a || pv->m != qk->m || pv->k != qk->n ||
-        dev_gemm_problems(pv) != problems || dev_gemm_heads(pv) != dev_gemm_heads(qk) ||
+    if (qk->bias.buf || pv->bias.buf || qk->beta != 0.0f || qk->trans_a || pv->trans_a || pv->m != qk->m ||
+        pv->k != qk->n || dev_gemm_problems(pv) != problems || dev_gemm_heads(pv) != dev_gemm_heads(qk) ||
         sm->batch * sm->heads != problems || sm->heads != dev_gemm_heads(qk) || sm->rows != qk->m ||
         sm->cols != qk->n)
         return BAD(ctx, "attention_forward: the products and the softmax do not chain (scores %dx%d in %d problems, "
