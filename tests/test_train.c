@@ -13,6 +13,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "model/classifier.h"
 #include "model/safetensors.h"
 #include "run/train.h"
 #include "testutil.h"
@@ -340,6 +341,40 @@ static void test_resume_finished(dev_ctx *dev, const char *out) {
     free(last_before);
 }
 
+/* A checkpoint loaded for prediction (as mltc_model_load does) has no gradients or AdamW moments:
+ * it predicts as the loaded-for-training one does, and the training entry points refuse with a
+ * message instead of touching buffers it does not have. */
+static void test_predict_only(dev_ctx *dev, const char *out) {
+    char last[340];
+    snprintf(last, sizeof last, "%s/last", out);
+    classifier *pred = NULL, *full = NULL;
+    if (!tu_status(classifier_load(dev, last, BATCH, 0, &pred), MLTC_OK, dev->err, "predict-only load") ||
+        !tu_status(classifier_load(dev, last, BATCH, 1, &full), MLTC_OK, dev->err, "full load")) {
+        classifier_free(pred);
+        return;
+    }
+    int32_t ids[3][4] = {{1000, 2000, 3000, 4000}, {1500, 2500, 0, 0}, {1234, 0, 0, 0}};
+    uint8_t gold[K] = {1, 0, 0, 0, 0, 0};
+    clf_example ex[3] = {{ids[0], 4, gold}, {ids[1], 2, gold}, {ids[2], 1, gold}};
+    float a[3 * K], b[3 * K];
+    if (tu_status(classifier_predict(pred, ex, 3, a), MLTC_OK, dev->err, "predict-only: predict") &&
+        tu_status(classifier_predict(full, ex, 3, b), MLTC_OK, dev->err, "full: predict"))
+        tu_check(memcmp(a, b, sizeof a) == 0, "predict-only and full loads predict the same, bit for bit");
+    mltc_status st = classifier_forward_backward(pred, ex, 3, 1, NULL);
+    tu_check(st == MLTC_ERR_INVALID_ARGUMENT && strstr(dev->err->msg, "prediction"),
+             "predict-only: a training step refused: status '%s', message '%s'", mltc_status_string(st), dev->err->msg);
+    st = classifier_optimizer_step(pred, 1e-3, 1, NULL);
+    tu_check(st == MLTC_ERR_INVALID_ARGUMENT && strstr(dev->err->msg, "prediction"),
+             "predict-only: an optimizer step refused: '%s'", dev->err->msg);
+    char dir[360];
+    snprintf(dir, sizeof dir, "%s/predict-only-save", out);
+    st = classifier_save(pred, dir, NULL, 1);
+    tu_check(st == MLTC_ERR_INVALID_ARGUMENT && access(dir, F_OK) != 0,
+             "predict-only: saving with optimizer state refused, nothing written: '%s'", dev->err->msg);
+    classifier_free(pred);
+    classifier_free(full);
+}
+
 /* Writes text to path; 0 on success. */
 static int write_text(const char *path, const char *text) {
     FILE *f = fopen(path, "wb");
@@ -505,6 +540,7 @@ int main(int argc, char **argv) {
     char finished[320];
     snprintf(finished, sizeof finished, "%s/out-bert", tmp);
     test_resume_finished(dev, finished);
+    test_predict_only(dev, finished);
     /* lavapipe runs compute shaders on the CPU: when the plain head is already slow there, the
      * other heads would take minutes, so they are left to the faster backends (said, not hidden). */
     int slow = !strcmp(backend, "vulkan") && bert_s > 20;

@@ -251,6 +251,21 @@ mltc_status bert_model_create(dev_ctx *dev, const bert_config *cfg, int max_batc
     return MLTC_OK;
 }
 
+mltc_status bert_model_create_inference(dev_ctx *dev, const bert_config *cfg, int max_batch, int max_seq,
+                                        bert_model **out) {
+    bert_model *m = NULL;
+    mltc_status st = model_new(dev, cfg, max_batch, max_seq, &m);
+    if (st) return st;
+    st = alloc_zeroed(dev, m->lay.n, &m->params);
+    if (st) {
+        err_prefix(dev->err, "bert_model_create_inference: parameters (%zu floats): ", m->lay.n);
+        bert_model_free(m);
+        return st;
+    }
+    *out = m;
+    return MLTC_OK;
+}
+
 mltc_status bert_model_create_sibling(bert_model *base, int max_batch, int max_seq, bert_model **out) {
     if (!base || !out) return MLTC_ERR_INVALID_ARGUMENT;
     bert_model *m = NULL;
@@ -325,7 +340,11 @@ mltc_status bert_tensor_download(bert_model *m, const bert_tensor *t, float *dst
     return dev_download(m->dev, m->params, t->off * 4, dst, t->numel * 4);
 }
 
-mltc_status bert_zero_grads(bert_model *m) { return dev_fill(m->dev, bert_gv(m, 0), m->lay.n, 0.0f); }
+mltc_status bert_zero_grads(bert_model *m) {
+    if (!m->grads)
+        return err_set(m->dev->err, MLTC_ERR_INVALID_ARGUMENT, "bert_zero_grads: an inference-only model has no gradients");
+    return dev_fill(m->dev, bert_gv(m, 0), m->lay.n, 0.0f);
+}
 
 /* ---- vocabulary resizing -------------------------------------------------------------- */
 

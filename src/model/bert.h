@@ -54,6 +54,10 @@ typedef struct bert_tensor {
 mltc_status bert_model_create(dev_ctx *dev, const bert_config *cfg, int max_batch, int max_seq, bert_model **out);
 void bert_model_free(bert_model *m);
 
+/* The same for prediction only: no gradient buffer (bert_backward and bert_zero_grads refuse). */
+mltc_status bert_model_create_inference(dev_ctx *dev, const bert_config *cfg, int max_batch, int max_seq,
+                                        bert_model **out);
+
 /* A second encoder over the SAME parameter and gradient buffers as base, with activations of
  * its own for up to max_batch x max_seq (BERT-LAM encodes the label names with the text
  * encoder). Its backward accumulates into the shared gradients. Free it before base; do not

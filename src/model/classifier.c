@@ -71,6 +71,7 @@ mltc_status clf_finish_setup(classifier *c, int fresh_head) {
     }
     if (fresh_head) TRY(c->head_ops->init(c));
 
+    if (!c->trainable) return MLTC_OK; /* no optimizer state for a model that only predicts */
     size_t ne = bert_num_params(c->bert), nh = c->head.n;
     dev_buf **bufs[] = {&c->m_enc, &c->v_enc, &c->m_head, &c->v_head};
     size_t sizes[] = {ne, ne, nh, nh};
@@ -104,7 +105,16 @@ classifier *clf_alloc(dev_ctx *dev, const train_settings *s, int max_batch) {
     c->max_batch = max_batch;
     c->max_rows = s->head == HEAD_LMMTC && s->lambda > 0 ? 2 * max_batch : max_batch;
     c->max_len = s->max_len;
+    c->trainable = 1;
     return c;
+}
+
+/* Training entry points on a classifier loaded for prediction only. */
+static mltc_status check_trainable(classifier *c) {
+    return c->trainable ? MLTC_OK
+                        : err_set(c->dev->err, MLTC_ERR_INVALID_ARGUMENT,
+                                  "classifier: loaded for prediction (no gradients or optimizer state); load it "
+                                  "with its optimizer state to train");
 }
 
 mltc_status classifier_create(dev_ctx *dev, const char *model_dir, const labels *lbl, const train_settings *settings,
@@ -274,6 +284,7 @@ mltc_status classifier_forward_backward(classifier *c, const clf_example *ex, in
     if (!c || !ex) return c ? err_set(c->dev->err, MLTC_ERR_INVALID_ARGUMENT, "train step: NULL argument")
                             : MLTC_ERR_INVALID_ARGUMENT;
     dev_ctx *d = c->dev;
+    TRY(check_trainable(c));
     for (int b = 0; b < B; b++)
         if (!ex[b].gold) return err_set(d->err, MLTC_ERR_INVALID_ARGUMENT, "train step: example %d has no labels", b);
     head_pass p;
@@ -301,6 +312,7 @@ mltc_status classifier_forward_backward(classifier *c, const clf_example *ex, in
 }
 
 mltc_status classifier_zero_grads(classifier *c) {
+    TRY(check_trainable(c));
     TRY(bert_zero_grads(c->bert));
     return dev_fill(c->dev, (dev_view){c->head.grads, 0}, c->head.n, 0.0f);
 }
@@ -318,6 +330,7 @@ static mltc_status adamw_range(classifier *c, dev_buf *p, dev_buf *g, dev_buf *m
 
 mltc_status classifier_optimizer_step(classifier *c, double lr, long step, double *norm) {
     dev_ctx *d = c->dev;
+    TRY(check_trainable(c));
     if (step < 1) return err_set(d->err, MLTC_ERR_INVALID_ARGUMENT, "optimizer step %ld must be >= 1", step);
     dev_view n0 = {c->norms, 0}, n1 = {c->norms, 1};
     /* The global norm covers the encoder and the head: two partial sums, then one. */

@@ -54,6 +54,7 @@ struct classifier {
     bert_model *bert;        /* the text encoder */
     bert_model *label_bert;  /* LAM: a sibling sharing the encoder's parameters */
     int K, C, max_batch, max_rows, max_len;
+    int trainable;           /* 0: loaded for prediction, with no gradients or AdamW moments */
 
     param_table head;        /* head parameters and gradients */
     void *head_state;        /* the head's work memory */

@@ -181,6 +181,9 @@ mltc_status classifier_save(classifier *c, const char *dir, const char *extra_js
     if (!c || !dir) return c ? err_set(c->dev->err, MLTC_ERR_INVALID_ARGUMENT, "save: no folder given")
                              : MLTC_ERR_INVALID_ARGUMENT;
     mltc_error *err = c->dev->err;
+    if (with_optimizer && !c->trainable)
+        return err_set(err, MLTC_ERR_INVALID_ARGUMENT, "saving checkpoint %s: a model loaded for prediction has no "
+                                                       "optimizer state to save", dir);
     char tmp[4096], old[4096], path[4200];
     if (snprintf(tmp, sizeof tmp, "%s.tmp-%ld", dir, (long)getpid()) >= (int)sizeof tmp ||
         snprintf(old, sizeof old, "%s.old-%ld", dir, (long)getpid()) >= (int)sizeof old)
@@ -259,6 +262,7 @@ mltc_status classifier_load(dev_ctx *dev, const char *dir, int max_batch, int wi
     if (!st && !(c = clf_alloc(dev, &meta.s, max_batch)))
         st = err_set(err, MLTC_ERR_OUT_OF_MEMORY, "classifier_load: no memory");
     if (!st) {
+        c->trainable = with_optimizer;
         c->lbl = meta.lbl; /* moved */
         memset(&meta.lbl, 0, sizeof meta.lbl);
         c->extra_json = meta.extra;
@@ -282,7 +286,9 @@ mltc_status classifier_load(dev_ctx *dev, const char *dir, int max_batch, int wi
         st = err_set(err, MLTC_ERR_PARSE, "%s: %d tokens, but config.json says vocab_size %d", path,
                      tok_vocab_size(c->tok), cfg.vocab_size);
     if (!st) st = clf_check_shape(c, &cfg, dir);
-    if (!st) st = bert_model_create(dev, &cfg, c->max_rows, c->max_len, &c->bert);
+    if (!st)
+        st = with_optimizer ? bert_model_create(dev, &cfg, c->max_rows, c->max_len, &c->bert)
+                            : bert_model_create_inference(dev, &cfg, c->max_rows, c->max_len, &c->bert);
     if (!st) {
         bert_set_dropout_seed(c->bert, c->s.seed);
         join(path, sizeof path, dir, "model.safetensors");
