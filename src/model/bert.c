@@ -112,7 +112,8 @@ static mltc_status layer_act_alloc(bert_model *m, bert_layer_act *a) {
     size_t n = (size_t)m->max_batch * m->max_seq, C = (size_t)c->hidden_size, I = (size_t)c->intermediate_size;
     size_t att = (size_t)m->max_batch * c->num_heads * m->max_seq * m->max_seq, cur = 0;
     size_t o_qkv = take(&cur, 3 * n * C), o_att = take(&cur, att);
-    size_t o_att_d = c->attention_dropout > 0.0f ? take(&cur, att) : 0;
+    /* prediction-only models never apply dropout */
+    size_t o_att_d = c->attention_dropout > 0.0f && !m->predict_only ? take(&cur, att) : 0;
     size_t o_ctx = take(&cur, n * C), o_res1 = take(&cur, n * C), o_ln1 = take(&cur, n * C);
     size_t o_ln1m = take(&cur, n), o_ln1r = take(&cur, n);
     size_t o_fpre = take(&cur, n * I), o_fgelu = take(&cur, n * I);
@@ -122,7 +123,7 @@ static mltc_status layer_act_alloc(bert_model *m, bert_layer_act *a) {
     dev_buf *b = a->buf;
     a->qkv = (dev_view){b, o_qkv};
     a->att = (dev_view){b, o_att};
-    a->att_d = (dev_view){c->attention_dropout > 0.0f ? b : NULL, o_att_d};
+    a->att_d = (dev_view){o_att_d ? b : NULL, o_att_d};
     a->ctx = (dev_view){b, o_ctx};
     a->res1 = (dev_view){b, o_res1};
     a->ln1 = (dev_view){b, o_ln1};
@@ -161,13 +162,21 @@ static mltc_status acts_alloc(bert_model *m) {
     m->emb_rstd = (dev_view){m->emb_buf, o_rstd};
     m->emb_out = (dev_view){m->emb_buf, o_out};
 
-    for (int l = 0; l < c->num_layers; l++)
-        if ((st = layer_act_alloc(m, &m->act[l]))) return st;
+    /* For prediction no backward reads a layer's activations after the next layer has run: two
+     * sets in turn (layer l reads layer l-1's output, so never its own set) serve every layer. */
+    for (int l = 0; l < c->num_layers; l++) {
+        if (l < m->act_sets) {
+            if ((st = layer_act_alloc(m, &m->act[l]))) return st;
+        } else {
+            m->act[l] = m->act[l % m->act_sets];
+        }
+    }
 
     cur = 0;
-    size_t o_scores = take(&cur, att), o_dqkv = take(&cur, 3 * n * C);
-    size_t o_dA = take(&cur, n * C), o_dB = take(&cur, n * C), o_dC = take(&cur, n * C);
-    size_t o_df1 = take(&cur, n * I);
+    int grads = !m->predict_only; /* the backward's buffers */
+    size_t o_scores = take(&cur, att), o_dqkv = take(&cur, grads ? 3 * n * C : 0);
+    size_t o_dA = take(&cur, grads ? n * C : 0), o_dB = take(&cur, grads ? n * C : 0);
+    size_t o_dC = take(&cur, grads ? n * C : 0), o_df1 = take(&cur, grads ? n * I : 0);
     if ((st = dev_alloc(dev, cur * 4, &m->scratch))) return st;
     dev_buf *s = m->scratch;
     m->s_scores = (dev_view){s, o_scores};
@@ -183,7 +192,8 @@ static mltc_status acts_alloc(bert_model *m) {
 }
 
 /* Everything but the parameters: checks, host memory, layout, activations. */
-static mltc_status model_new(dev_ctx *dev, const bert_config *cfg, int max_batch, int max_seq, bert_model **out) {
+static mltc_status model_new(dev_ctx *dev, const bert_config *cfg, int max_batch, int max_seq, int predict_only,
+                             bert_model **out) {
     if (!dev || !cfg || !out) return MLTC_ERR_INVALID_ARGUMENT;
     *out = NULL;
     mltc_error *err = dev->err;
@@ -208,6 +218,8 @@ static mltc_status model_new(dev_ctx *dev, const bert_config *cfg, int max_batch
     m->cfg = *cfg;
     m->max_batch = max_batch;
     m->max_seq = max_seq;
+    m->predict_only = predict_only;
+    m->act_sets = predict_only && cfg->num_layers > 2 ? 2 : cfg->num_layers;
     m->seed = 0;
     size_t n = (size_t)max_batch * max_seq;
     m->lay.layers = calloc((size_t)cfg->num_layers, sizeof *m->lay.layers);
@@ -238,7 +250,7 @@ static mltc_status model_new(dev_ctx *dev, const bert_config *cfg, int max_batch
 
 mltc_status bert_model_create(dev_ctx *dev, const bert_config *cfg, int max_batch, int max_seq, bert_model **out) {
     bert_model *m = NULL;
-    mltc_status st = model_new(dev, cfg, max_batch, max_seq, &m);
+    mltc_status st = model_new(dev, cfg, max_batch, max_seq, 0, &m);
     if (st) return st;
     st = alloc_zeroed(dev, m->lay.n, &m->params);
     if (!st) st = alloc_zeroed(dev, m->lay.n, &m->grads);
@@ -254,7 +266,7 @@ mltc_status bert_model_create(dev_ctx *dev, const bert_config *cfg, int max_batc
 mltc_status bert_model_create_inference(dev_ctx *dev, const bert_config *cfg, int max_batch, int max_seq,
                                         bert_model **out) {
     bert_model *m = NULL;
-    mltc_status st = model_new(dev, cfg, max_batch, max_seq, &m);
+    mltc_status st = model_new(dev, cfg, max_batch, max_seq, 1, &m);
     if (st) return st;
     st = alloc_zeroed(dev, m->lay.n, &m->params);
     if (st) {
@@ -269,7 +281,7 @@ mltc_status bert_model_create_inference(dev_ctx *dev, const bert_config *cfg, in
 mltc_status bert_model_create_sibling(bert_model *base, int max_batch, int max_seq, bert_model **out) {
     if (!base || !out) return MLTC_ERR_INVALID_ARGUMENT;
     bert_model *m = NULL;
-    mltc_status st = model_new(base->dev, &base->cfg, max_batch, max_seq, &m);
+    mltc_status st = model_new(base->dev, &base->cfg, max_batch, max_seq, !base->grads, &m);
     if (st) return st;
     m->params = base->params;
     m->grads = base->grads;
@@ -294,7 +306,7 @@ void bert_model_free(bert_model *m) {
     free(m->sel_pos);
     free(m->h_sel_idx);
     if (m->act)
-        for (int l = 0; l < m->cfg.num_layers; l++) dev_free(dev, m->act[l].buf);
+        for (int l = 0; l < m->act_sets; l++) dev_free(dev, m->act[l].buf);
     free(m->act);
     free(m->lay.layers);
     free(m->tensors);
