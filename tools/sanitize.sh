@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Memory and undefined-behaviour checks, run by tools/test.sh after the normal tests:
-#  1. the CPU and OpenCL tests once more in a build under AddressSanitizer (leaks included) and
+#  1. the CPU and OpenCL tests once more in a build under AddressSanitizer (leaks included on the
+#     CPU; see below for OpenCL) and
 #     UndefinedBehaviorSanitizer (gcc, build-asan/). The Vulkan tests are left out: lavapipe
 #     under ASan takes minutes per training test; the validation-layer run covers that side.
 #  2. the fuzz harnesses of the file readers (tests/fuzz: clang + libFuzzer, build-fuzz/), each
@@ -16,7 +17,11 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DMLTC_WERROR=ON -DCMAKE_C_FLA
 cmake --build build-asan -j"$jobs"
 # install_consumer builds an application without the sanitizer flags against this library.
 ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan --output-on-failure -j"$jobs" --timeout 1200 \
-  -E "vulkan|install_consumer"
+  -E "opencl|vulkan|install_consumer"
+# The OpenCL tests without leak detection: LeakSanitizer's stop-the-world tracer crashed at exit
+# on PoCL's worker threads once in three runs ("LeakSanitizer has encountered a fatal error", no
+# leak reported); AddressSanitizer's checks stay on.
+ASAN_OPTIONS=detect_leaks=0 ctest --test-dir build-asan --output-on-failure -j"$jobs" --timeout 1200 -R opencl
 
 cmake -S tests/fuzz -B build-fuzz -DCMAKE_C_COMPILER=clang >/dev/null
 cmake --build build-fuzz -j"$jobs"
