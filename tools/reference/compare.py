@@ -70,6 +70,9 @@ def run(cmd, env=None, timeout=None):
         CHILD.clear()
     if STOPPING:
         sys.exit("compare: stopped by SIGTERM (" + (err.strip().splitlines() or ["-"])[-1][:200] + ")")
+    if p.returncode < 0:  # a signal: its last line says nothing about why (SIGKILL: the OOM killer?)
+        sig = -p.returncode
+        return None, f"killed by signal {sig}" + (" (SIGKILL: out of memory?)" if sig == signal.SIGKILL else "")
     if p.returncode != 0:
         last = (err.strip().splitlines() or ["exit code %d" % p.returncode])[-1]
         return None, last[:200]
