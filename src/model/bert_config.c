@@ -2,9 +2,11 @@
 #include "model/bert_config.h"
 
 #include "core/fileio.h"
+#include "core/json_number.h"
 
 #include <cjson/cJSON.h>
 #include <float.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,8 +18,8 @@
 static mltc_status get_int(mltc_error *err, const cJSON *root, const char *source, const char *key, int *out) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key);
     if (!v) return err_set(err, MLTC_ERR_PARSE, "%s: key '%s' is missing", source, key);
-    double d = cJSON_IsNumber(v) ? v->valuedouble : NAN;
-    if (!(d >= 1.0 && d <= 2147483647.0) || d != floor(d))
+    double d;
+    if (!json_whole_number(v, 1.0, INT_MAX, &d))
         return err_set(err, MLTC_ERR_PARSE, "%s: key '%s': expected a positive integer", source, key);
     *out = (int)d;
     return MLTC_OK;

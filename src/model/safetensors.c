@@ -3,6 +3,7 @@
 #include "model/safetensors.h"
 
 #include "core/fileio.h"
+#include "core/json_number.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -139,9 +140,8 @@ static mltc_status load_bytes(mltc_error *err, st_file *f) {
 
 /* A JSON number that is a whole number a double holds exactly (offsets and dimensions). */
 static int json_uint(const cJSON *v, uint64_t *out) {
-    if (!cJSON_IsNumber(v)) return 0;
-    double d = v->valuedouble;
-    if (!(d >= 0) || d > 9007199254740992.0 || floor(d) != d) return 0;
+    double d;
+    if (!json_whole_number(v, 0.0, 9007199254740992.0, &d)) return 0;
     *out = (uint64_t)d;
     return 1;
 }

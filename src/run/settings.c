@@ -1,5 +1,7 @@
 #include "run/settings.h"
 
+#include "core/json_number.h"
+
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,8 +92,7 @@ static mltc_status get_int(mltc_error *err, const cJSON *obj, const char *where,
     double d = *out;
     mltc_status st = get_number(err, obj, where, key, &d);
     if (st != MLTC_OK) return st;
-    /* the range first: converting a double outside int's range is undefined behaviour */
-    if (!(d >= (double)INT_MIN && d <= (double)INT_MAX) || d != (double)(int)d)
+    if (!whole_in_range(d, INT_MIN, INT_MAX)) /* d is the default when the key is absent */
         return err_set(err, MLTC_ERR_PARSE, "%s: settings.%s must be an integer that fits in 32 bits, not %g", where,
                        key, d);
     *out = (int)d;

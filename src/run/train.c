@@ -15,6 +15,7 @@
 #include <cjson/cJSON.h>
 
 #include "core/fileio.h"
+#include "core/json_number.h"
 #include "model/classifier.h"
 #include "run/batching.h"
 #include "run/evaluate.h"
@@ -76,22 +77,14 @@ static mltc_status save_last(run_state *r) {
     return st;
 }
 
-/* A count stored in mltc.json: an integer in [0, max], checked before any conversion. */
-static int json_count(const cJSON *v, double max, double *out) {
-    if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0 && v->valuedouble <= max) || v->valuedouble != floor(v->valuedouble))
-        return 0;
-    *out = v->valuedouble;
-    return 1;
-}
-
 static mltc_status read_position(run_state *r) {
     cJSON *o = cJSON_Parse(classifier_extra_json(r->c));
     double epoch, batch, step;
     const cJSON *f = cJSON_GetObjectItemCaseSensitive(o, "best_micro_f1");
     mltc_status st = MLTC_OK;
-    if (!json_count(cJSON_GetObjectItemCaseSensitive(o, "epoch"), INT_MAX, &epoch) ||
-        !json_count(cJSON_GetObjectItemCaseSensitive(o, "batch_in_epoch"), INT_MAX, &batch) ||
-        !json_count(cJSON_GetObjectItemCaseSensitive(o, "step"), LONG_MAX / 2, &step))
+    if (!json_whole_number(cJSON_GetObjectItemCaseSensitive(o, "epoch"), 0, INT_MAX, &epoch) ||
+        !json_whole_number(cJSON_GetObjectItemCaseSensitive(o, "batch_in_epoch"), 0, INT_MAX, &batch) ||
+        !json_whole_number(cJSON_GetObjectItemCaseSensitive(o, "step"), 0, LONG_MAX / 2, &step))
         st = err_set(r->dev->err, MLTC_ERR_PARSE,
                      "%s/mltc.json: no training position to resume from (extra.epoch, extra.batch_in_epoch and "
                      "extra.step must be counts)",
