@@ -106,6 +106,11 @@ static mltc_status alloc_zeroed(dev_ctx *dev, size_t elems, dev_buf **out) {
     return st;
 }
 
+/* Activation buffers: one per layer, or for prediction two used in turn by all the layers. */
+static int act_sets(const bert_model *m) {
+    return m->predict_only && m->cfg.num_layers > 2 ? 2 : m->cfg.num_layers;
+}
+
 /* Activation views of one layer inside its own buffer, for n = max_batch * max_seq rows. */
 static mltc_status layer_act_alloc(bert_model *m, bert_layer_act *a) {
     const bert_config *c = &m->cfg;
@@ -164,11 +169,12 @@ static mltc_status acts_alloc(bert_model *m) {
 
     /* For prediction no backward reads a layer's activations after the next layer has run: two
      * sets in turn (layer l reads layer l-1's output, so never its own set) serve every layer. */
+    int sets = act_sets(m);
     for (int l = 0; l < c->num_layers; l++) {
-        if (l < m->act_sets) {
+        if (l < sets) {
             if ((st = layer_act_alloc(m, &m->act[l]))) return st;
         } else {
-            m->act[l] = m->act[l % m->act_sets];
+            m->act[l] = m->act[l % sets];
         }
     }
 
@@ -219,7 +225,6 @@ static mltc_status model_new(dev_ctx *dev, const bert_config *cfg, int max_batch
     m->max_batch = max_batch;
     m->max_seq = max_seq;
     m->predict_only = predict_only;
-    m->act_sets = predict_only && cfg->num_layers > 2 ? 2 : cfg->num_layers;
     m->seed = 0;
     size_t n = (size_t)max_batch * max_seq;
     m->lay.layers = calloc((size_t)cfg->num_layers, sizeof *m->lay.layers);
@@ -248,12 +253,14 @@ static mltc_status model_new(dev_ctx *dev, const bert_config *cfg, int max_batch
     return MLTC_OK;
 }
 
-mltc_status bert_model_create(dev_ctx *dev, const bert_config *cfg, int max_batch, int max_seq, bert_model **out) {
+/* A model with parameters of its own, and gradients unless it is for prediction only. */
+static mltc_status model_create(dev_ctx *dev, const bert_config *cfg, int max_batch, int max_seq, int predict_only,
+                                bert_model **out) {
     bert_model *m = NULL;
-    mltc_status st = model_new(dev, cfg, max_batch, max_seq, 0, &m);
+    mltc_status st = model_new(dev, cfg, max_batch, max_seq, predict_only, &m);
     if (st) return st;
     st = alloc_zeroed(dev, m->lay.n, &m->params);
-    if (!st) st = alloc_zeroed(dev, m->lay.n, &m->grads);
+    if (!st && !predict_only) st = alloc_zeroed(dev, m->lay.n, &m->grads);
     if (st) {
         err_prefix(dev->err, "bert_model_create: parameters (%zu floats): ", m->lay.n);
         bert_model_free(m);
@@ -263,25 +270,19 @@ mltc_status bert_model_create(dev_ctx *dev, const bert_config *cfg, int max_batc
     return MLTC_OK;
 }
 
+mltc_status bert_model_create(dev_ctx *dev, const bert_config *cfg, int max_batch, int max_seq, bert_model **out) {
+    return model_create(dev, cfg, max_batch, max_seq, 0, out);
+}
+
 mltc_status bert_model_create_inference(dev_ctx *dev, const bert_config *cfg, int max_batch, int max_seq,
                                         bert_model **out) {
-    bert_model *m = NULL;
-    mltc_status st = model_new(dev, cfg, max_batch, max_seq, 1, &m);
-    if (st) return st;
-    st = alloc_zeroed(dev, m->lay.n, &m->params);
-    if (st) {
-        err_prefix(dev->err, "bert_model_create_inference: parameters (%zu floats): ", m->lay.n);
-        bert_model_free(m);
-        return st;
-    }
-    *out = m;
-    return MLTC_OK;
+    return model_create(dev, cfg, max_batch, max_seq, 1, out);
 }
 
 mltc_status bert_model_create_sibling(bert_model *base, int max_batch, int max_seq, bert_model **out) {
     if (!base || !out) return MLTC_ERR_INVALID_ARGUMENT;
     bert_model *m = NULL;
-    mltc_status st = model_new(base->dev, &base->cfg, max_batch, max_seq, !base->grads, &m);
+    mltc_status st = model_new(base->dev, &base->cfg, max_batch, max_seq, base->predict_only, &m);
     if (st) return st;
     m->params = base->params;
     m->grads = base->grads;
@@ -306,7 +307,7 @@ void bert_model_free(bert_model *m) {
     free(m->sel_pos);
     free(m->h_sel_idx);
     if (m->act)
-        for (int l = 0; l < m->act_sets; l++) dev_free(dev, m->act[l].buf);
+        for (int l = 0; l < act_sets(m); l++) dev_free(dev, m->act[l].buf);
     free(m->act);
     free(m->lay.layers);
     free(m->tensors);
@@ -353,8 +354,9 @@ mltc_status bert_tensor_download(bert_model *m, const bert_tensor *t, float *dst
 }
 
 mltc_status bert_zero_grads(bert_model *m) {
-    if (!m->grads)
-        return err_set(m->dev->err, MLTC_ERR_INVALID_ARGUMENT, "bert_zero_grads: an inference-only model has no gradients");
+    if (m->predict_only)
+        return err_set(m->dev->err, MLTC_ERR_INVALID_ARGUMENT,
+                       "bert_zero_grads: an inference-only model has no gradients");
     return dev_fill(m->dev, bert_gv(m, 0), m->lay.n, 0.0f);
 }
 

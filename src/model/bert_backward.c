@@ -136,7 +136,7 @@ static mltc_status embedding_backward(bert_model *m, dev_view dsum) {
 mltc_status bert_backward(bert_model *m, dev_view dhidden) {
     dev_ctx *dev = m->dev;
     const bert_config *c = &m->cfg;
-    if (!m->grads)
+    if (m->predict_only)
         return err_set(dev->err, MLTC_ERR_INVALID_ARGUMENT, "bert_backward: an inference-only model has no gradients");
     if (!m->have_forward)
         return err_set(dev->err, MLTC_ERR_INVALID_ARGUMENT, "bert_backward: no forward pass to go back through");

@@ -40,8 +40,7 @@ struct bert_model {
     int ntensors;
     dev_buf *params, *grads;
     bert_model *owner; /* a sibling: the model whose params and grads these are; else NULL */
-    int predict_only;  /* bert_model_create_inference: no gradients, no backward buffers */
-    int act_sets;      /* activation buffers: one per layer, or 2 used in turn for prediction */
+    int predict_only;  /* bert_model_create_inference (or its sibling): no gradients, no backward buffers */
 
     /* Inputs of the last forward: ids, token types, positions (int32) and the mask (float). */
     dev_buf *inputs;
