@@ -29,8 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fuzz_expect_message(st, &err, "ckpt_meta_parse");
     if (!st) {
         if (meta.lbl.count < 1) abort();
-        for (int k = 0; k < meta.lbl.count; k++)
-            if (labels_find(&meta.lbl, meta.lbl.names[k]) != k) abort();
+        fuzz_check_labels(&meta.lbl);
         ckpt_meta_free(&meta);
     } else if (meta.lbl.count || meta.extra) {
         abort(); /* a failed parse leaves nothing behind */

@@ -30,6 +30,11 @@ char *fuzz_string(const uint8_t *data, size_t size) {
     return s;
 }
 
+void fuzz_check_labels(const labels *l) {
+    for (int k = 0; k < l->count; k++)
+        if (labels_find(l, l->names[k]) != k) abort();
+}
+
 void fuzz_expect_message(mltc_status st, const mltc_error *err, const char *what) {
     if (st != MLTC_OK && !err->msg[0]) {
         fprintf(stderr, "fuzz: %s failed (status %d) without a message\n", what, (int)st);
