@@ -252,8 +252,7 @@ static int find_cli(void) {
 
 static void write_file(const char *name, const char *text, char *path, size_t cap) {
     snprintf(path, cap, "%s/%s", tmpdir, name);
-    FILE *f = fopen(path, "wb");
-    if (!f || fputs(text, f) < 0 || fclose(f)) tu_must(MLTC_ERR_IO, NULL, path);
+    if (tu_write_file(path, text)) tu_must(MLTC_ERR_IO, NULL, path);
 }
 
 /* Runs the CLI with args; returns its exit code and its stdout+stderr in out. */

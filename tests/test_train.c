@@ -375,14 +375,6 @@ static void test_predict_only(dev_ctx *dev, const char *out) {
     classifier_free(full);
 }
 
-/* Writes text to path; 0 on success. */
-static int write_text(const char *path, const char *text) {
-    FILE *f = fopen(path, "wb");
-    if (!f) return -1;
-    int ok = fputs(text, f) >= 0;
-    return fclose(f) == 0 && ok ? 0 : -1;
-}
-
 /* OUT/last/mltc.json with extra.KEY set to value (as JSON text); 0 on success. */
 static int set_position(const char *json_path, const char *original, const char *key, const char *value) {
     cJSON *o = cJSON_Parse(original), *v = cJSON_Parse(value);
@@ -391,7 +383,7 @@ static int set_position(const char *json_path, const char *original, const char 
     if (extra && v && cJSON_ReplaceItemInObjectCaseSensitive(extra, key, v)) {
         v = NULL;
         char *text = cJSON_Print(o);
-        rc = text ? write_text(json_path, text) : -1;
+        rc = text ? tu_write_file(json_path, text) : -1;
         free(text);
     }
     cJSON_Delete(v);
@@ -443,7 +435,7 @@ static void test_bad_position(dev_ctx *dev) {
         free(log_after);
     }
     /* The position as saved (epoch 0, batch 3), on a training file of 16 examples: 2 batches. */
-    if (original && write_text(json_path, original) == 0) {
+    if (original && tu_write_file(json_path, original) == 0) {
         snprintf(quarter, sizeof quarter, "%s/quarter.jsonl", tmp);
         if (tu_write_reuters_slice(quarter, NULL, 0, N_TRAIN / 4, LABELS, K) == N_TRAIN / 4) {
             q = request(HEAD_BERT, out, 0, 1, &r);

@@ -58,6 +58,15 @@ char *tu_read_file(const char *path) {
     return data;
 }
 
+int tu_write_file(const char *path, const char *text) {
+    mltc_error err = {0};
+    if (file_write_atomic(&err, path, text, strlen(text)) != MLTC_OK) {
+        printf("note: %s\n", err.msg);
+        return -1;
+    }
+    return 0;
+}
+
 void tu_seed(uint64_t seed) { rng_state = seed * 0x9E3779B97F4A7C15ull + 1; }
 
 static uint64_t next_u64(void) { /* splitmix64 */

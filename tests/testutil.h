@@ -25,6 +25,8 @@ void tu_remove_tree(const char *dir);
 /* A whole text file, malloc'd and NUL-terminated (core/fileio.h's file_read_all, up to 16 MiB),
  * or NULL after printing why. */
 char *tu_read_file(const char *path);
+/* Writes text to path (core/fileio.h's file_write_atomic); 0 on success, else -1 after printing why. */
+int tu_write_file(const char *path, const char *text);
 
 /* Deterministic test data. */
 void tu_seed(uint64_t seed);
