@@ -177,6 +177,10 @@ typedef struct mltc_train_options {
     int log_every;           /* steps between log lines of OUT/train_log.jsonl */
     long save_every;         /* also write OUT/last every this many steps (0: only at the end of an
                                 epoch and on a stop), so a killed run loses at most that many */
+    int micro_batch;         /* examples on the device at a time (0: batch): each batch runs in
+                                parts whose gradients add up, so activation memory follows
+                                micro_batch, not batch; same losses and gradients up to rounding
+                                and dropout draws. Not saved: a resumed run may set another. */
 } mltc_train_options;
 
 /* The defaults of the papers: head bert, 3 epochs, batch 16, max_len 128, lr 5e-5, warm-up 0.1,

@@ -91,9 +91,12 @@ mltc_status mltc_train(mltc_ctx *ctx, mltc_device *dev, const mltc_train_options
     if (!o->model_dir && !o->resume) return api_null(ctx, "mltc_train", "opts->model_dir");
     if (!o->train_path) return api_null(ctx, "mltc_train", "opts->train_path");
     if (!o->out_dir) return api_null(ctx, "mltc_train", "opts->out_dir");
-    if (o->max_steps < 0 || o->log_every < 0 || o->save_every < 0)
+    if (o->max_steps < 0 || o->log_every < 0 || o->save_every < 0 || o->micro_batch < 0)
         return err_set(&ctx->err, MLTC_ERR_INVALID_ARGUMENT, "mltc_train: %s must not be negative",
-                       o->max_steps < 0 ? "max_steps" : o->log_every < 0 ? "log_every" : "save_every");
+                       o->max_steps < 0   ? "max_steps"
+                       : o->log_every < 0 ? "log_every"
+                       : o->save_every < 0 ? "save_every"
+                                           : "micro_batch");
 
     train_request req = {
         .model_dir = o->model_dir,
@@ -105,6 +108,7 @@ mltc_status mltc_train(mltc_ctx *ctx, mltc_device *dev, const mltc_train_options
         .log_every = o->log_every > 0 ? o->log_every : 10,
         .max_steps = o->max_steps,
         .save_every = o->save_every,
+        .micro_batch = o->micro_batch,
     };
     mltc_status st = to_settings(&ctx->err, o, &req.settings);
     if (st != MLTC_OK) return st;

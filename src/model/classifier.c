@@ -23,7 +23,13 @@ mltc_status clf_plan(classifier *c, const int32_t *idx, int n, int table_rows, d
     return dev_rows_plan_upload(c->dev, idx, n, table_rows, region, c->h_plan, plan);
 }
 
-uint64_t clf_dropout_seed(const classifier *c) { return c->s.seed; }
+uint64_t clf_dropout_seed(const classifier *c) { return c->drop_key; }
+
+/* Part j of an accumulated batch draws dropout under its own Philox key, so no two parts share
+ * masks; part 0 keeps the seed, so a batch run in one part draws exactly what it always did. */
+static uint64_t part_key(uint64_t seed, int index) {
+    return index == 0 ? seed : seed ^ ((uint64_t)index * 0xD1B54A32D192ED03ull);
+}
 
 static const head_ops *ops_for(head_kind h) {
     return h == HEAD_LMMTC ? &head_ops_lmmtc : h == HEAD_LAM ? &head_ops_lam : &head_ops_bert;
@@ -106,6 +112,7 @@ classifier *clf_alloc(dev_ctx *dev, const train_settings *s, int max_batch) {
     c->max_rows = s->head == HEAD_LMMTC && s->lambda > 0 ? 2 * max_batch : max_batch;
     c->max_len = s->max_len;
     c->trainable = 1;
+    c->drop_key = s->seed;
     return c;
 }
 
@@ -197,6 +204,7 @@ void classifier_free(classifier *c) {
 const train_settings *classifier_settings(const classifier *c) { return &c->s; }
 const labels *classifier_labels(const classifier *c) { return &c->lbl; }
 int classifier_num_labels(const classifier *c) { return c->K; }
+int classifier_max_batch(const classifier *c) { return c->max_batch; }
 dev_ctx *classifier_device(const classifier *c) { return c->dev; }
 const char *classifier_extra_json(const classifier *c) { return c->extra_json ? c->extra_json : "{}"; }
 
@@ -206,8 +214,25 @@ mltc_status classifier_tokenize(const classifier *c, const char *text, size_t le
 
 /* ---- batches ----------------------------------------------------------------------------- */
 
+/* Where a forward's examples sit in their optimizer step's batch (gradient accumulation). */
+typedef struct clf_part {
+    int first;      /* the first example's index in the batch */
+    int batch;      /* the batch's examples: BCE is the mean over batch x K */
+    int index;      /* the part's number: its dropout key */
+    int mlm_states; /* LM-MTC: the batch's masked states (0: this part's own) */
+} clf_part;
+
+/* The label-MLM draws of an example: a stream per (step, example of the batch), so parts of a
+ * batch draw what one pass would (the stride is the settings' batch, which no batch exceeds). */
+static uint64_t mlm_stream(const classifier *c, uint64_t step, int example) {
+    return step * (uint64_t)c->s.batch + (uint64_t)example;
+}
+
+static uint64_t mlm_seed(const classifier *c) { return c->s.seed ^ 0x4D4C4Dull; /* "MLM" */ }
+
 /* Fills the host inputs for B examples (plus the MLM copy when mlm) and sets *T. */
-static mltc_status build_batch(classifier *c, const clf_example *ex, int B, int mlm, uint64_t step, int *T) {
+static mltc_status build_batch(classifier *c, const clf_example *ex, int B, int mlm, uint64_t step, int first,
+                               int *T) {
     mltc_error *err = c->dev->err;
     int L = c->max_len, maxn = 1;
     /* Build unpadded rows at stride L first, then compact to the batch's length. */
@@ -240,9 +265,8 @@ static mltc_status build_batch(classifier *c, const clf_example *ex, int B, int 
     }
     if (mlm) {
         for (int b = 0; b < B; b++)
-            lmmtc_mask_copy(&c->lt, ex[b].gold, (float)c->s.mask_prob, c->s.seed ^ 0x4D4C4Dull /* "MLM" */,
-                            step * (uint64_t)c->max_batch + (uint64_t)b, c->h_ids + (size_t)(B + b) * maxn, len[b],
-                            c->h_mlm_target + (size_t)b * maxn);
+            lmmtc_mask_copy(&c->lt, ex[b].gold, (float)c->s.mask_prob, mlm_seed(c), mlm_stream(c, step, first + b),
+                            c->h_ids + (size_t)(B + b) * maxn, len[b], c->h_mlm_target + (size_t)b * maxn);
         for (int b = 0; b < B; b++)
             for (int t = len[b]; t < maxn; t++) c->h_mlm_target[(size_t)b * maxn + t] = -1;
     }
@@ -250,15 +274,17 @@ static mltc_status build_batch(classifier *c, const clf_example *ex, int B, int 
     return MLTC_OK;
 }
 
-static mltc_status run_forward(classifier *c, const clf_example *ex, int B, int train, uint64_t step, head_pass *p) {
+/* part: where a training forward's examples sit in their batch (NULL for predictions). */
+static mltc_status run_forward(classifier *c, const clf_example *ex, int B, const clf_part *part, uint64_t step,
+                               head_pass *p) {
     if (B < 1 || B > c->max_batch)
         return err_set(c->dev->err, MLTC_ERR_INVALID_ARGUMENT, "classifier: batch of %d examples (1..%d allowed)", B,
                        c->max_batch);
-    int mlm = train && c->s.head == HEAD_LMMTC && c->s.lambda > 0;
+    int train = part != NULL, mlm = train && c->s.head == HEAD_LMMTC && c->s.lambda > 0;
     int T = 0;
-    TRY(build_batch(c, ex, B, mlm, step, &T));
+    TRY(build_batch(c, ex, B, mlm, step, train ? part->first : 0, &T));
     *p = (head_pass){.B = B, .T = T, .rows = mlm ? 2 * B : B, .train = train, .step = step,
-                     .h_mlm_target = mlm ? c->h_mlm_target : NULL};
+                     .h_mlm_target = mlm ? c->h_mlm_target : NULL, .mlm_states = train ? part->mlm_states : 0};
     if (c->head_ops->before) TRY(c->head_ops->before(c, p));
     if (train)
         TRY(bert_forward(c->bert, c->h_ids, c->h_types, c->h_mask, p->rows, T, 1, step, &p->hidden));
@@ -272,31 +298,43 @@ mltc_status classifier_predict(classifier *c, const clf_example *ex, int B, floa
     if (!c || !ex || !probs) return c ? err_set(c->dev->err, MLTC_ERR_INVALID_ARGUMENT, "predict: NULL argument")
                                       : MLTC_ERR_INVALID_ARGUMENT;
     head_pass p;
-    TRY(run_forward(c, ex, B, 0, 0, &p));
+    TRY(run_forward(c, ex, B, NULL, 0, &p));
     size_t n = (size_t)B * c->K;
     TRY(dev_download(c->dev, c->logits.buf, c->logits.off * 4, probs, 4 * n));
     for (size_t i = 0; i < n; i++) probs[i] = 1.0f / (1.0f + expf(-probs[i]));
     return MLTC_OK;
 }
 
-mltc_status classifier_forward_backward(classifier *c, const clf_example *ex, int B, uint64_t step,
-                                        clf_losses *out) {
-    if (!c || !ex) return c ? err_set(c->dev->err, MLTC_ERR_INVALID_ARGUMENT, "train step: NULL argument")
-                            : MLTC_ERR_INVALID_ARGUMENT;
-    dev_ctx *d = c->dev;
+static mltc_status check_examples(classifier *c, const clf_example *ex, int B) {
+    if (!ex) return err_set(c->dev->err, MLTC_ERR_INVALID_ARGUMENT, "train step: NULL argument");
     TRY(check_trainable(c));
+    if (B < 1 || B > c->s.batch)
+        return err_set(c->dev->err, MLTC_ERR_INVALID_ARGUMENT,
+                       "train step: a batch of %d examples (1..%d allowed: the settings' batch)", B, c->s.batch);
     for (int b = 0; b < B; b++)
-        if (!ex[b].gold) return err_set(d->err, MLTC_ERR_INVALID_ARGUMENT, "train step: example %d has no labels", b);
+        if (!ex[b].gold)
+            return err_set(c->dev->err, MLTC_ERR_INVALID_ARGUMENT, "train step: example %d has no labels", b);
+    return MLTC_OK;
+}
+
+/* One part's forward and backward, its gradients added to those already there; its losses
+ * are its share of the batch's means (the parts' losses add up to the batch's). */
+static mltc_status forward_backward_part(classifier *c, const clf_example *ex, int B, uint64_t step,
+                                         const clf_part *part, clf_losses *out) {
+    dev_ctx *d = c->dev;
+    c->drop_key = part_key(c->s.seed, part->index);
+    bert_set_dropout_seed(c->bert, c->drop_key);
     head_pass p;
-    TRY(run_forward(c, ex, B, 1, step, &p));
+    TRY(run_forward(c, ex, B, part, step, &p));
     size_t n = (size_t)B * c->K;
     for (int b = 0; b < B; b++)
         for (int k = 0; k < c->K; k++) c->h_targets[(size_t)b * c->K + k] = ex[b].gold[k] ? 1.0f : 0.0f;
     TRY(dev_upload(d, c->targets.buf, c->targets.off * 4, c->h_targets, 4 * n));
     TRY(dev_bce_forward(d, c->loss, c->logits, c->targets, n));
     TRY(dev_fill(d, c->dlogits, n, 0.0f));
-    /* BCEWithLogitsLoss(reduction='mean'): the mean over all B x K entries. */
-    TRY(dev_bce_backward(d, c->dlogits, c->logits, c->targets, n, 1.0f / (float)n));
+    /* BCEWithLogitsLoss(reduction='mean') over the whole batch's B x K entries. */
+    double entries = (double)part->batch * c->K;
+    TRY(dev_bce_backward(d, c->dlogits, c->logits, c->targets, n, (float)(1.0 / entries)));
     TRY(dev_fill(d, c->dhidden, (size_t)p.rows * p.hT * c->C, 0.0f));
     TRY(c->head_ops->backward(c, &p));
     TRY(bert_backward(c->bert, c->dhidden));
@@ -304,10 +342,38 @@ mltc_status classifier_forward_backward(classifier *c, const clf_example *ex, in
     double sum = 0;
     for (size_t i = 0; i < n; i++) sum += c->h_loss[i];
     if (out) {
-        out->bce = sum / (double)n;
+        out->bce = sum / entries;
         out->mlm = c->mlm_loss;
         out->total = out->bce + (c->s.head == HEAD_LMMTC ? c->s.lambda * c->mlm_loss : 0.0);
     }
+    return MLTC_OK;
+}
+
+mltc_status classifier_forward_backward(classifier *c, const clf_example *ex, int B, uint64_t step,
+                                        clf_losses *out) {
+    if (!c) return MLTC_ERR_INVALID_ARGUMENT;
+    TRY(check_examples(c, ex, B));
+    clf_part whole = {.first = 0, .batch = B, .index = 0, .mlm_states = 0};
+    return forward_backward_part(c, ex, B, step, &whole, out);
+}
+
+mltc_status classifier_train_batch(classifier *c, const clf_example *ex, int B, uint64_t step, clf_losses *out) {
+    if (!c) return MLTC_ERR_INVALID_ARGUMENT;
+    TRY(check_examples(c, ex, B));
+    TRY(classifier_zero_grads(c));
+    clf_part part = {.batch = B};
+    /* The MLM's mean runs over the whole batch's masked states: count them before the first
+     * part's backward needs the total. */
+    if (c->s.head == HEAD_LMMTC && c->s.lambda > 0)
+        for (int b = 0; b < B; b++)
+            part.mlm_states += lmmtc_mask_count(c->K, (float)c->s.mask_prob, mlm_seed(c), mlm_stream(c, step, b));
+    clf_losses sum = {0}, l;
+    for (; part.first < B; part.first += c->max_batch, part.index++) {
+        int n = B - part.first < c->max_batch ? B - part.first : c->max_batch;
+        TRY(forward_backward_part(c, ex + part.first, n, step, &part, &l));
+        sum.bce += l.bce, sum.mlm += l.mlm, sum.total += l.total;
+    }
+    if (out) *out = sum;
     return MLTC_OK;
 }
 

@@ -49,7 +49,8 @@ mltc_status classifier_create(dev_ctx *dev, const char *model_dir, const labels 
 
 /* Loads a checkpoint folder written by classifier_save (model.safetensors, config.json,
  * vocab.txt, mltc.json; optimizer.safetensors when with_optimizer). settings and labels come
- * from mltc.json and can be read back with classifier_settings / classifier_labels. */
+ * from mltc.json and can be read back with classifier_settings / classifier_labels. max_batch 0
+ * takes the batch of those settings. */
 mltc_status classifier_load(dev_ctx *dev, const char *dir, int max_batch, int with_optimizer, classifier **out);
 
 /* Writes a checkpoint folder: into dir.tmp-XXXX first, then renamed over dir, so a crash never
@@ -72,10 +73,24 @@ mltc_status classifier_tokenize(const classifier *c, const char *text, size_t le
 /* Probabilities [B x K] for B <= max_batch examples (inference: no dropout). */
 mltc_status classifier_predict(classifier *c, const clf_example *ex, int B, float *probs);
 
-/* One training micro-batch: forward with dropout at optimizer step `step` (1-based), the
- * loss, and backward ACCUMULATING into the gradients. Every example needs gold. */
+/* One training batch of B <= max_batch examples: forward with dropout at optimizer step `step`
+ * (1-based), the loss, and backward ACCUMULATING into the gradients. Every example needs gold;
+ * B may not exceed the settings' batch (the label-MLM draws of a step are numbered by example). */
 mltc_status classifier_forward_backward(classifier *c, const clf_example *ex, int B, uint64_t step,
                                         clf_losses *out);
+
+/* Gradient accumulation: zeroes the gradients, then runs the optimizer step's batch of B
+ * examples (B <= the settings' batch, any size up to it) as parts of at most max_batch, each
+ * forward and backward accumulating, so device memory holds max_batch examples at a time. The
+ * losses and gradients are those of the whole batch (BCE the mean over B x K, the label MLM the
+ * mean over all of the batch's masked states): with dropout off they equal a single pass over B
+ * up to rounding. The label-MLM masks are drawn per example of the batch as in a single pass;
+ * dropout draws differ, each part having its own stream (part 0 draws what a single pass
+ * would). */
+mltc_status classifier_train_batch(classifier *c, const clf_example *ex, int B, uint64_t step, clf_losses *out);
+
+/* The most examples one forward takes (set at creation or load). */
+int classifier_max_batch(const classifier *c);
 
 mltc_status classifier_zero_grads(classifier *c);
 

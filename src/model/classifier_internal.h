@@ -16,6 +16,8 @@ typedef struct head_pass {
     int train;
     uint64_t step;
     const int32_t *h_mlm_target; /* LM-MTC: [B * T] targets of the MLM copy (-1: none), or NULL */
+    int mlm_states;      /* LM-MTC: masked states of the whole optimizer batch (the MLM mean's
+                            count; 0: this pass's own), see classifier_train_batch */
 } head_pass;
 
 /* A head: parameters in c->head, its own work memory, forward to c->logits [B, K] and
@@ -73,7 +75,9 @@ struct classifier {
     dev_view dhidden;   /* [max_rows * max_len, C] */
     dev_view logits, dlogits, targets, loss; /* [max_batch, K] */
 
-    double mlm_loss;    /* LM-MTC: the last forward's MLM loss (mean over masked states) */
+    double mlm_loss;    /* LM-MTC: the last forward's MLM loss: the sum over its masked states
+                           divided by head_pass.mlm_states (its own count when that is 0) */
+    uint64_t drop_key;  /* Philox key of the dropout of the part being run (clf_dropout_seed) */
     const char *init_dir; /* during classifier_create: the BERT folder (for pretrained head parts) */
     char *extra_json;
 };
@@ -92,7 +96,8 @@ mltc_status clf_plan(classifier *c, const int32_t *idx, int n, int table_rows, d
 mltc_status clf_gemm(dev_ctx *dev, int ta, int tb, int m, int n, int k, float beta, dev_view a, int lda, dev_view b,
                      int ldb, dev_view out, int ldc);
 
-/* Head dropout shares the encoder's Philox key; heads use sites from BERT_DROPOUT_HEAD_SITE. */
+/* Head dropout shares the encoder's Philox key (the settings' seed, or a part's own key under
+ * gradient accumulation); heads use sites from BERT_DROPOUT_HEAD_SITE. */
 uint64_t clf_dropout_seed(const classifier *c);
 
 #endif

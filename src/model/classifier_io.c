@@ -250,8 +250,8 @@ mltc_status classifier_load(dev_ctx *dev, const char *dir, int max_batch, int wi
     if (!dev || !out) return MLTC_ERR_INVALID_ARGUMENT;
     mltc_error *err = dev->err;
     *out = NULL;
-    if (!dir || max_batch < 1)
-        return err_set(err, MLTC_ERR_INVALID_ARGUMENT, "classifier_load: a folder and batch >= 1 are required");
+    if (!dir || max_batch < 0)
+        return err_set(err, MLTC_ERR_INVALID_ARGUMENT, "classifier_load: a folder and batch >= 0 are required");
     char path[4200];
     ckpt_meta meta = {0};
     join(path, sizeof path, dir, "mltc.json");
@@ -259,7 +259,7 @@ mltc_status classifier_load(dev_ctx *dev, const char *dir, int max_batch, int wi
     classifier *c = NULL;
     bert_config cfg;
     st_file *f = NULL;
-    if (!st && !(c = clf_alloc(dev, &meta.s, max_batch)))
+    if (!st && !(c = clf_alloc(dev, &meta.s, max_batch > 0 ? max_batch : meta.s.batch)))
         st = err_set(err, MLTC_ERR_OUT_OF_MEMORY, "classifier_load: no memory");
     if (!st) {
         c->trainable = with_optimizer;

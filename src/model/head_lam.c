@@ -103,7 +103,6 @@ static mltc_status alloc(classifier *c) {
     for (size_t i = 0; i < sizeof v / sizeof *v; i++) *v[i] = (dev_view){h->buf, o}, o += mb * C;
     st = label_inputs(c, h);
     if (!st) st = bert_model_create_sibling(c->bert, c->K, h->TL, &c->label_bert);
-    if (!st) bert_set_dropout_seed(c->label_bert, clf_dropout_seed(c) ^ 0x4C4142454C53ull); /* "LABELS" */
     return st;
 }
 
@@ -123,6 +122,8 @@ static void release(classifier *c) {
 /* The label pass: label vectors = mean over each name's tokens of the encoder's output. */
 static mltc_status before(classifier *c, const head_pass *p) {
     lam_head *h = c->head_state;
+    /* The label pass's dropout: its own stream beside the text's (that of the part being run). */
+    bert_set_dropout_seed(c->label_bert, clf_dropout_seed(c) ^ 0x4C4142454C53ull); /* "LABELS" */
     mltc_status st = p->train ? bert_forward(c->label_bert, h->l_ids, h->l_types, h->l_mask, c->K, h->TL, 1, p->step,
                                              &h->label_hidden)
                               : bert_forward_inference(c->label_bert, h->l_ids, h->l_types, h->l_mask, c->K, h->TL,

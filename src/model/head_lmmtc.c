@@ -14,6 +14,7 @@ typedef struct lmmtc_head {
     dev_rows_plan plan;
     /* Label MLM, sized for up to cap masked states (grown on demand). */
     int cap, M;
+    double states;             /* the MLM mean's count: the batch's masked states */
     dev_buf *mbuf;
     dev_view m_idx, m_plan_region, m_target;                  /* int32 */
     dev_view xm, t1, g, y, mean, rstd, dy, dg, dt1, dxm, loss; /* [cap, C] / [cap] */
@@ -183,7 +184,8 @@ static mltc_status mlm_forward(classifier *c, lmmtc_head *h, const head_pass *p)
     if (st) return st;
     double sum = 0;
     for (int i = 0; i < M; i++) sum += h->h_loss[i];
-    c->mlm_loss = sum / M;
+    h->states = p->mlm_states > 0 ? p->mlm_states : M; /* a part of a batch: the batch's count */
+    c->mlm_loss = sum / h->states;
     return MLTC_OK;
 }
 
@@ -217,7 +219,8 @@ static mltc_status mlm_backward(classifier *c, lmmtc_head *h) {
     int M = h->M, C = c->C, V = vocab(c);
     size_t mc = (size_t)M * C;
     mltc_status st = dev_fill(d, h->dlogits, (size_t)M * V, 0.0f);
-    if (!st) st = dev_crossentropy_backward(d, h->dlogits, h->logits, h->m_target, M, V, (float)(c->s.lambda / M));
+    if (!st) st = dev_crossentropy_backward(d, h->dlogits, h->logits, h->m_target, M, V,
+                                                (float)(c->s.lambda / h->states));
     /* Decoder tied to the word embeddings: dE += dlogits^T Y, dY = dlogits E. */
     if (!st) st = clf_gemm(d, 1, 0, V, C, M, 1.0f, h->dlogits, V, h->y, C, bert_word_embeddings_grad(c->bert), C);
     if (!st) st = dev_bias_backward(d, param_grad(&c->head, DB), h->dlogits, M, V);

@@ -70,6 +70,29 @@ mltc_status lmmtc_build(const lmmtc_tokens *k, const tokenizer *t, mltc_error *e
     return MLTC_OK;
 }
 
+/* Counter (stream, label): each example's draws are its own, on every backend. */
+static uint32_t draw(uint64_t seed, uint64_t stream, uint32_t label) {
+    uint32_t ctr[4] = {label, 0, (uint32_t)stream, (uint32_t)(stream >> 32)};
+    uint32_t key[2] = {(uint32_t)seed, (uint32_t)(seed >> 32)}, r[4];
+    philox4x32_10(ctr, key, r);
+    return r[0];
+}
+
+static int drawn_masked(float p, uint64_t seed, uint64_t stream, int label) {
+    return (float)(draw(seed, stream, (uint32_t)label) >> 8) * (1.0f / 16777216.0f) < p;
+}
+
+/* The label masked when the draws mask none: uniform over the labels. */
+static int fallback_label(int labels, uint64_t seed, uint64_t stream) {
+    return (int)(((uint64_t)draw(seed, stream, 0xFFFFFFFFu) * (uint32_t)labels) >> 32);
+}
+
+int lmmtc_mask_count(int labels, float p, uint64_t seed, uint64_t stream) {
+    int masked = 0;
+    for (int l = 0; l < labels; l++) masked += drawn_masked(p, seed, stream, l);
+    return masked > 0 ? masked : 1;
+}
+
 int lmmtc_mask_copy(const lmmtc_tokens *k, const uint8_t *gold, float p, uint64_t seed, uint64_t stream,
                     int32_t *ids, int n, int32_t *target) {
     for (int i = 0; i < n; i++) target[i] = -1;
@@ -78,21 +101,14 @@ int lmmtc_mask_copy(const lmmtc_tokens *k, const uint8_t *gold, float p, uint64_
         int pos = lmmtc_state_pos(l);
         int32_t truth = lmmtc_token(k, l, gold[l] ? LMMTC_YES : LMMTC_NO);
         ids[pos] = truth;
-        /* Counter (stream, label): each example's draws are its own, on every backend. */
-        uint32_t ctr[4] = {(uint32_t)l, 0, (uint32_t)stream, (uint32_t)(stream >> 32)};
-        uint32_t key[2] = {(uint32_t)seed, (uint32_t)(seed >> 32)}, r[4];
-        philox4x32_10(ctr, key, r);
-        if ((float)(r[0] >> 8) * (1.0f / 16777216.0f) < p) {
+        if (drawn_masked(p, seed, stream, l)) {
             ids[pos] = lmmtc_token(k, l, LMMTC_MASK);
             target[pos] = truth;
             masked++;
         }
     }
-    if (masked == 0) { /* at least one per example: pick a label uniformly */
-        uint32_t ctr[4] = {0xFFFFFFFFu, 0, (uint32_t)stream, (uint32_t)(stream >> 32)};
-        uint32_t key[2] = {(uint32_t)seed, (uint32_t)(seed >> 32)}, r[4];
-        philox4x32_10(ctr, key, r);
-        int l = (int)(((uint64_t)r[0] * (uint32_t)k->labels) >> 32), pos = lmmtc_state_pos(l);
+    if (masked == 0) { /* at least one per example */
+        int l = fallback_label(k->labels, seed, stream), pos = lmmtc_state_pos(l);
         target[pos] = ids[pos];
         ids[pos] = lmmtc_token(k, l, LMMTC_MASK);
         masked = 1;

@@ -49,4 +49,8 @@ mltc_status lmmtc_build(const lmmtc_tokens *k, const tokenizer *t, mltc_error *e
 int lmmtc_mask_copy(const lmmtc_tokens *k, const uint8_t *gold, float p, uint64_t seed, uint64_t stream,
                     int32_t *ids, int n, int32_t *target);
 
+/* The number of states lmmtc_mask_copy masks for (p, seed, stream) with this many labels, without
+ * building the copy: gradient accumulation needs a whole batch's count before its first part. */
+int lmmtc_mask_count(int labels, float p, uint64_t seed, uint64_t stream);
+
 #endif

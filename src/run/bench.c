@@ -160,15 +160,14 @@ typedef struct bench_state {
     classifier *clf;
     dev_ctx *dev;
     clf_example *ex;
-    int batch;
+    int batch, micro;
     long step; /* optimizer steps taken */
 } bench_state;
 
 static mltc_status train_steps(bench_state *b, int n) {
     for (int i = 0; i < n; i++) {
         b->step++;
-        TRY(classifier_zero_grads(b->clf));
-        TRY(classifier_forward_backward(b->clf, b->ex, b->batch, (uint64_t)b->step, NULL));
+        TRY(classifier_train_batch(b->clf, b->ex, b->batch, (uint64_t)b->step, NULL));
         TRY(classifier_optimizer_step(b->clf, 5e-5, b->step, NULL));
         TRY(dev_sync(b->dev));
     }
@@ -176,7 +175,10 @@ static mltc_status train_steps(bench_state *b, int n) {
 }
 
 static mltc_status infer_batches(bench_state *b, int n, float *probs) {
-    for (int i = 0; i < n; i++) TRY(classifier_predict(b->clf, b->ex, b->batch, probs));
+    for (int i = 0; i < n; i++)
+        for (int first = 0; first < b->batch; first += b->micro)
+            TRY(classifier_predict(b->clf, b->ex + first, b->batch - first < b->micro ? b->batch - first : b->micro,
+                                   probs));
     return MLTC_OK;
 }
 
@@ -239,6 +241,9 @@ static mltc_status check_options(mltc_error *err, const bench_options *o, const 
     if (o->batch < 1 || o->steps < 1 || o->warmup < 0 || o->profile_steps < 0 || o->labels < 1)
         return err_set(err, MLTC_ERR_INVALID_ARGUMENT,
                        "bench: batch, steps and labels must be >= 1, warmup and profile steps >= 0");
+    if (o->micro_batch < 0 || o->micro_batch > o->batch)
+        return err_set(err, MLTC_ERR_INVALID_ARGUMENT, "bench: --micro-batch %d must be in [1, --batch %d]",
+                       o->micro_batch, o->batch);
     return MLTC_OK;
 }
 
@@ -247,10 +252,11 @@ mltc_status bench_run(mltc_error *err, const bench_options *o, bench_result *r) 
     memset(r, 0, sizeof *r);
     TRY(bench_config(err, o->config, &r->cfg, r->config, sizeof r->config));
     TRY(check_options(err, o, &r->cfg));
-    r->seq = o->seq, r->batch = o->batch, r->steps = o->steps, r->labels = o->labels;
+    int micro = o->micro_batch > 0 ? o->micro_batch : o->batch;
+    r->seq = o->seq, r->batch = o->batch, r->micro_batch = micro, r->steps = o->steps, r->labels = o->labels;
 
     char dir[1024];
-    bench_state b = {.batch = o->batch};
+    bench_state b = {.batch = o->batch, .micro = micro};
     labels lbl = {0};
     int32_t *ids = NULL;
     uint8_t *gold = NULL;
@@ -268,7 +274,7 @@ mltc_status bench_run(mltc_error *err, const bench_options *o, bench_result *r) 
     s.head = HEAD_BERT;
     s.batch = o->batch;
     s.max_len = o->seq;
-    if (!st) st = classifier_create(b.dev, dir, &lbl, &s, o->batch, &b.clf);
+    if (!st) st = classifier_create(b.dev, dir, &lbl, &s, micro, &b.clf);
     if (!st) st = make_examples(err, o, r->cfg.vocab_size, &ids, &gold, &b.ex);
     if (!st && !(probs = malloc(sizeof *probs * (size_t)o->batch * (size_t)o->labels)))
         st = err_set(err, MLTC_ERR_OUT_OF_MEMORY, "bench: no memory for probabilities");
@@ -321,6 +327,7 @@ char *bench_result_json(const bench_result *r) {
     cJSON_AddNumberToObject(sh, "vocab", r->cfg.vocab_size);
     cJSON_AddNumberToObject(o, "seq", r->seq);
     cJSON_AddNumberToObject(o, "batch", r->batch);
+    cJSON_AddNumberToObject(o, "micro_batch", r->micro_batch);
     cJSON_AddNumberToObject(o, "steps", r->steps);
     cJSON_AddNumberToObject(o, "labels", r->labels);
     cJSON_AddNumberToObject(o, "train_seq_per_s", r->train_seq_per_s);

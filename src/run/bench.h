@@ -1,10 +1,10 @@
 /*
  * The speed benchmark behind `mltc bench`: a random-weight BERT of a given shape with the `bert`
- * head (the real classifier path: classifier_create, classifier_forward_backward,
+ * head (the real classifier path: classifier_create, classifier_train_batch,
  * classifier_optimizer_step, classifier_predict) on one device, measuring
  *  - training sequences/s: forward + backward + gradient clipping + AdamW, after warm-up
  *    steps, every step synchronised (the loss is read back);
- *  - inference sequences/s: classifier_predict on the same batch;
+ *  - inference sequences/s: classifier_predict on the same batch (in parts of micro_batch);
  *  - peak device memory: the most bytes held through dev_alloc at once, set-up included;
  *  - the time split by op family, from separate profiled steps (device_profile.h: a sync
  *    around every op, so those steps are slower and are not used for the rates).
@@ -25,6 +25,7 @@ typedef struct bench_options {
     const char *config; /* "minilm", "base", or a config.json path; NULL: minilm */
     int seq;            /* tokens per sequence, [CLS] and [SEP] included */
     int batch;
+    int micro_batch;    /* sequences on the device at a time (gradient accumulation); 0: batch */
     int steps;          /* timed training steps, and timed inference batches */
     int warmup;         /* untimed steps before each timing */
     int profile_steps;  /* profiled training steps (and inference batches) for the split */
@@ -43,7 +44,7 @@ typedef struct bench_result {
     char device[32];
     char config[64]; /* "minilm", "base" or the file's name */
     bert_config cfg;
-    int seq, batch, steps, labels;
+    int seq, batch, micro_batch, steps, labels;
     double train_seq_per_s, infer_seq_per_s;
     double train_step_s, infer_batch_s; /* mean wall time of one timed step / batch */
     size_t peak_bytes;

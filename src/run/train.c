@@ -175,7 +175,7 @@ static mltc_status check_labels(run_state *r) {
 static mltc_status evaluate_epoch(run_state *r, train_progress *p, int *stop) {
     metrics m = {0};
     mltc_status st = MLTC_OK;
-    if (r->have_dev) st = evaluate_dataset(r->c, &r->dev_data, r->s.batch, &m, NULL);
+    if (r->have_dev) st = evaluate_dataset(r->c, &r->dev_data, classifier_max_batch(r->c), &m, NULL);
     if (st) return err_prefix(r->dev->err, "evaluating %s: ", r->req->dev_path);
     int best = !r->have_dev || m.micro_f1 > r->best_f1;
     if (r->have_dev && best) r->best_f1 = m.micro_f1;
@@ -199,6 +199,13 @@ static mltc_status evaluate_epoch(run_state *r, train_progress *p, int *stop) {
     }
     metrics_free(&m);
     return st;
+}
+
+/* Gradient accumulation: parts of at most micro examples make up each batch. */
+static mltc_status check_micro_batch(mltc_error *err, int micro, int batch) {
+    if (micro >= 0 && micro <= batch) return MLTC_OK;
+    return err_set(err, MLTC_ERR_INVALID_ARGUMENT,
+                   "train: micro-batch %d must be between 1 and the batch, %d (0: the batch)", micro, batch);
 }
 
 static mltc_status run_loop(run_state *r, train_summary *sum) {
@@ -236,8 +243,7 @@ static mltc_status run_loop(run_state *r, train_summary *sum) {
             }
             long step = r->step + 1;
             double lr = lr_at(&sched, step), norm = 0;
-            st = classifier_zero_grads(r->c);
-            if (!st) st = classifier_forward_backward(r->c, ex, nb, (uint64_t)step, &loss);
+            st = classifier_train_batch(r->c, ex, nb, (uint64_t)step, &loss);
             if (!st) st = classifier_optimizer_step(r->c, lr, step, &norm);
             if (st) {
                 err_prefix(err, "train step %ld (epoch %d, batch %d): ", step, r->epoch + 1, r->batch_in_epoch);
@@ -360,14 +366,21 @@ mltc_status train_run(dev_ctx *dev, const train_request *req, train_summary *out
     if (!st) st = load_data(&r);
     if (!st) st = dir_create(err, req->out_dir);
     if (!st && req->resume) {
-        st = classifier_load(dev, r.last_dir, r.s.batch, 1, &r.c);
+        /* The batch is a saved setting, the micro-batch not (max_batch 0: the saved batch). */
+        st = classifier_load(dev, r.last_dir, req->micro_batch, 1, &r.c);
         if (!st) {
             r.s = *classifier_settings(r.c);
+            st = check_micro_batch(err, req->micro_batch, r.s.batch);
+        }
+        if (!st) {
             st = read_position(&r);
         }
         if (!st) st = check_labels(&r);
     } else if (!st) {
-        st = classifier_create(dev, req->model_dir, &r.lbl, &r.s, r.s.batch, &r.c);
+        st = check_micro_batch(err, req->micro_batch, r.s.batch);
+        if (!st)
+            st = classifier_create(dev, req->model_dir, &r.lbl, &r.s,
+                                   req->micro_batch > 0 ? req->micro_batch : r.s.batch, &r.c);
     }
     if (!st) st = tokenize_all(&r);
     if (!st) {

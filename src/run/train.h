@@ -44,6 +44,8 @@ typedef struct train_request {
     int log_every;           /* steps between log lines (default 10) */
     long max_steps;          /* stop after this many optimizer steps (0 = all); for tests */
     long save_every;         /* write OUT/last every this many steps too (0: epoch ends and stops) */
+    int micro_batch;         /* examples on the device at a time (gradient accumulation; 0: the
+                                batch). Not a setting: a resumed run may use another. */
     train_callback callback;
     void *user;
 } train_request;

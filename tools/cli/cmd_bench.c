@@ -9,7 +9,7 @@
 static void usage(FILE *out) {
     fprintf(out,
             "usage: mltc bench [--device D] [--config minilm|base|FILE] [--seq N] [--batch N] [--steps N]\n"
-            "                  [--warmup N] [--profile-steps N] [--labels N] [--json]\n\n"
+            "                  [--micro-batch N] [--warmup N] [--profile-steps N] [--labels N] [--json]\n\n"
             "Builds a BERT of the given shape with random weights and the bert head, and measures on\n"
             "one device: training sequences/s (forward + backward + clipping + AdamW, each step\n"
             "synchronised, after warm-up steps), inference sequences/s, peak device memory, and the\n"
@@ -20,6 +20,8 @@ static void usage(FILE *out) {
             "  --config C          minilm (6 x 384, default), base (12 x 768) or a config.json\n"
             "  --seq N             tokens per sequence, [CLS] and [SEP] included (default 128)\n"
             "  --batch N           sequences per step (default 8)\n"
+            "  --micro-batch N     sequences on the device at a time (default: the batch); a step\n"
+            "                      accumulates the gradients of its parts, as mltc train --micro-batch\n"
             "  --steps N           timed training steps and inference batches (default 5)\n"
             "  --warmup N          untimed steps before each timing (default 2)\n"
             "  --profile-steps N   profiled steps for the split, 0 for none (default 2)\n"
@@ -63,7 +65,7 @@ static void print_table(const bench_result *r, int profiled) {
     printf("device %s, config %s (%d layers x %d, %d heads, FFN %d, vocab %d), %d labels\n", r->device, r->config,
            r->cfg.num_layers, r->cfg.hidden_size, r->cfg.num_heads, r->cfg.intermediate_size, r->cfg.vocab_size,
            r->labels);
-    printf("seq %d, batch %d, %d timed steps\n\n", r->seq, r->batch, r->steps);
+    printf("seq %d, batch %d (micro-batch %d), %d timed steps\n\n", r->seq, r->batch, r->micro_batch, r->steps);
     printf("  %-22s %10.2f seq/s  (%.1f ms a step)\n", "training", r->train_seq_per_s, 1e3 * r->train_step_s);
     printf("  %-22s %10.2f seq/s  (%.1f ms a batch)\n", "inference", r->infer_seq_per_s, 1e3 * r->infer_batch_s);
     printf("  %-22s %10.1f MiB\n", "peak device memory", (double)r->peak_bytes / (1024.0 * 1024.0));
@@ -88,6 +90,7 @@ int cmd_bench(int argc, char **argv) {
         {"--config", CLI_ARG_STRING, &o.config, 0, 0},
         {"--seq", CLI_ARG_INT, &o.seq, 3, 1 << 20},
         {"--batch", CLI_ARG_INT, &o.batch, 1, 1 << 20},
+        {"--micro-batch", CLI_ARG_INT, &o.micro_batch, 1, 1 << 20},
         {"--steps", CLI_ARG_INT, &o.steps, 1, 1 << 20},
         {"--warmup", CLI_ARG_INT, &o.warmup, 0, 1 << 20},
         {"--profile-steps", CLI_ARG_INT, &o.profile_steps, 0, 1 << 20},

@@ -18,7 +18,7 @@ static void usage(FILE *out) {
             "                  [--weight-decay X] [--max-grad-norm X] [--mask-prob X]\n"
             "                  [--label-tokens per-label|shared] [--format F] [--skip-bad]\n"
             "                  [--max-steps N] [--log-every N] [--save-every N]\n"
-            "                  [--resume]\n\n"
+            "                  [--micro-batch N] [--resume]\n\n"
             "Fine-tunes a BERT model for multi-label classification and writes:\n"
             "  OUT/best/             the checkpoint with the best dev micro-F1 (the last one without --dev)\n"
             "  OUT/last/             the latest checkpoint with optimizer state, for --resume\n"
@@ -34,6 +34,10 @@ static void usage(FILE *out) {
             "  --device D         cpu, opencl[:N], vulkan[:N] (default: $MLTC_DEVICE, else cpu)\n"
             "  --epochs N         passes over the training data (default 3)\n"
             "  --batch N          examples per optimizer step (default 16)\n"
+            "  --micro-batch N    examples on the device at a time (default: the batch): each step's\n"
+            "                     batch runs in parts of N whose gradients add up (gradient accumulation),\n"
+            "                     so memory for activations shrinks with N; same loss and gradients\n"
+            "                     up to rounding and dropout draws; may differ on --resume\n"
             "  --lr X             peak AdamW learning rate (default 5e-5)\n"
             "  --max-len N        tokens per input, [CLS] and [SEP] included (default 128)\n"
             "  --seed N           initialisation, shuffling and dropout seed (default 42)\n"
@@ -92,6 +96,7 @@ int cmd_train(int argc, char **argv) {
         {"--max-steps", CLI_ARG_LONG, &o.max_steps, 0, 1e15},
         {"--log-every", CLI_ARG_INT, &o.log_every, 1, 1000000000},
         {"--save-every", CLI_ARG_LONG, &o.save_every, 0, 1e15},
+        {"--micro-batch", CLI_ARG_INT, &o.micro_batch, 1, 65536},
         {"--resume", CLI_ARG_FLAG, &o.resume, 0, 0},
     };
     int rc = cli_parse_args("train", argc, argv, args, (int)(sizeof args / sizeof args[0]));
