@@ -24,13 +24,27 @@ void shuffle_indices(int32_t *idx, int n, uint64_t seed, uint64_t stream) {
     }
 }
 
-static const int *sort_lengths; /* qsort has no context argument in C11 */
+/* qsort has no context argument in C11, so the key travels with the index (a file-scope pointer
+ * to the lengths would be shared by threads training or predicting in their own contexts). */
+typedef struct keyed {
+    long key; /* the length, negated for longest first */
+    int32_t index;
+} keyed;
 
-static int by_length_desc(const void *a, const void *b) {
-    int32_t ia = *(const int32_t *)a, ib = *(const int32_t *)b;
-    int la = sort_lengths[ia], lb = sort_lengths[ib];
-    if (la != lb) return lb - la;
-    return ia - ib; /* ties by index: makes the sort stable and deterministic */
+static int by_key(const void *a, const void *b) {
+    const keyed *x = a, *y = b;
+    if (x->key != y->key) return x->key < y->key ? -1 : 1;
+    return (x->index > y->index) - (x->index < y->index);
+}
+
+mltc_status sort_by_length(mltc_error *err, int32_t *idx, size_t n, const int *lengths, int descending) {
+    keyed *k = malloc(sizeof *k * (n ? n : 1));
+    if (!k) return err_set(err, MLTC_ERR_OUT_OF_MEMORY, "no memory to sort %zu examples by length", n);
+    for (size_t i = 0; i < n; i++) k[i] = (keyed){descending ? -(long)lengths[idx[i]] : lengths[idx[i]], idx[i]};
+    qsort(k, n, sizeof *k, by_key);
+    for (size_t i = 0; i < n; i++) idx[i] = k[i].index;
+    free(k);
+    return MLTC_OK;
 }
 
 mltc_status batch_plan_make(mltc_error *err, const int *lengths, int n, int batch_size, int pool_batches,
@@ -52,12 +66,15 @@ mltc_status batch_plan_make(mltc_error *err, const int *lengths, int n, int batc
     /* Stream 2*epoch shuffles examples, 2*epoch+1 shuffles batches. */
     shuffle_indices(order, n, seed, 2 * (uint64_t)epoch);
     long pool = (long)pool_batches * batch_size;
-    sort_lengths = lengths;
-    if (pool_batches > 1)
-        for (long p = 0; p < n; p += pool) {
-            long end = p + pool < n ? p + pool : n;
-            qsort(order + p, (size_t)(end - p), sizeof *order, by_length_desc);
-        }
+    mltc_status st = MLTC_OK;
+    for (long p = 0; pool_batches > 1 && !st && p < n; p += pool) {
+        long end = p + pool < n ? p + pool : n;
+        st = sort_by_length(err, order + p, (size_t)(end - p), lengths, 1);
+    }
+    if (st) {
+        free(order), free(tmp), free(starts), free(batch_ids);
+        return st;
+    }
     for (int b = 0; b < nb; b++) batch_ids[b] = b;
     shuffle_indices(batch_ids, nb, seed, 2 * (uint64_t)epoch + 1);
     int pos = 0;

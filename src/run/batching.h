@@ -25,4 +25,9 @@ void batch_plan_free(batch_plan *p);
 /* Fisher-Yates shuffle of idx[n] driven by Philox (seed, stream): same on every platform. */
 void shuffle_indices(int32_t *idx, int n, uint64_t seed, uint64_t stream);
 
+/* Sorts idx[0, n) by lengths[idx[i]], longest first when descending, ties by index (so the
+ * order is deterministic). Keeps no state between calls: threads may sort at once. Returns
+ * MLTC_OK, or MLTC_ERR_OUT_OF_MEMORY (idx unchanged) after setting err. */
+mltc_status sort_by_length(mltc_error *err, int32_t *idx, size_t n, const int *lengths, int descending);
+
 #endif

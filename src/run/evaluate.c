@@ -3,13 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const int *sort_len; /* qsort has no context argument in C11 */
+#include "run/batching.h"
 
-static int by_len(const void *a, const void *b) {
-    int ia = *(const int *)a, ib = *(const int *)b;
-    if (sort_len[ia] != sort_len[ib]) return sort_len[ia] - sort_len[ib];
-    return ia - ib;
-}
 
 mltc_status predict_texts(classifier *c, const char *const *texts, size_t n, int batch, float *probs) {
     dev_ctx *d = classifier_device(c);
@@ -18,7 +13,8 @@ mltc_status predict_texts(classifier *c, const char *const *texts, size_t n, int
     if (n == 0) return MLTC_OK;
     int K = classifier_num_labels(c);
     int32_t **ids = calloc(n, sizeof *ids);
-    int *len = calloc(n, sizeof *len), *order = malloc(n * sizeof *order);
+    int *len = calloc(n, sizeof *len);
+    int32_t *order = malloc(n * sizeof *order);
     clf_example *ex = malloc((size_t)batch * sizeof *ex);
     float *out = malloc((size_t)batch * K * sizeof *out);
     mltc_status st = (!ids || !len || !order || !ex || !out)
@@ -31,13 +27,10 @@ mltc_status predict_texts(classifier *c, const char *const *texts, size_t n, int
         }
         st = classifier_tokenize(c, texts[i], strlen(texts[i]), &ids[i], &len[i]);
         if (st) err_prefix(d->err, "text %zu: ", i);
-        order[i] = (int)i;
+        order[i] = (int32_t)i;
     }
-    if (!st) {
-        /* Similar lengths share a batch: less padding, the same results (rows are independent). */
-        sort_len = len;
-        qsort(order, n, sizeof *order, by_len);
-    }
+    /* Similar lengths share a batch: less padding, the same results (rows are independent). */
+    if (!st) st = sort_by_length(d->err, order, n, len, 0);
     for (size_t s = 0; !st && s < n; s += (size_t)batch) {
         int B = (int)(n - s < (size_t)batch ? n - s : (size_t)batch);
         for (int b = 0; b < B; b++) ex[b] = (clf_example){ids[order[s + b]], len[order[s + b]], NULL};
