@@ -5,6 +5,7 @@
  * corrupt or stale entry is rebuilt, never trusted. Entries are written to a temporary file
  * and renamed, so a crash never leaves half an entry under the final name. */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,8 +179,8 @@ static const unsigned char *entry_payload(const unsigned char *d, size_t n, cons
 
 static void write_entry(ocl_ctx *c, const prog_src *s, const unsigned char *bin, size_t len) {
     char tmp[1300];
-    static unsigned counter;
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%u", s->path, (long)getpid(), counter++);
+    static atomic_uint counter; /* threads of one process build in their own contexts */
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%u", s->path, (long)getpid(), atomic_fetch_add(&counter, 1u));
     FILE *f = fopen(tmp, "wb");
     if (!f) return; /* the cache only saves time; a read-only folder is not an error */
     uint32_t klen = (uint32_t)strlen(s->key);

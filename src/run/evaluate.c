@@ -5,7 +5,6 @@
 
 #include "run/batching.h"
 
-
 mltc_status predict_texts(classifier *c, const char *const *texts, size_t n, int batch, float *probs) {
     dev_ctx *d = classifier_device(c);
     if (!texts || !probs || batch < 1)
