@@ -31,6 +31,16 @@ mltc_status err_prefix(mltc_error *e, const char *fmt, ...) {
     return e->status;
 }
 
+mltc_status err_suffix(mltc_error *e, const char *fmt, ...) {
+    if (!e) return MLTC_OK;
+    size_t olen = strlen(e->msg);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->msg + olen, sizeof e->msg - olen, fmt, ap);
+    va_end(ap);
+    return e->status;
+}
+
 void err_clear(mltc_error *e) {
     if (!e) return;
     e->status = MLTC_OK;

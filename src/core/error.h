@@ -25,6 +25,10 @@ mltc_status err_set(mltc_error *e, mltc_status status, const char *fmt, ...) MLT
  * keeping the status. Returns the recorded status. */
 mltc_status err_prefix(mltc_error *e, const char *fmt, ...) MLTC_PRINTF(2, 3);
 
+/* Adds to the end of the message already recorded (a hint on what to do), keeping the status
+ * and as much of the message as fits. Returns the recorded status. */
+mltc_status err_suffix(mltc_error *e, const char *fmt, ...) MLTC_PRINTF(2, 3);
+
 void err_clear(mltc_error *e);
 
 #endif

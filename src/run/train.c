@@ -401,6 +401,15 @@ mltc_status train_run(dev_ctx *dev, const train_request *req, train_summary *out
                               .best_micro_f1 = r.have_dev ? r.best_f1 : -1};
     else if (!st)
         st = run_loop(&r, &sum);
+    /* Device memory is what a user can trade for time: say how. */
+    if (st == MLTC_ERR_OUT_OF_MEMORY) {
+        int micro = r.c ? classifier_max_batch(r.c) : req->micro_batch > 0 ? req->micro_batch : r.s.batch;
+        if (micro > 1)
+            err_suffix(err, " (a smaller --micro-batch / micro_batch than %d keeps fewer examples on the device at a "
+                            "time, the batch unchanged)", micro);
+        else
+            err_suffix(err, " (the micro-batch is 1 already; a smaller --max-len than %d needs less)", r.s.max_len);
+    }
     if (r.log) fclose(r.log);
     for (size_t i = 0; r.ids && i < r.train.n; i++) free(r.ids[i]);
     free(r.ids);
