@@ -105,8 +105,13 @@ MLTC_API void mltc_model_free(mltc_model *model);
 /* The labels, in the order of every probability row; names are valid while the model is. */
 MLTC_API int mltc_model_num_labels(const mltc_model *model);
 MLTC_API const char *mltc_model_label_name(const mltc_model *model, int index); /* NULL out of range */
-/* The decision threshold the model was trained with: a label is predicted iff p > threshold. */
+/* The decision threshold: a label is predicted iff p > threshold. The one the model was trained
+ * with, unless mltc_model_set_threshold changed it. */
 MLTC_API float mltc_model_threshold(const mltc_model *model);
+/* Sets the threshold that mltc_evaluate applies (and mltc_model_threshold reports) for this
+ * loaded model; the checkpoint on disk is not changed. A value outside [0, 1] (or NaN) is
+ * MLTC_ERR_INVALID_ARGUMENT and leaves the threshold as it was. */
+MLTC_API mltc_status mltc_model_set_threshold(mltc_ctx *ctx, mltc_model *model, float threshold);
 /* "bert", "lmmtc" or "lam". */
 MLTC_API const char *mltc_model_head(const mltc_model *model);
 

@@ -313,6 +313,29 @@ static void test_evaluate(mltc_ctx *ctx, mltc_model *model) {
     st = mltc_evaluate(ctx, model, eval_path, "yaml", &m);
     tu_check(st == MLTC_ERR_INVALID_ARGUMENT && strstr(mltc_last_error(ctx), "yaml"), "evaluate format yaml: %s",
              mltc_last_error(ctx));
+
+    /* Another threshold: at 0 every label is predicted (recall 1), at 1 none (precision and
+     * recall 0); outside [0, 1] refused, the threshold kept. */
+    float trained = mltc_model_threshold(model);
+    static const float ends[2] = {0.0f, 1.0f};
+    for (int i = 0; i < 2; i++) {
+        st = mltc_model_set_threshold(ctx, model, ends[i]);
+        if (st == MLTC_OK) st = mltc_evaluate(ctx, model, eval_path, NULL, &m);
+        tu_check(st == MLTC_OK && mltc_model_threshold(model) == ends[i] &&
+                     m.micro_recall == (i == 0 ? 1.0 : 0.0) && (i == 0 || m.micro_precision == 0),
+                 "threshold %g: status %d, micro recall %g, precision %g: %s", ends[i], st, m.micro_recall,
+                 m.micro_precision, mltc_last_error(ctx));
+        mltc_metrics_free(&m);
+    }
+    static const float bad_t[3] = {-0.1f, 1.5f, NAN};
+    for (int i = 0; i < 3; i++) {
+        st = mltc_model_set_threshold(ctx, model, bad_t[i]);
+        tu_check(st == MLTC_ERR_INVALID_ARGUMENT && strstr(mltc_last_error(ctx), "[0, 1]") &&
+                     mltc_model_threshold(model) == 1.0f,
+                 "threshold %g: status %d, '%s', threshold now %g", bad_t[i], st, mltc_last_error(ctx),
+                 mltc_model_threshold(model));
+    }
+    tu_check(mltc_model_set_threshold(ctx, model, trained) == MLTC_OK, "threshold back to %g", trained);
 }
 
 /* ---- the command line on the same files (cpu only: it exercises option handling, not ops) -- */
@@ -412,6 +435,9 @@ static void test_cli(const char *argv0) {
     free(text);
     snprintf(args, sizeof args, "eval --checkpoint '%s' --data '%s'", ckpt, eval_path);
     cli_expect(args, 0, "micro Jaccard");
+    snprintf(args, sizeof args, "eval --checkpoint '%s' --data '%s' --threshold 0.03125", ckpt, eval_path);
+    cli_expect(args, 0, "threshold 0.03125");
+    cli_expect("eval --checkpoint c --data d --threshold 2", 2, "--threshold");
 
     snprintf(texts, sizeof texts, "%s/texts.txt", tmp);
     FILE *f = fopen(texts, "wb");
@@ -439,6 +465,22 @@ static void test_cli(const char *argv0) {
         }
         tu_check(ok && lines == 3, "mltc predict%s: exit %d, %d JSON lines for 3 input lines", top ? " --top-k 2" : "",
                  rc, lines);
+        free(text);
+    }
+    /* --threshold decides the "labels" list: all of them at 0, none at 1. */
+    for (int t = 0; t <= 1; t++) {
+        snprintf(args, sizeof args, "predict --checkpoint '%s' --input '%s' --threshold %d", ckpt, texts, t);
+        rc = cli_run(args, o, e, sizeof o);
+        text = tu_read_file(o);
+        int lines = 0, ok = rc == 0 && text;
+        for (char *line = text ? strtok(text, "\n") : NULL; ok && line; line = strtok(NULL, "\n")) {
+            lines++;
+            cJSON *row = cJSON_Parse(line);
+            ok = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(row, "labels")) == (t == 0 ? K : 0);
+            cJSON_Delete(row);
+        }
+        tu_check(ok && lines == 3, "mltc predict --threshold %d: exit %d, %d lines, %s labels each", t, rc, lines,
+                 t == 0 ? "all" : "no");
         free(text);
     }
     snprintf(args, sizeof args, "predict --checkpoint '%s/none' --input '%s'", tmp, texts);

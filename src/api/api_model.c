@@ -55,6 +55,18 @@ float mltc_model_threshold(const mltc_model *model) {
     return model ? (float)classifier_settings(model->clf)->threshold : 0.5f;
 }
 
+mltc_status mltc_model_set_threshold(mltc_ctx *ctx, mltc_model *model, float threshold) {
+    if (!ctx) return MLTC_ERR_INVALID_ARGUMENT;
+    err_clear(&ctx->err);
+    if (!model) return api_null(ctx, "mltc_model_set_threshold", "model");
+    if (!(threshold >= 0.0f && threshold <= 1.0f))
+        return err_set(&ctx->err, MLTC_ERR_INVALID_ARGUMENT,
+                       "mltc_model_set_threshold: threshold %g must be in [0, 1] (a label is predicted iff p > it)",
+                       (double)threshold);
+    classifier_set_threshold(model->clf, threshold);
+    return MLTC_OK;
+}
+
 const char *mltc_model_head(const mltc_model *model) {
     return model ? head_kind_name(classifier_settings(model->clf)->head) : "";
 }

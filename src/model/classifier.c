@@ -205,6 +205,7 @@ const train_settings *classifier_settings(const classifier *c) { return &c->s; }
 const labels *classifier_labels(const classifier *c) { return &c->lbl; }
 int classifier_num_labels(const classifier *c) { return c->K; }
 int classifier_max_batch(const classifier *c) { return c->max_batch; }
+void classifier_set_threshold(classifier *c, double threshold) { c->s.threshold = threshold; }
 dev_ctx *classifier_device(const classifier *c) { return c->dev; }
 const char *classifier_extra_json(const classifier *c) { return c->extra_json ? c->extra_json : "{}"; }
 

@@ -67,6 +67,10 @@ dev_ctx *classifier_device(const classifier *c);
 /* The mltc.json "extra" object of a loaded checkpoint, as JSON text ("{}" when none). */
 const char *classifier_extra_json(const classifier *c);
 
+/* Sets the decision threshold (settings.threshold) of this classifier in memory; the caller
+ * checks it is in [0, 1]. */
+void classifier_set_threshold(classifier *c, double threshold);
+
 /* Tokenizes a text for this classifier (no special tokens). *ids is malloc'd. */
 mltc_status classifier_tokenize(const classifier *c, const char *text, size_t len, int32_t **ids, int *n);
 

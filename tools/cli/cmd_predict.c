@@ -16,13 +16,14 @@
 
 static void usage(FILE *out) {
     fprintf(out,
-            "usage: mltc predict --checkpoint DIR [--input FILE|-] [--top-k N] [--device D]\n\n"
+            "usage: mltc predict --checkpoint DIR [--input FILE|-] [--top-k N] [--threshold X] [--device D]\n\n"
             "Reads one text a line and writes one JSON object a line, in the same order:\n"
             "  {\"labels\": [labels with p > threshold], \"probs\": {\"label\": p, ...}}\n\n"
             "options:\n"
             "  --checkpoint DIR  a folder written by mltc train (OUT/best or OUT/last)\n"
             "  --input FILE      texts, one a line; - or absent: standard input\n"
             "  --top-k N         list only the N most probable labels under \"probs\" (default: all)\n"
+            "  --threshold X     list under \"labels\" those with p > X, 0..1 (default: the checkpoint's)\n"
             "  --device D        cpu, opencl[:N], vulkan[:N] (default: $MLTC_DEVICE, else cpu)\n");
 }
 
@@ -131,10 +132,12 @@ int cmd_predict(int argc, char **argv) {
     }
     const char *ckpt = NULL, *input = "-", *device = NULL;
     int top_k = 0;
+    double threshold = -1;
     const cli_arg args[] = {
         {"--checkpoint", CLI_ARG_STRING, &ckpt, 0, 0},
         {"--input", CLI_ARG_STRING, &input, 0, 0},
         {"--top-k", CLI_ARG_INT, &top_k, 1, 1000000000},
+        {"--threshold", CLI_ARG_DOUBLE, &threshold, 0, 1},
         {"--device", CLI_ARG_STRING, &device, 0, 0},
     };
     int rc = cli_parse_args("predict", argc, argv, args, (int)(sizeof args / sizeof args[0]));
@@ -152,7 +155,8 @@ int cmd_predict(int argc, char **argv) {
     rc = CLI_FAIL;
     if (mltc_ctx_create(&ctx) != MLTC_OK) {
         fprintf(stderr, "mltc predict: out of memory\n");
-    } else if (mltc_device_open(ctx, device, &dev) != MLTC_OK || mltc_model_load(ctx, dev, ckpt, &model) != MLTC_OK) {
+    } else if (mltc_device_open(ctx, device, &dev) != MLTC_OK || mltc_model_load(ctx, dev, ckpt, &model) != MLTC_OK ||
+               (threshold >= 0 && mltc_model_set_threshold(ctx, model, (float)threshold) != MLTC_OK)) {
         fprintf(stderr, "mltc predict: %s\n", mltc_last_error(ctx));
     } else {
         rc = run(ctx, model, in, top_k);
