@@ -91,6 +91,13 @@ MLTC_API mltc_status mltc_device_open(mltc_ctx *ctx, const char *spec, mltc_devi
 MLTC_API void mltc_device_close(mltc_device *dev);
 /* The device actually opened ("cpu:0", "opencl:0", ...). */
 MLTC_API const char *mltc_device_id(const mltc_device *dev);
+/* The arithmetic of the device's matrix products from now on, for everything that runs on it
+ * (training, evaluation, prediction): "fp32" (the default) or "bf16", mixed precision like
+ * PyTorch's autocast: the operands of every matrix product rounded to bfloat16, the products
+ * summed in fp32; weights, gradients, optimizer state and all other operations stay fp32, and
+ * checkpoints are fp32 either way. bf16 is available on the cpu device of the oneMKL build on
+ * CPUs with AVX512-BF16 or AMX; elsewhere MLTC_ERR_UNSUPPORTED says why, the device unchanged. */
+MLTC_API mltc_status mltc_device_set_precision(mltc_ctx *ctx, mltc_device *dev, const char *precision);
 
 /* ---- Loading a trained classifier and predicting ---------------------------------------- */
 

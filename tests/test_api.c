@@ -73,6 +73,21 @@ static void test_null_arguments(mltc_ctx *ctx) {
     mltc_metrics_free(NULL);
 }
 
+/* Precision: fp32 always; bf16 where the device has it, else refused with the reason; a name
+ * that is neither refused, naming it. */
+static void test_precision(mltc_ctx *ctx, mltc_device *dev) {
+    tu_check(mltc_device_set_precision(ctx, dev, "fp64") == MLTC_ERR_INVALID_ARGUMENT &&
+                 strstr(mltc_last_error(ctx), "fp64"),
+             "precision fp64: %s", mltc_last_error(ctx));
+    tu_check(mltc_device_set_precision(ctx, NULL, "fp32") == MLTC_ERR_INVALID_ARGUMENT, "precision of no device");
+    tu_check(mltc_device_set_precision(ctx, dev, "fp32") == MLTC_OK, "precision fp32: %s", mltc_last_error(ctx));
+    mltc_status st = mltc_device_set_precision(ctx, dev, "bf16");
+    printf("bf16 on %s: %s\n", mltc_device_id(dev), st == MLTC_OK ? "available" : mltc_last_error(ctx));
+    tu_check(st == MLTC_OK || (st == MLTC_ERR_UNSUPPORTED && strstr(mltc_last_error(ctx), "bf16")),
+             "precision bf16: status %d, '%s'", st, mltc_last_error(ctx));
+    tu_check(mltc_device_set_precision(ctx, dev, "fp32") == MLTC_OK, "back to fp32");
+}
+
 static void test_train_errors(mltc_ctx *ctx, mltc_device *dev) {
     mltc_train_options o;
     mltc_train_options_default(&o);
@@ -386,6 +401,8 @@ static void test_cli(const char *argv0) {
     cli_expect("train --model m --train t --out o --head bert --dropout 2", 2, "--dropout");
     cli_expect("train --model m --train t --out o --head bert --max-grad-norm -1", 2, "--max-grad-norm");
     cli_expect("train --help", 0, "--label-tokens");
+    cli_expect("train --model m --train t --out o --head bert --precision fp64", 2, "--precision");
+    cli_expect("bench --precision half", 2, "--precision");
 
     /* A value the parser takes but the trainer refuses: exit 1, said before anything is written. */
     char out[340];
@@ -581,6 +598,7 @@ int main(int argc, char **argv) {
         return 1;
 
     test_null_arguments(ctx);
+    test_precision(ctx, dev);
     test_train_errors(ctx, dev);
     test_train(ctx, dev);
     test_load_errors(ctx, dev);

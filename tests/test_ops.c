@@ -30,6 +30,14 @@
  * scatter_add_rows / label_attention_backward / sumsq bit-identical.
  *
  * Each section prints its name before it runs, so a hang shows where it happened.
+ *
+ * Where the device takes bf16 matmul (dev_set_matmul_precision), matmul and attention run
+ * again in it. The matmul reference then rounds its operands to bfloat16 (to nearest even) in
+ * double, so the products are exact and the fp32 bounds above still hold: a wrong rounding, a
+ * misplaced operand or fp32 arithmetic that should have been bf16 fails them. Attention, whose
+ * probabilities the device rounds after its own fp32 softmax, gets a bf16-sized bound (2^-8
+ * relative per operand) and must still equal the three ops bit for bit. A device that refuses
+ * bf16 must say why and stay fp32.
  */
 #include <math.h>
 #include <stdio.h>
@@ -118,6 +126,23 @@ static float *rnd(size_t n, float lo, float hi) {
 }
 
 static double *dnew(size_t n) { return calloc(n + 1, sizeof(double)); }
+
+/* 1 while matmul and attention run in bf16: the references round their operands to it. */
+static int bf16_mode;
+
+/* x rounded to bfloat16, to nearest even (NaN stays NaN). */
+static float bf16_round(float x) {
+    uint32_t u;
+    memcpy(&u, &x, 4);
+    if ((u & 0x7FFFFFFFu) > 0x7F800000u) return x;
+    u = (u + 0x7FFFu + ((u >> 16) & 1u)) & 0xFFFF0000u;
+    float r;
+    memcpy(&r, &u, 4);
+    return r;
+}
+
+/* A matmul operand as the device multiplies it. */
+static double operand(float x) { return bf16_mode ? bf16_round(x) : x; }
 
 static double *widen(const float *x, size_t n) {
     double *d = dnew(n);
@@ -226,8 +251,8 @@ static void matmul_heads_case(int m, int n, int k, int batch, int heads, int ta,
                 for (int j = 0; j < n; j++) {
                     double s = 0;
                     for (int p = 0; p < k; p++) {
-                        double av = ta ? ah[(size_t)p * lda + i] : ah[(size_t)i * lda + p];
-                        double bv = tb ? bh[(size_t)j * ldb + p] : bh[(size_t)p * ldb + j];
+                        double av = operand(ta ? ah[(size_t)p * lda + i] : ah[(size_t)i * lda + p]);
+                        double bv = operand(tb ? bh[(size_t)j * ldb + p] : bh[(size_t)p * ldb + j]);
                         s += av * bv;
                     }
                     size_t ci = (size_t)q * sc + (size_t)h * n + (size_t)i * ldc + j;
@@ -759,7 +784,9 @@ static void attention_case(int B, int H, int R, int T, int D, int masked) {
                    .head_stride_c = D};
     if (op_ok(dev_attention_forward(C, &qk, &sm, &pv), what)) {
         float *got = gb_get(what, O1);
-        tu_close(what, got, want, nc, 1e-5, 1e-5 + 1e-6 * T);
+        /* bf16: q, k, p and v each rounded (2^-9 relative), so the outputs (|o| <= 1) move by
+         * up to ~4 * 2^-9 * sqrt(D) through the scores' exponent; 2e-2 holds it for D <= 32. */
+        tu_close(what, got, want, nc, bf16_mode ? 2e-2 : 1e-5, bf16_mode ? 2e-2 : 1e-5 + 1e-6 * T);
         /* the three ops */
         dev_gemm pv2 = pv;
         pv2.c = gv(O2);
@@ -1418,6 +1445,46 @@ static void test_large_dispatch(void) {
     dev_free(C, o);
 }
 
+/* The same 64 x 64 x 64 product in fp32 and in bf16 must differ (else bf16 was not applied),
+ * by about the rounding of the operands. */
+static void bf16_changes_the_result(void) {
+    size_t n = 64 * 64;
+    float *a = rnd(n, -1, 1), *b = rnd(n, -1, 1);
+    gbuf A = gb_make(a, n), B = gb_make(b, n), C1 = gb_make(NULL, n), C2 = gb_make(NULL, n);
+    dev_gemm g = {.m = 64, .n = 64, .k = 64, .alpha = 1.0f, .a = gv(A), .b = gv(B), .c = gv(C1), .lda = 64,
+                  .ldb = 64, .ldc = 64, .batch = 1};
+    dev_gemm g2 = g;
+    g2.c = gv(C2);
+    if (op_ok(dev_set_matmul_precision(C, DEV_PREC_FP32), "fp32") && op_ok(dev_matmul(C, &g), "fp32 matmul") &&
+        op_ok(dev_set_matmul_precision(C, DEV_PREC_BF16), "bf16") && op_ok(dev_matmul(C, &g2), "bf16 matmul")) {
+        float *x = gb_get("fp32", C1), *y = gb_get("bf16", C2);
+        double d = 0;
+        for (size_t i = 0; i < n; i++) d = fmax(d, fabs((double)x[i] - y[i]));
+        printf("  bf16 vs fp32 64x64x64: max difference %.3g\n", d);
+        tu_check(d > 1e-3 && d < 0.2, "bf16 matmul differs from fp32 by %.3g (expected ~1e-2)", d);
+        free(x), free(y);
+    }
+    gb_free(A), gb_free(B), gb_free(C1), gb_free(C2);
+    free(a), free(b);
+}
+
+static void test_bf16(void) {
+    printf("- bf16 matmul\n");
+    mltc_status st = dev_set_matmul_precision(C, DEV_PREC_BF16);
+    if (st != MLTC_OK) {
+        printf("  not on this device: %s\n", E.msg);
+        tu_check(st == MLTC_ERR_UNSUPPORTED && E.msg[0] && C->matmul_precision == DEV_PREC_FP32,
+                 "a refused bf16: status %d, message '%s', precision %d", st, E.msg, (int)C->matmul_precision);
+        return;
+    }
+    bf16_mode = 1;
+    test_matmul();
+    test_attention();
+    bf16_changes_the_result();
+    bf16_mode = 0;
+    tu_check(dev_set_matmul_precision(C, DEV_PREC_FP32) == MLTC_OK, "back to fp32");
+}
+
 int main(int argc, char **argv) {
     const char *backend = argc > 1 ? argv[1] : "cpu";
     int rc = tu_open(backend, &E, &C);
@@ -1442,6 +1509,7 @@ int main(int argc, char **argv) {
         fflush(stdout);
         tests[i].run();
     }
+    test_bf16();
     dev_close(C);
     return tu_finish();
 }

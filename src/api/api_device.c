@@ -32,3 +32,16 @@ void mltc_device_close(mltc_device *dev) {
 }
 
 const char *mltc_device_id(const mltc_device *dev) { return dev ? dev->dev->id : ""; }
+
+mltc_status mltc_device_set_precision(mltc_ctx *ctx, mltc_device *dev, const char *precision) {
+    if (!ctx) return MLTC_ERR_INVALID_ARGUMENT;
+    err_clear(&ctx->err);
+    if (!dev) return api_null(ctx, "mltc_device_set_precision", "dev");
+    dev_precision p;
+    mltc_status st = dev_precision_parse(&ctx->err, precision, &p);
+    if (st != MLTC_OK) return st;
+    api_bind(dev, ctx);
+    st = dev_set_matmul_precision(dev->dev, p);
+    api_unbind(dev);
+    return st;
+}

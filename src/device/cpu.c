@@ -60,6 +60,7 @@ static const dev_ops cpu_ops = {
     .fill = cpu_fill,
     .sync = cpu_sync,
     .matmul = cpu_matmul,
+    .check_precision = cpu_check_precision,
     .bias_add = cpu_bias_add,
     .bias_backward = cpu_bias_backward,
     .layernorm_forward = cpu_layernorm_forward,

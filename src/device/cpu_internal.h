@@ -12,6 +12,24 @@ typedef struct cpu_buf {
 static inline float *cpu_f(dev_view v) { return (float *)((cpu_buf *)v.buf)->data + v.off; }
 static inline int32_t *cpu_i(dev_view v) { return (int32_t *)((cpu_buf *)v.buf)->data + v.off; }
 
+/* One row-major GEMM, C = alpha op(A) op(B) + beta C (cpu_gemm.c), in precision p; bf16 needs
+ * cpu_gemm_scratch(p, m, n, k) uint16 of scratch (none for fp32: NULL will do). It runs on the
+ * calling thread when called inside a parallel region, else on all threads. */
+typedef struct cpu_gemm_call {
+    int trans_a, trans_b, m, n, k;
+    float alpha;
+    const float *a;
+    int lda;
+    const float *b;
+    int ldb;
+    float beta;
+    float *c;
+    int ldc;
+} cpu_gemm_call;
+void cpu_gemm(dev_precision p, const cpu_gemm_call *g, uint16_t *scratch);
+size_t cpu_gemm_scratch(dev_precision p, int m, int n, int k);
+mltc_status cpu_check_precision(dev_ctx *ctx, dev_precision p);
+
 /* Op entry points, one file per family. */
 mltc_status cpu_matmul(dev_ctx *ctx, const dev_gemm *g);
 mltc_status cpu_bias_add(dev_ctx *ctx, dev_view y, dev_view bias, int rows, int cols);

@@ -265,6 +265,28 @@ mltc_status dev_matmul(dev_ctx *ctx, const dev_gemm *g) {
     DISPATCH(ctx, dev_gemm_problems(g) > 1 ? DEV_PROF_MATMUL_BATCHED : DEV_OP_MATMUL, ctx->ops->matmul(ctx, g));
 }
 
+mltc_status dev_set_matmul_precision(dev_ctx *ctx, dev_precision p) {
+    TRY(check_ctx(ctx));
+    if (p != DEV_PREC_FP32) {
+        if (p != DEV_PREC_BF16) return BAD(ctx, "set_matmul_precision: unknown precision %d", (int)p);
+        if (!ctx->ops->check_precision)
+            return err_set(ctx->err, MLTC_ERR_UNSUPPORTED, "%s: matmul precision %s is not available on this backend "
+                                                          "(fp32 only)", ctx->id, dev_precision_name(p));
+        TRY(ctx->ops->check_precision(ctx, p));
+    }
+    ctx->matmul_precision = p;
+    return MLTC_OK;
+}
+
+const char *dev_precision_name(dev_precision p) { return p == DEV_PREC_BF16 ? "bf16" : "fp32"; }
+
+mltc_status dev_precision_parse(mltc_error *err, const char *name, dev_precision *out) {
+    if (name && !strcmp(name, "fp32")) *out = DEV_PREC_FP32;
+    else if (name && !strcmp(name, "bf16")) *out = DEV_PREC_BF16;
+    else return err_set(err, MLTC_ERR_INVALID_ARGUMENT, "precision '%s': expected fp32 or bf16", name ? name : "");
+    return MLTC_OK;
+}
+
 mltc_status dev_bias_add(dev_ctx *ctx, dev_view y, dev_view bias, int rows, int cols) {
     TRY(check_ctx(ctx));
     POSITIVE(ctx, "bias_add", "rows", rows);

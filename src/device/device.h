@@ -166,6 +166,12 @@ typedef struct dev_adamw_args {
 
 typedef struct dev_ctx dev_ctx;
 
+/* The arithmetic of dev_matmul. fp32 is the default and what every other op uses. bf16 is the
+ * opt-in speed path of mixed-precision training (PyTorch's autocast): both operands rounded to
+ * bfloat16 (8 bits of mantissa), products summed in fp32, the result stored in fp32; parameters,
+ * gradients, optimizer state and every other op stay fp32. */
+typedef enum dev_precision { DEV_PREC_FP32 = 0, DEV_PREC_BF16 = 1 } dev_precision;
+
 typedef struct dev_ops {
     void (*destroy)(dev_ctx *ctx);
     int (*supports)(dev_ctx *ctx, dev_op op);
@@ -179,6 +185,9 @@ typedef struct dev_ops {
     mltc_status (*sync)(dev_ctx *ctx);
 
     mltc_status (*matmul)(dev_ctx *ctx, const dev_gemm *g);
+    /* Optional (NULL: fp32 only): MLTC_OK when matmul can run in precision p on this device
+     * (then it reads ctx->matmul_precision), else MLTC_ERR_UNSUPPORTED saying why. */
+    mltc_status (*check_precision)(dev_ctx *ctx, dev_precision p);
 
     /* y[rows, cols] += bias[cols] broadcast over rows (in place). */
     mltc_status (*bias_add)(dev_ctx *ctx, dev_view y, dev_view bias, int rows, int cols);
@@ -263,6 +272,7 @@ struct dev_ctx {
     const dev_ops *ops;
     mltc_error *err;   /* where failures are described; owned by the caller */
     char id[32];       /* "cpu", "opencl:0", ... */
+    dev_precision matmul_precision; /* set through dev_set_matmul_precision; fp32 at open */
 };
 
 /* ---- backends and selection ---------------------------------------------------------- */
@@ -309,6 +319,13 @@ mltc_status dev_softmax_forward(dev_ctx *ctx, const dev_softmax *s, dev_view y, 
  * untransposed), pv multiplies it by the values into pv->c. A backend may fuse the three and
  * leave qk->c and pv->a unwritten; either way their contents afterwards are unspecified. */
 mltc_status dev_attention_forward(dev_ctx *ctx, const dev_gemm *qk, const dev_softmax *sm, const dev_gemm *pv);
+
+/* The precision of this device's matmuls from now on (dev_precision); a precision the device
+ * cannot run is MLTC_ERR_UNSUPPORTED with the reason, the old one kept. */
+mltc_status dev_set_matmul_precision(dev_ctx *ctx, dev_precision p);
+/* "fp32" or "bf16" (the names the command line and the API take). */
+mltc_status dev_precision_parse(mltc_error *err, const char *name, dev_precision *out);
+const char *dev_precision_name(dev_precision p);
 mltc_status dev_softmax_backward(dev_ctx *ctx, const dev_softmax *s, dev_view dx, dev_view dy, dev_view y);
 /* The softmax backward through a dropout of its output yd = dropout(y); dy is d yd. */
 mltc_status dev_softmax_dropout_backward(dev_ctx *ctx, const dev_softmax *s, dev_view dx, dev_view dy, dev_view y,

@@ -262,8 +262,12 @@ mltc_status bench_run(mltc_error *err, const bench_options *o, bench_result *r) 
     uint8_t *gold = NULL;
     float *probs = NULL;
     mltc_status st = write_folder(err, &r->cfg, dir, sizeof dir);
+    dev_precision prec = DEV_PREC_FP32;
+    if (!st && o->precision) st = dev_precision_parse(err, o->precision, &prec);
     if (!st) st = dev_open(err, o->device, &b.dev);
+    if (!st) st = dev_set_matmul_precision(b.dev, prec);
     if (!st) snprintf(r->device, sizeof r->device, "%s", b.dev->id);
+    snprintf(r->precision, sizeof r->precision, "%s", dev_precision_name(prec));
     char name[32];
     for (int k = 0; !st && k < o->labels; k++) {
         snprintf(name, sizeof name, "label%d", k);
@@ -319,6 +323,7 @@ char *bench_result_json(const bench_result *r) {
     if (!o) return NULL;
     cJSON_AddStringToObject(o, "device", r->device);
     cJSON_AddStringToObject(o, "config", r->config);
+    cJSON_AddStringToObject(o, "precision", r->precision);
     cJSON *sh = cJSON_AddObjectToObject(o, "shape");
     cJSON_AddNumberToObject(sh, "layers", r->cfg.num_layers);
     cJSON_AddNumberToObject(sh, "hidden", r->cfg.hidden_size);

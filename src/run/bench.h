@@ -23,6 +23,7 @@
 typedef struct bench_options {
     const char *device; /* dev_open spec; NULL: MLTC_DEVICE, else cpu */
     const char *config; /* "minilm", "base", or a config.json path; NULL: minilm */
+    const char *precision; /* matmul precision, "fp32" or "bf16"; NULL: fp32 */
     int seq;            /* tokens per sequence, [CLS] and [SEP] included */
     int batch;
     int micro_batch;    /* sequences on the device at a time (gradient accumulation); 0: batch */
@@ -42,6 +43,7 @@ typedef struct bench_split {
 
 typedef struct bench_result {
     char device[32];
+    char precision[8];
     char config[64]; /* "minilm", "base" or the file's name */
     bert_config cfg;
     int seq, batch, micro_batch, steps, labels;

@@ -24,4 +24,7 @@ int cmd_bench(int argc, char **argv);
 /* True when argv holds -h or --help. */
 int cli_wants_help(int argc, char **argv);
 
+/* Opens the --device spec and sets its --precision (NULL: leave fp32). */
+mltc_status cli_open_device(mltc_ctx *ctx, const char *spec, const char *precision, mltc_device **out);
+
 #endif

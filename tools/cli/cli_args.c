@@ -111,6 +111,12 @@ int cli_parse_args(const char *cmd, int argc, char **argv, const cli_arg *args, 
     return CLI_OK;
 }
 
+int cli_check_precision(const char *cmd, const char *value) {
+    if (!value || !strcmp(value, "fp32") || !strcmp(value, "bf16")) return CLI_OK;
+    fprintf(stderr, "mltc %s: --precision: '%s': expected fp32 or bf16\n", cmd, value);
+    return CLI_USAGE;
+}
+
 int cli_require(const char *cmd, const char *option, const char *value) {
     if (value) return CLI_OK;
     fprintf(stderr, "mltc %s: %s is required (mltc %s --help)\n", cmd, option, cmd);

@@ -29,4 +29,7 @@ int cli_parse_args(const char *cmd, int argc, char **argv, const cli_arg *args, 
  * NULL; returns CLI_OK otherwise. */
 int cli_require(const char *cmd, const char *option, const char *value);
 
+/* --precision: absent, fp32 or bf16; anything else is a usage error naming the option. */
+int cli_check_precision(const char *cmd, const char *value);
+
 #endif

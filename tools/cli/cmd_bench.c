@@ -9,7 +9,8 @@
 static void usage(FILE *out) {
     fprintf(out,
             "usage: mltc bench [--device D] [--config minilm|base|FILE] [--seq N] [--batch N] [--steps N]\n"
-            "                  [--micro-batch N] [--warmup N] [--profile-steps N] [--labels N] [--json]\n\n"
+            "                  [--micro-batch N] [--warmup N] [--profile-steps N] [--labels N]\n"
+            "                  [--precision fp32|bf16] [--json]\n\n"
             "Builds a BERT of the given shape with random weights and the bert head, and measures on\n"
             "one device: training sequences/s (forward + backward + clipping + AdamW, each step\n"
             "synchronised, after warm-up steps), inference sequences/s, peak device memory, and the\n"
@@ -26,6 +27,8 @@ static void usage(FILE *out) {
             "  --warmup N          untimed steps before each timing (default 2)\n"
             "  --profile-steps N   profiled steps for the split, 0 for none (default 2)\n"
             "  --labels N          labels of the head (default 90, as Reuters)\n"
+            "  --precision P       matrix products in fp32 (default) or bf16 (mixed precision, as\n"
+            "                      mltc train --precision)\n"
             "  --json              one JSON object: train_seq_per_s, infer_seq_per_s, peak_bytes, split,\n"
             "                      infer_split, ops and infer_ops (profiled ms and count per op; batched\n"
             "                      matmuls, attention's, as matmul_batched), shape, device\n\n"
@@ -62,9 +65,9 @@ static void print_ops(const char *phase, const dev_profile *p) {
 }
 
 static void print_table(const bench_result *r, int profiled) {
-    printf("device %s, config %s (%d layers x %d, %d heads, FFN %d, vocab %d), %d labels\n", r->device, r->config,
-           r->cfg.num_layers, r->cfg.hidden_size, r->cfg.num_heads, r->cfg.intermediate_size, r->cfg.vocab_size,
-           r->labels);
+    printf("device %s (%s matmul), config %s (%d layers x %d, %d heads, FFN %d, vocab %d), %d labels\n",
+           r->device, r->precision, r->config, r->cfg.num_layers, r->cfg.hidden_size, r->cfg.num_heads,
+           r->cfg.intermediate_size, r->cfg.vocab_size, r->labels);
     printf("seq %d, batch %d (micro-batch %d), %d timed steps\n\n", r->seq, r->batch, r->micro_batch, r->steps);
     printf("  %-22s %10.2f seq/s  (%.1f ms a step)\n", "training", r->train_seq_per_s, 1e3 * r->train_step_s);
     printf("  %-22s %10.2f seq/s  (%.1f ms a batch)\n", "inference", r->infer_seq_per_s, 1e3 * r->infer_batch_s);
@@ -95,9 +98,11 @@ int cmd_bench(int argc, char **argv) {
         {"--warmup", CLI_ARG_INT, &o.warmup, 0, 1 << 20},
         {"--profile-steps", CLI_ARG_INT, &o.profile_steps, 0, 1 << 20},
         {"--labels", CLI_ARG_INT, &o.labels, 1, 1 << 20},
+        {"--precision", CLI_ARG_STRING, &o.precision, 0, 0},
         {"--json", CLI_ARG_FLAG, &json, 0, 0},
     };
     int rc = cli_parse_args("bench", argc, argv, args, (int)(sizeof args / sizeof args[0]));
+    if (rc == CLI_OK) rc = cli_check_precision("bench", o.precision);
     if (rc != CLI_OK) return rc;
 
     mltc_error err = {0};

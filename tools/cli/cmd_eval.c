@@ -11,7 +11,8 @@
 
 static void usage(FILE *out) {
     fprintf(out,
-            "usage: mltc eval --checkpoint DIR --data FILE [--threshold X] [--device D] [--format F] [--json]\n\n"
+            "usage: mltc eval --checkpoint DIR --data FILE [--threshold X] [--device D]\n"
+            "                 [--precision P] [--format F] [--json]\n\n"
             "Predicts every example of FILE with the checkpoint, thresholds at the threshold it was\n"
             "trained with (or --threshold), and prints Hamming loss, micro precision/recall/F1,\n"
             "macro-F1, subset accuracy, micro-Jaccard and a per-label table.\n\n"
@@ -20,6 +21,9 @@ static void usage(FILE *out) {
             "  --data FILE       labelled examples: jsonl, tsv or tsv-columns\n"
             "  --threshold X     predict a label when p > X, 0..1 (default: the checkpoint's)\n"
             "  --device D        cpu, opencl[:N], vulkan[:N] (default: $MLTC_DEVICE, else cpu)\n"
+            "  --precision P     matrix products in fp32 (default) or bf16: mixed precision, the\n"
+            "                    operands rounded to bfloat16 and summed in fp32 (cpu device of the\n"
+            "                    oneMKL build, on CPUs with AVX512-BF16 or AMX)\n"
             "  --format F        auto (default), jsonl, tsv, tsv-columns\n"
             "  --json            print one JSON object: hamming_loss, micro_precision, micro_recall,\n"
             "                    micro_f1, macro_f1, subset_accuracy, micro_jaccard, n_examples, n_labels\n");
@@ -59,15 +63,17 @@ int cmd_eval(int argc, char **argv) {
         usage(stdout);
         return CLI_OK;
     }
-    const char *ckpt = NULL, *data = NULL, *device = NULL, *format = "auto";
+    const char *ckpt = NULL, *data = NULL, *device = NULL, *format = "auto", *precision = NULL;
     int json = 0;
     double threshold = -1;
     const cli_arg args[] = {
         {"--checkpoint", CLI_ARG_STRING, &ckpt, 0, 0}, {"--data", CLI_ARG_STRING, &data, 0, 0},
         {"--device", CLI_ARG_STRING, &device, 0, 0},   {"--format", CLI_ARG_STRING, &format, 0, 0},
         {"--json", CLI_ARG_FLAG, &json, 0, 0},         {"--threshold", CLI_ARG_DOUBLE, &threshold, 0, 1},
+        {"--precision", CLI_ARG_STRING, &precision, 0, 0},
     };
     int rc = cli_parse_args("eval", argc, argv, args, (int)(sizeof args / sizeof args[0]));
+    if (rc == CLI_OK) rc = cli_check_precision("eval", precision);
     if (rc == CLI_OK) rc = cli_require("eval", "--checkpoint", ckpt);
     if (rc == CLI_OK) rc = cli_require("eval", "--data", data);
     if (rc != CLI_OK) return rc;
@@ -89,7 +95,7 @@ int cmd_eval(int argc, char **argv) {
         return CLI_FAIL;
     }
     rc = CLI_FAIL;
-    if (mltc_device_open(ctx, device, &dev) != MLTC_OK || mltc_model_load(ctx, dev, ckpt, &model) != MLTC_OK ||
+    if (cli_open_device(ctx, device, precision, &dev) != MLTC_OK || mltc_model_load(ctx, dev, ckpt, &model) != MLTC_OK ||
         (threshold >= 0 && mltc_model_set_threshold(ctx, model, (float)threshold) != MLTC_OK) ||
         mltc_evaluate(ctx, model, data, format, &m) != MLTC_OK) {
         fprintf(stderr, "mltc eval: %s\n", mltc_last_error(ctx));

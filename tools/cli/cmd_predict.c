@@ -16,7 +16,8 @@
 
 static void usage(FILE *out) {
     fprintf(out,
-            "usage: mltc predict --checkpoint DIR [--input FILE|-] [--top-k N] [--threshold X] [--device D]\n\n"
+            "usage: mltc predict --checkpoint DIR [--input FILE|-] [--top-k N] [--threshold X]\n"
+            "                    [--device D] [--precision P]\n\n"
             "Reads one text a line and writes one JSON object a line, in the same order:\n"
             "  {\"labels\": [labels with p > threshold], \"probs\": {\"label\": p, ...}}\n\n"
             "options:\n"
@@ -24,7 +25,10 @@ static void usage(FILE *out) {
             "  --input FILE      texts, one a line; - or absent: standard input\n"
             "  --top-k N         list only the N most probable labels under \"probs\" (default: all)\n"
             "  --threshold X     list under \"labels\" those with p > X, 0..1 (default: the checkpoint's)\n"
-            "  --device D        cpu, opencl[:N], vulkan[:N] (default: $MLTC_DEVICE, else cpu)\n");
+            "  --device D        cpu, opencl[:N], vulkan[:N] (default: $MLTC_DEVICE, else cpu)\n"
+            "  --precision P     matrix products in fp32 (default) or bf16: mixed precision, the\n"
+            "                    operands rounded to bfloat16 and summed in fp32 (cpu device of the\n"
+            "                    oneMKL build, on CPUs with AVX512-BF16 or AMX)\n");
 }
 
 /* Rounds to 6 significant digits so the output is short and stable ("0.731059", not
@@ -130,7 +134,7 @@ int cmd_predict(int argc, char **argv) {
         usage(stdout);
         return CLI_OK;
     }
-    const char *ckpt = NULL, *input = "-", *device = NULL;
+    const char *ckpt = NULL, *input = "-", *device = NULL, *precision = NULL;
     int top_k = 0;
     double threshold = -1;
     const cli_arg args[] = {
@@ -138,9 +142,11 @@ int cmd_predict(int argc, char **argv) {
         {"--input", CLI_ARG_STRING, &input, 0, 0},
         {"--top-k", CLI_ARG_INT, &top_k, 1, 1000000000},
         {"--threshold", CLI_ARG_DOUBLE, &threshold, 0, 1},
+        {"--precision", CLI_ARG_STRING, &precision, 0, 0},
         {"--device", CLI_ARG_STRING, &device, 0, 0},
     };
     int rc = cli_parse_args("predict", argc, argv, args, (int)(sizeof args / sizeof args[0]));
+    if (rc == CLI_OK) rc = cli_check_precision("predict", precision);
     if (rc == CLI_OK) rc = cli_require("predict", "--checkpoint", ckpt);
     if (rc != CLI_OK) return rc;
 
@@ -155,7 +161,7 @@ int cmd_predict(int argc, char **argv) {
     rc = CLI_FAIL;
     if (mltc_ctx_create(&ctx) != MLTC_OK) {
         fprintf(stderr, "mltc predict: out of memory\n");
-    } else if (mltc_device_open(ctx, device, &dev) != MLTC_OK || mltc_model_load(ctx, dev, ckpt, &model) != MLTC_OK ||
+    } else if (cli_open_device(ctx, device, precision, &dev) != MLTC_OK || mltc_model_load(ctx, dev, ckpt, &model) != MLTC_OK ||
                (threshold >= 0 && mltc_model_set_threshold(ctx, model, (float)threshold) != MLTC_OK)) {
         fprintf(stderr, "mltc predict: %s\n", mltc_last_error(ctx));
     } else {

@@ -18,7 +18,7 @@ static void usage(FILE *out) {
             "                  [--weight-decay X] [--max-grad-norm X] [--mask-prob X]\n"
             "                  [--label-tokens per-label|shared] [--format F] [--skip-bad]\n"
             "                  [--max-steps N] [--log-every N] [--save-every N]\n"
-            "                  [--micro-batch N] [--resume]\n\n"
+            "                  [--micro-batch N] [--precision fp32|bf16] [--resume]\n\n"
             "Fine-tunes a BERT model for multi-label classification and writes:\n"
             "  OUT/best/             the checkpoint with the best dev micro-F1 (the last one without --dev)\n"
             "  OUT/last/             the latest checkpoint with optimizer state, for --resume\n"
@@ -32,6 +32,9 @@ static void usage(FILE *out) {
             "                     lam: cosine label attention (BERT-LAM)\n"
             "  --out DIR          output folder\n"
             "  --device D         cpu, opencl[:N], vulkan[:N] (default: $MLTC_DEVICE, else cpu)\n"
+            "  --precision P      matrix products in fp32 (default) or bf16: mixed precision like\n"
+            "                     PyTorch's autocast, operands rounded to bfloat16, sums, weights and\n"
+            "                     checkpoints fp32 (cpu device of the oneMKL build, AVX512-BF16 or AMX)\n"
             "  --epochs N         passes over the training data (default 3)\n"
             "  --batch N          examples per optimizer step (default 16)\n"
             "  --micro-batch N    examples on the device at a time (default: the batch): each step's\n"
@@ -69,7 +72,7 @@ int cmd_train(int argc, char **argv) {
     }
     mltc_train_options o;
     mltc_train_options_default(&o);
-    const char *device = NULL, *head = NULL, *label_tokens = "per-label", *format = "auto";
+    const char *device = NULL, *head = NULL, *label_tokens = "per-label", *format = "auto", *precision = NULL;
     const cli_arg args[] = {
         {"--model", CLI_ARG_STRING, &o.model_dir, 0, 0},
         {"--train", CLI_ARG_STRING, &o.train_path, 0, 0},
@@ -78,6 +81,7 @@ int cmd_train(int argc, char **argv) {
         {"--head", CLI_ARG_STRING, &head, 0, 0},
         {"--out", CLI_ARG_STRING, &o.out_dir, 0, 0},
         {"--device", CLI_ARG_STRING, &device, 0, 0},
+        {"--precision", CLI_ARG_STRING, &precision, 0, 0},
         {"--epochs", CLI_ARG_INT, &o.epochs, 1, 100000},
         {"--batch", CLI_ARG_INT, &o.batch, 1, 65536},
         {"--lr", CLI_ARG_DOUBLE, &o.lr, 1e-12, 10},
@@ -100,6 +104,7 @@ int cmd_train(int argc, char **argv) {
         {"--resume", CLI_ARG_FLAG, &o.resume, 0, 0},
     };
     int rc = cli_parse_args("train", argc, argv, args, (int)(sizeof args / sizeof args[0]));
+    if (rc == CLI_OK) rc = cli_check_precision("train", precision);
     if (rc == CLI_OK && !o.resume) rc = cli_require("train", "--model", o.model_dir);
     if (rc == CLI_OK) rc = cli_require("train", "--train", o.train_path);
     if (rc == CLI_OK) rc = cli_require("train", "--out", o.out_dir);
@@ -139,15 +144,16 @@ int cmd_train(int argc, char **argv) {
         return CLI_FAIL;
     }
     rc = CLI_FAIL;
-    if (mltc_device_open(ctx, device, &dev) != MLTC_OK) {
+    if (cli_open_device(ctx, device, precision, &dev) != MLTC_OK) {
         fprintf(stderr, "mltc train: %s\n", mltc_last_error(ctx));
         goto done;
     }
     if (o.resume)
         fprintf(stderr, "mltc train: resuming %s/last on %s\n", o.out_dir, mltc_device_id(dev));
     else
-        fprintf(stderr, "mltc train: head %s on %s, %d epoch(s), batch %d, lr %g, max-len %d -> %s\n", o.head,
-                mltc_device_id(dev), o.epochs, o.batch, o.lr, o.max_len, o.out_dir);
+        fprintf(stderr, "mltc train: head %s on %s%s, %d epoch(s), batch %d, lr %g, max-len %d -> %s\n", o.head,
+                mltc_device_id(dev), precision && !strcmp(precision, "bf16") ? " (bf16 matmul)" : "", o.epochs,
+                o.batch, o.lr, o.max_len, o.out_dir);
     cli_progress prog;
     progress_init(&prog, stderr, o.log_every);
     mltc_train_result res;

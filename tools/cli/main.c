@@ -27,6 +27,15 @@ int cli_wants_help(int argc, char **argv) {
     return 0;
 }
 
+mltc_status cli_open_device(mltc_ctx *ctx, const char *spec, const char *precision, mltc_device **out) {
+    mltc_status st = mltc_device_open(ctx, spec, out);
+    if (st == MLTC_OK && precision && (st = mltc_device_set_precision(ctx, *out, precision)) != MLTC_OK) {
+        mltc_device_close(*out);
+        *out = NULL;
+    }
+    return st;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         usage(stderr);

@@ -119,9 +119,14 @@ def machine(args):
 
 # ---- speed ---------------------------------------------------------------------------------------
 
+def precision_args(args):
+    """mltc's --precision, when one was asked for (bf16: mixed precision)."""
+    return ["--precision", args.mltc_precision] if args.mltc_precision else []
+
+
 def mltc_bench(args, binary, backend, config):
     cmd = [binary, "bench", "--device", backend, "--config", config, "--seq", str(args.seq), "--batch",
-           str(args.batch), "--steps", str(args.steps), "--warmup", str(args.warmup), "--json"]
+           str(args.batch), "--steps", str(args.steps), "--warmup", str(args.warmup), "--json"] + precision_args(args)
     out, why = run(cmd, env=mltc_env(args.threads), timeout=args.timeout)
     return (json.loads(out), None) if out else (None, why)
 
@@ -277,9 +282,12 @@ def field(r, k):  # one figure of a run, None for a failed run
 def run_settings(args, side, head, seed, train, test, max_len):
     """What decides a quality run's result: a stored result is reused only when all of it matches."""
     device = args.quality_device if side == "mltc" else args.torch_quality_device
-    return {"side": side, "head": head, "seed": seed, "train": os.path.realpath(train),
-            "test": os.path.realpath(test), "limit": args.limit, "model": os.path.realpath(args.model),
-            "epochs": args.epochs, "batch": args.train_batch, "max_len": max_len, "device": device}
+    s = {"side": side, "head": head, "seed": seed, "train": os.path.realpath(train),
+         "test": os.path.realpath(test), "limit": args.limit, "model": os.path.realpath(args.model),
+         "epochs": args.epochs, "batch": args.train_batch, "max_len": max_len, "device": device}
+    if side == "mltc" and args.mltc_precision:  # only when set, so fp32 runs stored before still match
+        s["precision"] = args.mltc_precision
+    return s
 
 
 def stored_path(args, settings):
@@ -354,12 +362,13 @@ def train_mltc(args, head, seed, train, test, label_args, common, work, resume):
             cmd = [args.mltc, "train", "--model", args.model, "--train", train, "--out", out] + label_args + common
         # (Killed after its last save but before `trained` is written, the resumed run has nothing
         # left to do: mltc train --resume then succeeds without training.)
-        _, why = run(cmd + ["--device", args.quality_device] + save_args(args), env=mltc_env(args.threads))
+        _, why = run(cmd + ["--device", args.quality_device] + precision_args(args) + save_args(args),
+                     env=mltc_env(args.threads))
         if why:
             return None, why
         open(trained, "w").close()  # a kill during the scoring below does not train again
     res, why = run([args.mltc, "eval", "--checkpoint", os.path.join(out, "best"), "--data", test,
-                    "--device", args.quality_device, "--json"], env=mltc_env(args.threads))
+                    "--device", args.quality_device, "--json"] + precision_args(args), env=mltc_env(args.threads))
     return (json.loads(res) if res else None), why
 
 
@@ -489,6 +498,8 @@ def main():
     ap.add_argument("--mltc", default=os.path.join(ROOT, "build", "mltc"), help="the built mltc CLI; several, comma-separated (e.g. an "
                     "OpenBLAS and a oneMKL build), are each benchmarked in turn (the first runs the quality part)")
     ap.add_argument("--backends", default="cpu", help="comma-separated mltc devices (cpu,opencl,vulkan)")
+    ap.add_argument("--mltc-precision", choices=["fp32", "bf16"], help="mltc's --precision for its bench, train "
+                    "and eval runs (bf16: mixed precision, the oneMKL build); unset: mltc's default, fp32")
     ap.add_argument("--configs", default="minilm,base")
     ap.add_argument("--seq", type=int, default=128)
     ap.add_argument("--batch", type=int, default=8)
