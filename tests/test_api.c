@@ -380,6 +380,45 @@ static void cli_expect(const char *args, int want_rc, const char *want_text) {
     free(out);
 }
 
+/* A row of mltc predict: "labels" an array, "probs" an object of `top` (0: all K) numbers in
+ * (0, 1), most probable first with top. */
+static int probs_row_ok(const cJSON *row, int top) {
+    const cJSON *labs = cJSON_GetObjectItemCaseSensitive(row, "labels");
+    const cJSON *probs = cJSON_GetObjectItemCaseSensitive(row, "probs");
+    int ok = cJSON_IsArray(labs) && cJSON_IsObject(probs) && cJSON_GetArraySize(probs) == (top ? top : K);
+    double prev = 2;
+    const cJSON *p;
+    cJSON_ArrayForEach(p, probs) {
+        ok &= cJSON_IsNumber(p) && p->valuedouble > 0 && p->valuedouble < 1;
+        if (top) ok &= p->valuedouble <= prev; /* most probable first */
+        prev = p->valuedouble;
+    }
+    return ok;
+}
+
+/* A row whose "labels" list has exactly n entries. */
+static int labels_row_ok(const cJSON *row, int n) {
+    return cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(row, "labels")) == n;
+}
+
+/* Runs mltc predict with args; *lines counts the output lines up to the first that row_ok(row,
+ * arg) rejects (all of them when every one passes). Returns the exit code. */
+static int predict_rows(const char *args, int (*row_ok)(const cJSON *row, int arg), int arg, int *lines) {
+    char o[400], e[400];
+    int rc = cli_run(args, o, e, sizeof o);
+    char *text = tu_read_file(o);
+    int ok = text != NULL;
+    *lines = 0;
+    for (char *line = text ? strtok(text, "\n") : NULL; ok && line; line = strtok(NULL, "\n")) {
+        cJSON *row = cJSON_Parse(line);
+        ok = row_ok(row, arg);
+        *lines += ok;
+        cJSON_Delete(row);
+    }
+    free(text);
+    return rc;
+}
+
 static void test_cli(const char *argv0) {
     const char *slash = strrchr(argv0, '/');
     snprintf(cli_bin, sizeof cli_bin, "%.*s/../mltc", slash ? (int)(slash - argv0) : 1, slash ? argv0 : ".");
@@ -462,43 +501,18 @@ static void test_cli(const char *argv0) {
     fclose(f);
     for (int top = 0; top <= 2; top += 2) {
         snprintf(args, sizeof args, "predict --checkpoint '%s' --input '%s'%s", ckpt, texts, top ? " --top-k 2" : "");
-        rc = cli_run(args, o, e, sizeof o);
-        text = tu_read_file(o);
-        int lines = 0, ok = rc == 0 && text;
-        for (char *line = text ? strtok(text, "\n") : NULL; ok && line; line = strtok(NULL, "\n")) {
-            lines++;
-            cJSON *row = cJSON_Parse(line);
-            const cJSON *labs = cJSON_GetObjectItemCaseSensitive(row, "labels");
-            const cJSON *probs = cJSON_GetObjectItemCaseSensitive(row, "probs");
-            ok = cJSON_IsArray(labs) && cJSON_IsObject(probs) && cJSON_GetArraySize(probs) == (top ? top : K);
-            double prev = 2;
-            const cJSON *p;
-            cJSON_ArrayForEach(p, probs) {
-                ok &= cJSON_IsNumber(p) && p->valuedouble > 0 && p->valuedouble < 1;
-                if (top) ok &= p->valuedouble <= prev; /* most probable first */
-                prev = p->valuedouble;
-            }
-            cJSON_Delete(row);
-        }
-        tu_check(ok && lines == 3, "mltc predict%s: exit %d, %d JSON lines for 3 input lines", top ? " --top-k 2" : "",
-                 rc, lines);
-        free(text);
+        int lines = 0;
+        rc = predict_rows(args, probs_row_ok, top, &lines);
+        tu_check(rc == 0 && lines == 3, "mltc predict%s: exit %d, %d good JSON lines for 3 input lines",
+                 top ? " --top-k 2" : "", rc, lines);
     }
     /* --threshold decides the "labels" list: all of them at 0, none at 1. */
     for (int t = 0; t <= 1; t++) {
         snprintf(args, sizeof args, "predict --checkpoint '%s' --input '%s' --threshold %d", ckpt, texts, t);
-        rc = cli_run(args, o, e, sizeof o);
-        text = tu_read_file(o);
-        int lines = 0, ok = rc == 0 && text;
-        for (char *line = text ? strtok(text, "\n") : NULL; ok && line; line = strtok(NULL, "\n")) {
-            lines++;
-            cJSON *row = cJSON_Parse(line);
-            ok = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(row, "labels")) == (t == 0 ? K : 0);
-            cJSON_Delete(row);
-        }
-        tu_check(ok && lines == 3, "mltc predict --threshold %d: exit %d, %d lines, %s labels each", t, rc, lines,
+        int lines = 0;
+        rc = predict_rows(args, labels_row_ok, t == 0 ? K : 0, &lines);
+        tu_check(rc == 0 && lines == 3, "mltc predict --threshold %d: exit %d, %d lines with %s labels", t, rc, lines,
                  t == 0 ? "all" : "no");
-        free(text);
     }
     snprintf(args, sizeof args, "predict --checkpoint '%s/none' --input '%s'", tmp, texts);
     cli_expect(args, 1, "/none");

@@ -228,6 +228,19 @@ static int tiny_add(st_writer *w, const char *name, int ndim, const int64_t *sha
     return bad;
 }
 
+int tu_set_bert_dropout(const char *dir, float p) {
+    mltc_error err = {0};
+    char path[1200];
+    bert_config cfg;
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    if (bert_config_load(&err, path, &cfg) == MLTC_OK) {
+        cfg.hidden_dropout = cfg.attention_dropout = p;
+        if (bert_config_save(&err, &cfg, path) == MLTC_OK) return 0;
+    }
+    printf("FAIL setting the dropout of %s: %s\n", path, err.msg);
+    return 1;
+}
+
 int tu_write_tiny_bert(const char *dir, uint64_t seed) {
     if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
         printf("FAIL tiny BERT: mkdir %s: %s\n", dir, strerror(errno));

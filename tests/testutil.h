@@ -69,6 +69,10 @@ const char *tu_shared_dir(void);
  * Returns 0, or prints "FAIL ..." and returns 1. */
 int tu_write_tiny_bert(const char *dir, uint64_t seed);
 
+/* Sets the encoder dropout (hidden and attention) in dir/config.json: 0 makes training steps
+ * deterministic functions of the weights and the batch. 0, or 1 after printing "FAIL ...". */
+int tu_set_bert_dropout(const char *dir, float p);
+
 /* Writes examples skip+1 .. skip+count of shared/data/reuters-modapte/train.jsonl to path as
  * jsonl, keeping only the labels among names[0..n) (others are dropped, so an example may end
  * with none), and names to labels_path (one a line) unless it is NULL. Returns the number of
