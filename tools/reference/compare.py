@@ -148,7 +148,8 @@ def torch_bench(args, device, config):
     cmd = [sys.executable, os.path.join(HERE, "torch_bench.py"), "--device", device, "--config", config, "--seq",
            str(args.seq), "--batch", str(args.batch), "--steps", str(args.steps), "--warmup", str(args.warmup),
            "--threads", str(args.threads), "--json"]
-    if args.autocast and device != "cpu":
+    # On the CPU PyTorch runs autocast only beside mltc's own bf16 (like for like).
+    if args.autocast and (device != "cpu" or args.mltc_precision == "bf16"):
         cmd += ["--autocast", args.autocast]
     out, why = run(cmd, timeout=args.timeout)
     return (json.loads(out), None) if out else (None, why)
@@ -239,6 +240,8 @@ def speed_row(args, config, backend, label, m, why, t):
     if m:
         s = m["split"]
         split = f"{s['matmul']:.0%} / {s['attention']:.0%} / {s['layernorm']:.0%} / {s['other']:.0%}"
+    if m and m.get("precision", "fp32") != "fp32":
+        label = f"{label} {m['precision']}"
     label = label if m else f"{label} (failed: {why})"
     tlabel = (t["device"] + (f" {t['autocast']}" if t and t["autocast"] != "off" else "")) if t else "—"
     return (f"| {config} | {args.seq} x {args.batch} | {label} | {fmt(mt)} | {tlabel} | {fmt(tt)} | "
@@ -509,7 +512,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2, help="CPU threads for both (0: each one's default)")
     ap.add_argument("--torch-gpu", help="PyTorch device to compare GPU backends with, e.g. cuda")
     ap.add_argument("--autocast", choices=["bf16", "fp16"], help="PyTorch autocast on the GPU (an extra, "
-                    "non-fp32 figure: mltc runs fp32)")
+                    "non-fp32 figure: mltc runs fp32), and on the CPU with --mltc-precision bf16")
     ap.add_argument("--timeout", type=int, default=3600)
     ap.add_argument("--no-speed", action="store_true")
     ap.add_argument("--quality", action="store_true")
