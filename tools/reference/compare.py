@@ -554,7 +554,9 @@ def main():
     raw = {}
     if not args.no_speed:
         lines, raw["speed"] = speed(args, log)
-        out += ["## Speed (fp32, sequences/s; ratio = mltc / PyTorch)", "",
+        arith = ("bf16 mixed precision: mltc --precision bf16" + (f", PyTorch autocast {args.autocast}"
+                 if args.autocast else ", PyTorch fp32")) if args.mltc_precision == "bf16" else "fp32"
+        out += [f"## Speed ({arith}, sequences/s; ratio = mltc / PyTorch)", "",
                 f"steps {args.steps} timed after {args.warmup} warm-up, every sequence {args.seq} tokens, "
                 f"random weights, bert head with 90 labels; each rate is the median of {args.repeat} run(s) "
                 f"per side, the sides taking turns.", ""] + lines + [""]
