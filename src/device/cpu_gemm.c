@@ -6,6 +6,7 @@
  * it several times faster than sgemm at the large inner dimensions of BERT's layers. Debian's
  * OpenBLAS is built without its bf16 GEMM (sbgemm), so the OpenBLAS build offers fp32 only. */
 #include <omp.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/error.h"
@@ -92,19 +93,20 @@ static int cpu_has_bf16(void) {
 }
 #endif
 
-mltc_status cpu_check_precision(dev_ctx *ctx, dev_precision p) {
-    if (p != DEV_PREC_BF16) return MLTC_OK;
+int cpu_bf16_available(char *why, size_t size) {
 #ifdef MLTC_BLAS_MKL
-    if (!cpu_has_bf16())
-        return err_set(ctx->err, MLTC_ERR_UNSUPPORTED,
-                       "%s: bf16 matmul needs a CPU with AVX512-BF16 or AMX-BF16 (this one has neither, so oneMKL "
-                       "would emulate it, slower than fp32)",
-                       ctx->id);
-    return MLTC_OK;
+    if (cpu_has_bf16()) return 1;
+    snprintf(why, size, "bf16 matmul needs a CPU with AVX512-BF16 or AMX-BF16 (this one has neither, so oneMKL "
+                        "would emulate it, slower than fp32)");
 #else
-    return err_set(ctx->err, MLTC_ERR_UNSUPPORTED,
-                   "%s: bf16 matmul needs the oneMKL build (cmake -DMLTC_BLAS=mkl, tools/build_mkl.sh): this one uses "
-                   "OpenBLAS, whose Debian build has no bf16 GEMM",
-                   ctx->id);
+    snprintf(why, size, "bf16 matmul needs the oneMKL build (cmake -DMLTC_BLAS=mkl, tools/build_mkl.sh): this one "
+                        "uses OpenBLAS, whose Debian build has no bf16 GEMM");
 #endif
+    return 0;
+}
+
+mltc_status cpu_check_precision(dev_ctx *ctx, dev_precision p) {
+    char why[256];
+    if (p != DEV_PREC_BF16 || cpu_bf16_available(why, sizeof why)) return MLTC_OK;
+    return err_set(ctx->err, MLTC_ERR_UNSUPPORTED, "%s: %s", ctx->id, why);
 }

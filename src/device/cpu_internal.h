@@ -29,6 +29,8 @@ typedef struct cpu_gemm_call {
 void cpu_gemm(dev_precision p, const cpu_gemm_call *g, uint16_t *scratch);
 size_t cpu_gemm_scratch(dev_precision p, int m, int n, int k);
 mltc_status cpu_check_precision(dev_ctx *ctx, dev_precision p);
+/* 1 when this build on this CPU runs bf16 matmul; else 0 with the reason in why. */
+int cpu_bf16_available(char *why, size_t size);
 
 /* Op entry points, one file per family. */
 mltc_status cpu_matmul(dev_ctx *ctx, const dev_gemm *g);
