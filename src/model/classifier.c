@@ -334,8 +334,8 @@ static mltc_status forward_backward_part(classifier *c, const clf_example *ex, i
     TRY(dev_bce_forward(d, c->loss, c->logits, c->targets, n));
     TRY(dev_fill(d, c->dlogits, n, 0.0f));
     /* BCEWithLogitsLoss(reduction='mean') over the whole batch's B x K entries. */
-    double entries = (double)part->batch * c->K;
-    TRY(dev_bce_backward(d, c->dlogits, c->logits, c->targets, n, (float)(1.0 / entries)));
+    double entries = (double)part->batch * c->K; /* exact in float too: 1/entries rounds as before */
+    TRY(dev_bce_backward(d, c->dlogits, c->logits, c->targets, n, 1.0f / (float)entries));
     TRY(dev_fill(d, c->dhidden, (size_t)p.rows * p.hT * c->C, 0.0f));
     TRY(c->head_ops->backward(c, &p));
     TRY(bert_backward(c->bert, c->dhidden));
