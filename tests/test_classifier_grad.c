@@ -25,8 +25,7 @@ typedef struct probe {
 
 static double loss_at(classifier *c, const clf_example *ex, int B) {
     clf_losses l;
-    tu_must(classifier_zero_grads(c), c->dev->err, "zero grads");
-    tu_must(classifier_forward_backward(c, ex, B, 3, &l), c->dev->err, "forward_backward");
+    tu_must(classifier_train_batch(c, ex, B, 3, &l), c->dev->err, "train_batch");
     return l.total;
 }
 

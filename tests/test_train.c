@@ -360,7 +360,7 @@ static void test_predict_only(dev_ctx *dev, const char *out) {
     if (tu_status(classifier_predict(pred, ex, 3, a), MLTC_OK, dev->err, "predict-only: predict") &&
         tu_status(classifier_predict(full, ex, 3, b), MLTC_OK, dev->err, "full: predict"))
         tu_check(memcmp(a, b, sizeof a) == 0, "predict-only and full loads predict the same, bit for bit");
-    mltc_status st = classifier_forward_backward(pred, ex, 3, 1, NULL);
+    mltc_status st = classifier_train_batch(pred, ex, 3, 1, NULL);
     tu_check(st == MLTC_ERR_INVALID_ARGUMENT && strstr(dev->err->msg, "prediction"),
              "predict-only: a training step refused: status '%s', message '%s'", mltc_status_string(st), dev->err->msg);
     st = classifier_optimizer_step(pred, 1e-3, 1, NULL);

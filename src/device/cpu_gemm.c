@@ -14,18 +14,19 @@
 #include "device/cpu_internal.h"
 #include "device/cpu_simd.h"
 
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#if defined(MLTC_BLAS_MKL) && defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
 #include <cpuid.h>
 #endif
 
+size_t cpu_gemm_scratch(dev_precision p, int m, int n, int k) {
+    return p == DEV_PREC_BF16 ? (size_t)m * (size_t)k + (size_t)k * (size_t)n : 0;
+}
+
+#ifdef MLTC_BLAS_MKL
 /* The rows x cols operand as stored (op() not applied), with its leading dimension. */
 static void operand_shape(int trans, int rows_op, int cols_op, int *rows, int *cols) {
     *rows = trans ? cols_op : rows_op;
     *cols = trans ? rows_op : cols_op;
-}
-
-size_t cpu_gemm_scratch(dev_precision p, int m, int n, int k) {
-    return p == DEV_PREC_BF16 ? (size_t)m * (size_t)k + (size_t)k * (size_t)n : 0;
 }
 
 /* Round to nearest even; NaN stays a (quiet) NaN rather than rounding up into infinity. */
@@ -54,6 +55,8 @@ static void to_bf16(uint16_t *dst, const float *src, int rows, int cols, int ld)
     }
 }
 
+#endif
+
 void cpu_gemm(dev_precision p, const cpu_gemm_call *g, uint16_t *scratch) {
     CBLAS_TRANSPOSE ta = g->trans_a ? CblasTrans : CblasNoTrans, tb = g->trans_b ? CblasTrans : CblasNoTrans;
 #ifdef MLTC_BLAS_MKL
@@ -69,10 +72,8 @@ void cpu_gemm(dev_precision p, const cpu_gemm_call *g, uint16_t *scratch) {
         return;
     }
 #else
-    (void)p;
+    (void)p; /* bf16 is refused before it gets here (cpu_check_precision) */
     (void)scratch;
-    (void)operand_shape;
-    (void)to_bf16;
 #endif
     cblas_sgemm(CblasRowMajor, ta, tb, g->m, g->n, g->k, g->alpha, g->a, g->lda, g->b, g->ldb, g->beta, g->c,
                 g->ldc);

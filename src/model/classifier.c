@@ -350,18 +350,15 @@ static mltc_status forward_backward_part(classifier *c, const clf_example *ex, i
     return MLTC_OK;
 }
 
-mltc_status classifier_forward_backward(classifier *c, const clf_example *ex, int B, uint64_t step,
-                                        clf_losses *out) {
-    if (!c) return MLTC_ERR_INVALID_ARGUMENT;
-    TRY(check_examples(c, ex, B));
-    clf_part whole = {.first = 0, .batch = B, .index = 0, .mlm_states = 0};
-    return forward_backward_part(c, ex, B, step, &whole, out);
+static mltc_status zero_grads(classifier *c) {
+    TRY(bert_zero_grads(c->bert));
+    return dev_fill(c->dev, (dev_view){c->head.grads, 0}, c->head.n, 0.0f);
 }
 
 mltc_status classifier_train_batch(classifier *c, const clf_example *ex, int B, uint64_t step, clf_losses *out) {
     if (!c) return MLTC_ERR_INVALID_ARGUMENT;
     TRY(check_examples(c, ex, B));
-    TRY(classifier_zero_grads(c));
+    TRY(zero_grads(c));
     clf_part part = {.batch = B};
     /* The MLM's mean runs over the whole batch's masked states: count them before the first
      * part's backward needs the total. */
@@ -376,12 +373,6 @@ mltc_status classifier_train_batch(classifier *c, const clf_example *ex, int B, 
     }
     if (out) *out = sum;
     return MLTC_OK;
-}
-
-mltc_status classifier_zero_grads(classifier *c) {
-    TRY(check_trainable(c));
-    TRY(bert_zero_grads(c->bert));
-    return dev_fill(c->dev, (dev_view){c->head.grads, 0}, c->head.n, 0.0f);
 }
 
 /* ---- optimizer --------------------------------------------------------------------------- */

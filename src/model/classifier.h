@@ -77,15 +77,10 @@ mltc_status classifier_tokenize(const classifier *c, const char *text, size_t le
 /* Probabilities [B x K] for B <= max_batch examples (inference: no dropout). */
 mltc_status classifier_predict(classifier *c, const clf_example *ex, int B, float *probs);
 
-/* One training batch of B <= max_batch examples: forward with dropout at optimizer step `step`
- * (1-based), the loss, and backward ACCUMULATING into the gradients. Every example needs gold;
- * B may not exceed the settings' batch (the label-MLM draws of a step are numbered by example). */
-mltc_status classifier_forward_backward(classifier *c, const clf_example *ex, int B, uint64_t step,
-                                        clf_losses *out);
-
-/* Gradient accumulation: zeroes the gradients, then runs the optimizer step's batch of B
- * examples (B <= the settings' batch, any size up to it) as parts of at most max_batch, each
- * forward and backward accumulating, so device memory holds max_batch examples at a time. The
+/* One optimizer step's forward and backward with dropout at step `step` (1-based): zeroes the
+ * gradients, then runs the batch of B examples (every one with gold; B <= the settings' batch,
+ * any size up to it) as parts of at most max_batch, each forward and backward accumulating into
+ * the gradients (gradient accumulation), so device memory holds max_batch examples at a time. The
  * losses and gradients are those of the whole batch (BCE the mean over B x K, the label MLM the
  * mean over all of the batch's masked states): with dropout off they equal a single pass over B
  * up to rounding. The label-MLM masks are drawn per example of the batch as in a single pass;
@@ -95,8 +90,6 @@ mltc_status classifier_train_batch(classifier *c, const clf_example *ex, int B, 
 
 /* The most examples one forward takes (set at creation or load). */
 int classifier_max_batch(const classifier *c);
-
-mltc_status classifier_zero_grads(classifier *c);
 
 /* Global gradient-norm clipping to settings->max_grad_norm, then AdamW at learning rate lr for
  * update number step (1-based); weight decay on matrices and embeddings only. If norm is not

@@ -160,7 +160,7 @@ typedef struct bench_state {
     classifier *clf;
     dev_ctx *dev;
     clf_example *ex;
-    int batch, micro;
+    int batch;
     long step; /* optimizer steps taken */
 } bench_state;
 
@@ -175,10 +175,10 @@ static mltc_status train_steps(bench_state *b, int n) {
 }
 
 static mltc_status infer_batches(bench_state *b, int n, float *probs) {
+    int micro = classifier_max_batch(b->clf);
     for (int i = 0; i < n; i++)
-        for (int first = 0; first < b->batch; first += b->micro)
-            TRY(classifier_predict(b->clf, b->ex + first, b->batch - first < b->micro ? b->batch - first : b->micro,
-                                   probs));
+        for (int first = 0; first < b->batch; first += micro)
+            TRY(classifier_predict(b->clf, b->ex + first, b->batch - first < micro ? b->batch - first : micro, probs));
     return MLTC_OK;
 }
 
@@ -256,7 +256,7 @@ mltc_status bench_run(mltc_error *err, const bench_options *o, bench_result *r) 
     r->seq = o->seq, r->batch = o->batch, r->micro_batch = micro, r->steps = o->steps, r->labels = o->labels;
 
     char dir[1024];
-    bench_state b = {.batch = o->batch, .micro = micro};
+    bench_state b = {.batch = o->batch};
     labels lbl = {0};
     int32_t *ids = NULL;
     uint8_t *gold = NULL;

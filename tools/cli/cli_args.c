@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "device/device.h"
 
 /* Matches "--name" or "--name=VALUE"; *inline_value points after '=' for the second form. */
 static int matches(const char *arg, const char *name, const char **inline_value) {
@@ -112,8 +113,10 @@ int cli_parse_args(const char *cmd, int argc, char **argv, const cli_arg *args, 
 }
 
 int cli_check_precision(const char *cmd, const char *value) {
-    if (!value || !strcmp(value, "fp32") || !strcmp(value, "bf16")) return CLI_OK;
-    fprintf(stderr, "mltc %s: --precision: '%s': expected fp32 or bf16\n", cmd, value);
+    mltc_error err = {0};
+    dev_precision p;
+    if (!value || dev_precision_parse(&err, value, &p) == MLTC_OK) return CLI_OK;
+    fprintf(stderr, "mltc %s: --precision: %s\n", cmd, err.msg);
     return CLI_USAGE;
 }
 
