@@ -201,7 +201,9 @@ static mltc_status evaluate_epoch(run_state *r, train_progress *p, int *stop) {
     return st;
 }
 
-/* Gradient accumulation: parts of at most micro examples make up each batch. */
+/* Gradient accumulation: parts of at most micro examples make up each batch (0: the batch). */
+static int micro_of(const train_request *q, int batch) { return q->micro_batch > 0 ? q->micro_batch : batch; }
+
 static mltc_status check_micro_batch(mltc_error *err, int micro, int batch) {
     if (micro >= 0 && micro <= batch) return MLTC_OK;
     return err_set(err, MLTC_ERR_INVALID_ARGUMENT,
@@ -379,8 +381,7 @@ mltc_status train_run(dev_ctx *dev, const train_request *req, train_summary *out
     } else if (!st) {
         st = check_micro_batch(err, req->micro_batch, r.s.batch);
         if (!st)
-            st = classifier_create(dev, req->model_dir, &r.lbl, &r.s,
-                                   req->micro_batch > 0 ? req->micro_batch : r.s.batch, &r.c);
+            st = classifier_create(dev, req->model_dir, &r.lbl, &r.s, micro_of(req, r.s.batch), &r.c);
     }
     if (!st) st = tokenize_all(&r);
     if (!st) {
@@ -403,7 +404,7 @@ mltc_status train_run(dev_ctx *dev, const train_request *req, train_summary *out
         st = run_loop(&r, &sum);
     /* Device memory is what a user can trade for time: say how. */
     if (st == MLTC_ERR_OUT_OF_MEMORY) {
-        int micro = r.c ? classifier_max_batch(r.c) : req->micro_batch > 0 ? req->micro_batch : r.s.batch;
+        int micro = r.c ? classifier_max_batch(r.c) : micro_of(req, r.s.batch);
         if (micro > 1)
             err_suffix(err, " (a smaller --micro-batch / micro_batch than %d keeps fewer examples on the device at a "
                             "time, the batch unchanged)", micro);
