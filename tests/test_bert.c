@@ -260,8 +260,11 @@ static void test_selected_outputs(const bert_config *cfg, bert_model *m) {
     tu_must(bert_zero_grads(m), &err, "zero grads");
     tu_must(bert_backward(m, tu_v(dsel)), &err, "bert_backward (selected)");
     float *g_sel = download((dev_view){bert_grads(m), 0}, bert_num_params(m));
-    /* As against PyTorch: the key biases' gradients are rounding noise on both sides, so no
-     * denominator is below 1e-3 x the largest gradient. */
+    /* As against PyTorch: no denominator is below 1e-3 x the largest gradient. The key biases'
+     * gradients are zero in exact arithmetic, so both passes hold only the rounding noise of
+     * their sums over rows, which the selected pass orders differently; that noise reached
+     * 1.3e-7 of the largest gradient on one machine (OpenBLAS picks its kernels by CPU), so
+     * they are held to 1e-4 of the largest gradient itself. */
     double worst = 0, global = 0;
     for (size_t j = 0; j < bert_num_params(m); j++) global = fmax(global, fabs((double)g_full[j]));
     for (int i = 0; i < bert_tensor_count(m); i++) {
@@ -271,7 +274,8 @@ static void test_selected_outputs(const bert_config *cfg, bert_model *m) {
             diff = fmax(diff, fabs((double)g_sel[t->off + j] - g_full[t->off + j]));
             scale = fmax(scale, fabs((double)g_full[t->off + j]));
         }
-        double rel = diff / fmax(scale, 1e-3 * global);
+        int exact_zero = strstr(t->name, "attention.self.key.bias") != NULL;
+        double rel = diff / fmax(scale, (exact_zero ? 1.0 : 1e-3) * global);
         worst = fmax(worst, rel);
         tu_check(rel <= 1e-4, "selected outputs: gradient %s differs from the full model's by %.3g "
                  "(relative)", t->name, rel);
