@@ -6,7 +6,7 @@
  * GFLOP/s of its two products), and the memory-bound ops in GB/s of bytes they must read and
  * write.
  *
- *   bench_ops [--device D] [--json] [--tokens N] [--seconds S]
+ *   bench_ops [--device D] [--json] [--tokens N] [--seconds S] [--precision fp32|bf16]
  *
  * Each op runs once to warm up (kernel builds, first-touch), then repeatedly between two
  * dev_sync calls for about S seconds (default 0.3); the time reported is per call.
@@ -142,15 +142,16 @@ static mltc_status call_attention(void *arg) {
 }
 
 static void usage(void) {
-    printf("usage: bench_ops [--device D] [--json] [--tokens N] [--seconds S]\n"
+    printf("usage: bench_ops [--device D] [--json] [--tokens N] [--seconds S] [--precision P]\n"
            "  --device D   cpu, opencl[:N], vulkan[:N] (default: MLTC_DEVICE, else cpu)\n"
            "  --json       print JSON instead of a table\n"
            "  --tokens N   rows of the token-major shapes (default 2048 = 16 sequences x 128)\n"
-           "  --seconds S  time spent per op after warm-up (default 0.3)\n");
+           "  --seconds S  time spent per op after warm-up (default 0.3)\n"
+           "  --precision P  matmul precision, fp32 (default) or bf16 where the device has it\n");
 }
 
 int main(int argc, char **argv) {
-    const char *spec = NULL;
+    const char *spec = NULL, *precision = "fp32";
     int json = 0, tokens = 2048;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--device") && i + 1 < argc)
@@ -161,6 +162,8 @@ int main(int argc, char **argv) {
             tokens = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--seconds") && i + 1 < argc)
             seconds_target = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--precision") && i + 1 < argc)
+            precision = argv[++i];
         else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage();
             return 0;
@@ -174,7 +177,13 @@ int main(int argc, char **argv) {
         fprintf(stderr, "bench_ops: --tokens and --seconds must be positive\n");
         return 2;
     }
+    dev_precision prec;
+    if (dev_precision_parse(&E, precision, &prec) != MLTC_OK) {
+        fprintf(stderr, "bench_ops: %s\n", E.msg);
+        return 2;
+    }
     if (dev_open(&E, spec, &C) != MLTC_OK) die("open");
+    if (dev_set_matmul_precision(C, prec) != MLTC_OK) die("--precision");
 
     const int H = 768, F = 3072, HEADS = 12, SEQ = 128, HD = 64, BH = 16 * HEADS;
     size_t T = (size_t)tokens;

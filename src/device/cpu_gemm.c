@@ -1,7 +1,7 @@
 /* One row-major GEMM on the CPU in the device's matmul precision (device.h, dev_precision).
  *
  * fp32 is the BLAS's sgemm. bf16 is oneMKL's cblas_gemm_bf16bf16f32: both operands are rounded
- * to bfloat16 (round to nearest even, as PyTorch's .to(torch.bfloat16)) into scratch, then
+ * to bfloat16 (cpu_bf16.c: round to nearest even) into scratch, then
  * multiplied with fp32 accumulation into the fp32 C; on CPUs with AMX or AVX512-BF16 oneMKL runs
  * it several times faster than sgemm at the large inner dimensions of BERT's layers. Debian's
  * OpenBLAS is built without its bf16 GEMM (sbgemm), so the OpenBLAS build offers fp32 only. */
@@ -28,33 +28,6 @@ static void operand_shape(int trans, int rows_op, int cols_op, int *rows, int *c
     *rows = trans ? cols_op : rows_op;
     *cols = trans ? rows_op : cols_op;
 }
-
-/* Round to nearest even; NaN stays a (quiet) NaN rather than rounding up into infinity. */
-CPU_CLONES static void to_bf16_rows(uint16_t *dst, const float *src, long rows, int cols, int ld) {
-    for (long r = 0; r < rows; r++)
-        for (int c = 0; c < cols; c++) {
-            uint32_t u;
-            memcpy(&u, src + r * ld + c, 4);
-            uint32_t rounded = (u + 0x7FFFu + ((u >> 16) & 1u)) >> 16;
-            uint32_t nan = (u >> 16) | 0x40u;
-            dst[r * cols + c] = (uint16_t)((u & 0x7FFFFFFFu) > 0x7F800000u ? nan : rounded);
-        }
-}
-
-/* Rows split over the threads unless the caller already runs one GEMM per thread. */
-static void to_bf16(uint16_t *dst, const float *src, int rows, int cols, int ld) {
-    int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
-    if (threads <= 1 || (long)rows * cols < 65536) {
-        to_bf16_rows(dst, src, rows, cols, ld);
-        return;
-    }
-#pragma omp parallel for schedule(static)
-    for (int t = 0; t < threads; t++) {
-        long r0 = (long)rows * t / threads, r1 = (long)rows * (t + 1) / threads;
-        to_bf16_rows(dst + r0 * cols, src + r0 * ld, r1 - r0, cols, ld);
-    }
-}
-
 #endif
 
 void cpu_gemm(dev_precision p, const cpu_gemm_call *g, uint16_t *scratch) {
@@ -65,8 +38,8 @@ void cpu_gemm(dev_precision p, const cpu_gemm_call *g, uint16_t *scratch) {
         operand_shape(g->trans_a, g->m, g->k, &ar, &ac);
         operand_shape(g->trans_b, g->k, g->n, &br, &bc);
         uint16_t *a16 = scratch, *b16 = scratch + (size_t)ar * ac;
-        to_bf16(a16, g->a, ar, ac, g->lda);
-        to_bf16(b16, g->b, br, bc, g->ldb);
+        cpu_to_bf16(a16, g->a, ar, ac, g->lda);
+        cpu_to_bf16(b16, g->b, br, bc, g->ldb);
         cblas_gemm_bf16bf16f32(CblasRowMajor, ta, tb, g->m, g->n, g->k, g->alpha, (const MKL_BF16 *)a16, ac,
                                (const MKL_BF16 *)b16, bc, g->beta, g->c, g->ldc);
         return;

@@ -29,6 +29,15 @@ typedef struct cpu_gemm_call {
 void cpu_gemm(dev_precision p, const cpu_gemm_call *g, uint16_t *scratch);
 size_t cpu_gemm_scratch(dev_precision p, int m, int n, int k);
 mltc_status cpu_check_precision(dev_ctx *ctx, dev_precision p);
+/* fp32 -> bf16 (cpu_bf16.c): rows x cols of src (leading dimension ld) into dense dst, round to
+ * nearest even, NaN quiet, subnormals to signed zero. cpu_to_bf16 splits the rows over the
+ * threads unless called inside a parallel region; cpu_bf16_rows runs on the calling thread, by
+ * AVX512-BF16's conversion instruction where cpu_bf16_instruction_available() says the CPU has
+ * it, else by cpu_bf16_rows_portable (the same bits). */
+void cpu_to_bf16(uint16_t *dst, const float *src, int rows, int cols, int ld);
+void cpu_bf16_rows(uint16_t *dst, const float *src, long rows, int cols, int ld);
+void cpu_bf16_rows_portable(uint16_t *dst, const float *src, long rows, int cols, int ld);
+int cpu_bf16_instruction_available(void);
 /* 1 when this build on this CPU runs bf16 matmul; else 0 with the reason in why. */
 int cpu_bf16_available(char *why, size_t size);
 
