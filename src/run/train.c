@@ -369,12 +369,9 @@ mltc_status train_run(dev_ctx *dev, const train_request *req, train_summary *out
     if (!st) st = dir_create(err, req->out_dir);
     if (!st && req->resume) {
         /* The batch is a saved setting, the micro-batch not (max_batch 0: the saved batch). */
-        st = classifier_load(dev, r.last_dir, req->micro_batch, 1, &r.c);
+        st = classifier_load(dev, r.last_dir, req->micro_batch, 1, &r.c); /* checks the micro-batch */
         if (!st) {
             r.s = *classifier_settings(r.c);
-            st = check_micro_batch(err, req->micro_batch, r.s.batch);
-        }
-        if (!st) {
             st = read_position(&r);
         }
         if (!st) st = check_labels(&r);
