@@ -5,14 +5,11 @@
  * multiplied with fp32 accumulation into the fp32 C; on CPUs with AMX or AVX512-BF16 oneMKL runs
  * it several times faster than sgemm at the large inner dimensions of BERT's layers. Debian's
  * OpenBLAS is built without its bf16 GEMM (sbgemm), so the OpenBLAS build offers fp32 only. */
-#include <omp.h>
 #include <stdio.h>
-#include <string.h>
 
 #include "core/error.h"
 #include "device/cpu_blas.h"
 #include "device/cpu_internal.h"
-#include "device/cpu_simd.h"
 
 #if defined(MLTC_BLAS_MKL) && defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
 #include <cpuid.h>

@@ -50,7 +50,8 @@ mltc_status classifier_create(dev_ctx *dev, const char *model_dir, const labels 
 /* Loads a checkpoint folder written by classifier_save (model.safetensors, config.json,
  * vocab.txt, mltc.json; optimizer.safetensors when with_optimizer). settings and labels come
  * from mltc.json and can be read back with classifier_settings / classifier_labels. max_batch 0
- * takes the batch of those settings. */
+ * takes the batch of those settings; with with_optimizer (training goes on in parts of max_batch)
+ * a max_batch above that batch is refused before anything is allocated. */
 mltc_status classifier_load(dev_ctx *dev, const char *dir, int max_batch, int with_optimizer, classifier **out);
 
 /* Writes a checkpoint folder: into dir.tmp-XXXX first, then renamed over dir, so a crash never

@@ -263,8 +263,8 @@ mltc_status classifier_load(dev_ctx *dev, const char *dir, int max_batch, int wi
      * is sized by it (a mistyped 1000 would otherwise end in an out-of-memory error). */
     if (!st && with_optimizer && max_batch > meta.s.batch)
         st = err_set(err, MLTC_ERR_INVALID_ARGUMENT,
-                     "%s: micro-batch %d must be between 1 and the batch this run was started with, %d (0: the batch)",
-                     dir, max_batch, meta.s.batch);
+                     "micro-batch %d must be between 1 and the batch this run was started with, %d (0: the batch)",
+                     max_batch, meta.s.batch);
     if (!st && !(c = clf_alloc(dev, &meta.s, max_batch > 0 ? max_batch : meta.s.batch)))
         st = err_set(err, MLTC_ERR_OUT_OF_MEMORY, "classifier_load: no memory");
     if (!st) {
