@@ -4,7 +4,6 @@
  * scores are 245 MB for 32 sequences). The products are the same BLAS calls on the same operands
  * as the three-op path and the softmax is the same code, so the result is identical to it. */
 #include <omp.h>
-#include <stdlib.h>
 
 #include "core/error.h"
 #include "device/cpu_blas.h"
@@ -19,13 +18,11 @@ mltc_status cpu_attention_forward(dev_ctx *ctx, const dev_gemm *qk, const dev_so
     int tiles = spread ? omp_get_max_threads() : 1;
     size_t s1 = cpu_gemm_scratch(prec, R, T, qk->k), s2 = cpu_gemm_scratch(prec, R, pv->n, T);
     size_t per = s1 > s2 ? s1 : s2;
-    float *tile = malloc(sizeof(float) * (size_t)tiles * (size_t)R * (size_t)T);
-    uint16_t *scratch = per ? malloc(sizeof *scratch * per * (size_t)tiles) : NULL;
-    if (!tile || (per && !scratch)) {
-        free(tile);
-        free(scratch);
+    size_t tile_bytes = (sizeof(float) * (size_t)tiles * (size_t)R * (size_t)T + 63) / 64 * 64;
+    float *tile = cpu_scratch(ctx, tile_bytes + sizeof(uint16_t) * per * (size_t)tiles);
+    if (!tile)
         return err_set(ctx->err, MLTC_ERR_OUT_OF_MEMORY, "attention_forward: %d score tiles of %d x %d", tiles, R, T);
-    }
+    uint16_t *scratch = per ? (uint16_t *)((char *)tile + tile_bytes) : NULL;
     const float *q = cpu_f(qk->a), *k = cpu_f(qk->b), *v = cpu_f(pv->b);
     const float *mask = sm->key_mask.buf ? cpu_f(sm->key_mask) : NULL;
     float *out = cpu_f(pv->c);
@@ -47,7 +44,5 @@ mltc_status cpu_attention_forward(dev_ctx *ctx, const dev_gemm *qk, const dev_so
                                 .c = out + dev_gemm_offset(pv, pv->stride_c, pv->head_stride_c, p), .ldc = pv->ldc};
         cpu_gemm(prec, &values, sc);
     }
-    free(tile);
-    free(scratch);
     return MLTC_OK;
 }

@@ -41,6 +41,11 @@ int cpu_bf16_instruction_available(void);
 /* 1 when this build on this CPU runs bf16 matmul; else 0 with the reason in why. */
 int cpu_bf16_available(char *why, size_t size);
 
+/* Working memory for one op of ctx (cpu.c): at least bytes, 64-byte aligned, the same buffer
+ * from call to call while it is large enough; NULL when it cannot be had. Its contents do not
+ * survive the next call. */
+void *cpu_scratch(dev_ctx *ctx, size_t bytes);
+
 /* Op entry points, one file per family. */
 mltc_status cpu_matmul(dev_ctx *ctx, const dev_gemm *g);
 mltc_status cpu_bias_add(dev_ctx *ctx, dev_view y, dev_view bias, int rows, int cols);

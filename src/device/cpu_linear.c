@@ -1,7 +1,6 @@
 /* CPU matmul (the BLAS's sgemm, row-major) and bias. */
 
 #include <omp.h>
-#include <stdlib.h>
 
 #include "core/error.h"
 #include "device/cpu_blas.h"
@@ -53,7 +52,7 @@ mltc_status cpu_matmul(dev_ctx *ctx, const dev_gemm *g) {
     int problems = dev_gemm_problems(g), spread = problems > 1 && cpu_blas_nests_in_openmp();
     size_t per = cpu_gemm_scratch(prec, g->m, g->n, g->k);
     int slots = spread ? omp_get_max_threads() : 1;
-    uint16_t *scratch = per ? malloc(sizeof *scratch * per * (size_t)slots) : NULL;
+    uint16_t *scratch = per ? cpu_scratch(ctx, sizeof *scratch * per * (size_t)slots) : NULL;
     if (per && !scratch)
         return err_set(ctx->err, MLTC_ERR_OUT_OF_MEMORY, "matmul: no memory to round %d x %d and %d x %d to bf16",
                        g->m, g->k, g->k, g->n);
@@ -67,7 +66,6 @@ mltc_status cpu_matmul(dev_ctx *ctx, const dev_gemm *g) {
             cpu_gemm(prec, &call, scratch ? scratch + per * (size_t)(spread ? omp_get_thread_num() : 0) : NULL);
         }
     }
-    free(scratch);
     return MLTC_OK;
 }
 
