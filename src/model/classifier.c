@@ -116,6 +116,12 @@ classifier *clf_alloc(dev_ctx *dev, const train_settings *s, int max_batch) {
     return c;
 }
 
+mltc_status clf_check_micro_batch(mltc_error *err, int max_batch, int batch) {
+    if (max_batch <= batch) return MLTC_OK;
+    return err_set(err, MLTC_ERR_INVALID_ARGUMENT, "micro-batch %d must be between 1 and the batch, %d (0: the batch)",
+                   max_batch, batch);
+}
+
 /* Training entry points on a classifier loaded for prediction only. */
 static mltc_status check_trainable(classifier *c) {
     return c->trainable ? MLTC_OK
@@ -133,6 +139,7 @@ mltc_status classifier_create(dev_ctx *dev, const char *model_dir, const labels 
         return err_set(err, MLTC_ERR_INVALID_ARGUMENT, "classifier_create: a model folder, labels and batch >= 1 "
                                                        "are required");
     TRY(train_settings_check(err, settings));
+    TRY(clf_check_micro_batch(err, max_batch, settings->batch));
     classifier *c = clf_alloc(dev, settings, max_batch);
     if (!c) return err_set(err, MLTC_ERR_OUT_OF_MEMORY, "classifier_create: no memory");
     char path[4096];

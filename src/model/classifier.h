@@ -43,7 +43,8 @@ typedef struct clf_losses {
 /* A new classifier from a Hugging Face BERT folder (config.json, model.safetensors, vocab.txt):
  * head parameters are initialised from N(0, 0.02^2) under settings->seed (biases 0, layernorm
  * 1/0); LM-MTC appends its label tokens to the vocabulary. max_batch bounds the examples per
- * call; settings->max_len the tokens per input. */
+ * call (the micro-batch: 1 to settings->batch, else refused); settings->max_len the tokens per
+ * input. */
 mltc_status classifier_create(dev_ctx *dev, const char *model_dir, const labels *lbl, const train_settings *settings,
                               int max_batch, classifier **out);
 
@@ -51,7 +52,7 @@ mltc_status classifier_create(dev_ctx *dev, const char *model_dir, const labels 
  * vocab.txt, mltc.json; optimizer.safetensors when with_optimizer). settings and labels come
  * from mltc.json and can be read back with classifier_settings / classifier_labels. max_batch 0
  * takes the batch of those settings; with with_optimizer (training goes on in parts of max_batch)
- * a max_batch above that batch is refused before anything is allocated. */
+ * a max_batch above that batch is refused before anything is allocated, as by classifier_create. */
 mltc_status classifier_load(dev_ctx *dev, const char *dir, int max_batch, int with_optimizer, classifier **out);
 
 /* Writes a checkpoint folder: into dir.tmp-XXXX first, then renamed over dir, so a crash never

@@ -86,6 +86,10 @@ struct classifier {
  * max-len / position / prompt checks; everything after the encoder exists (host scratch, work
  * memory, head parameters — initialised when fresh_head — and AdamW state). */
 classifier *clf_alloc(dev_ctx *dev, const train_settings *s, int max_batch);
+/* A classifier that trains runs each optimizer step's batch in parts of at most max_batch (the
+ * micro-batch), so max_batch may not exceed the settings' batch; refused before anything is sized
+ * by it (a mistyped 1000 would otherwise end in an out-of-memory error). */
+mltc_status clf_check_micro_batch(mltc_error *err, int max_batch, int batch);
 mltc_status clf_check_shape(classifier *c, const bert_config *cfg, const char *source);
 mltc_status clf_finish_setup(classifier *c, int fresh_head);
 

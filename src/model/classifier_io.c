@@ -259,12 +259,7 @@ mltc_status classifier_load(dev_ctx *dev, const char *dir, int max_batch, int wi
     classifier *c = NULL;
     bert_config cfg;
     st_file *f = NULL;
-    /* Training goes on in parts of max_batch: more than the batch is refused before any memory
-     * is sized by it (a mistyped 1000 would otherwise end in an out-of-memory error). */
-    if (!st && with_optimizer && max_batch > meta.s.batch)
-        st = err_set(err, MLTC_ERR_INVALID_ARGUMENT,
-                     "micro-batch %d must be between 1 and the batch this run was started with, %d (0: the batch)",
-                     max_batch, meta.s.batch);
+    if (!st && with_optimizer) st = clf_check_micro_batch(err, max_batch, meta.s.batch);
     if (!st && !(c = clf_alloc(dev, &meta.s, max_batch > 0 ? max_batch : meta.s.batch)))
         st = err_set(err, MLTC_ERR_OUT_OF_MEMORY, "classifier_load: no memory");
     if (!st) {

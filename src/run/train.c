@@ -204,12 +204,6 @@ static mltc_status evaluate_epoch(run_state *r, train_progress *p, int *stop) {
 /* Gradient accumulation: parts of at most micro examples make up each batch (0: the batch). */
 static int micro_of(const train_request *q, int batch) { return q->micro_batch > 0 ? q->micro_batch : batch; }
 
-static mltc_status check_micro_batch(mltc_error *err, int micro, int batch) {
-    if (micro >= 0 && micro <= batch) return MLTC_OK;
-    return err_set(err, MLTC_ERR_INVALID_ARGUMENT,
-                   "train: micro-batch %d must be between 1 and the batch, %d (0: the batch)", micro, batch);
-}
-
 static mltc_status run_loop(run_state *r, train_summary *sum) {
     mltc_error *err = r->dev->err;
     const train_request *q = r->req;
@@ -369,16 +363,14 @@ mltc_status train_run(dev_ctx *dev, const train_request *req, train_summary *out
     if (!st) st = dir_create(err, req->out_dir);
     if (!st && req->resume) {
         /* The batch is a saved setting, the micro-batch not (max_batch 0: the saved batch). */
-        st = classifier_load(dev, r.last_dir, req->micro_batch, 1, &r.c); /* checks the micro-batch */
+        st = classifier_load(dev, r.last_dir, req->micro_batch, 1, &r.c); /* refuses a micro-batch > batch */
         if (!st) {
             r.s = *classifier_settings(r.c);
             st = read_position(&r);
         }
         if (!st) st = check_labels(&r);
     } else if (!st) {
-        st = check_micro_batch(err, req->micro_batch, r.s.batch);
-        if (!st)
-            st = classifier_create(dev, req->model_dir, &r.lbl, &r.s, micro_of(req, r.s.batch), &r.c);
+        st = classifier_create(dev, req->model_dir, &r.lbl, &r.s, micro_of(req, r.s.batch), &r.c); /* likewise */
     }
     if (!st) st = tokenize_all(&r);
     if (!st) {
