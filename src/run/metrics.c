@@ -111,3 +111,43 @@ char *metrics_json_string(const metrics *m, int pretty) {
     cJSON_Delete(o);
     return s;
 }
+
+void metrics_bands(const metrics *m, const long *counts, metrics_band out[METRICS_BANDS]) {
+    static const long bounds[METRICS_BANDS][2] = {{0, 10}, {11, 100}, {101, -1}};
+    for (int b = 0; b < METRICS_BANDS; b++) {
+        metrics_band *o = &out[b];
+        *o = (metrics_band){.lo = bounds[b][0], .hi = bounds[b][1]};
+        size_t tp = 0, fp = 0, fn = 0;
+        double f1_sum = 0;
+        for (int j = 0; j < m->n_labels; j++) {
+            if (counts[j] < o->lo || (o->hi >= 0 && counts[j] > o->hi)) continue;
+            const metrics_label *l = &m->per_label[j];
+            o->n_labels++;
+            o->support += l->support;
+            tp += l->tp, fp += l->predicted - l->tp, fn += l->support - l->tp;
+            f1_sum += l->f1;
+        }
+        o->micro_f1 = ratio(2 * tp, 2 * tp + fp + fn);
+        o->macro_f1 = o->n_labels ? f1_sum / o->n_labels : 0.0;
+    }
+}
+
+cJSON *metrics_bands_to_json(const metrics_band *bands, int n) {
+    cJSON *a = cJSON_CreateArray();
+    for (int b = 0; a && b < n; b++) {
+        cJSON *o = cJSON_CreateObject();
+        if (!o || !cJSON_AddItemToArray(a, o)) {
+            cJSON_Delete(o);
+            cJSON_Delete(a);
+            return NULL;
+        }
+        cJSON_AddNumberToObject(o, "min_train_examples", (double)bands[b].lo);
+        if (bands[b].hi >= 0) cJSON_AddNumberToObject(o, "max_train_examples", (double)bands[b].hi);
+        else cJSON_AddNullToObject(o, "max_train_examples");
+        cJSON_AddNumberToObject(o, "n_labels", bands[b].n_labels);
+        cJSON_AddNumberToObject(o, "support", (double)bands[b].support);
+        cJSON_AddNumberToObject(o, "micro_f1", bands[b].micro_f1);
+        cJSON_AddNumberToObject(o, "macro_f1", bands[b].macro_f1);
+    }
+    return a;
+}

@@ -53,6 +53,25 @@ mltc_status metrics_from_probs(mltc_error *e, const uint8_t *gold, const float *
 
 void metrics_free(metrics *m);
 
+/* Scores of the labels whose number of training examples lies in [lo, hi] (hi < 0: no bound):
+ * micro-F1 pooled over those labels, macro-F1 their mean F1. */
+typedef struct metrics_band {
+    long lo, hi;
+    int n_labels;
+    size_t support; /* gold positives of those labels */
+    double micro_f1, macro_f1;
+} metrics_band;
+
+/* Rare, medium and frequent labels: <= 10, 11-100 and > 100 training examples. */
+#define METRICS_BANDS 3
+
+/* The bands of m's per-label scores given each label's training count counts[n_labels]. */
+void metrics_bands(const metrics *m, const long *counts, metrics_band out[METRICS_BANDS]);
+
+/* {"lo": .., "hi": .. or null, "n_labels", "support", "micro_f1", "macro_f1"} per band, in an
+ * array; NULL when out of memory. */
+cJSON *metrics_bands_to_json(const metrics_band *bands, int n);
+
 /* One JSON object with exactly the keys hamming_loss, micro_precision, micro_recall, micro_f1,
  * macro_f1, subset_accuracy, micro_jaccard, n_examples, n_labels. NULL when out of memory;
  * the caller frees it with cJSON_Delete. */
