@@ -24,7 +24,7 @@ extern "C" {
 #endif
 
 #define MLTC_VERSION_MAJOR 0
-#define MLTC_VERSION_MINOR 3
+#define MLTC_VERSION_MINOR 4
 #define MLTC_VERSION_PATCH 0
 
 /* "MAJOR.MINOR.PATCH" of the library actually linked (may differ from the header's). */
@@ -112,13 +112,23 @@ MLTC_API void mltc_model_free(mltc_model *model);
 /* The labels, in the order of every probability row; names are valid while the model is. */
 MLTC_API int mltc_model_num_labels(const mltc_model *model);
 MLTC_API const char *mltc_model_label_name(const mltc_model *model, int index); /* NULL out of range */
-/* The decision threshold: a label is predicted iff p > threshold. The one the model was trained
- * with, unless mltc_model_set_threshold changed it. */
+/* The decision rule of a model: label j is predicted iff p_j > its threshold; then a text with
+ * fewer than mltc_model_min_labels predicted labels gets its most probable other labels (ties:
+ * the lower index) until it has that many. Training tunes the thresholds on dev data (one for
+ * every label, or one per label) unless told not to.
+ * mltc_model_threshold: the global threshold; mltc_model_label_threshold: label j's own (the
+ * global one unless tuned per label; -1 out of range). */
 MLTC_API float mltc_model_threshold(const mltc_model *model);
-/* Sets the threshold that mltc_evaluate applies (and mltc_model_threshold reports) for this
- * loaded model; the checkpoint on disk is not changed. A value outside [0, 1] (or NaN) is
- * MLTC_ERR_INVALID_ARGUMENT and leaves the threshold as it was. */
+MLTC_API float mltc_model_label_threshold(const mltc_model *model, int index);
+MLTC_API int mltc_model_min_labels(const mltc_model *model);
+/* Sets one threshold for every label (replacing per-label ones) for this loaded model, as used
+ * by mltc_evaluate and mltc_decide; the checkpoint on disk is not changed. A value outside
+ * [0, 1] (or NaN) is MLTC_ERR_INVALID_ARGUMENT and leaves the thresholds as they were. */
 MLTC_API mltc_status mltc_model_set_threshold(mltc_ctx *ctx, mltc_model *model, float threshold);
+/* Sets the minimum of labels per text (0: none) for this loaded model; negative is refused. */
+MLTC_API mltc_status mltc_model_set_min_labels(mltc_ctx *ctx, mltc_model *model, int min_labels);
+/* How many training examples had label j (-1 when the checkpoint does not say, or out of range). */
+MLTC_API long mltc_model_label_count(const mltc_model *model, int index);
 /* "bert", "lmmtc" or "lam". */
 MLTC_API const char *mltc_model_head(const mltc_model *model);
 
@@ -128,6 +138,11 @@ MLTC_API const char *mltc_model_head(const mltc_model *model);
  * rounding: texts are batched by length and padded). */
 MLTC_API mltc_status mltc_predict(mltc_ctx *ctx, mltc_model *model, const char *const *texts, size_t n,
                                   float *probs);
+
+/* The model's decisions for n rows of probabilities from mltc_predict: decisions[i * K + j] = 1
+ * when label j is predicted for text i (the decision rule above), else 0. */
+MLTC_API mltc_status mltc_decide(mltc_ctx *ctx, const mltc_model *model, const float *probs, size_t n,
+                                 uint8_t *decisions);
 
 /* ---- Evaluating -------------------------------------------------------------------------- */
 
@@ -147,10 +162,20 @@ typedef struct mltc_metrics {
     size_t n_examples;
     int n_labels;
     mltc_label_metrics *per_label; /* n_labels entries, or NULL; release with mltc_metrics_free */
+    /* The labels grouped by how many training examples they had (<= 10, 11-100, > 100), when
+     * the checkpoint records it (n_bands 3), else n_bands 0: micro-F1 pooled over a band's
+     * labels, macro-F1 their mean F1. */
+    int n_bands;
+    struct mltc_frequency_band {
+        long min_train_examples, max_train_examples; /* max -1: no upper bound */
+        int n_labels;
+        size_t support;
+        double micro_f1, macro_f1;
+    } bands[3];
 } mltc_metrics;
 
 /* Predicts every example of a data file (format NULL or "auto", "jsonl", "tsv", "tsv-columns"),
- * thresholds at mltc_model_threshold and scores against the file's labels, which must all be
+ * decides with the model's decision rule and scores against the file's labels, which must all be
  * labels of the model. out->per_label is filled; free it with mltc_metrics_free. A malformed
  * line is MLTC_ERR_PARSE with file:line in the message. */
 MLTC_API mltc_status mltc_evaluate(mltc_ctx *ctx, mltc_model *model, const char *data_path, const char *format,
@@ -179,7 +204,7 @@ typedef struct mltc_train_options {
     double weight_decay, max_grad_norm;
     double dropout;          /* before the head's classifier; the encoder's dropout comes from the
                                 model's config.json (hidden_ / attention_probs_dropout_prob) */
-    double threshold;        /* p > threshold predicts a label (dev scores, saved in the model) */
+    double threshold;        /* p > threshold predicts a label, unless tuned (tune_threshold) */
     double lambda;           /* lmmtc: weight of the label MLM loss */
     double mask_prob;        /* lmmtc: probability of masking a label state in the MLM copy */
     int shared_label_tokens; /* lmmtc ablation: one set of label tokens for all labels */
@@ -193,11 +218,28 @@ typedef struct mltc_train_options {
                                 parts whose gradients add up, so activation memory follows
                                 micro_batch, not batch; same losses and gradients up to rounding
                                 and dropout draws. Not saved: a resumed run may set another. */
+    double head_lr;          /* peak learning rate of the head's own parameters (0: lr) */
+    const char *label_bias;  /* "prior": each label's bias starts at its log prior odds in the
+                                training data; "zero" */
+    const char *pooling;     /* bert head: "mean" over the real tokens or "cls"; NULL: the head's
+                                default (mean; other heads have none) */
+    double dev_split;        /* without dev_path, this share of the training data (drawn under
+                                the seed, stratified by label) is held out as dev data; 0: none */
+    int patience;            /* stop after this many epochs without a better dev micro-F1 (0: never) */
+    const char *tune_threshold; /* after each dev pass: "global" (one threshold for all labels),
+                                "per-label" or "none" (keep threshold) */
+    int min_labels;          /* at least this many labels per prediction; -1: 1 when every
+                                training example has a label, else 0 */
 } mltc_train_options;
 
-/* The defaults of the papers: head bert, 3 epochs, batch 16, max_len 128, lr 5e-5, warm-up 0.1,
- * weight decay 0.01, clipping 1.0, dropout 0.1, threshold 0.5, lambda 0.05, mask 0.15, seed 42. */
+/* mltc's recipe (see the README for how it was chosen): head bert with mean pooling, batch 16,
+ * max_len 128, AdamW with lr 5e-5 and head_lr 1e-3, warm-up 0.1, weight decay 0.01, clipping
+ * 1.0, dropout 0.1, prior label biases, a 0.1 dev split, a global threshold tuned on it, at
+ * least one label when every training example has one, lambda 0.05, mask 0.15, seed 42. */
 MLTC_API void mltc_train_options_default(mltc_train_options *opts);
+/* The papers' recipe: the defaults with one learning rate, zero biases, [CLS], no dev split,
+ * threshold 0.5 and no minimum of labels. */
+MLTC_API void mltc_train_options_papers(mltc_train_options *opts);
 
 typedef struct mltc_train_progress {
     int epoch, epochs;       /* 1-based */

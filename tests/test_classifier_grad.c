@@ -66,10 +66,11 @@ static probe enc_probe(classifier *c, const char *name, size_t elem) {
     return (probe){name, bert_params(c->bert), bert_grads(c->bert), t->off + elem};
 }
 
-static void run_head(dev_ctx *dev, const char *model, const labels *lbl, head_kind head) {
+static void run_head(dev_ctx *dev, const char *model, const labels *lbl, head_kind head, pooling_kind pooling) {
     train_settings s;
     train_settings_default(&s);
     s.head = head;
+    s.pooling = pooling;
     s.max_len = 40;
     s.lambda = 0.5;    /* make the LM-MTC MLM term weigh enough to be seen */
     s.mask_prob = 0.5;
@@ -85,12 +86,17 @@ static void run_head(dev_ctx *dev, const char *model, const labels *lbl, head_ki
         ex[i].ids = ids[i];
         ex[i].gold = gold[i];
     }
-    const char *hn = head_kind_name(head);
+    char hn[32];
+    snprintf(hn, sizeof hn, "%s%s", head_kind_name(head), head == HEAD_BERT ? (pooling == POOL_MEAN ? " (mean)" : " (cls)") : "");
     int C = c->C;
 
     /* Selected outputs (the encoder's last layer for the rows a head reads) must predict what the
      * full encoder predicts: this checks each head's mapping from positions to hidden rows. */
-    if (c->head_ops->outputs) {
+    int32_t pos0[64];
+    if (head == HEAD_BERT && pooling == POOL_MEAN)
+        tu_check(bert_selected_outputs(c->bert) == 0 && c->head_ops->outputs(c, pos0) == 0,
+                 "%s: mean pooling reads every position, so no output is selected", hn);
+    else if (c->head_ops->outputs) {
         float sel[3 * 4], full[3 * 4];
         tu_check(bert_selected_outputs(c->bert) > 0, "%s: the head's outputs are selected", hn);
         tu_must(classifier_predict(c, ex, 3, sel), dev->err, "predict (selected)");
@@ -126,6 +132,8 @@ static void run_head(dev_ctx *dev, const char *model, const labels *lbl, head_ki
         probes[np++] = enc_probe(c, "embeddings.word_embeddings.weight", (size_t)tok_id(c->tok, "wheat") * C + 4);
     }
     probes[np++] = enc_probe(c, "encoder.layer.1.attention.self.query.weight", 3 * C + 2);
+    /* The last layer's feed-forward: at [CLS] alone, or with mean pooling at every position. */
+    probes[np++] = enc_probe(c, "encoder.layer.1.output.dense.weight", 2 * C + 5);
     probes[np++] = enc_probe(c, "encoder.layer.0.output.LayerNorm.weight", 6);
     probes[np++] = enc_probe(c, "embeddings.word_embeddings.weight", (size_t)ids[0][1] * C + 3);
     for (int i = 0; i < np; i++) check_probe(c, ex, 3, &probes[i], hn);
@@ -144,9 +152,10 @@ int main(void) {
     labels lbl = {0};
     const char *names[4] = {"grain", "money-fx", "crude", "wheat"};
     for (int i = 0; i < 4; i++) tu_must(labels_add(&err, &lbl, names[i]), &err, "labels");
-    run_head(dev, dir, &lbl, HEAD_BERT);
-    run_head(dev, dir, &lbl, HEAD_LMMTC);
-    run_head(dev, dir, &lbl, HEAD_LAM);
+    run_head(dev, dir, &lbl, HEAD_BERT, POOL_CLS);
+    run_head(dev, dir, &lbl, HEAD_BERT, POOL_MEAN);
+    run_head(dev, dir, &lbl, HEAD_LMMTC, POOL_CLS);
+    run_head(dev, dir, &lbl, HEAD_LAM, POOL_CLS);
     labels_free(&lbl);
     dev_close(dev);
     tu_remove_tree(dir);

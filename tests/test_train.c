@@ -55,7 +55,7 @@ static train_request request(head_kind head, const char *out, long max_steps, in
     q.train_path = train_path;
     q.labels_path = labels_path;
     q.out_dir = out;
-    train_settings_default(&q.settings);
+    train_settings_papers(&q.settings); /* the training mechanics; test_recipe checks the levers */
     q.settings.head = head;
     q.settings.epochs = 3;
     q.settings.batch = BATCH;
@@ -363,7 +363,7 @@ static void test_predict_only(dev_ctx *dev, const char *out) {
     mltc_status st = classifier_train_batch(pred, ex, 3, 1, NULL);
     tu_check(st == MLTC_ERR_INVALID_ARGUMENT && strstr(dev->err->msg, "prediction"),
              "predict-only: a training step refused: status '%s', message '%s'", mltc_status_string(st), dev->err->msg);
-    st = classifier_optimizer_step(pred, 1e-3, 1, NULL);
+    st = classifier_optimizer_step(pred, 1e-3, 1e-3, 1, NULL);
     tu_check(st == MLTC_ERR_INVALID_ARGUMENT && strstr(dev->err->msg, "prediction"),
              "predict-only: an optimizer step refused: '%s'", dev->err->msg);
     char dir[360];

@@ -93,7 +93,7 @@ static void check_head(mltc_ctx *ctx, mltc_device *dev, const char *fixture, con
         return;
 
     mltc_train_options o;
-    mltc_train_options_default(&o);
+    mltc_train_options_papers(&o); /* the fixture's recipe */
     o.model_dir = model;
     o.train_path = train;
     o.out_dir = out;

@@ -55,6 +55,40 @@ float mltc_model_threshold(const mltc_model *model) {
     return model ? (float)classifier_settings(model->clf)->threshold : 0.5f;
 }
 
+float mltc_model_label_threshold(const mltc_model *model, int index) {
+    if (!model || index < 0 || index >= classifier_num_labels(model->clf)) return -1.0f;
+    return classifier_thresholds(model->clf)[index];
+}
+
+int mltc_model_min_labels(const mltc_model *model) { return model ? classifier_settings(model->clf)->min_labels : 0; }
+
+long mltc_model_label_count(const mltc_model *model, int index) {
+    if (!model || index < 0 || index >= classifier_num_labels(model->clf)) return -1;
+    const long *counts = classifier_label_counts(model->clf, NULL);
+    return counts ? counts[index] : -1;
+}
+
+mltc_status mltc_model_set_min_labels(mltc_ctx *ctx, mltc_model *model, int min_labels) {
+    if (!ctx) return MLTC_ERR_INVALID_ARGUMENT;
+    err_clear(&ctx->err);
+    if (!model) return api_null(ctx, "mltc_model_set_min_labels", "model");
+    if (min_labels < 0)
+        return err_set(&ctx->err, MLTC_ERR_INVALID_ARGUMENT, "mltc_model_set_min_labels: %d must be >= 0", min_labels);
+    classifier_set_min_labels(model->clf, min_labels);
+    return MLTC_OK;
+}
+
+mltc_status mltc_decide(mltc_ctx *ctx, const mltc_model *model, const float *probs, size_t n, uint8_t *decisions) {
+    if (!ctx) return MLTC_ERR_INVALID_ARGUMENT;
+    err_clear(&ctx->err);
+    if (!model) return api_null(ctx, "mltc_decide", "model");
+    if (n == 0) return MLTC_OK;
+    if (!probs) return api_null(ctx, "mltc_decide", "probs");
+    if (!decisions) return api_null(ctx, "mltc_decide", "decisions");
+    classifier_decide(model->clf, probs, n, decisions);
+    return MLTC_OK;
+}
+
 mltc_status mltc_model_set_threshold(mltc_ctx *ctx, mltc_model *model, float threshold) {
     if (!ctx) return MLTC_ERR_INVALID_ARGUMENT;
     err_clear(&ctx->err);
@@ -132,6 +166,15 @@ mltc_status mltc_evaluate(mltc_ctx *ctx, mltc_model *model, const char *data_pat
     st = evaluate_dataset(model->clf, &d, API_PREDICT_BATCH, &m, NULL);
     api_unbind(model->device);
     if (st == MLTC_OK) st = api_metrics_export(&ctx->err, &m, out);
+    const long *counts = classifier_label_counts(model->clf, NULL);
+    if (st == MLTC_OK && counts) {
+        metrics_band bands[METRICS_BANDS];
+        metrics_bands(&m, counts, bands);
+        out->n_bands = METRICS_BANDS;
+        for (int b = 0; b < METRICS_BANDS; b++)
+            out->bands[b] = (struct mltc_frequency_band){bands[b].lo, bands[b].hi, bands[b].n_labels,
+                                                         bands[b].support, bands[b].micro_f1, bands[b].macro_f1};
+    }
     metrics_free(&m);
     dataset_free(&d);
     return st;

@@ -4,12 +4,10 @@
 #include "api/api_internal.h"
 #include "run/train.h"
 
-void mltc_train_options_default(mltc_train_options *o) {
-    if (!o) return;
+/* One source of truth for the defaults: the internal settings. */
+static void from_settings(mltc_train_options *o, const train_settings *src) {
     memset(o, 0, sizeof *o);
-    /* One source of truth for the defaults: the internal settings. */
-    train_settings s;
-    train_settings_default(&s);
+    train_settings s = *src;
     o->head = head_kind_name(s.head);
     o->epochs = s.epochs;
     o->batch = s.batch;
@@ -24,7 +22,29 @@ void mltc_train_options_default(mltc_train_options *o) {
     o->lambda = s.lambda;
     o->mask_prob = s.mask_prob;
     o->shared_label_tokens = s.shared_label_tokens;
+    o->head_lr = s.head_lr;
+    o->label_bias = s.prior_bias ? "prior" : "zero";
+    o->pooling = NULL; /* the head's own default */
+    o->dev_split = s.dev_split;
+    o->patience = s.patience;
+    o->tune_threshold = tune_kind_name(s.tune);
+    o->min_labels = s.min_labels;
     o->log_every = 10;
+}
+
+void mltc_train_options_default(mltc_train_options *o) {
+    if (!o) return;
+    train_settings s;
+    train_settings_default(&s);
+    from_settings(o, &s);
+}
+
+void mltc_train_options_papers(mltc_train_options *o) {
+    if (!o) return;
+    train_settings s;
+    train_settings_papers(&s);
+    from_settings(o, &s);
+    o->pooling = pooling_kind_name(s.pooling);
 }
 
 typedef struct relay {
@@ -78,6 +98,19 @@ static mltc_status to_settings(mltc_error *e, const mltc_train_options *o, train
     s->lambda = o->lambda;
     s->mask_prob = o->mask_prob;
     s->shared_label_tokens = o->shared_label_tokens;
+    s->head_lr = o->head_lr;
+    s->dev_split = o->dev_split;
+    s->patience = o->patience;
+    s->min_labels = o->min_labels;
+    if (o->label_bias && strcmp(o->label_bias, "prior") && strcmp(o->label_bias, "zero"))
+        return err_set(e, MLTC_ERR_INVALID_ARGUMENT, "label bias '%s': expected prior or zero", o->label_bias);
+    s->prior_bias = !o->label_bias || !strcmp(o->label_bias, "prior");
+    if (o->tune_threshold && (st = tune_kind_parse(e, o->tune_threshold, &s->tune)) != MLTC_OK) return st;
+    if (o->pooling && (st = pooling_kind_parse(e, o->pooling, &s->pooling)) != MLTC_OK) return st;
+    if (!o->pooling) s->pooling = s->head == HEAD_BERT ? POOL_MEAN : POOL_CLS;
+    if (s->pooling == POOL_MEAN && s->head != HEAD_BERT)
+        return err_set(e, MLTC_ERR_INVALID_ARGUMENT, "pooling mean is for the bert head; the %s head reads its own "
+                                                     "positions", head_kind_name(s->head));
     return train_settings_check(e, s);
 }
 

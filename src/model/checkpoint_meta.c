@@ -5,10 +5,60 @@
 
 #include <cjson/cJSON.h>
 
+#include "core/json_number.h"
+
 void ckpt_meta_free(ckpt_meta *m) {
     labels_free(&m->lbl);
+    free(m->thresholds);
+    free(m->label_counts);
+    m->thresholds = NULL;
+    m->label_counts = NULL;
     free(m->extra);
     m->extra = NULL;
+}
+
+/* "thresholds": one number in [0, 1] per label (optional). */
+static mltc_status read_thresholds(mltc_error *err, const cJSON *a, const char *path, ckpt_meta *m) {
+    if (!a) return MLTC_OK;
+    int K = m->lbl.count;
+    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != K)
+        return err_set(err, MLTC_ERR_PARSE, "%s: \"thresholds\" must be an array of %d numbers, one per label", path,
+                       K);
+    if (!(m->thresholds = malloc(sizeof *m->thresholds * (size_t)K)))
+        return err_set(err, MLTC_ERR_OUT_OF_MEMORY, "%s: no memory", path);
+    for (int k = 0; k < K; k++) {
+        const cJSON *v = cJSON_GetArrayItem(a, k);
+        if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0 && v->valuedouble <= 1))
+            return err_set(err, MLTC_ERR_PARSE, "%s: thresholds[%d] must be a number in [0, 1]", path, k);
+        m->thresholds[k] = (float)v->valuedouble;
+    }
+    return MLTC_OK;
+}
+
+/* "label_counts" (one count per label) with "train_examples" (optional, together). */
+static mltc_status read_counts(mltc_error *err, const cJSON *o, const char *path, ckpt_meta *m) {
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "label_counts");
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(o, "train_examples");
+    if (!a && !n) return MLTC_OK;
+    int K = m->lbl.count;
+    double total = 0;
+    if (!json_whole_number(n, 1, 1e15, &total))
+        return err_set(err, MLTC_ERR_PARSE, "%s: \"train_examples\" must be a count >= 1 beside \"label_counts\"",
+                       path);
+    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != K)
+        return err_set(err, MLTC_ERR_PARSE, "%s: \"label_counts\" must be an array of %d counts, one per label", path,
+                       K);
+    if (!(m->label_counts = malloc(sizeof *m->label_counts * (size_t)K)))
+        return err_set(err, MLTC_ERR_OUT_OF_MEMORY, "%s: no memory", path);
+    for (int k = 0; k < K; k++) {
+        double v = 0;
+        if (!json_whole_number(cJSON_GetArrayItem(a, k), 0, total, &v))
+            return err_set(err, MLTC_ERR_PARSE, "%s: label_counts[%d] must be a count between 0 and train_examples",
+                           path, k);
+        m->label_counts[k] = (long)v;
+    }
+    m->train_examples = (long)total;
+    return MLTC_OK;
 }
 
 mltc_status ckpt_meta_parse(mltc_error *err, const char *text, const char *path, ckpt_meta *m) {
@@ -44,6 +94,8 @@ mltc_status ckpt_meta_parse(mltc_error *err, const char *text, const char *path,
             }
             i++;
         }
+    if (!st) st = read_thresholds(err, cJSON_GetObjectItemCaseSensitive(o, "thresholds"), path, m);
+    if (!st) st = read_counts(err, o, path, m);
     if (!st) {
         const cJSON *extra = cJSON_GetObjectItemCaseSensitive(o, "extra");
         if (extra && !(m->extra = cJSON_PrintUnformatted(extra)))

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "model/classifier_internal.h"
+#include "model/decision.h"
 
 #define TRY(x)                                                                                                    \
     do {                                                                                                          \
@@ -55,10 +56,12 @@ mltc_status clf_finish_setup(classifier *c, int fresh_head) {
     c->h_plan = malloc(4 * (3 * rt + 1));
     c->h_targets = malloc(4 * bk);
     c->h_loss = malloc(4 * bk);
+    c->thr = malloc(sizeof *c->thr * (size_t)c->K);
     if (!c->h_ids || !c->h_types || !c->h_mask || !c->h_mlm_target || !c->h_idx || !c->h_plan || !c->h_targets ||
-        !c->h_loss)
+        !c->h_loss || !c->thr)
         return err_set(err, MLTC_ERR_OUT_OF_MEMORY, "classifier: no host memory for batches of %d x %d",
                        c->max_rows, c->max_len);
+    for (int k = 0; k < c->K; k++) c->thr[k] = (float)c->s.threshold;
     size_t total = rt * c->C + 4 * bk;
     TRY(dev_alloc(d, total * 4, &c->work));
     c->dhidden = (dev_view){c->work, 0};
@@ -71,10 +74,8 @@ mltc_status clf_finish_setup(classifier *c, int fresh_head) {
     int n = c->head_ops->specs(c, specs, HEAD_MAX_PARAMS);
     TRY(param_table_create(d, specs, n, &c->head));
     TRY(c->head_ops->alloc(c));
-    if (c->head_ops->outputs) {
-        int R = c->head_ops->outputs(c, c->h_idx);
-        TRY(bert_select_outputs(c->bert, c->h_idx, R));
-    }
+    int R = c->head_ops->outputs ? c->head_ops->outputs(c, c->h_idx) : 0;
+    if (R > 0) TRY(bert_select_outputs(c->bert, c->h_idx, R));
     if (fresh_head) TRY(c->head_ops->init(c));
 
     if (!c->trainable) return MLTC_OK; /* no optimizer state for a model that only predicts */
@@ -107,6 +108,7 @@ classifier *clf_alloc(dev_ctx *dev, const train_settings *s, int max_batch) {
     if (!c) return NULL;
     c->dev = dev;
     c->s = *s;
+    if (s->head != HEAD_BERT) c->s.pooling = POOL_CLS; /* the other heads read their own positions */
     c->head_ops = ops_for(s->head);
     c->max_batch = max_batch;
     c->max_rows = s->head == HEAD_LMMTC && s->lambda > 0 ? 2 * max_batch : max_batch;
@@ -204,6 +206,8 @@ void classifier_free(classifier *c) {
     free(c->h_plan);
     free(c->h_targets);
     free(c->h_loss);
+    free(c->thr);
+    free(c->label_counts);
     free(c->extra_json);
     free(c);
 }
@@ -212,7 +216,50 @@ const train_settings *classifier_settings(const classifier *c) { return &c->s; }
 const labels *classifier_labels(const classifier *c) { return &c->lbl; }
 int classifier_num_labels(const classifier *c) { return c->K; }
 int classifier_max_batch(const classifier *c) { return c->max_batch; }
-void classifier_set_threshold(classifier *c, double threshold) { c->s.threshold = threshold; }
+void classifier_set_threshold(classifier *c, double threshold) {
+    c->s.threshold = threshold;
+    for (int k = 0; k < c->K; k++) c->thr[k] = (float)threshold;
+}
+
+void classifier_set_min_labels(classifier *c, int min_labels) { c->s.min_labels = min_labels; }
+
+void classifier_set_label_thresholds(classifier *c, const float *t) { memcpy(c->thr, t, sizeof *t * (size_t)c->K); }
+const float *classifier_thresholds(const classifier *c) { return c->thr; }
+
+void classifier_decide(const classifier *c, const float *probs, size_t n, uint8_t *out) {
+    decide_rows(probs, n, c->K, c->thr, c->s.min_labels, out);
+}
+
+mltc_status classifier_set_label_priors(classifier *c, const long *counts, long n) {
+    mltc_error *err = c->dev->err;
+    long *keep = malloc(sizeof *keep * (size_t)c->K);
+    float *bias = malloc(sizeof *bias * (size_t)c->K);
+    if (!keep || !bias) {
+        free(keep);
+        free(bias);
+        return err_set(err, MLTC_ERR_OUT_OF_MEMORY, "classifier: no memory for %d label priors", c->K);
+    }
+    for (int k = 0; k < c->K; k++) {
+        keep[k] = counts[k];
+        double p = ((double)counts[k] + 0.5) / ((double)n + 1.0);
+        bias[k] = (float)log(p / (1.0 - p));
+    }
+    free(c->label_counts);
+    c->label_counts = keep;
+    c->train_examples = n;
+    mltc_status st = MLTC_OK;
+    if (c->s.prior_bias) {
+        int i = c->head_ops->label_bias;
+        st = dev_upload(c->dev, c->head.params, c->head.offsets[i] * 4, bias, sizeof *bias * (size_t)c->K);
+    }
+    free(bias);
+    return st;
+}
+
+const long *classifier_label_counts(const classifier *c, long *n) {
+    if (n) *n = c->train_examples;
+    return c->label_counts;
+}
 dev_ctx *classifier_device(const classifier *c) { return c->dev; }
 const char *classifier_extra_json(const classifier *c) { return c->extra_json ? c->extra_json : "{}"; }
 
@@ -393,7 +440,7 @@ static mltc_status adamw_range(classifier *c, dev_buf *p, dev_buf *g, dev_buf *m
     return dev_adamw(c->dev, &a);
 }
 
-mltc_status classifier_optimizer_step(classifier *c, double lr, long step, double *norm) {
+mltc_status classifier_optimizer_step(classifier *c, double lr, double head_lr, long step, double *norm) {
     dev_ctx *d = c->dev;
     TRY(check_trainable(c));
     if (step < 1) return err_set(d->err, MLTC_ERR_INVALID_ARGUMENT, "optimizer step %ld must be >= 1", step);
@@ -412,7 +459,7 @@ mltc_status classifier_optimizer_step(classifier *c, double lr, long step, doubl
     dev_buf *pe = bert_params(c->bert), *ge = bert_grads(c->bert);
     TRY(adamw_range(c, pe, ge, c->m_enc, c->v_enc, 0, nd, lr, step, wd));
     TRY(adamw_range(c, pe, ge, c->m_enc, c->v_enc, nd, ne, lr, step, 0.0));
-    TRY(adamw_range(c, c->head.params, c->head.grads, c->m_head, c->v_head, 0, c->head.n_decay, lr, step, wd));
-    return adamw_range(c, c->head.params, c->head.grads, c->m_head, c->v_head, c->head.n_decay, c->head.n, lr, step,
-                       0.0);
+    TRY(adamw_range(c, c->head.params, c->head.grads, c->m_head, c->v_head, 0, c->head.n_decay, head_lr, step, wd));
+    return adamw_range(c, c->head.params, c->head.grads, c->m_head, c->v_head, c->head.n_decay, c->head.n, head_lr,
+                       step, 0.0);
 }

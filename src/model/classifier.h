@@ -69,9 +69,27 @@ dev_ctx *classifier_device(const classifier *c);
 /* The mltc.json "extra" object of a loaded checkpoint, as JSON text ("{}" when none). */
 const char *classifier_extra_json(const classifier *c);
 
-/* Sets the decision threshold (settings.threshold) of this classifier in memory; the caller
- * checks it is in [0, 1]. */
+/* Sets one decision threshold for every label (settings.threshold) in memory; the caller checks
+ * it is in [0, 1]. */
 void classifier_set_threshold(classifier *c, double threshold);
+/* The decision rule's minimum of labels per prediction (settings.min_labels), in memory. */
+void classifier_set_min_labels(classifier *c, int min_labels);
+/* Per-label thresholds t[K] (settings.threshold is left as the global one). */
+void classifier_set_label_thresholds(classifier *c, const float *t);
+/* The [K] thresholds in use. */
+const float *classifier_thresholds(const classifier *c);
+/* The labels the decision rule (model/decision.h: thresholds and settings.min_labels) predicts
+ * for n rows of probabilities [n x K]. */
+void classifier_decide(const classifier *c, const float *probs, size_t n, uint8_t *out);
+
+/* Records how often each label occurs in the training data (counts[K] of n examples; saved in
+ * the checkpoint, for scores by label frequency) and, when settings.prior_bias is on, sets each
+ * label's bias to its log prior odds log(p / (1 - p)), p = (count + 0.5) / (n + 1). Call before
+ * the first training step of a fresh run. */
+mltc_status classifier_set_label_priors(classifier *c, const long *counts, long n);
+/* counts[K] from the checkpoint or classifier_set_label_priors, or NULL when unknown; *n the
+ * training examples. */
+const long *classifier_label_counts(const classifier *c, long *n);
 
 /* Tokenizes a text for this classifier (no special tokens). *ids is malloc'd. */
 mltc_status classifier_tokenize(const classifier *c, const char *text, size_t len, int32_t **ids, int *n);
@@ -93,9 +111,9 @@ mltc_status classifier_train_batch(classifier *c, const clf_example *ex, int B, 
 /* The most examples one forward takes (set at creation or load). */
 int classifier_max_batch(const classifier *c);
 
-/* Global gradient-norm clipping to settings->max_grad_norm, then AdamW at learning rate lr for
- * update number step (1-based); weight decay on matrices and embeddings only. If norm is not
- * NULL it receives the gradient norm before clipping. */
-mltc_status classifier_optimizer_step(classifier *c, double lr, long step, double *norm);
+/* Global gradient-norm clipping to settings->max_grad_norm, then AdamW for update number step
+ * (1-based): the encoder at learning rate lr, the head at head_lr; weight decay on matrices and
+ * embeddings only. If norm is not NULL it receives the gradient norm before clipping. */
+mltc_status classifier_optimizer_step(classifier *c, double lr, double head_lr, long step, double *norm);
 
 #endif

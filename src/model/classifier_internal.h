@@ -39,6 +39,9 @@ typedef struct head_ops {
     mltc_status (*forward)(classifier *c, const head_pass *p);
     /* Extra loss beyond BCE (LM-MTC's lambda * MLM), computed in forward; 0 when none. */
     mltc_status (*backward)(classifier *c, const head_pass *p);
+    /* The index among specs() of the [K] per-label bias that starts at the labels' log prior
+     * odds (classifier_set_label_priors). */
+    int label_bias;
 } head_ops;
 
 extern const head_ops head_ops_bert, head_ops_lmmtc, head_ops_lam;
@@ -74,6 +77,10 @@ struct classifier {
     dev_buf *work;
     dev_view dhidden;   /* [max_rows * max_len, C] */
     dev_view logits, dlogits, targets, loss; /* [max_batch, K] */
+
+    float *thr;         /* [K] decision thresholds: p_k > thr[k] predicts label k */
+    long *label_counts; /* [K] training examples of each label, or NULL when not known */
+    long train_examples;
 
     double mlm_loss;    /* LM-MTC: the last forward's MLM loss: the sum over its masked states
                            divided by head_pass.mlm_states (its own count when that is 0) */

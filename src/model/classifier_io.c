@@ -153,6 +153,16 @@ static mltc_status save_optimizer(classifier *c, const char *path) {
     return st;
 }
 
+/* The shortest decimal that reads back as f (0.37f is written 0.37, not 0.37000000476837158). */
+static double shortest(float f) {
+    char buf[32];
+    for (int digits = 1; digits < 10; digits++) {
+        snprintf(buf, sizeof buf, "%.*g", digits, (double)f);
+        if ((float)strtod(buf, NULL) == f) break;
+    }
+    return strtod(buf, NULL);
+}
+
 static mltc_status save_mltc_json(classifier *c, const char *path, const char *extra_json) {
     mltc_error *err = c->dev->err;
     cJSON *o = cJSON_CreateObject(), *lbl = cJSON_CreateArray(), *extra = NULL;
@@ -168,6 +178,15 @@ static mltc_status save_mltc_json(classifier *c, const char *path, const char *e
     for (int i = 0; i < c->K; i++) cJSON_AddItemToArray(lbl, cJSON_CreateString(c->lbl.names[i]));
     cJSON_AddItemToObject(o, "labels", lbl);
     cJSON_AddItemToObject(o, "settings", train_settings_to_json(&c->s));
+    cJSON *thr = cJSON_CreateArray();
+    for (int k = 0; k < c->K; k++) cJSON_AddItemToArray(thr, cJSON_CreateNumber(shortest(c->thr[k])));
+    cJSON_AddItemToObject(o, "thresholds", thr);
+    if (c->label_counts) {
+        cJSON *counts = cJSON_CreateArray();
+        for (int k = 0; k < c->K; k++) cJSON_AddItemToArray(counts, cJSON_CreateNumber((double)c->label_counts[k]));
+        cJSON_AddItemToObject(o, "label_counts", counts);
+        cJSON_AddNumberToObject(o, "train_examples", (double)c->train_examples);
+    }
     cJSON_AddItemToObject(o, "extra", extra ? extra : cJSON_CreateObject());
     char *text = cJSON_Print(o);
     cJSON_Delete(o);
@@ -297,6 +316,12 @@ mltc_status classifier_load(dev_ctx *dev, const char *dir, int max_batch, int wi
     }
     if (!st) st = bert_load_hf(c->bert, f);
     if (!st) st = clf_finish_setup(c, 0);
+    if (!st && meta.thresholds) classifier_set_label_thresholds(c, meta.thresholds);
+    if (!st && meta.label_counts) {
+        c->label_counts = meta.label_counts; /* moved */
+        c->train_examples = meta.train_examples;
+        meta.label_counts = NULL;
+    }
     if (!st) st = param_table_load(dev, &c->head, "mltc.", f);
     st_close(f);
     if (!st && with_optimizer) {

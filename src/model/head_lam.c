@@ -197,4 +197,4 @@ static mltc_status backward(classifier *c, const head_pass *p) {
     return st;
 }
 
-const head_ops head_ops_lam = {specs, init, alloc, release, NULL, before, forward, backward};
+const head_ops head_ops_lam = {specs, init, alloc, release, NULL, before, forward, backward, CB};

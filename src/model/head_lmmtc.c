@@ -267,4 +267,4 @@ static int outputs(const classifier *c, int32_t *pos) {
     return c->K;
 }
 
-const head_ops head_ops_lmmtc = {specs, init, alloc, release, outputs, NULL, forward, backward};
+const head_ops head_ops_lmmtc = {specs, init, alloc, release, outputs, NULL, forward, backward, SB};

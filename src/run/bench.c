@@ -168,7 +168,7 @@ static mltc_status train_steps(bench_state *b, int n) {
     for (int i = 0; i < n; i++) {
         b->step++;
         TRY(classifier_train_batch(b->clf, b->ex, b->batch, (uint64_t)b->step, NULL));
-        TRY(classifier_optimizer_step(b->clf, 5e-5, b->step, NULL));
+        TRY(classifier_optimizer_step(b->clf, 5e-5, 1e-3, b->step, NULL));
         TRY(dev_sync(b->dev));
     }
     return MLTC_OK;

@@ -45,21 +45,49 @@ mltc_status predict_texts(classifier *c, const char *const *texts, size_t n, int
     return st;
 }
 
+static mltc_status check_dataset(classifier *c, const dataset *ds) {
+    dev_ctx *d = classifier_device(c);
+    if (!ds) return err_set(d->err, MLTC_ERR_INVALID_ARGUMENT, "evaluate: no dataset");
+    if (ds->n_labels != classifier_num_labels(c))
+        return err_set(d->err, MLTC_ERR_INVALID_ARGUMENT, "evaluate: the data has %d labels, the model %d",
+                       ds->n_labels, classifier_num_labels(c));
+    if (ds->n == 0) return err_set(d->err, MLTC_ERR_INVALID_ARGUMENT, "evaluate: the data has no examples");
+    return MLTC_OK;
+}
+
+mltc_status predict_dataset(classifier *c, const dataset *ds, int batch, float *probs) {
+    mltc_status st = check_dataset(c, ds);
+    if (st) return st;
+    const char **texts = malloc(ds->n * sizeof *texts);
+    if (!texts) return err_set(classifier_device(c)->err, MLTC_ERR_OUT_OF_MEMORY, "evaluate: no memory");
+    for (size_t i = 0; i < ds->n; i++) texts[i] = ds->ex[i].text;
+    st = predict_texts(c, texts, ds->n, batch, probs);
+    free(texts);
+    return st;
+}
+
+mltc_status score_probs(classifier *c, const dataset *ds, const float *probs, metrics *out) {
+    mltc_status st = check_dataset(c, ds);
+    if (st) return st;
+    uint8_t *pred = malloc(ds->n * (size_t)classifier_num_labels(c));
+    if (!pred)
+        return err_set(classifier_device(c)->err, MLTC_ERR_OUT_OF_MEMORY, "evaluate: no memory for %zu predictions",
+                       ds->n);
+    classifier_decide(c, probs, ds->n, pred);
+    st = metrics_compute(classifier_device(c)->err, ds->y, pred, ds->n, classifier_num_labels(c), out);
+    free(pred);
+    return st;
+}
+
 mltc_status evaluate_dataset(classifier *c, const dataset *ds, int batch, metrics *out, float *probs) {
     dev_ctx *d = classifier_device(c);
-    if (!ds || !out) return err_set(d->err, MLTC_ERR_INVALID_ARGUMENT, "evaluate: dataset and metrics needed");
-    int K = classifier_num_labels(c);
-    if (ds->n_labels != K)
-        return err_set(d->err, MLTC_ERR_INVALID_ARGUMENT, "evaluate: the data has %d labels, the model %d",
-                       ds->n_labels, K);
-    if (ds->n == 0) return err_set(d->err, MLTC_ERR_INVALID_ARGUMENT, "evaluate: the data has no examples");
-    const char **texts = malloc(ds->n * sizeof *texts);
-    float *p = probs ? probs : malloc(ds->n * (size_t)K * sizeof *p);
-    mltc_status st = (!texts || !p) ? err_set(d->err, MLTC_ERR_OUT_OF_MEMORY, "evaluate: no memory") : MLTC_OK;
-    for (size_t i = 0; !st && i < ds->n; i++) texts[i] = ds->ex[i].text;
-    if (!st) st = predict_texts(c, texts, ds->n, batch, p);
-    if (!st) st = metrics_from_probs(d->err, ds->y, p, ds->n, K, (float)classifier_settings(c)->threshold, out);
-    free(texts);
+    if (!out) return err_set(d->err, MLTC_ERR_INVALID_ARGUMENT, "evaluate: no metrics to fill");
+    mltc_status st = check_dataset(c, ds);
+    if (st) return st;
+    float *p = probs ? probs : malloc(ds->n * (size_t)classifier_num_labels(c) * sizeof *p);
+    if (!p) return err_set(d->err, MLTC_ERR_OUT_OF_MEMORY, "evaluate: no memory");
+    st = predict_dataset(c, ds, batch, p);
+    if (!st) st = score_probs(c, ds, p, out);
     if (p != probs) free(p);
     return st;
 }

@@ -10,8 +10,15 @@
  * Texts are run in order of length so padding is small; results come back in input order. */
 mltc_status predict_texts(classifier *c, const char *const *texts, size_t n, int batch, float *probs);
 
-/* Predicts every example of d, thresholds at settings->threshold (positive iff p > t) and
- * scores against d's labels. probs (may be NULL) receives the [n x K] probabilities. */
+/* Probabilities [n x K] for every example of d (in its order). */
+mltc_status predict_dataset(classifier *c, const dataset *d, int batch, float *probs);
+
+/* Scores probabilities [n x K] of d's examples: decided by the classifier's rule
+ * (classifier_decide) and compared with d's labels. */
+mltc_status score_probs(classifier *c, const dataset *d, const float *probs, metrics *out);
+
+/* Predicts every example of d, decides with the classifier's rule (its thresholds and minimum
+ * of labels: classifier_decide) and scores against d's labels. probs (may be NULL) receives the [n x K] probabilities. */
 mltc_status evaluate_dataset(classifier *c, const dataset *d, int batch, metrics *out, float *probs);
 
 #endif

@@ -18,8 +18,10 @@
 #include "core/json_number.h"
 #include "model/classifier.h"
 #include "run/batching.h"
+#include "run/dev_split.h"
 #include "run/evaluate.h"
 #include "run/schedule.h"
+#include "run/thresholds.h"
 
 #define POOL_BATCHES 50 /* length buckets span this many batches */
 
@@ -40,6 +42,8 @@ typedef struct run_state {
     int batch_in_epoch; /* next batch of that epoch */
     long step;          /* optimizer steps done */
     double best_f1;
+    int since_best;     /* evaluations since the best one (early stopping) */
+    int stopped_early;  /* the run ended on --patience: nothing left to resume */
     int n_batches;
     long total_steps;
 } run_state;
@@ -64,6 +68,8 @@ static char *position_json(const run_state *r) {
     cJSON_AddNumberToObject(o, "step", (double)r->step);
     cJSON_AddNumberToObject(o, "total_steps", (double)r->total_steps);
     cJSON_AddNumberToObject(o, "best_micro_f1", r->best_f1);
+    cJSON_AddNumberToObject(o, "epochs_since_best", r->since_best);
+    cJSON_AddBoolToObject(o, "stopped_early", r->stopped_early);
     char *text = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return text;
@@ -94,6 +100,10 @@ static mltc_status read_position(run_state *r) {
         r->batch_in_epoch = (int)batch;
         r->step = (long)step;
         r->best_f1 = cJSON_IsNumber(f) ? f->valuedouble : -1.0;
+        double since = 0;
+        if (json_whole_number(cJSON_GetObjectItemCaseSensitive(o, "epochs_since_best"), 0, INT_MAX, &since))
+            r->since_best = (int)since;
+        r->stopped_early = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "stopped_early"));
     }
     cJSON_Delete(o);
     return st;
@@ -141,7 +151,37 @@ static mltc_status load_data(run_state *r) {
     if (!st && q->dev_path) {
         st = dataset_load(err, q->dev_path, &r->lbl, &q->data, &r->dev_data);
         r->have_dev = !st;
+    } else if (!st && r->s.dev_split > 0) {
+        st = dev_split(err, &r->train, r->s.dev_split, r->s.seed, &r->dev_data);
+        if (st) err_prefix(err, "%s: ", q->train_path);
+        r->have_dev = !st;
     }
+    return st;
+}
+
+/* The data's own answers to the settings left to it: at least one label per prediction when
+ * every training example has one. */
+static void resolve_settings(run_state *r) {
+    if (r->s.min_labels != MIN_LABELS_AUTO) return;
+    int every = 1;
+    for (size_t i = 0; every && i < r->train.n; i++) {
+        int any = 0;
+        for (int k = 0; k < r->lbl.count; k++) any |= r->train.ex[i].labels[k];
+        every = any;
+    }
+    r->s.min_labels = every;
+}
+
+/* How often each label occurs in the training data: saved with the model, and its prior odds
+ * start the head's label biases. */
+static mltc_status set_label_priors(run_state *r) {
+    int K = r->lbl.count;
+    long *counts = calloc((size_t)K, sizeof *counts);
+    if (!counts) return err_set(r->dev->err, MLTC_ERR_OUT_OF_MEMORY, "train: no memory");
+    for (size_t i = 0; i < r->train.n; i++)
+        for (int k = 0; k < K; k++) counts[k] += r->train.ex[i].labels[k] != 0;
+    mltc_status st = classifier_set_label_priors(r->c, counts, (long)r->train.n);
+    free(counts);
     return st;
 }
 
@@ -172,13 +212,38 @@ static mltc_status check_labels(run_state *r) {
     return MLTC_OK;
 }
 
+/* Tunes the decision thresholds on the dev probabilities (settings.tune), then scores dev. */
+static mltc_status score_dev(run_state *r, metrics *m) {
+    mltc_error *err = r->dev->err;
+    int K = r->lbl.count;
+    size_t n = r->dev_data.n;
+    float *probs = malloc(sizeof *probs * n * (size_t)K), *t = malloc(sizeof *t * (size_t)K);
+    mltc_status st = probs && t ? MLTC_OK : err_set(err, MLTC_ERR_OUT_OF_MEMORY, "evaluating: no memory");
+    if (!st) st = predict_dataset(r->c, &r->dev_data, classifier_max_batch(r->c), probs);
+    if (!st && r->s.tune != TUNE_NONE) {
+        float g = 0.5f;
+        st = tune_global_threshold(err, r->dev_data.y, probs, n, K, r->s.min_labels, &g);
+        if (!st) classifier_set_threshold(r->c, g);
+        if (!st && r->s.tune == TUNE_PER_LABEL) {
+            for (int k = 0; k < K; k++) t[k] = g;
+            tune_label_thresholds(r->dev_data.y, probs, n, K, t);
+            classifier_set_label_thresholds(r->c, t);
+        }
+    }
+    if (!st) st = score_probs(r->c, &r->dev_data, probs, m);
+    free(probs);
+    free(t);
+    return st;
+}
+
 static mltc_status evaluate_epoch(run_state *r, train_progress *p, int *stop) {
     metrics m = {0};
     mltc_status st = MLTC_OK;
-    if (r->have_dev) st = evaluate_dataset(r->c, &r->dev_data, classifier_max_batch(r->c), &m, NULL);
-    if (st) return err_prefix(r->dev->err, "evaluating %s: ", r->req->dev_path);
+    if (r->have_dev) st = score_dev(r, &m);
+    if (st) return err_prefix(r->dev->err, "evaluating %s: ", r->req->dev_path ? r->req->dev_path : "the dev split");
     int best = !r->have_dev || m.micro_f1 > r->best_f1;
     if (r->have_dev && best) r->best_f1 = m.micro_f1;
+    r->since_best = best ? 0 : r->since_best + 1;
     if (best) st = classifier_save(r->c, r->best_dir, NULL, 0);
     if (r->have_dev) {
         cJSON *o = metrics_to_json(&m);
@@ -186,6 +251,7 @@ static mltc_status evaluate_epoch(run_state *r, train_progress *p, int *stop) {
             cJSON_AddStringToObject(o, "type", "eval");
             cJSON_AddNumberToObject(o, "epoch", r->epoch + 1);
             cJSON_AddNumberToObject(o, "step", (double)r->step);
+            cJSON_AddNumberToObject(o, "threshold", classifier_settings(r->c)->threshold);
             cJSON_AddBoolToObject(o, "best", best);
             log_json(r, o);
             cJSON_Delete(o);
@@ -196,6 +262,11 @@ static mltc_status evaluate_epoch(run_state *r, train_progress *p, int *stop) {
         if (r->req->callback && r->req->callback(p, r->req->user)) *stop = 1;
         p->is_eval = 0;
         p->dev = NULL;
+    }
+    /* Early stopping: the run is over once `patience` epochs in a row brought nothing better. */
+    if (r->have_dev && r->s.patience > 0 && r->since_best >= r->s.patience && r->epoch + 1 < r->s.epochs) {
+        r->stopped_early = 1;
+        *stop = 1;
     }
     metrics_free(&m);
     return st;
@@ -210,6 +281,8 @@ static mltc_status run_loop(run_state *r, train_summary *sum) {
     size_t n = r->train.n;
     int K = r->lbl.count, B = r->s.batch;
     lr_schedule sched = lr_schedule_linear(r->s.lr, r->total_steps, r->s.warmup);
+    /* The head follows the encoder's schedule at its own peak. */
+    double head_scale = r->s.head_lr > 0 ? r->s.head_lr / r->s.lr : 1.0;
     clf_example *ex = malloc(sizeof *ex * (size_t)B);
     int *blen = malloc(sizeof *blen * n);
     if (!ex || !blen) {
@@ -240,7 +313,7 @@ static mltc_status run_loop(run_state *r, train_summary *sum) {
             long step = r->step + 1;
             double lr = lr_at(&sched, step), norm = 0;
             st = classifier_train_batch(r->c, ex, nb, (uint64_t)step, &loss);
-            if (!st) st = classifier_optimizer_step(r->c, lr, step, &norm);
+            if (!st) st = classifier_optimizer_step(r->c, lr, lr * head_scale, step, &norm);
             if (st) {
                 err_prefix(err, "train step %ld (epoch %d, batch %d): ", step, r->epoch + 1, r->batch_in_epoch);
                 break;
@@ -359,18 +432,21 @@ mltc_status train_run(dev_ctx *dev, const train_request *req, train_summary *out
     train_summary sum = {0};
     paths(&r);
     mltc_status st = train_settings_check(err, &r.s);
-    if (!st) st = load_data(&r);
     if (!st) st = dir_create(err, req->out_dir);
     if (!st && req->resume) {
         /* The batch is a saved setting, the micro-batch not (max_batch 0: the saved batch). */
         st = classifier_load(dev, r.last_dir, req->micro_batch, 1, &r.c); /* refuses a micro-batch > batch */
         if (!st) {
-            r.s = *classifier_settings(r.c);
+            r.s = *classifier_settings(r.c); /* the dev split below is the saved run's */
             st = read_position(&r);
         }
+        if (!st) st = load_data(&r);
         if (!st) st = check_labels(&r);
     } else if (!st) {
-        st = classifier_create(dev, req->model_dir, &r.lbl, &r.s, micro_of(req, r.s.batch), &r.c); /* likewise */
+        st = load_data(&r);
+        if (!st) resolve_settings(&r);
+        if (!st) st = classifier_create(dev, req->model_dir, &r.lbl, &r.s, micro_of(req, r.s.batch), &r.c); /* likewise */
+        if (!st) st = set_label_priors(&r);
     }
     if (!st) st = tokenize_all(&r);
     if (!st) {
@@ -386,8 +462,8 @@ mltc_status train_run(dev_ctx *dev, const train_request *req, train_summary *out
     /* Resuming a run that already finished does nothing and succeeds, so the same command can be
      * repeated (a requeued job, a script that went on after a kill) without it looking failed;
      * final_loss is NaN, which tells the caller that no step ran. */
-    if (!st && r.step >= r.total_steps)
-        sum = (train_summary){.steps = r.step, .epochs_done = r.s.epochs, .final_loss = NAN,
+    if (!st && (r.step >= r.total_steps || r.stopped_early))
+        sum = (train_summary){.steps = r.step, .epochs_done = r.epoch, .final_loss = NAN,
                               .best_micro_f1 = r.have_dev ? r.best_f1 : -1};
     else if (!st)
         st = run_loop(&r, &sum);

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "cli.h"
 #include "cli_args.h"
 #include "cli_scores.h"
@@ -11,22 +13,26 @@
 
 static void usage(FILE *out) {
     fprintf(out,
-            "usage: mltc eval --checkpoint DIR --data FILE [--threshold X] [--device D]\n"
+            "usage: mltc eval --checkpoint DIR --data FILE [--threshold X] [--min-labels N] [--device D]\n"
             "                 [--precision P] [--format F] [--json]\n\n"
-            "Predicts every example of FILE with the checkpoint, thresholds at the threshold it was\n"
-            "trained with (or --threshold), and prints Hamming loss, micro precision/recall/F1,\n"
-            "macro-F1, subset accuracy, micro-Jaccard and a per-label table.\n\n"
+            "Predicts every example of FILE with the checkpoint, decides with its thresholds (tuned on\n"
+            "dev data in training, or --threshold) and its minimum of labels, and prints Hamming loss,\n"
+            "micro precision/recall/F1, macro-F1, subset accuracy, micro-Jaccard, a per-label table\n"
+            "and the scores of rare, medium and frequent labels (by training examples).\n\n"
             "options:\n"
             "  --checkpoint DIR  a folder written by mltc train (OUT/best or OUT/last)\n"
             "  --data FILE       labelled examples: jsonl, tsv or tsv-columns\n"
-            "  --threshold X     predict a label when p > X, 0..1 (default: the checkpoint's)\n"
+            "  --threshold X     predict a label when p > X, 0..1, for every label (default: the\n"
+            "                    checkpoint's own, global or per label)\n"
             "  --device D        cpu, opencl[:N], vulkan[:N] (default: $MLTC_DEVICE, else cpu)\n"
             "  --precision P     matrix products in fp32 (default) or bf16: mixed precision, the\n"
             "                    operands rounded to bfloat16 and summed in fp32 (cpu device of the\n"
             "                    oneMKL build, on CPUs with AVX512-BF16 or AMX)\n"
             "  --format F        auto (default), jsonl, tsv, tsv-columns\n"
+            "  --min-labels N    at least N labels a text (default: the checkpoint's)\n"
             "  --json            print one JSON object: hamming_loss, micro_precision, micro_recall,\n"
-            "                    micro_f1, macro_f1, subset_accuracy, micro_jaccard, n_examples, n_labels\n");
+            "                    micro_f1, macro_f1, subset_accuracy, micro_jaccard, n_examples, n_labels,\n"
+            "                    and by_label_frequency (labels with <= 10, 11-100, > 100 training examples)\n");
 }
 
 /* The public result as the internal struct the shared printers take (per_label and names are
@@ -58,6 +64,48 @@ static int to_internal(const mltc_metrics *pm, const mltc_model *model, metrics 
     return 1;
 }
 
+static int per_label_thresholds(const mltc_model *model) {
+    for (int j = 0; j < mltc_model_num_labels(model); j++)
+        if (mltc_model_label_threshold(model, j) != mltc_model_threshold(model)) return 1;
+    return 0;
+}
+
+/* The tail made visible: scores of rare, medium and frequent labels by training examples. */
+static void print_bands(const metrics_band *b, int n) {
+    if (n == 0) {
+        printf("\n  (the checkpoint does not record its labels' training frequencies)\n");
+        return;
+    }
+    printf("\n  %-22s %8s %9s %9s %9s\n", "labels by training ex.", "labels", "support", "micro F1", "macro F1");
+    for (int i = 0; i < n; i++) {
+        char range[48];
+        if (b[i].hi < 0) snprintf(range, sizeof range, "> %ld", b[i].lo - 1);
+        else if (b[i].lo <= 0) snprintf(range, sizeof range, "<= %ld", b[i].hi);
+        else snprintf(range, sizeof range, "%ld-%ld", b[i].lo, b[i].hi);
+        printf("  %-22s %8d %9zu %9.4f %9.4f\n", range, b[i].n_labels, b[i].support, b[i].micro_f1, b[i].macro_f1);
+    }
+}
+
+/* The scores' JSON object with "by_label_frequency" beside them when known. */
+static int print_json(const metrics *m, const metrics_band *bands, int n) {
+    cJSON *o = metrics_to_json(m);
+    if (!o) return 0;
+    if (n > 0) {
+        cJSON *a = metrics_bands_to_json(bands, n);
+        if (!a || !cJSON_AddItemToObject(o, "by_label_frequency", a)) {
+            cJSON_Delete(a);
+            cJSON_Delete(o);
+            return 0;
+        }
+    }
+    char *s = cJSON_Print(o);
+    cJSON_Delete(o);
+    if (!s) return 0;
+    printf("%s\n", s);
+    cJSON_free(s);
+    return 1;
+}
+
 int cmd_eval(int argc, char **argv) {
     if (cli_wants_help(argc, argv)) {
         usage(stdout);
@@ -66,7 +114,9 @@ int cmd_eval(int argc, char **argv) {
     const char *ckpt = NULL, *data = NULL, *device = NULL, *format = "auto", *precision = NULL;
     int json = 0;
     double threshold = -1;
+    int min_labels = -1;
     const cli_arg args[] = {
+        {"--min-labels", CLI_ARG_INT, &min_labels, 0, 1000000},
         {"--checkpoint", CLI_ARG_STRING, &ckpt, 0, 0}, {"--data", CLI_ARG_STRING, &data, 0, 0},
         {"--device", CLI_ARG_STRING, &device, 0, 0},   {"--format", CLI_ARG_STRING, &format, 0, 0},
         {"--json", CLI_ARG_FLAG, &json, 0, 0},         {"--threshold", CLI_ARG_DOUBLE, &threshold, 0, 1},
@@ -97,19 +147,26 @@ int cmd_eval(int argc, char **argv) {
     rc = CLI_FAIL;
     if (cli_open_device(ctx, device, precision, &dev) != MLTC_OK || mltc_model_load(ctx, dev, ckpt, &model) != MLTC_OK ||
         (threshold >= 0 && mltc_model_set_threshold(ctx, model, (float)threshold) != MLTC_OK) ||
+        (min_labels >= 0 && mltc_model_set_min_labels(ctx, model, min_labels) != MLTC_OK) ||
         mltc_evaluate(ctx, model, data, format, &m) != MLTC_OK) {
         fprintf(stderr, "mltc eval: %s\n", mltc_last_error(ctx));
         goto done;
     }
-    if (!to_internal(&m, model, &im, &names) || (json && !cli_print_scores_json(&im))) {
+    metrics_band bands[METRICS_BANDS];
+    for (int b = 0; b < m.n_bands && b < METRICS_BANDS; b++)
+        bands[b] = (metrics_band){m.bands[b].min_train_examples, m.bands[b].max_train_examples, m.bands[b].n_labels,
+                                  m.bands[b].support, m.bands[b].micro_f1, m.bands[b].macro_f1};
+    if (!to_internal(&m, model, &im, &names) || (json && !print_json(&im, bands, m.n_bands))) {
         fprintf(stderr, "mltc eval: out of memory printing the scores\n");
         goto done;
     }
     if (!json) {
-        printf("checkpoint %s (head %s, threshold %g)\ndata       %s\n", ckpt, mltc_model_head(model),
-               mltc_model_threshold(model), data);
+        printf("checkpoint %s (head %s, threshold %g%s, at least %d label(s) a text)\ndata       %s\n", ckpt,
+               mltc_model_head(model), mltc_model_threshold(model), per_label_thresholds(model) ? " and per label" : "",
+               mltc_model_min_labels(model), data);
         printf("%zu examples, %d labels\n\n", im.n_examples, im.n_labels);
         cli_print_scores(&im, names);
+        print_bands(bands, m.n_bands);
     }
     rc = CLI_OK;
 done:

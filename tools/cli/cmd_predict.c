@@ -17,14 +17,18 @@
 static void usage(FILE *out) {
     fprintf(out,
             "usage: mltc predict --checkpoint DIR [--input FILE|-] [--top-k N] [--threshold X]\n"
-            "                    [--device D] [--precision P]\n\n"
+            "                    [--min-labels N] [--device D] [--precision P]\n\n"
             "Reads one text a line and writes one JSON object a line, in the same order:\n"
-            "  {\"labels\": [labels with p > threshold], \"probs\": {\"label\": p, ...}}\n\n"
+            "  {\"labels\": [the predicted labels], \"probs\": {\"label\": p, ...}}\n"
+            "A label is predicted when p is above its threshold (tuned on dev data in training, or\n"
+            "--threshold); a text with fewer than the checkpoint's minimum of labels (or --min-labels)\n"
+            "gets its most probable ones.\n\n"
             "options:\n"
             "  --checkpoint DIR  a folder written by mltc train (OUT/best or OUT/last)\n"
             "  --input FILE      texts, one a line; - or absent: standard input\n"
             "  --top-k N         list only the N most probable labels under \"probs\" (default: all)\n"
             "  --threshold X     list under \"labels\" those with p > X, 0..1 (default: the checkpoint's)\n"
+            "  --min-labels N    at least N labels a text (default: the checkpoint's)\n"
             "  --device D        cpu, opencl[:N], vulkan[:N] (default: $MLTC_DEVICE, else cpu)\n"
             "  --precision P     matrix products in fp32 (default) or bf16: mixed precision, the\n"
             "                    operands rounded to bfloat16 and summed in fp32 (cpu device of the\n"
@@ -50,15 +54,16 @@ static int by_prob_desc(const void *a, const void *b) {
     return x->index - y->index; /* ties keep label order, so output is deterministic */
 }
 
-/* Prints one JSON line for a row of probabilities. Returns 0 when out of memory. */
-static int print_row(const mltc_model *model, const float *p, int K, int top_k, ranked *scratch) {
-    float t = mltc_model_threshold(model);
+/* Prints one JSON line for a row of probabilities and the model's decisions on it. Returns 0
+ * when out of memory. */
+static int print_row(const mltc_model *model, const float *p, const uint8_t *decided, int K, int top_k,
+                     ranked *scratch) {
     cJSON *o = cJSON_CreateObject();
     cJSON *labels = o ? cJSON_AddArrayToObject(o, "labels") : NULL;
     cJSON *probs = labels ? cJSON_AddObjectToObject(o, "probs") : NULL;
     int ok = probs != NULL;
     for (int j = 0; ok && j < K; j++)
-        if (p[j] > t) ok = cJSON_AddItemToArray(labels, cJSON_CreateString(mltc_model_label_name(model, j)));
+        if (decided[j]) ok = cJSON_AddItemToArray(labels, cJSON_CreateString(mltc_model_label_name(model, j)));
     for (int j = 0; j < K; j++) scratch[j] = (ranked){j, p[j]};
     int n = K;
     if (top_k > 0) {
@@ -100,20 +105,22 @@ static int run(mltc_ctx *ctx, mltc_model *model, FILE *in, int top_k) {
     size_t chunk = isatty(fileno(in)) ? 1 : PREDICT_CHUNK;
     char *texts[PREDICT_CHUNK];
     float *probs = malloc(sizeof *probs * (size_t)K * PREDICT_CHUNK);
+    uint8_t *decided = malloc((size_t)K * PREDICT_CHUNK);
     ranked *scratch = malloc(sizeof *scratch * (size_t)K);
     int rc = CLI_OK;
-    if (!probs || !scratch) {
+    if (!probs || !decided || !scratch) {
         fprintf(stderr, "mltc predict: out of memory\n");
         rc = CLI_FAIL;
     }
     size_t n;
     while (rc == CLI_OK && (n = read_chunk(in, texts, chunk)) > 0) {
-        if (mltc_predict(ctx, model, (const char *const *)texts, n, probs) != MLTC_OK) {
+        if (mltc_predict(ctx, model, (const char *const *)texts, n, probs) != MLTC_OK ||
+            mltc_decide(ctx, model, probs, n, decided) != MLTC_OK) {
             fprintf(stderr, "mltc predict: %s\n", mltc_last_error(ctx));
             rc = CLI_FAIL;
         }
         for (size_t i = 0; rc == CLI_OK && i < n; i++)
-            if (!print_row(model, probs + i * (size_t)K, K, top_k, scratch)) {
+            if (!print_row(model, probs + i * (size_t)K, decided + i * (size_t)K, K, top_k, scratch)) {
                 fprintf(stderr, "mltc predict: out of memory writing JSON\n");
                 rc = CLI_FAIL;
             }
@@ -125,6 +132,7 @@ static int run(mltc_ctx *ctx, mltc_model *model, FILE *in, int top_k) {
         rc = CLI_FAIL;
     }
     free(scratch);
+    free(decided);
     free(probs);
     return rc;
 }
@@ -137,7 +145,9 @@ int cmd_predict(int argc, char **argv) {
     const char *ckpt = NULL, *input = "-", *device = NULL, *precision = NULL;
     int top_k = 0;
     double threshold = -1;
+    int min_labels = -1;
     const cli_arg args[] = {
+        {"--min-labels", CLI_ARG_INT, &min_labels, 0, 1000000},
         {"--checkpoint", CLI_ARG_STRING, &ckpt, 0, 0},
         {"--input", CLI_ARG_STRING, &input, 0, 0},
         {"--top-k", CLI_ARG_INT, &top_k, 1, 1000000000},
@@ -162,7 +172,8 @@ int cmd_predict(int argc, char **argv) {
     if (mltc_ctx_create(&ctx) != MLTC_OK) {
         fprintf(stderr, "mltc predict: out of memory\n");
     } else if (cli_open_device(ctx, device, precision, &dev) != MLTC_OK || mltc_model_load(ctx, dev, ckpt, &model) != MLTC_OK ||
-               (threshold >= 0 && mltc_model_set_threshold(ctx, model, (float)threshold) != MLTC_OK)) {
+               (threshold >= 0 && mltc_model_set_threshold(ctx, model, (float)threshold) != MLTC_OK) ||
+               (min_labels >= 0 && mltc_model_set_min_labels(ctx, model, min_labels) != MLTC_OK)) {
         fprintf(stderr, "mltc predict: %s\n", mltc_last_error(ctx));
     } else {
         rc = run(ctx, model, in, top_k);

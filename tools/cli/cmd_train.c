@@ -1,6 +1,7 @@
 /* mltc train: fine-tunes a BERT folder into a multi-label classifier (train.h does the work). */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -18,7 +19,10 @@ static void usage(FILE *out) {
             "                  [--weight-decay X] [--max-grad-norm X] [--mask-prob X]\n"
             "                  [--label-tokens per-label|shared] [--format F] [--skip-bad]\n"
             "                  [--max-steps N] [--log-every N] [--save-every N]\n"
-            "                  [--micro-batch N] [--precision fp32|bf16] [--resume]\n\n"
+            "                  [--micro-batch N] [--precision fp32|bf16] [--resume]\n"
+            "                  [--head-lr X] [--label-bias prior|zero] [--pooling mean|cls]\n"
+            "                  [--dev-split F] [--patience N] [--tune-threshold global|per-label|none]\n"
+            "                  [--min-labels auto|N] [--recipe mltc|papers]\n\n"
             "Fine-tunes a BERT model for multi-label classification and writes:\n"
             "  OUT/best/             the checkpoint with the best dev micro-F1 (the last one without --dev)\n"
             "  OUT/last/             the latest checkpoint with optimizer state, for --resume\n"
@@ -41,12 +45,13 @@ static void usage(FILE *out) {
             "                     batch runs in parts of N whose gradients add up (gradient accumulation),\n"
             "                     so memory for activations shrinks with N; same loss and gradients\n"
             "                     up to rounding and dropout draws; may differ on --resume\n"
-            "  --lr X             peak AdamW learning rate (default 5e-5)\n"
+            "  --lr X             peak AdamW learning rate of the encoder (default 5e-5)\n"
             "  --max-len N        tokens per input, [CLS] and [SEP] included (default 128)\n"
             "  --seed N           initialisation, shuffling and dropout seed (default 42)\n"
             "  --lambda X         lmmtc: weight of the label MLM loss (default 0.05)\n"
             "  --warmup X         share of the steps with linear warm-up, 0..1 (default 0.1)\n"
-            "  --threshold X      a label is predicted when p > X (default 0.5)\n"
+            "  --threshold X      a label is predicted when p > X (default 0.5; given, it is kept: no\n"
+            "                     threshold tuning unless --tune-threshold is given too)\n"
             "  --dropout X        dropout before the head's classifier, 0..<1 (default 0.1); the encoder's\n"
             "                     dropout is the model's own (config.json hidden/attention_probs_dropout_prob)\n"
             "  --weight-decay X   AdamW decoupled weight decay of matrices and embeddings (default 0.01)\n"
@@ -59,6 +64,22 @@ static void usage(FILE *out) {
             "  --log-every N      steps between log lines (default 10)\n"
             "  --save-every N     also write OUT/last every N steps, so a killed run loses at most N\n"
             "                     (default 0: at the end of each epoch and on a stop only)\n"
+            "  --recipe R         the defaults to start from: mltc (default; chosen on dev splits, see the\n"
+            "                     README) or papers (the papers' recipe: --head-lr 0 --label-bias zero\n"
+            "                     --pooling cls --dev-split 0 --tune-threshold none --min-labels 0);\n"
+            "                     options given beside it still apply\n"
+            "  --head-lr X        peak learning rate of the head's own parameters (default 1e-3; 0: --lr)\n"
+            "  --label-bias B     prior (default): each label's bias starts at its log prior odds in the\n"
+            "                     training data; zero: at 0\n"
+            "  --pooling P        bert head: mean (default) over the real tokens, or cls ([CLS] only)\n"
+            "  --dev-split F      without --dev, hold out this share of the training data as dev data\n"
+            "                     (seeded, every label with enough examples represented; default 0.1; 0: none)\n"
+            "  --patience N       stop after N epochs without a better dev micro-F1 (default 0: never)\n"
+            "  --tune-threshold T after each dev pass, tune the decision threshold on it: global (default,\n"
+            "                     one for every label), per-label, or none (keep --threshold); the best\n"
+            "                     epoch's thresholds are saved with it and used by eval and predict\n"
+            "  --min-labels M     at least M labels per prediction (the most probable ones); auto (default):\n"
+            "                     1 when every training example has a label, else 0\n"
             "  --resume           continue the run in OUT from OUT/last with the settings saved there\n"
             "                     (--model and --head may then be left out); the numbers come out as if\n"
             "                     it had never stopped (same device); a finished run is left as it is\n\n"
@@ -71,8 +92,21 @@ int cmd_train(int argc, char **argv) {
         return CLI_OK;
     }
     mltc_train_options o;
-    mltc_train_options_default(&o);
+    /* --recipe picks the defaults the other options then change, wherever it stands. */
+    const char *recipe = "mltc";
+    for (int i = 1; i + 1 < argc; i++)
+        if (!strcmp(argv[i], "--recipe")) recipe = argv[i + 1];
+    if (!strcmp(recipe, "papers"))
+        mltc_train_options_papers(&o);
+    else if (!strcmp(recipe, "mltc"))
+        mltc_train_options_default(&o);
+    else {
+        fprintf(stderr, "mltc train: --recipe: '%s': expected mltc or papers\n", recipe);
+        return CLI_USAGE;
+    }
     const char *device = NULL, *head = NULL, *label_tokens = "per-label", *format = "auto", *precision = NULL;
+    const char *min_labels = NULL, *tune = NULL;
+    double threshold = -1;
     const cli_arg args[] = {
         {"--model", CLI_ARG_STRING, &o.model_dir, 0, 0},
         {"--train", CLI_ARG_STRING, &o.train_path, 0, 0},
@@ -89,7 +123,7 @@ int cmd_train(int argc, char **argv) {
         {"--seed", CLI_ARG_U64, &o.seed, 0, 0},
         {"--lambda", CLI_ARG_DOUBLE, &o.lambda, 0, 1e6},
         {"--warmup", CLI_ARG_DOUBLE, &o.warmup, 0, 1},
-        {"--threshold", CLI_ARG_DOUBLE, &o.threshold, 0, 1},
+        {"--threshold", CLI_ARG_DOUBLE, &threshold, 0, 1},
         {"--dropout", CLI_ARG_DOUBLE, &o.dropout, 0, 1},
         {"--weight-decay", CLI_ARG_DOUBLE, &o.weight_decay, 0, 1e6},
         {"--max-grad-norm", CLI_ARG_DOUBLE, &o.max_grad_norm, 0, 1e30},
@@ -102,6 +136,14 @@ int cmd_train(int argc, char **argv) {
         {"--save-every", CLI_ARG_LONG, &o.save_every, 0, 1e15},
         {"--micro-batch", CLI_ARG_INT, &o.micro_batch, 1, 65536},
         {"--resume", CLI_ARG_FLAG, &o.resume, 0, 0},
+        {"--recipe", CLI_ARG_STRING, &recipe, 0, 0},
+        {"--head-lr", CLI_ARG_DOUBLE, &o.head_lr, 0, 10},
+        {"--label-bias", CLI_ARG_STRING, &o.label_bias, 0, 0},
+        {"--pooling", CLI_ARG_STRING, &o.pooling, 0, 0},
+        {"--dev-split", CLI_ARG_DOUBLE, &o.dev_split, 0, 0.5},
+        {"--patience", CLI_ARG_INT, &o.patience, 0, 1000000},
+        {"--tune-threshold", CLI_ARG_STRING, &tune, 0, 0},
+        {"--min-labels", CLI_ARG_STRING, &min_labels, 0, 0},
     };
     int rc = cli_parse_args("train", argc, argv, args, (int)(sizeof args / sizeof args[0]));
     if (rc == CLI_OK) rc = cli_check_precision("train", precision);
@@ -132,6 +174,23 @@ int cmd_train(int argc, char **argv) {
         fprintf(stderr, "mltc train: --label-tokens: '%s': expected per-label or shared\n", label_tokens);
         return CLI_USAGE;
     }
+    if (min_labels && strcmp(min_labels, "auto")) {
+        char *end = NULL;
+        long v = strtol(min_labels, &end, 10);
+        if (!*min_labels || *end || v < 0 || v > 1000000) {
+            fprintf(stderr, "mltc train: --min-labels: '%s': expected auto or a count >= 0\n", min_labels);
+            return CLI_USAGE;
+        }
+        o.min_labels = (int)v;
+    } else if (min_labels) {
+        o.min_labels = -1;
+    }
+    /* A threshold given by hand is the one to keep, unless tuning is asked for as well. */
+    if (threshold >= 0) {
+        o.threshold = threshold;
+        if (!tune) tune = "none";
+    }
+    if (tune) o.tune_threshold = tune;
     if (!o.labels_path && fmt != DATASET_TSV_COLUMNS && fmt != DATASET_AUTO) {
         fprintf(stderr, "mltc train: --labels is required unless the data is tsv-columns\n");
         return CLI_USAGE;
