@@ -155,3 +155,25 @@ def test_metrics_and_by_frequency():
     assert [x["bucket"] for x in b] == ["<=10", "11-100", ">100"] and [x["n_labels"] for x in b] == [1, 1, 1]
     b = recipe.by_frequency(gold, pred, [1, 2, 3])
     assert [x["n_labels"] for x in b] == [3, 0, 0] and b[0]["macro_f1"] == pytest.approx(4 / 9)
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PINNED = [  # dataset, label file, seed, F -> dev size, FNV-1a 64 and SHA-256 of the dev indices ("i\n" each)
+    ("reuters-modapte/train.jsonl", "reuters-modapte/labels.txt", 42, 0.1, 781, "a59dc96169d76118",
+     "3d63bacbab101a6777da4d430c55292997fb0ba10ec0925747eccb320b6117c3"),
+    ("semeval2018-ec/train.tsv", None, 42, 0.1, 684, "abb9de93ce09cef3",
+     "6d43fbfe633c6006c2fa1c582a1c68020523bb31847701a53b4c1eadff135064"),
+]
+
+
+@pytest.mark.parametrize("train,labels,seed,frac,size,fnv,sha", PINNED)
+def test_dev_split_pinned(train, labels, seed, frac, size, fnv, sha):
+    """The dev splits mltc must carve too (the repository's data/ folder; skipped without it)."""
+    import data_io
+    path = os.path.join(ROOT, "data", train)
+    if not os.path.exists(path):
+        pytest.skip(f"no {path}")
+    names = data_io.label_names(os.path.join(ROOT, "data", labels) if labels else None, path)
+    _, gold = data_io.read_dataset(path, {n: i for i, n in enumerate(names)})
+    _, dev = recipe.dev_split(gold, frac, seed)
+    assert (len(dev),) + recipe.index_hashes(dev) == (size, fnv, sha)
