@@ -17,7 +17,10 @@ from its last save, with the same steps as if it had never stopped; with --sides
 two sides at once (on 2 cores, two 1-thread mltc runs side by side finished 1.2-1.7 times the runs
 an hour of one 2-thread run: SemEval bert 490 s each against 424 s, lam 619 against 372, LM-MTC
 1,880 against 1,258). --limit N trains and tests on the first N examples of each file only (a
-smoke test of the comparison, not a quality figure).
+smoke test of the comparison, not a quality figure). Training recipe v1's flags (--head-lr,
+--label-bias, --pooling, --dev-split, --patience, --tune-threshold, --min-labels) go to both sides
+with the same values when given (each side's default otherwise); --papers-recipe sets the papers'
+recipe on both; --with-dev gives both the dataset's dev file (SemEval's dev.tsv) as --dev.
 
     python compare.py --mltc ../../build/mltc --configs minilm,base --seq 128 --batch 8 --threads 2
     python compare.py --mltc ../../build/mltc --quality --limit 64 --epochs 1 --heads bert
@@ -262,6 +265,15 @@ def dataset_files(data):
     sys.exit(f"compare: {data} holds neither train.jsonl + test.jsonl nor train.tsv + test.tsv")
 
 
+def dev_file(data):
+    """DATA/dev.jsonl or DATA/dev.tsv (SemEval E-c has one)."""
+    for ext in ("jsonl", "tsv"):
+        path = os.path.join(data, f"dev.{ext}")
+        if os.path.exists(path):
+            return path
+    sys.exit(f"compare: --with-dev, but {data} holds no dev.jsonl or dev.tsv")
+
+
 def head_slice(src, dst, limit, header):
     with open(src, encoding="utf-8") as f, open(dst, "w", encoding="utf-8") as g:
         for i, line in enumerate(f):
@@ -282,6 +294,22 @@ def field(r, k):  # one figure of a run, None for a failed run
     return r[k] if r else None
 
 
+# Training recipe v1 (issue 21): flags with the same name on both sides, passed only when given
+# (each side's default otherwise); --pooling goes to the bert head only.
+RECIPE = (("head_lr", "--head-lr"), ("label_bias", "--label-bias"), ("pooling", "--pooling"),
+          ("dev_split", "--dev-split"), ("patience", "--patience"), ("tune_threshold", "--tune-threshold"),
+          ("min_labels", "--min-labels"))
+
+
+def recipe_args(args, head):
+    out = []
+    for key, flag in RECIPE:
+        value = getattr(args, key)
+        if value is not None and (key != "pooling" or head == "bert"):
+            out += [flag, str(value)]
+    return out
+
+
 def run_settings(args, side, head, seed, train, test, max_len):
     """What decides a quality run's result: a stored result is reused only when all of it matches."""
     device = args.quality_device if side == "mltc" else args.torch_quality_device
@@ -290,6 +318,11 @@ def run_settings(args, side, head, seed, train, test, max_len):
          "epochs": args.epochs, "batch": args.train_batch, "max_len": max_len, "device": device}
     if side == "mltc" and args.mltc_precision:  # only when set, so fp32 runs stored before still match
         s["precision"] = args.mltc_precision
+    for key, _ in RECIPE:  # likewise: runs stored before the recipe flags still match without them
+        if getattr(args, key) is not None and (key != "pooling" or head == "bert"):
+            s[key] = getattr(args, key)
+    if args.with_dev:
+        s["dev"] = os.path.realpath(args.with_dev)
     return s
 
 
@@ -404,7 +437,13 @@ def quality(args, log):
                 sliced.append(os.path.join(where, os.path.basename(path)))
                 head_slice(path, sliced[-1], args.limit, header)
             train, test = sliced
-        label_args = ["--labels", labels] if labels else []
+        if args.with_dev:
+            args.with_dev = dev_file(args.data)
+            dev = args.with_dev
+            if args.limit:
+                dev = os.path.join(where, os.path.basename(dev))
+                head_slice(args.with_dev, dev, args.limit, header)
+        label_args = (["--labels", labels] if labels else []) + (["--dev", dev] if args.with_dev else [])
         sides = (("mltc", train_mltc, "mltc"), ("torch", train_torch, "torch_reference"))
         heads = args.heads.split(",")
 
@@ -419,7 +458,7 @@ def quality(args, log):
             max_len = max_len_of(head)
             for seed in seeds:
                 common = ["--head", head, "--epochs", str(args.epochs), "--batch", str(args.train_batch),
-                          "--max-len", str(max_len), "--seed", str(seed)]
+                          "--max-len", str(max_len), "--seed", str(seed)] + recipe_args(args, head)
                 for side, train_fn, name in sides:
                     if side not in args.sides:
                         continue
@@ -525,6 +564,19 @@ def main():
     ap.add_argument("--max-len", type=int, default=128)
     ap.add_argument("--lmmtc-max-len", type=int, default=512, help="lmmtc needs 3K + 4 tokens at least")
     ap.add_argument("--seeds", default="42", help="comma-separated seeds; the table shows means over them")
+    ap.add_argument("--head-lr", type=float, help="recipe v1, both sides: the head's peak learning rate (0: --lr)")
+    ap.add_argument("--label-bias", choices=["prior", "zero"], help="recipe v1, both sides: initial label biases")
+    ap.add_argument("--pooling", choices=["cls", "mean"], help="recipe v1, both sides, bert head only")
+    ap.add_argument("--dev-split", type=float, help="recipe v1, both sides: share of the training file held out "
+                    "as dev (the same examples on both sides)")
+    ap.add_argument("--patience", type=int, help="recipe v1, both sides: early stopping on dev micro-F1")
+    ap.add_argument("--tune-threshold", choices=["none", "global", "per-label"], help="recipe v1, both sides")
+    ap.add_argument("--min-labels", help="recipe v1, both sides: auto or N")
+    ap.add_argument("--papers-recipe", action="store_true", help="the papers' recipe on both sides: --head-lr 0 "
+                    "--label-bias zero --pooling cls --dev-split 0 --patience 0 --tune-threshold none --min-labels 0 "
+                    "(a flag given beside it wins)")
+    ap.add_argument("--with-dev", action="store_true", help="give both sides --data's dev file as --dev (instead "
+                    "of a dev split)")
     ap.add_argument("--quality-device", default="cpu", help="mltc device for the quality runs")
     ap.add_argument("--torch-quality-device", default="cpu", help="PyTorch device for the quality runs")
     ap.add_argument("--json-out", help="also write every raw result to this file")
@@ -537,6 +589,11 @@ def main():
     ap.add_argument("--save-every", type=int, default=50, help="with --results: steps between the training "
                     "checkpoints that let a killed quality run go on (0: epoch ends only)")
     args = ap.parse_args()
+    if args.papers_recipe:
+        for key, value in (("head_lr", 0.0), ("label_bias", "zero"), ("pooling", "cls"), ("dev_split", 0.0),
+                           ("patience", 0), ("tune_threshold", "none"), ("min_labels", "0")):
+            if getattr(args, key) is None:
+                setattr(args, key, value)
     signal.signal(signal.SIGTERM, on_sigterm)
     args.sides = args.sides.split(",")
     if any(x not in ("mltc", "torch") for x in args.sides):

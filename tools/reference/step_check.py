@@ -96,11 +96,45 @@ def distinct_lengths(src, dst, labels, args):
         f.writelines(header + keep)
 
 
+# Training recipe v1 (issue 21) changed mltc train's defaults; a step check trains one batch with
+# no dev set, so it passes the papers' recipe (or the --head-lr / --pooling / --label-bias asked
+# for, to both sides) explicitly. An mltc from before the recipe has none of these flags.
+RECIPE_FLAGS = ("--head-lr", "--label-bias", "--pooling", "--dev-split", "--patience", "--tune-threshold",
+                "--min-labels")
+_MLTC_FLAGS = {}
+
+
+def mltc_recipe_flags(mltc):
+    """The recipe flags this mltc build's `mltc train --help` mentions."""
+    if mltc not in _MLTC_FLAGS:
+        p = subprocess.run([mltc, "train", "--help"], capture_output=True, text=True)
+        _MLTC_FLAGS[mltc] = {f for f in RECIPE_FLAGS if f in p.stdout + p.stderr}
+    return _MLTC_FLAGS[mltc]
+
+
+def recipe_args(args, head):
+    """mltc train's recipe flags for a step check: args' head_lr, pooling (bert only) and
+    label_bias (default: the papers' 0, cls, zero), no dev split, no tuning, no min-labels rule."""
+    want = [("--head-lr", str(getattr(args, "head_lr", 0.0))), ("--label-bias", getattr(args, "label_bias", "zero")),
+            ("--dev-split", "0"), ("--patience", "0"), ("--tune-threshold", "none"), ("--min-labels", "0")]
+    if head == "bert":
+        want.append(("--pooling", getattr(args, "pooling", "cls")))
+    have = mltc_recipe_flags(args.mltc)
+    out = []
+    for flag, value in want:
+        if flag in have:
+            out += [flag, value]
+        elif (flag == "--head-lr" and float(value) != 0) or (flag, value) in (("--pooling", "mean"),
+                                                                             ("--label-bias", "prior")):
+            sys.exit(f"step_check: {flag} {value} asked for, but {args.mltc} has no {flag}")
+    return out
+
+
 def mltc_train(args, head, model, train, labels, out, extra):
     cmd = [args.mltc, "train", "--model", model, "--train", train, "--head", head, "--out", out,
            "--device", args.device, "--batch", str(args.examples), "--max-len", str(args.max_len),
            "--seed", str(args.seed), "--lr", str(args.lr), "--dropout", str(args.dropout), "--lambda", str(args.lam),
-           "--mask-prob", str(args.mask_prob), "--max-grad-norm", str(args.max_grad_norm)] + extra
+           "--mask-prob", str(args.mask_prob), "--max-grad-norm", str(args.max_grad_norm)] + recipe_args(args, head) + extra
     if labels:
         cmd += ["--labels", labels]
     p = subprocess.run(cmd, capture_output=True, text=True, env=compare.mltc_env(args.threads))
@@ -150,7 +184,9 @@ def train_both(args, head, model_dir, train, labels, tmp):
     rargs = types.SimpleNamespace(dropout=args.dropout, seed=args.seed, max_len=args.max_len, lam=args.lam,
                                   mask_prob=args.mask_prob,
                                   lr=args.lr, batch=args.examples, epochs=args.steps, weight_decay=0.01,
-                                  max_grad_norm=args.max_grad_norm, warmup=0.1, max_steps=0, log_every=0)
+                                  max_grad_norm=args.max_grad_norm, warmup=0.1, max_steps=0, log_every=0,
+                                  head_lr=getattr(args, "head_lr", 0.0),
+                                  pooling=getattr(args, "pooling", "cls") if head == "bert" else "cls")
     model = ref.Classifier(model_dir, head, names, tok, rargs)
     to_mltc = load_into(model, head, init)
     torch_loss = {}
@@ -219,6 +255,11 @@ def main():
                          "masks (tools/reference/mltc_draws.py); 0: all off")
     ap.add_argument("--lambda", dest="lam", type=float, default=0.05, help="lmmtc: weight of the label MLM")
     ap.add_argument("--mask-prob", type=float, default=0.15)
+    ap.add_argument("--head-lr", type=float, default=0.0, help="recipe v1: the head's peak learning rate on both "
+                    "sides (0: --lr, the papers' recipe)")
+    ap.add_argument("--pooling", choices=["cls", "mean"], default="cls", help="recipe v1, bert head: pooling on both sides")
+    ap.add_argument("--label-bias", choices=["zero", "prior"], default="zero", help="recipe v1: mltc's initial label "
+                    "biases (the reference starts from mltc's initial weights either way)")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--show", type=int, default=5, help="tensors listed per head")

@@ -7,7 +7,7 @@ src/model/lmmtc_prompt.c, so quality can be compared number for number:
             tsv (text<TAB>a,b) or tsv-columns (a header, one 0/1 column per label, e.g. SemEval E-c)
   tokens    BertTokenizerFast on the model's vocab.txt (lower case, accents stripped), no special
             tokens, then [CLS] text [SEP] cut to --max-len
-  bert      [CLS] -> dropout -> linear (K x C)
+  bert      [CLS] (--pooling mean: the mean over the real tokens) -> dropout -> linear (K x C)
   lmmtc     [CLS] [LS-i] [MASK-i] [LE-i] ... [SEP] text [SEP] (token types 0 through the first
             [SEP], 1 after); 5 new tokens per label (LS, LE, YES, NO, MASK) with embeddings
             N(0, 0.02); logit i = w_i . h(3i + 2) + b_i; with lambda > 0 a second copy shows the
@@ -26,8 +26,29 @@ src/model/lmmtc_prompt.c, so quality can be compared number for number:
             3 epochs; batches drawn as mltc does (shuffle, length buckets of 50 batches, shuffle
             the batches), but from torch's RNG: the order and the dropout masks differ from mltc's
             Philox streams, so results agree in distribution, not bit for bit
-  scoring   p = sigmoid(logit) > --threshold (0.5); Hamming loss, micro P/R/F1, macro-F1,
-            subset accuracy, micro-Jaccard with undefined ratios scored 0 (scikit-learn default)
+  recipe v1 (issue 21; the same flags as mltc train, the torch-free parts in recipe.py):
+            --head-lr X         the head's parameters (bert w, b; lmmtc state w, b and the MLM head
+                                but the tied decoder; lam dense and classifier) in their own AdamW
+                                groups at peak X, same schedule (0: --lr)
+            --label-bias prior  the per-label biases start at log(p / (1 - p)), p = (n_k + 0.5) / (N + 1)
+                                on the training part (zero: at 0)
+            --pooling mean      bert head: the mean of the last hidden states over the real tokens
+            --dev-split F       without --dev, a share F of --train is the dev set (recipe.dev_split,
+                                seeded by --seed: the same examples as mltc's)
+            --tune-threshold    after each epoch: dev probabilities, thresholds tuned on them (global
+                                or per-label; none: the fixed 0.5), the epoch's score = dev micro-F1 at
+                                them; the best epoch's weights and thresholds are used on the test set
+            --patience N        stop after N epochs without a better dev score (0: never)
+            --min-labels        auto (1 when every training example has a label, else 0) or N: a row
+                                with fewer predicted labels gets its most probable ones up to N
+            defaults: the spec's where it has one (prior, 0.1, global, auto); where it says "TBD"
+            --head-lr 0, --pooling cls, --patience 0 until mltc's are chosen
+            the papers' recipe: --head-lr 0 --label-bias zero --pooling cls --dev-split 0
+            --tune-threshold none --min-labels 0 (as before the recipe, bit for bit)
+  scoring   p = sigmoid(logit) > the tuned threshold(s) (--threshold wins when given; 0.5 without
+            tuning), then the min-labels rule; Hamming loss, micro P/R/F1, macro-F1, subset
+            accuracy, micro-Jaccard with undefined ratios scored 0 (scikit-learn default), and
+            micro/macro-F1 by label frequency in the training part (<= 10, 11-100, > 100 examples)
 
     python torch_reference.py --model ../../models/all-MiniLM-L6-v2 --head bert \\
         --train DATA/train.jsonl --test DATA/test.jsonl --labels DATA/labels.txt --limit 200 --json
@@ -45,100 +66,18 @@ import torch
 import torch.nn.functional as F
 from transformers import BertConfig, BertModel, BertTokenizerFast
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import data_io  # noqa: E402
+import recipe  # noqa: E402
+from data_io import TEXT_COLUMNS, header_labels, read_labels, tsv_header  # noqa: E402,F401  (step_check uses them)
+
 
 # ---- data ------------------------------------------------------------------------------------
 
-def read_labels(path):
-    names = []
-    with open(path, encoding="utf-8-sig") as f:
-        for line in f:
-            name = line.strip()
-            if name and name not in names:
-                names.append(name)
-    return names
-
-
-TEXT_COLUMNS = ("text", "tweet", "sentence", "content", "document", "comment_text", "body")
-
-
-def tsv_header(line):
-    """(text column, label names) of a tsv-columns header, or None when the line is not one."""
-    fields = [f.strip() for f in line.rstrip("\r\n").split("\t")]
-    for c, name in enumerate(fields):
-        if name.lower() in TEXT_COLUMNS:
-            return (c, fields[c + 1:]) if c + 1 < len(fields) else None
-    return None
-
-
-def header_labels(path):
-    """The label names of a tsv-columns file's header (mltc takes them from there without --labels)."""
-    with open(path, encoding="utf-8-sig") as f:
-        for line in f:
-            if line.strip():
-                h = tsv_header(line)
-                if not h:
-                    sys.exit(f"{path}: no --labels given and the first line is not a tsv-columns header")
-                return h[1]
-    sys.exit(f"{path}: empty")
-
-
 def read_dataset(path, index, limit=0):
-    """Reads jsonl, tsv (text<TAB>a,b) or tsv-columns (header, 0/1 per label) as mltc's
-    src/run/dataset.c does, the format told by the first non-empty line."""
-    texts, gold = [], []
-    fmt, cols = None, None
-    with open(path, encoding="utf-8-sig") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            line = line.rstrip("\r\n")
-            row = [0] * len(index)
-
-            def mark(name):
-                if name not in index:
-                    sys.exit(f"{path}:{lineno}: unknown label '{name}' (not in the labels file)")
-                row[index[name]] = 1
-
-            if fmt is None:
-                h = tsv_header(line)
-                if line.lstrip().startswith("{"):
-                    fmt = "jsonl"
-                elif h and sum(n in index for n in h[1]) * 2 >= len(index):
-                    fmt, (text_col, names) = "tsv-columns", h
-                    cols = [(text_col + 1 + i, n) for i, n in enumerate(names)]
-                    for _, n in cols:
-                        mark(n)  # every column must be a known label
-                    continue
-                else:
-                    fmt = "tsv"
-            if fmt == "jsonl":
-                obj = json.loads(line)
-                title = obj.get("title") or ""
-                body = obj.get("text") or ""
-                texts.append(title + "\n" + body if title else body)
-                for name in obj.get("labels") or []:
-                    mark(name)
-            elif fmt == "tsv":
-                text, _, names = line.partition("\t")
-                texts.append(text)
-                for name in names.split(","):
-                    if name.strip():
-                        mark(name.strip())
-            else:
-                fields = line.split("\t")
-                if len(fields) != len(cols) + text_col + 1:
-                    sys.exit(f"{path}:{lineno}: {len(fields)} fields, the header has {len(cols) + text_col + 1}")
-                texts.append(fields[text_col])
-                for c, name in cols:
-                    cell = fields[c].strip()
-                    if cell == "1":
-                        mark(name)
-                    elif cell != "0":
-                        sys.exit(f"{path}:{lineno}: column {c + 1} (label '{name}') holds '{cell[:40]}', expected 0 or 1")
-            gold.append(row)
-            if limit and len(texts) >= limit:
-                break
-    return texts, torch.tensor(gold, dtype=torch.float32)
+    """data_io.read_dataset with the gold rows as a float tensor."""
+    texts, gold = data_io.read_dataset(path, index, limit)
+    return texts, torch.tensor(gold, dtype=torch.float32).reshape(len(gold), len(index))
 
 
 def load_tokenizer(vocab_path):
@@ -178,6 +117,9 @@ class Classifier(torch.nn.Module):
         def normal(*shape):
             return torch.nn.Parameter(torch.randn(*shape, generator=g) * 0.02)
 
+        self.pooling = getattr(args, "pooling", "cls") or "cls"
+        if self.pooling not in ("cls", "mean") or (self.pooling == "mean" and head != "bert"):
+            raise ValueError(f"--pooling {self.pooling}: cls or mean, and mean for the bert head only")
         if head == "bert":
             self.w = normal(self.K, self.C)
             self.b = torch.nn.Parameter(torch.zeros(self.K))
@@ -201,6 +143,19 @@ class Classifier(torch.nn.Module):
             self.w = normal(self.K, self.C)
             self.b = torch.nn.Parameter(torch.zeros(self.K))
             self._label_inputs(labels)
+
+    # Recipe v1: the head's parameters (own learning rate) and its per-label biases (prior odds).
+    HEAD_PARAMS = ("w", "b", "t_w", "t_b", "ln_w", "ln_b", "dec_b", "d_w", "d_b")
+
+    def head_parameters(self):
+        """The head's parameter table (mltc: bert classifier.*; lmmtc lmmtc.state.* and mlm.*, the
+        decoder's weight being the encoder's word embeddings; lam lam.*), in a fixed order."""
+        return [getattr(self, n) for n in self.HEAD_PARAMS if hasattr(self, n)]
+
+    def set_label_bias(self, values):
+        """The per-label bias (bert classifier.bias, lmmtc lmmtc.state.bias, lam lam.classifier.bias)."""
+        with torch.no_grad():
+            self.b.copy_(torch.tensor(values, dtype=self.b.dtype))
 
     def _load_pretrained_mlm(self, model_dir):
         path = os.path.join(model_dir, "model.safetensors")
@@ -289,7 +244,12 @@ class Classifier(torch.nn.Module):
         h = self.bert(input_ids=ids, token_type_ids=types, attention_mask=mask).last_hidden_state
         zero = h.new_zeros(())
         if self.head == "bert":
-            return F.linear(self.drop(h[:, 0]), self.w, self.b), zero
+            if self.pooling == "mean":  # over the real tokens, [CLS] and [SEP] included
+                m = mask.to(h.dtype)[..., None]
+                pooled = (h * m).sum(1) / m.sum(1)
+            else:
+                pooled = h[:, 0]
+            return F.linear(self.drop(pooled), self.w, self.b), zero
         if self.head == "lmmtc":
             B = ids.shape[0] // 2 if mlm_targets is not None else ids.shape[0]
             states = h[:B, 2:2 + 3 * self.K:3]  # [B, K, C] at positions 3i + 2
@@ -333,31 +293,9 @@ def batches(lengths, B, gen, pool=50):
 
 
 def metrics(gold, pred):
-    gold, pred = gold.bool(), pred.bool()
-    tp = (gold & pred).sum().item()
-    fp = (~gold & pred).sum().item()
-    fn = (gold & ~pred).sum().item()
-    n, k = gold.shape
-
-    def ratio(a, b):
-        return a / b if b else 0.0
-
-    per_tp = (gold & pred).sum(0).float()
-    per_fp = (~gold & pred).sum(0).float()
-    per_fn = (gold & ~pred).sum(0).float()
-    den = 2 * per_tp + per_fp + per_fn
-    f1 = torch.where(den > 0, 2 * per_tp / den.clamp(min=1), torch.zeros_like(den))
-    return {
-        "hamming_loss": (fp + fn) / (n * k),
-        "micro_precision": ratio(tp, tp + fp),
-        "micro_recall": ratio(tp, tp + fn),
-        "micro_f1": ratio(2 * tp, 2 * tp + fp + fn),
-        "macro_f1": f1.mean().item(),
-        "subset_accuracy": (gold == pred).all(1).float().mean().item(),
-        "micro_jaccard": ratio(tp, tp + fp + fn),
-        "n_examples": n,
-        "n_labels": k,
-    }
+    """mltc eval's figures (recipe.metrics) of 0/1 tensors or arrays."""
+    as_np = [x.numpy() if isinstance(x, torch.Tensor) else x for x in (gold, pred)]
+    return recipe.metrics(*as_np)
 
 
 def encode(tok, texts):
@@ -366,7 +304,9 @@ def encode(tok, texts):
 
 # What must match for a checkpoint to be resumed: everything that decides the run's numbers.
 RESUME_KEYS = ("model", "train", "labels", "head", "epochs", "batch", "lr", "weight_decay", "max_grad_norm",
-               "warmup", "dropout", "max_len", "seed", "lam", "mask_prob", "limit", "max_steps", "device")
+               "warmup", "dropout", "max_len", "seed", "lam", "mask_prob", "limit", "max_steps", "device",
+               "head_lr", "label_bias", "pooling", "dev", "dev_split", "patience", "tune_threshold", "min_labels",
+               "threshold")
 
 
 class Stopped(Exception):
@@ -384,7 +324,7 @@ class RunCheckpoint:
         self.path = getattr(args, "checkpoint", None)
         self.every = getattr(args, "save_every", 0) or 0
         self.settings = {k: getattr(args, k, None) for k in RESUME_KEYS}
-        for k in ("model", "train", "labels"):  # the same files however they were named
+        for k in ("model", "train", "labels", "dev"):  # the same files however they were named
             if self.settings[k]:
                 self.settings[k] = os.path.realpath(self.settings[k])
         self.stop = False
@@ -411,13 +351,64 @@ class RunCheckpoint:
             os.replace(self.path + ".tmp", self.path)
 
 
-def train(model, ids, gold, args, device, on_step=None):
-    """Trains in place; on_step(step, loss, bce, lr), when given, sees every optimizer step.
+class DevTracker:
+    """Recipe v1's per-epoch dev evaluation: after each epoch, the dev probabilities, thresholds
+    tuned on them (--tune-threshold), the epoch's score (dev micro-F1 at those thresholds, the
+    min-labels rule applied), the best epoch's weights and thresholds kept (a later epoch must
+    score strictly higher), and early stopping after --patience epochs without a better one."""
+
+    def __init__(self, ids, gold, mode, min_labels, patience, fixed_threshold):
+        self.ids, self.gold = ids, gold.numpy().astype(bool)
+        self.mode, self.min_labels, self.patience, self.fixed = mode, min_labels, patience, fixed_threshold
+        self.best_f1, self.best_epoch, self.best_thresholds, self.best_state = -1.0, 0, None, None
+        self.since_best, self.stopped, self.history = 0, False, []
+
+    def after_epoch(self, model, epoch, args):
+        """Scores the model after `epoch` (1-based); True when training should stop."""
+        probs = predict(model, self.ids, args).numpy()
+        thresholds, f1 = recipe.tune(self.mode, probs, self.gold, self.min_labels, self.fixed)
+        better = f1 > self.best_f1
+        self.history.append({"epoch": epoch, "dev_micro_f1": f1, "best": better,
+                             "threshold": thresholds})
+        if better:
+            self.best_f1, self.best_epoch, self.best_thresholds = f1, epoch, thresholds
+            self.best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+            self.since_best = 0
+        else:
+            self.since_best += 1
+        self.stopped = bool(self.patience and self.since_best >= self.patience)
+        return self.stopped
+
+    STATE = ("best_f1", "best_epoch", "best_thresholds", "best_state", "since_best", "stopped", "history")
+
+    def state(self):
+        return {k: getattr(self, k) for k in self.STATE}
+
+    def load(self, state):
+        for k in self.STATE:
+            setattr(self, k, state[k])
+
+
+def param_groups(model, args):
+    """AdamW groups: the encoder's and the head's parameters, each with weight decay on matrices
+    (and embeddings) only; the head's peak learning rate is --head-lr (0: --lr). The encoder's
+    matrices come first (param_groups[0]'s lr is the one logged)."""
+    head_lr = getattr(args, "head_lr", 0) or args.lr
+    head = {id(p) for p in model.head_parameters()}
+    enc = [p for p in model.parameters() if id(p) not in head]
+    hp = [p for p in model.parameters() if id(p) in head]
+    groups = [{"params": [p for p in enc if p.dim() >= 2], "weight_decay": args.weight_decay, "lr": args.lr},
+              {"params": [p for p in enc if p.dim() < 2], "weight_decay": 0.0, "lr": args.lr},
+              {"params": [p for p in hp if p.dim() >= 2], "weight_decay": args.weight_decay, "lr": head_lr},
+              {"params": [p for p in hp if p.dim() < 2], "weight_decay": 0.0, "lr": head_lr}]
+    return [g for g in groups if g["params"]]
+
+
+def train(model, ids, gold, args, device, on_step=None, tracker=None):
+    """Trains in place; on_step(step, loss, bce, lr), when given, sees every optimizer step;
+    tracker (a DevTracker), when given, scores each epoch on dev and may stop training early.
     Raises Stopped after a SIGTERM or Ctrl-C when args.checkpoint is set (saved by then)."""
-    decay = [p for p in model.parameters() if p.dim() >= 2]
-    rest = [p for p in model.parameters() if p.dim() < 2]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
-                             {"params": rest, "weight_decay": 0.0}], lr=args.lr, betas=(0.9, 0.999), eps=1e-8)
+    opt = torch.optim.AdamW(param_groups(model, args), lr=args.lr, betas=(0.9, 0.999), eps=1e-8)
     n_batches = math.ceil(len(ids) / args.batch)
     total = n_batches * args.epochs
     if args.max_steps:
@@ -449,6 +440,8 @@ def train(model, ids, gold, args, device, on_step=None):
         random.setstate(state["random"])
         step, start_epoch, plan, at = state["step"], state["epoch"], state["plan"], state["at"]
         before = state["train_s"]
+        if tracker and state.get("tracker"):
+            tracker.load(state["tracker"])
         print(f"resumed from {ckpt.path} at step {step} (epoch {start_epoch + 1}, batch {at})", file=sys.stderr)
 
     def save(epoch, plan, at):
@@ -456,9 +449,11 @@ def train(model, ids, gold, args, device, on_step=None):
                    "gen": gen.get_state(), "torch_rng": torch.get_rng_state(),
                    "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
                    "random": random.getstate(), "step": step, "epoch": epoch, "plan": plan, "at": at,
-                   "train_s": before + time.time() - t0})
+                   "train_s": before + time.time() - t0, "tracker": tracker.state() if tracker else None})
 
     for epoch in range(start_epoch, args.epochs):
+        if tracker and tracker.stopped:
+            break
         model.train()
         if plan is None:
             plan, at = batches(lengths, args.batch, gen), 0
@@ -489,7 +484,16 @@ def train(model, ids, gold, args, device, on_step=None):
             if ckpt.every and step % ckpt.every == 0 and at < len(plan):
                 save(epoch, plan, at)
         plan = None
+        if tracker:
+            tracker.after_epoch(model, epoch + 1, args)
+            h = tracker.history[-1]
+            print(f"epoch {epoch + 1}: dev micro-F1 {h['dev_micro_f1']:.4f}"
+                  + (" (per-label thresholds)" if isinstance(h["threshold"], list) else f" at threshold {h['threshold']}")
+                  + (" (best)" if h["best"] else f" ({tracker.since_best} since the best, epoch {tracker.best_epoch})"),
+                  file=sys.stderr)
         save(epoch + 1, None, 0)
+        if step >= total:
+            break
     return step, before + time.time() - t0
 
 
@@ -504,11 +508,18 @@ def predict(model, ids, args):
     return torch.cat(out)
 
 
+def min_labels_arg(v):
+    if v != "auto" and not (v.isdigit()):
+        raise argparse.ArgumentTypeError("auto or a number >= 0")
+    return v
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", required=True)
     ap.add_argument("--train", required=True)
     ap.add_argument("--test", required=True)
+    ap.add_argument("--dev", help="dev file (as mltc train --dev); without it --dev-split carves one from --train")
     ap.add_argument("--labels", help="label names, one a line (default: the header of a tsv-columns --train)")
     ap.add_argument("--head", choices=["bert", "lmmtc", "lam"], default="bert")
     ap.add_argument("--epochs", type=int, default=3)
@@ -522,8 +533,25 @@ def main():
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--lambda", dest="lam", type=float, default=0.05)
     ap.add_argument("--mask-prob", type=float, default=0.15)
-    ap.add_argument("--threshold", type=float, default=0.5)
-    ap.add_argument("--limit", type=int, default=0, help="use only the first N training and N test examples")
+    # Recipe v1 (issue 21). The papers' recipe: --head-lr 0 --label-bias zero --pooling cls
+    # --dev-split 0 --tune-threshold none --min-labels 0 (and --patience 0, --threshold 0.5).
+    ap.add_argument("--head-lr", type=float, default=0.0, help="peak learning rate of the head (0: --lr)")
+    ap.add_argument("--label-bias", choices=["prior", "zero"], default="prior",
+                    help="the head's label biases start at the training data's log prior odds, or at 0")
+    ap.add_argument("--pooling", choices=["cls", "mean"], default="cls", help="bert head: [CLS] or the mean "
+                    "of the real tokens")
+    ap.add_argument("--dev-split", type=float, default=0.1, help="share of --train held out as dev when no --dev "
+                    "is given (recipe.dev_split; 0: no dev set)")
+    ap.add_argument("--patience", type=int, default=0, help="stop after N epochs without a better dev micro-F1 "
+                    "(0: never)")
+    ap.add_argument("--tune-threshold", choices=["none", "global", "per-label"], default="global",
+                    help="thresholds tuned on the dev probabilities after each epoch (the best epoch's are used)")
+    ap.add_argument("--min-labels", type=min_labels_arg, default="auto", help="auto (1 when every training "
+                    "example has a label, else 0) or N: each document gets at least N labels")
+    ap.add_argument("--threshold", type=float, default=None, help="decision threshold on the test set, over the "
+                    "tuned ones (default: the tuned thresholds; 0.5 without tuning)")
+    ap.add_argument("--limit", type=int, default=0, help="use only the first N training (before the dev split), "
+                    "N dev and N test examples")
     ap.add_argument("--max-steps", type=int, default=0)
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--device", default="cpu")
@@ -534,6 +562,10 @@ def main():
                     "at each epoch's end, every --save-every steps and on SIGTERM / Ctrl-C")
     ap.add_argument("--save-every", type=int, default=0, help="steps between checkpoints (0: epoch ends only)")
     args = ap.parse_args()
+    if not 0 <= args.dev_split <= 0.5:
+        sys.exit("torch_reference: --dev-split takes a share in [0, 0.5]")
+    if args.pooling == "mean" and args.head != "bert":
+        sys.exit("torch_reference: --pooling mean is for the bert head only")
 
     torch.manual_seed(args.seed)
     random.seed(args.seed)
@@ -545,32 +577,64 @@ def main():
     tok = load_tokenizer(os.path.join(args.model, "vocab.txt"))
     tr_texts, tr_gold = read_dataset(args.train, index, args.limit)
     te_texts, te_gold = read_dataset(args.test, index, args.limit)
+    if args.dev:
+        dv_texts, dv_gold = read_dataset(args.dev, index, args.limit)
+    elif args.dev_split > 0:
+        tr_rows, dv_rows = recipe.dev_split(tr_gold.int().tolist(), args.dev_split, args.seed)
+        dv_texts, dv_gold = [tr_texts[i] for i in dv_rows], tr_gold[dv_rows]
+        tr_texts, tr_gold = [tr_texts[i] for i in tr_rows], tr_gold[tr_rows]
+    else:
+        dv_texts, dv_gold = [], None
+    tr_rows01 = tr_gold.int().tolist()
+    min_labels = recipe.resolve_min_labels(args.min_labels, tr_rows01)
     if args.head == "lmmtc" and 3 * len(labels) + 4 > args.max_len:
         sys.exit(f"lmmtc: the prompt of {len(labels)} labels needs {3 * len(labels) + 2} tokens plus text; "
                  f"--max-len {args.max_len} is too small (at least {3 * len(labels) + 4})")
     model = Classifier(args.model, args.head, labels, tok, args).to(device)
+    if args.label_bias == "prior":
+        model.set_label_bias(recipe.prior_bias(tr_rows01))
     tr_ids, te_ids = encode(tok, tr_texts), encode(tok, te_texts)
+    fixed = args.threshold if args.threshold is not None else 0.5
+    tracker = (DevTracker(encode(tok, dv_texts), dv_gold, args.tune_threshold, min_labels, args.patience, fixed)
+               if dv_texts else None)
     try:
-        steps, train_s = train(model, tr_ids, tr_gold, args, device)
+        steps, train_s = train(model, tr_ids, tr_gold, args, device, tracker=tracker)
     except Stopped as e:
         sys.exit(f"torch_reference: {e}")
+    thresholds = fixed
+    if tracker and tracker.best_state is not None:
+        model.load_state_dict(tracker.best_state)
+        if args.threshold is None:
+            thresholds = tracker.best_thresholds
     t0 = time.time()
-    probs = predict(model, te_ids, args)
-    pred = probs > args.threshold
-    m = metrics(te_gold, pred)
+    probs = predict(model, te_ids, args).numpy()
+    pred = recipe.decide(probs, thresholds, min_labels)
+    m = recipe.metrics(te_gold.numpy(), pred)
+    m["by_frequency"] = recipe.by_frequency(te_gold.numpy(), pred, tr_gold.sum(0).int().tolist())
     m.update({"head": args.head, "steps": steps, "train_s": train_s, "eval_s": time.time() - t0,
-              "n_train": len(tr_ids), "framework": f"pytorch {torch.__version__}"})
+              "n_train": len(tr_ids), "n_dev": len(dv_texts), "min_labels": min_labels,
+              "thresholds": thresholds, "framework": f"pytorch {torch.__version__}"})
+    if tracker:
+        m.update({"best_epoch": tracker.best_epoch, "best_dev_micro_f1": tracker.best_f1,
+                  "epochs_run": len(tracker.history), "dev_history": tracker.history})
     if args.pred_out:
         with open(args.pred_out, "w") as f:
             for row in pred:
-                f.write(json.dumps({"text": "", "labels": [labels[k] for k in row.nonzero().flatten().tolist()]}) + "\n")
+                f.write(json.dumps({"text": "", "labels": [labels[k] for k in row.nonzero()[0].tolist()]}) + "\n")
     if args.json:
         print(json.dumps(m, indent=2))
     else:
         for k in ["micro_precision", "micro_recall", "micro_f1", "macro_f1", "subset_accuracy", "micro_jaccard",
                   "hamming_loss"]:
             print(f"  {k:16s} {m[k]:.4f}")
-        print(f"  {steps} steps in {train_s:.0f} s on {len(tr_ids)} examples; {m['n_examples']} test examples")
+        for b in m["by_frequency"]:
+            print(f"  labels with {b['bucket']:>6s} training examples: {b['n_labels']:3d}, micro-F1 "
+                  f"{b['micro_f1']:.4f}, macro-F1 {b['macro_f1']:.4f}")
+        where = (f"; best epoch {tracker.best_epoch} of {len(tracker.history)} (dev micro-F1 {tracker.best_f1:.4f})"
+                 if tracker else "")
+        thr = thresholds if not isinstance(thresholds, list) else "per label"
+        print(f"  {steps} steps in {train_s:.0f} s on {len(tr_ids)} examples, {len(dv_texts)} dev{where}; "
+              f"threshold {thr}, min-labels {min_labels}; {m['n_examples']} test examples")
 
 
 if __name__ == "__main__":
