@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "run/dataset.h"
-#include "run/labels.h"
+#include "model/labels.h"
 #include "testutil.h"
 
 static char tmpdir[256];

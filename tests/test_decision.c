@@ -7,7 +7,7 @@
 #include "model/decision.h"
 #include "run/dev_split.h"
 #include "run/metrics.h"
-#include "run/settings.h"
+#include "model/settings.h"
 #include "run/thresholds.h"
 #include "testutil.h"
 

@@ -1,7 +1,7 @@
 /* Training settings: paper defaults, JSON round trip, and errors that name the key. */
 #include <string.h>
 
-#include "run/settings.h"
+#include "model/settings.h"
 #include "testutil.h"
 
 int main(void) {

@@ -7,8 +7,8 @@
 #define MLTC_MODEL_CHECKPOINT_META_H
 
 #include "core/error.h"
-#include "run/labels.h"
-#include "run/settings.h"
+#include "model/labels.h"
+#include "model/settings.h"
 
 #define CHECKPOINT_FORMAT "mltc-checkpoint"
 #define CHECKPOINT_VERSION 1

@@ -21,8 +21,8 @@
 #include "device/device.h"
 #include "model/bert.h"
 #include "model/tokenizer.h"
-#include "run/labels.h"
-#include "run/settings.h"
+#include "model/labels.h"
+#include "model/settings.h"
 
 typedef struct classifier classifier;
 

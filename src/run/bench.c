@@ -11,8 +11,8 @@
 #include "model/bert.h"
 #include "model/classifier.h"
 #include "model/safetensors.h"
-#include "run/labels.h"
-#include "run/settings.h"
+#include "model/labels.h"
+#include "model/settings.h"
 
 #define TRY(x)                                                                                                    \
     do {                                                                                                          \

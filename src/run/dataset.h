@@ -20,7 +20,7 @@
 #include <stdint.h>
 
 #include "core/error.h"
-#include "run/labels.h"
+#include "model/labels.h"
 
 typedef enum dataset_format {
     DATASET_AUTO = 0, /* from the first non-empty line: '{' -> jsonl; a header with a text column

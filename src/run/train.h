@@ -14,7 +14,7 @@
 #include "device/device.h"
 #include "run/dataset.h"
 #include "run/metrics.h"
-#include "run/settings.h"
+#include "model/settings.h"
 
 typedef struct train_progress {
     int epoch, epochs;            /* 1-based */

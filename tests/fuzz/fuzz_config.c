@@ -4,7 +4,7 @@
 #include "fuzz_util.h"
 #include "model/bert_config.h"
 #include "model/checkpoint_meta.h"
-#include "run/settings.h"
+#include "model/settings.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char *json = fuzz_string(data, size);

@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #include "core/error.h"
-#include "run/labels.h"
+#include "model/labels.h"
 
 /* Writes data to the process's scratch file (in /dev/shm when it exists, else /tmp; removed at
  * exit) and returns its path; NULL when it cannot be written. */

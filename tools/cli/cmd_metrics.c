@@ -6,7 +6,7 @@
 #include "cli.h"
 #include "cli_scores.h"
 #include "run/dataset.h"
-#include "run/labels.h"
+#include "model/labels.h"
 #include "run/metrics.h"
 
 static void usage(FILE *out) {

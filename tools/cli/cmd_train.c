@@ -9,7 +9,7 @@
 #include "cli_args.h"
 #include "progress.h"
 #include "run/dataset.h"
-#include "run/settings.h"
+#include "model/settings.h"
 
 static void usage(FILE *out) {
     fprintf(out,

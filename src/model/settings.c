@@ -1,4 +1,4 @@
-#include "run/settings.h"
+#include "model/settings.h"
 
 #include "core/json_number.h"
 

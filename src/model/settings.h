@@ -1,7 +1,7 @@
-/* Training settings: defaults from the papers (AdamW 5e-5, batch 16, 10% warm-up, dropout 0.1,
- * threshold 0.5, lambda 0.05, mask probability 0.15), and their JSON form in mltc.json. */
-#ifndef MLTC_RUN_SETTINGS_H
-#define MLTC_RUN_SETTINGS_H
+/* Training settings: the recipe a run gets by default (chosen on dev splits), the papers' recipe,
+ * their checks, and their JSON form in mltc.json. */
+#ifndef MLTC_MODEL_SETTINGS_H
+#define MLTC_MODEL_SETTINGS_H
 
 #include <cjson/cJSON.h>
 

@@ -1,7 +1,7 @@
 /* The label set of a task: an ordered list of names (index = column of the label matrix) with a
  * name -> index hash map, read from a labels file (one name a line). */
-#ifndef MLTC_RUN_LABELS_H
-#define MLTC_RUN_LABELS_H
+#ifndef MLTC_MODEL_LABELS_H
+#define MLTC_MODEL_LABELS_H
 
 #include "core/error.h"
 

@@ -1,4 +1,4 @@
-#include "run/labels.h"
+#include "model/labels.h"
 
 #include <errno.h>
 #include <stdio.h>
