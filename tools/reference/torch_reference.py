@@ -45,12 +45,15 @@ import torch
 import torch.nn.functional as F
 from transformers import BertConfig, BertModel, BertTokenizerFast
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from textfile import open_text  # noqa: E402  (data files may be gzip-compressed)
+
 
 # ---- data ------------------------------------------------------------------------------------
 
 def read_labels(path):
     names = []
-    with open(path, encoding="utf-8-sig") as f:
+    with open_text(path) as f:
         for line in f:
             name = line.strip()
             if name and name not in names:
@@ -72,7 +75,7 @@ def tsv_header(line):
 
 def header_labels(path):
     """The label names of a tsv-columns file's header (mltc takes them from there without --labels)."""
-    with open(path, encoding="utf-8-sig") as f:
+    with open_text(path) as f:
         for line in f:
             if line.strip():
                 h = tsv_header(line)
@@ -87,7 +90,7 @@ def read_dataset(path, index, limit=0):
     src/run/dataset.c does, the format told by the first non-empty line."""
     texts, gold = [], []
     fmt, cols = None, None
-    with open(path, encoding="utf-8-sig") as f:
+    with open_text(path) as f:
         for lineno, line in enumerate(f, 1):
             if not line.strip():
                 continue
