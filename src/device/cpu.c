@@ -144,11 +144,10 @@ static mltc_status cpu_enumerate(mltc_error *err, mltc_device_info *infos, int m
     snprintf(d->details, sizeof d->details,
              "%d OpenMP threads (OMP_NUM_THREADS sets them); %s; OMP_WAIT_POLICY %s", omp_get_max_threads(), blas,
              wait ? wait : "unset (set it to passive: spinning threads slow the BLAS)");
-    char why[256];
+    char bf16[256];
+    cpu_bf16_note(bf16, sizeof bf16);
     size_t used = strlen(d->details);
-    if (used + 2 < sizeof d->details)
-        snprintf(d->details + used, sizeof d->details - used, "; %s",
-                 cpu_bf16_available(why, sizeof why) ? "bf16 matmul available (--precision bf16)" : why);
+    if (used + 2 < sizeof d->details) snprintf(d->details + used, sizeof d->details - used, "; %s", bf16);
     return MLTC_OK;
 }
 
