@@ -209,6 +209,21 @@ char *tu_read_text(const char *path, size_t *len) {
     return all;
 }
 
+/* Closes a copy from in (read from src) to out (written to dst): count, or -1 (with a message)
+ * when it was -1 already, in had a read error or out could not be written. */
+static long close_copy(text_file *in, FILE *out, const char *src, const char *dst, const char *what, long count) {
+    if (count >= 0 && text_error(in)) {
+        printf("FAIL %s: reading %s: %s\n", what, src, text_error(in));
+        count = -1;
+    }
+    text_close(in);
+    if (fclose(out) != 0 && count >= 0) {
+        printf("FAIL %s: cannot write %s\n", what, dst);
+        count = -1;
+    }
+    return count;
+}
+
 /* Copies src (gzip-compressed or plain) to dst uncompressed; returns the number of lines, or -1
  * (with a message) on failure. */
 static long copy_count_lines(const char *src, const char *dst) {
@@ -227,17 +242,8 @@ static long copy_count_lines(const char *src, const char *dst) {
         lines++;
         if (fwrite(line, 1, (size_t)got, out) != (size_t)got) lines = -1;
     }
-    if (text_error(in)) {
-        printf("FAIL tiny BERT: reading %s: %s\n", src, text_error(in));
-        lines = -1;
-    }
     free(line);
-    text_close(in);
-    if (fclose(out) != 0 && lines >= 0) {
-        printf("FAIL tiny BERT: cannot write %s\n", dst);
-        lines = -1;
-    }
-    return lines;
+    return close_copy(in, out, src, dst, "tiny BERT", lines);
 }
 
 static uint64_t tiny_next(uint64_t *s) { /* splitmix64 */
@@ -408,16 +414,8 @@ long tu_write_reuters_slice(const char *path, const char *labels_path, long skip
         free(s);
         written++;
     }
-    if (text_error(in) && written >= 0) {
-        printf("FAIL reuters slice: reading %s: %s\n", src, text_error(in));
-        written = -1;
-    }
     free(line);
-    text_close(in);
-    if (fclose(out) != 0 && written >= 0) {
-        printf("FAIL reuters slice: cannot write %s\n", path);
-        written = -1;
-    }
+    written = close_copy(in, out, src, path, "reuters slice", written);
     if (written >= 0 && labels_path) {
         FILE *lf = fopen(labels_path, "wb");
         for (int j = 0; lf && j < n; j++) fprintf(lf, "%s\n", names[j]);
