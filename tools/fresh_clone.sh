@@ -19,9 +19,9 @@ copy="$tmp/mltc"
 git checkout-index --all --prefix="$copy/"
 echo "fresh_clone.sh: $(git ls-files | wc -l) tracked files in $copy (nothing beside it)"
 cd "$copy"
-# ../shared held the data before the repository did; nothing may read it.
-if grep -rn "\.\./shared" README.md CMakeLists.txt tools tests src; then
-  echo "fresh_clone.sh: the lines above read ../shared" >&2
+# Nothing may read a folder beside the clone (the pattern is written so it does not match itself).
+if grep -rn '\.\./shar[e]d' README.md CMakeLists.txt tools tests src; then
+  echo "fresh_clone.sh: the lines above read a folder beside the clone" >&2
   exit 1
 fi
 
