@@ -410,6 +410,7 @@ class RunCheckpoint:
     def save(self, state):
         if self.path:
             state["settings"] = self.settings
+            os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
             torch.save(state, self.path + ".tmp")
             os.replace(self.path + ".tmp", self.path)
 
@@ -564,6 +565,7 @@ def main():
     m.update({"head": args.head, "steps": steps, "train_s": train_s, "eval_s": time.time() - t0,
               "n_train": len(tr_ids), "framework": f"pytorch {torch.__version__}"})
     if args.pred_out:
+        os.makedirs(os.path.dirname(os.path.abspath(args.pred_out)), exist_ok=True)
         with open(args.pred_out, "w") as f:
             for row in pred:
                 f.write(json.dumps({"text": "", "labels": [labels[k] for k in row.nonzero().flatten().tolist()]}) + "\n")
