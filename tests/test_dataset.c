@@ -1,5 +1,5 @@
 /* Labels files and dataset readers: each format from small files written here, detection, every
- * error path (the message must name file:line), skipping bad lines, and the real shared datasets. */
+ * error path (the message must name file:line), skipping bad lines, and the real datasets in data/. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -337,7 +337,7 @@ static void test_format_names(void) {
     tu_check(strstr(err.msg, "'csv'") && strstr(err.msg, "tsv-columns"), "format error lists choices: %s", err.msg);
 }
 
-/* ---- the shared datasets ---------------------------------------------------------------------- */
+/* ---- the datasets in data/ ------------------------------------------------------------------- */
 
 static int starts_with(const char *s, const char *prefix) { return !strncmp(s, prefix, strlen(prefix)); }
 
@@ -357,11 +357,11 @@ static int has_labels(const dataset *d, const labels *l, size_t i, const char *c
     return want == count;
 }
 
-static void test_reuters(const char *shared) {
-    char lp[1024], tp[1024], sp[1024];
-    snprintf(lp, sizeof lp, "%s/data/reuters-modapte/labels.txt", shared);
-    snprintf(tp, sizeof tp, "%s/data/reuters-modapte/train.jsonl", shared);
-    snprintf(sp, sizeof sp, "%s/data/reuters-modapte/test.jsonl", shared);
+static void test_reuters(void) {
+    char lp[1200], tp[1200], sp[1200];
+    snprintf(lp, sizeof lp, "%s", tu_data_file("reuters-modapte/labels.txt"));
+    snprintf(tp, sizeof tp, "%s", tu_data_file("reuters-modapte/train.jsonl"));
+    snprintf(sp, sizeof sp, "%s", tu_data_file("reuters-modapte/test.jsonl"));
     mltc_error err = {0};
     labels l;
     tu_must(labels_load(&err, lp, &l), &err, "reuters labels");
@@ -399,13 +399,13 @@ static void test_reuters(const char *shared) {
     labels_free(&l);
 }
 
-static void test_semeval(const char *shared) {
+static void test_semeval(void) {
     static const char *const emotions[] = {"anger", "anticipation", "disgust", "fear",     "joy",  "love",
                                            "optimism", "pessimism", "sadness", "surprise", "trust"};
-    char tp[1024], dp[1024], sp[1024];
-    snprintf(tp, sizeof tp, "%s/data/semeval2018-ec/train.tsv", shared);
-    snprintf(dp, sizeof dp, "%s/data/semeval2018-ec/dev.tsv", shared);
-    snprintf(sp, sizeof sp, "%s/data/semeval2018-ec/test.tsv", shared);
+    char tp[1200], dp[1200], sp[1200];
+    snprintf(tp, sizeof tp, "%s", tu_data_file("semeval2018-ec/train.tsv"));
+    snprintf(dp, sizeof dp, "%s", tu_data_file("semeval2018-ec/dev.tsv"));
+    snprintf(sp, sizeof sp, "%s", tu_data_file("semeval2018-ec/test.tsv"));
     mltc_error err = {0};
     labels l;
     tu_must(dataset_header_labels(&err, tp, &l), &err, "semeval header labels");
@@ -471,11 +471,8 @@ int main(void) {
     test_errors();
     test_skip_bad();
     test_format_names();
-    const char *shared = getenv("MLTC_SHARED_DIR");
-    if (tu_check(shared != NULL, "MLTC_SHARED_DIR is not set (ctest sets it)")) {
-        test_reuters(shared);
-        test_semeval(shared);
-    }
+    test_reuters();
+    test_semeval();
 
     labels_free(&abcd);
     for (int i = 0; i < n_written; i++) remove(written[i]);

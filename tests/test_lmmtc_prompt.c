@@ -8,9 +8,7 @@
 #include "testutil.h"
 
 int main(void) {
-    const char *shared_dir = getenv("MLTC_SHARED_DIR");
-    char vocab[1024];
-    snprintf(vocab, sizeof vocab, "%s/vocab/bert-base-uncased/vocab.txt", shared_dir ? shared_dir : "../shared");
+    const char *vocab = tu_data_file("vocab/bert-base-uncased/vocab.txt");
     mltc_error err = {0};
     tokenizer *tok = NULL;
     tu_must(tok_load(&err, vocab, &tok), &err, "load vocab");

@@ -156,42 +156,94 @@ int tu_finish(void) {
 
 #include <errno.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "model/bert.h"
 #include "model/bert_config.h"
 #include "model/safetensors.h"
 
-const char *tu_shared_dir(void) {
+const char *tu_data_dir(void) {
     static char buf[1024];
-    const char *s = getenv("MLTC_SHARED_DIR");
+    const char *s = getenv("MLTC_DATA_DIR");
     if (s && *s) return s;
     const char *src = getenv("MLTC_SOURCE_DIR");
-    snprintf(buf, sizeof buf, "%s/../shared", src && *src ? src : ".");
+    snprintf(buf, sizeof buf, "%s/data", src && *src ? src : ".");
     return buf;
 }
 
-/* Copies src to dst; returns the number of lines, or -1 (with a message) on failure. */
+const char *tu_data_file(const char *rel) {
+    static char buf[4][1200];
+    static int next;
+    char *out = buf[next++ % 4];
+    snprintf(out, sizeof buf[0], "%s/%s", tu_data_dir(), rel);
+    if (access(out, F_OK) != 0) snprintf(out, sizeof buf[0], "%s/%s.gz", tu_data_dir(), rel);
+    return out;
+}
+
+char *tu_read_text(const char *path, size_t *len) {
+    text_file *f = text_open(path);
+    if (!f) return NULL;
+    char *all = NULL, *line = NULL;
+    size_t n = 0, cap = 0, line_cap = 0;
+    ssize_t got;
+    while ((got = text_getline(f, &line, &line_cap)) >= 0) {
+        if (n + (size_t)got + 1 > cap) {
+            cap = 2 * (n + (size_t)got + 1);
+            char *grown = realloc(all, cap);
+            if (!grown) break;
+            all = grown;
+        }
+        memcpy(all + n, line, (size_t)got);
+        n += (size_t)got;
+    }
+    int ok = got < 0 && !text_error(f);
+    free(line);
+    text_close(f);
+    if (ok && !all) all = calloc(1, 1);
+    if (!ok || !all) {
+        free(all);
+        return NULL;
+    }
+    all[n] = '\0';
+    if (len) *len = n;
+    return all;
+}
+
+/* Closes a copy from in (read from src) to out (written to dst): count, or -1 (with a message)
+ * when it was -1 already, in had a read error or out could not be written. */
+static long close_copy(text_file *in, FILE *out, const char *src, const char *dst, const char *what, long count) {
+    if (count >= 0 && text_error(in)) {
+        printf("FAIL %s: reading %s: %s\n", what, src, text_error(in));
+        count = -1;
+    }
+    text_close(in);
+    if (fclose(out) != 0 && count >= 0) {
+        printf("FAIL %s: cannot write %s\n", what, dst);
+        count = -1;
+    }
+    return count;
+}
+
+/* Copies src (gzip-compressed or plain) to dst uncompressed; returns the number of lines, or -1
+ * (with a message) on failure. */
 static long copy_count_lines(const char *src, const char *dst) {
-    FILE *in = fopen(src, "rb"), *out = in ? fopen(dst, "wb") : NULL;
+    text_file *in = text_open(src);
+    FILE *out = in ? fopen(dst, "wb") : NULL;
     if (!in || !out) {
         printf("FAIL tiny BERT: cannot open %s: %s\n", in ? dst : src, strerror(errno));
-        if (in) fclose(in);
+        if (in) text_close(in);
         return -1;
     }
-    char buf[65536];
-    size_t got;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t got;
     long lines = 0;
-    int last = '\n';
-    while ((got = fread(buf, 1, sizeof buf, in)) > 0) {
-        for (size_t i = 0; i < got; i++) lines += buf[i] == '\n';
-        last = buf[got - 1];
-        if (fwrite(buf, 1, got, out) != got) lines = -1;
+    while ((got = text_getline(in, &line, &cap)) >= 0) {
+        lines++;
+        if (fwrite(line, 1, (size_t)got, out) != (size_t)got) lines = -1;
     }
-    if (last != '\n' && lines >= 0) lines++; /* a last line without its line break */
-    if (fclose(out) != 0) lines = -1;
-    fclose(in);
-    if (lines < 0) printf("FAIL tiny BERT: cannot write %s\n", dst);
-    return lines;
+    free(line);
+    return close_copy(in, out, src, dst, "tiny BERT", lines);
 }
 
 static uint64_t tiny_next(uint64_t *s) { /* splitmix64 */
@@ -247,7 +299,7 @@ int tu_write_tiny_bert(const char *dir, uint64_t seed) {
         return 1;
     }
     char src[1200], path[1200];
-    snprintf(src, sizeof src, "%s/vocab/bert-base-uncased/vocab.txt", tu_shared_dir());
+    snprintf(src, sizeof src, "%s", tu_data_file("vocab/bert-base-uncased/vocab.txt"));
     snprintf(path, sizeof path, "%s/vocab.txt", dir);
     long vocab = copy_count_lines(src, path);
     if (vocab <= 0) return 1;
@@ -333,8 +385,8 @@ static cJSON *slice_example(const char *line, const char *const *names, int n) {
 long tu_write_reuters_slice(const char *path, const char *labels_path, long skip, long count,
                             const char *const *names, int n) {
     char src[1200];
-    snprintf(src, sizeof src, "%s/data/reuters-modapte/train.jsonl", tu_shared_dir());
-    FILE *in = fopen(src, "rb");
+    snprintf(src, sizeof src, "%s", tu_data_file("reuters-modapte/train.jsonl"));
+    text_file *in = text_open(src);
     if (!in) {
         printf("FAIL reuters slice: cannot open %s: %s\n", src, strerror(errno));
         return -1;
@@ -342,13 +394,13 @@ long tu_write_reuters_slice(const char *path, const char *labels_path, long skip
     FILE *out = fopen(path, "wb");
     if (!out) {
         printf("FAIL reuters slice: cannot write %s: %s\n", path, strerror(errno));
-        fclose(in);
+        text_close(in);
         return -1;
     }
     char *line = NULL;
     size_t cap = 0;
     long lineno = 0, written = 0;
-    while (written < count && getline(&line, &cap, in) >= 0) {
+    while (written < count && text_getline(in, &line, &cap) >= 0) {
         if (++lineno <= skip) continue;
         cJSON *ex = slice_example(line, names, n);
         char *s = ex ? cJSON_PrintUnformatted(ex) : NULL;
@@ -363,11 +415,7 @@ long tu_write_reuters_slice(const char *path, const char *labels_path, long skip
         written++;
     }
     free(line);
-    fclose(in);
-    if (fclose(out) != 0 && written >= 0) {
-        printf("FAIL reuters slice: cannot write %s\n", path);
-        written = -1;
-    }
+    written = close_copy(in, out, src, path, "reuters slice", written);
     if (written >= 0 && labels_path) {
         FILE *lf = fopen(labels_path, "wb");
         for (int j = 0; lf && j < n; j++) fprintf(lf, "%s\n", names[j]);

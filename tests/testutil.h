@@ -57,15 +57,23 @@ void tu_must(mltc_status st, const mltc_error *err, const char *what);
 
 /* ---- a tiny random BERT folder (for training and API tests) ---------------------------- */
 
-/* The shared folder (MLTC_SHARED_DIR, else ../shared beside the source tree), for data and the
- * vocabulary; the result is a static buffer. */
-const char *tu_shared_dir(void);
+/* The data folder (MLTC_DATA_DIR, else data/ in the source tree): the datasets and the
+ * vocabulary (data/README.md). */
+const char *tu_data_dir(void);
+
+/* The path of rel (e.g. "reuters-modapte/train.jsonl") in the data folder: rel itself where it
+ * is there, else rel.gz. A static buffer, one of 4 used in turn. */
+const char *tu_data_file(const char *rel);
+
+/* A whole text file, gzip-compressed or plain, NUL-terminated, in a malloc'd buffer (*len bytes
+ * before the NUL); NULL when it cannot be read. */
+char *tu_read_text(const char *path, size_t *len);
 
 /* Writes a Hugging Face BERT folder into dir (created if needed): config.json (hidden 32,
  * 2 layers, 2 heads, intermediate 64, max_position 128, type_vocab 2, dropout 0.1, the vocabulary
- * of shared/vocab/bert-base-uncased), model.safetensors with every encoder tensor under its
+ * of data/vocab/bert-base-uncased), model.safetensors with every encoder tensor under its
  * "bert." name plus the MLM transform ("cls.predictions.*"), weights N(0, 0.02^2), biases 0,
- * layernorm weights 1, drawn from seed; and vocab.txt copied from the shared folder.
+ * layernorm weights 1, drawn from seed; and vocab.txt, uncompressed from the data folder.
  * Returns 0, or prints "FAIL ..." and returns 1. */
 int tu_write_tiny_bert(const char *dir, uint64_t seed);
 
@@ -73,7 +81,7 @@ int tu_write_tiny_bert(const char *dir, uint64_t seed);
  * deterministic functions of the weights and the batch. 0, or 1 after printing "FAIL ...". */
 int tu_set_bert_dropout(const char *dir, float p);
 
-/* Writes examples skip+1 .. skip+count of shared/data/reuters-modapte/train.jsonl to path as
+/* Writes examples skip+1 .. skip+count of data/reuters-modapte/train.jsonl to path as
  * jsonl, keeping only the labels among names[0..n) (others are dropped, so an example may end
  * with none), and names to labels_path (one a line) unless it is NULL. Returns the number of
  * examples written, or prints "FAIL ..." and returns -1. */

@@ -8,8 +8,13 @@
 #     EPOCHS   3 by default;  MAX_LEN 128 by default (lmmtc needs room for 272 prompt tokens: 400)
 #   MLTC_BLAS=mkl: the cpu device with oneMKL instead of OpenBLAS (tools/build_mkl.sh, build-mkl/)
 #   MLTC_PRECISION=bf16: bf16 mixed precision (mltc --precision; the oneMKL build on a CPU with
-#     AVX512-BF16 or AMX): about twice the speed of fp32 there
-# Output: runs/reuters-HEAD/ (best/, last/, train_log.jsonl, test_metrics.json).
+#     AVX512-BF16 or AMX): about twice the speed of fp32 with AMX, slower without (README)
+#   MLTC_MAX_STEPS=N: a short run, N training steps (mltc train --max-steps), scored with the
+#     checkpoint it stopped at (last/); CI runs it in a fresh copy of the clone
+#   MLTC_TEST_LIMIT=N: score the first N test documents only (default: all 3,019)
+#   MLTC_DATA_DIR: where reuters-modapte/ is (default data/ in the repository; .gz or plain files)
+# Output: runs/reuters-HEAD/ (best/, last/, train_log.jsonl, test_metrics.json); a short run
+# starts afresh in runs/reuters-HEAD-stepsN/ each time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 head="${1:-bert}"
@@ -18,8 +23,19 @@ epochs="${3:-3}"
 default_len=128
 [ "$head" = lmmtc ] && default_len=400
 max_len="${4:-$default_len}"
-data=../shared/data/reuters-modapte
+data="${MLTC_DATA_DIR:-data}/reuters-modapte"
+# data/ holds the files gzip-compressed, which mltc reads as they are; another MLTC_DATA_DIR may
+# hold them plain.
+file() { if [ -f "$1" ]; then echo "$1"; else echo "$1.gz"; fi; }
 out="runs/reuters-$head"
+max_steps=()
+checkpoint=best
+if [ -n "${MLTC_MAX_STEPS:-}" ]; then
+  out="runs/reuters-$head-steps$MLTC_MAX_STEPS"
+  rm -rf "$out"
+  max_steps=(--max-steps "$MLTC_MAX_STEPS")
+  checkpoint=last # a run stopped inside its first epoch has no best/ yet
+fi
 
 mltc=build/mltc
 if [ "${MLTC_BLAS:-openblas}" = mkl ]; then
@@ -44,8 +60,13 @@ resume=()
 [ -f "$out/last/mltc.json" ] && resume=(--resume)
 # ModApte has no dev split, and choosing epochs on the test set would flatter the score: without
 # --dev, best/ is the last epoch.
-"$mltc" train --model models/all-MiniLM-L6-v2 --train "$data/train.jsonl" \
-  --labels "$data/labels.txt" --head "$head" --out "$out" --device "$device" --epochs "$epochs" \
-  --max-len "$max_len" "${precision[@]}" "${resume[@]}"
-"$mltc" eval --checkpoint "$out/best" --data "$data/test.jsonl" --device "$device" "${precision[@]}" --json |
-  tee "$out/test_metrics.json"
+"$mltc" train --model models/all-MiniLM-L6-v2 --train "$(file "$data/train.jsonl")" \
+  --labels "$(file "$data/labels.txt")" --head "$head" --out "$out" --device "$device" --epochs "$epochs" \
+  --max-len "$max_len" "${precision[@]}" "${resume[@]}" "${max_steps[@]}"
+test_file=$(file "$data/test.jsonl")
+if [ -n "${MLTC_TEST_LIMIT:-}" ]; then
+  { gzip -cdf "$test_file" || true; } | head -n "$MLTC_TEST_LIMIT" >"$out/test-first-$MLTC_TEST_LIMIT.jsonl"
+  test_file="$out/test-first-$MLTC_TEST_LIMIT.jsonl"
+fi
+"$mltc" eval --checkpoint "$out/$checkpoint" --data "$test_file" --device "$device" \
+  "${precision[@]}" --json | tee "$out/test_metrics.json"

@@ -7,7 +7,7 @@ packages=(
   build-essential cmake pkg-config
   ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd libclblast-dev
   libvulkan-dev mesa-vulkan-drivers glslc vulkan-validationlayers
-  libstb-dev libopenblas-openmp-dev libcjson-dev libutf8proc-dev
+  libstb-dev libopenblas-openmp-dev libcjson-dev libutf8proc-dev zlib1g-dev
   clang libclang-rt-dev
 )
 

@@ -35,3 +35,7 @@ elif [ "$rc" -eq 3 ]; then
 else
   exit "$rc"
 fi
+
+# Last, a new user's clone: the tracked files alone in an empty temporary folder, where the
+# README's main job runs short (20 steps, 300 test documents) and a few tests run.
+bash tools/fresh_clone.sh

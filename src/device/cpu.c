@@ -137,23 +137,23 @@ static mltc_status cpu_enumerate(mltc_error *err, mltc_device_info *infos, int m
     d->max_alloc_bytes = d->global_mem_bytes;
     d->compute_units = (uint32_t)omp_get_max_threads();
     d->fp64 = 1;
-    char blas[200];
+    char blas[320];
     cpu_blas_describe(blas, sizeof blas);
     /* libgomp reads OMP_WAIT_POLICY when it loads, so the library cannot set it; it can say so. */
     const char *wait = getenv("OMP_WAIT_POLICY");
     snprintf(d->details, sizeof d->details,
              "%d OpenMP threads (OMP_NUM_THREADS sets them); %s; OMP_WAIT_POLICY %s", omp_get_max_threads(), blas,
              wait ? wait : "unset (set it to passive: spinning threads slow the BLAS)");
-    char why[256];
+    char bf16[256];
+    cpu_bf16_note(bf16, sizeof bf16);
     size_t used = strlen(d->details);
-    if (used + 2 < sizeof d->details)
-        snprintf(d->details + used, sizeof d->details - used, "; %s",
-                 cpu_bf16_available(why, sizeof why) ? "bf16 matmul available (--precision bf16)" : why);
+    if (used + 2 < sizeof d->details) snprintf(d->details + used, sizeof d->details - used, "; %s", bf16);
     return MLTC_OK;
 }
 
 static mltc_status cpu_open(mltc_error *err, int index, dev_ctx **out) {
     if (index != 0) return err_set(err, MLTC_ERR_INVALID_ARGUMENT, "device cpu:%d: there is only cpu:0", index);
+    cpu_blas_setup();
     cpu_ctx *c = calloc(1, sizeof *c);
     if (!c) return err_set(err, MLTC_ERR_OUT_OF_MEMORY, "cpu: cannot allocate a context");
     c->base.ops = &cpu_ops;

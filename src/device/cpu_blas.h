@@ -12,6 +12,11 @@
 #include <cblas.h>
 #endif
 
+/* Called before the library's first BLAS call (cpu_open, cpu_blas_describe): with oneMKL, turns
+ * on its conditional numerical reproducibility (MKL_CBWR_AUTO) unless MKL_CBWR is set, so that
+ * the same run on the same machine gives the same bits and a resumed run continues exactly. */
+void cpu_blas_setup(void);
+
 /* "OpenBLAS" or "oneMKL": the device's driver string names it. */
 const char *cpu_blas_name(void);
 

@@ -40,6 +40,8 @@ void cpu_bf16_rows_portable(uint16_t *dst, const float *src, long rows, int cols
 int cpu_bf16_instruction_available(void);
 /* 1 when this build on this CPU runs bf16 matmul; else 0 with the reason in why. */
 int cpu_bf16_available(char *why, size_t size);
+/* One line for mltc devices: whether bf16 matmul is available here and whether it pays. */
+void cpu_bf16_note(char *out, size_t size);
 
 /* Working memory for one op of ctx (cpu.c): at least bytes, 64-byte aligned, the same buffer
  * from call to call while it is large enough; NULL when it cannot be had. Its contents do not

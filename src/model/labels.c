@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/fileio.h"
+
 /* stb_ds is header-only; its functions must be compiled into exactly one object of the library.
  * This is that object: no other file may define STB_DS_IMPLEMENTATION. */
 #define STB_DS_IMPLEMENTATION
@@ -67,7 +69,7 @@ static char *trim(char *s) {
 mltc_status labels_load(mltc_error *e, const char *path, labels *out) {
     if (!path || !out) return err_set(e, MLTC_ERR_INVALID_ARGUMENT, "labels_load: null argument");
     memset(out, 0, sizeof *out);
-    FILE *f = fopen(path, "rb");
+    text_file *f = text_open(path); /* plain or gzip-compressed */
     if (!f) return err_set(e, MLTC_ERR_IO, "cannot open labels file %s: %s", path, strerror(errno));
     labels l = {0};
     int *first_line = NULL; /* line of each name, to point at both copies of a duplicate */
@@ -75,10 +77,9 @@ mltc_status labels_load(mltc_error *e, const char *path, labels *out) {
     size_t cap = 0;
     mltc_status st = MLTC_OK;
     for (long lineno = 1;; lineno++) {
-        errno = 0;
-        ssize_t got = getline(&buf, &cap, f);
+        ssize_t got = text_getline(f, &buf, &cap);
         if (got < 0) {
-            if (ferror(f)) st = err_set(e, MLTC_ERR_IO, "%s:%ld: read error: %s", path, lineno, strerror(errno));
+            if (text_error(f)) st = err_set(e, MLTC_ERR_IO, "%s:%ld: read error: %s", path, lineno, text_error(f));
             break;
         }
         char *s = buf;
@@ -110,7 +111,7 @@ mltc_status labels_load(mltc_error *e, const char *path, labels *out) {
     }
     free(buf);
     free(first_line);
-    fclose(f);
+    text_close(f);
     if (st == MLTC_OK && l.count == 0) st = err_set(e, MLTC_ERR_PARSE, "%s: labels file has no label names", path);
     if (st != MLTC_OK) {
         labels_free(&l);

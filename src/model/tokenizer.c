@@ -9,6 +9,8 @@
 
 #include <utf8proc.h>
 
+#include "core/fileio.h"
+
 struct tokenizer {
     char **tokens;     /* id -> token (owned) */
     uint32_t *lens;    /* id -> strlen(token) */
@@ -155,18 +157,18 @@ void tok_free(tokenizer *t) {
 mltc_status tok_load(mltc_error *err, const char *vocab_path, tokenizer **out) {
     if (!vocab_path || !out) return err_set(err, MLTC_ERR_INVALID_ARGUMENT, "tok_load: null argument");
     *out = NULL;
-    FILE *f = fopen(vocab_path, "rb");
+    text_file *f = text_open(vocab_path); /* plain or gzip-compressed */
     if (!f) return err_set(err, MLTC_ERR_IO, "%s: cannot open vocabulary: %s", vocab_path, strerror(errno));
     tokenizer *t = calloc(1, sizeof *t);
     if (!t) {
-        fclose(f);
+        text_close(f);
         return err_set(err, MLTC_ERR_OUT_OF_MEMORY, "%s: out of memory for the tokenizer", vocab_path);
     }
     char *line = NULL;
     size_t cap = 0;
     ssize_t got;
     long lineno = 0;
-    while ((got = getline(&line, &cap, f)) >= 0) {
+    while ((got = text_getline(f, &line, &cap)) >= 0) {
         lineno++;
         size_t n = (size_t)got;
         /* tokenizers trims trailing whitespace of each line (so "\r\n" files work too). */
@@ -174,24 +176,27 @@ mltc_status tok_load(mltc_error *err, const char *vocab_path, tokenizer **out) {
             n--;
         if (memchr(line, '\0', n)) {
             free(line);
-            fclose(f);
+            text_close(f);
             tok_free(t);
             return err_set(err, MLTC_ERR_PARSE, "%s:%ld: NUL byte inside a token", vocab_path, lineno);
         }
         if (!vocab_append(t, line, n)) {
             free(line);
-            fclose(f);
+            text_close(f);
             tok_free(t);
             return err_set(err, MLTC_ERR_OUT_OF_MEMORY, "%s:%ld: out of memory", vocab_path, lineno);
         }
     }
-    int read_error = ferror(f);
-    free(line);
-    fclose(f);
-    if (read_error) {
+    if (text_error(f)) {
+        mltc_status st = err_set(err, MLTC_ERR_IO, "%s: read error after line %ld: %s", vocab_path, lineno,
+                                 text_error(f));
+        free(line);
+        text_close(f);
         tok_free(t);
-        return err_set(err, MLTC_ERR_IO, "%s: read error after line %ld", vocab_path, lineno);
+        return st;
     }
+    free(line);
+    text_close(f);
     t->n_base = t->n;
     t->sp.cls = tok_id(t, "[CLS]");
     t->sp.sep = tok_id(t, "[SEP]");

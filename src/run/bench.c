@@ -2,12 +2,14 @@
 #include "run/bench.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "core/fileio.h"
 #include "model/bert.h"
 #include "model/classifier.h"
 #include "model/safetensors.h"
@@ -122,7 +124,10 @@ static void remove_folder(const char *dir) {
 static mltc_status write_folder(mltc_error *err, const bert_config *cfg, char *dir, size_t dir_size) {
     const char *tmp = getenv("TMPDIR");
     snprintf(dir, dir_size, "%s/mltc-bench-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(dir)) return err_set(err, MLTC_ERR_IO, "bench: cannot create a temporary folder %s", dir);
+    mltc_status made = dir_create_parent(err, dir);
+    if (made) return made;
+    if (!mkdtemp(dir))
+        return err_set(err, MLTC_ERR_IO, "bench: cannot create a temporary folder %s (%s)", dir, strerror(errno));
     if (cfg->vocab_size < 6) return err_set(err, MLTC_ERR_INVALID_ARGUMENT, "bench: vocab_size must be >= 6");
     char p[1100];
     snprintf(p, sizeof p, "%s/config.json", dir);

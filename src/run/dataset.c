@@ -8,10 +8,12 @@
 
 #include <cjson/cJSON.h>
 
+#include "core/fileio.h"
+
 /* ---- reading lines -------------------------------------------------------------------------- */
 
 typedef struct line_reader {
-    FILE *f;
+    text_file *f; /* plain or gzip-compressed */
     const char *path;
     char *buf;
     size_t cap;
@@ -21,13 +23,13 @@ typedef struct line_reader {
 static mltc_status reader_open(mltc_error *e, line_reader *r, const char *path) {
     memset(r, 0, sizeof *r);
     r->path = path;
-    r->f = fopen(path, "rb");
+    r->f = text_open(path);
     if (!r->f) return err_set(e, MLTC_ERR_IO, "cannot open dataset %s: %s", path, strerror(errno));
     return MLTC_OK;
 }
 
 static void reader_close(line_reader *r) {
-    if (r->f) fclose(r->f);
+    if (r->f) text_close(r->f);
     free(r->buf);
     memset(r, 0, sizeof *r);
 }
@@ -42,14 +44,13 @@ static int blank(const char *s) {
  * end of the file. A NUL byte inside a line is a parse error: it would silently cut the text. */
 static mltc_status reader_next(mltc_error *e, line_reader *r, char **line, size_t *len) {
     for (;;) {
-        errno = 0;
-        ssize_t got = getline(&r->buf, &r->cap, r->f);
+        ssize_t got = text_getline(r->f, &r->buf, &r->cap);
         r->lineno++;
         if (got < 0) {
             *line = NULL;
             *len = 0;
-            if (ferror(r->f))
-                return err_set(e, MLTC_ERR_IO, "%s:%ld: read error: %s", r->path, r->lineno, strerror(errno));
+            if (text_error(r->f))
+                return err_set(e, MLTC_ERR_IO, "%s:%ld: read error: %s", r->path, r->lineno, text_error(r->f));
             return MLTC_OK;
         }
         char *s = r->buf;

@@ -4,6 +4,7 @@
  * uninterrupted one bit for bit on the same backend. */
 #include "run/train.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -457,7 +458,8 @@ mltc_status train_run(dev_ctx *dev, const train_request *req, train_summary *out
         snprintf(log_path, sizeof log_path, "%s/train_log.jsonl", req->out_dir);
         if (!st && req->resume) st = trim_log(&r, log_path);
         r.log = st ? NULL : fopen(log_path, req->resume ? "a" : "w");
-        if (!st && !r.log) st = err_set(err, MLTC_ERR_IO, "%s: cannot open the training log", log_path);
+        if (!st && !r.log)
+            st = err_set(err, MLTC_ERR_IO, "%s: cannot open the training log (%s)", log_path, strerror(errno));
     }
     /* Resuming a run that already finished does nothing and succeeds, so the same command can be
      * repeated (a requeued job, a script that went on after a kill) without it looking failed;

@@ -2,23 +2,23 @@
 # Packs what a GPU machine with no network needs to run mltc's GPU tests and benchmarks into
 # .gpu/kit.tar.xz (git-ignored): a Release build of the CLI, bench_ops and the per-backend test
 # programs, the shared libraries they load that a stock system lacks (the OpenCL ICD loader,
-# CLBlast, the Vulkan loader, OpenBLAS, cJSON, utf8proc and their own needs), and the data and
-# vocabulary the tests read from ../shared (which does not travel). tools/gpu/run.sh unpacks and
+# CLBlast, the Vulkan loader, OpenBLAS, cJSON, utf8proc, zlib and their own needs), and the data
+# and vocabulary the tests read (data/, or $MLTC_DATA_DIR). tools/gpu/run.sh unpacks and
 # uses it there. Built on this Debian 12 machine (glibc 2.36), so it runs on any newer x86-64 glibc.
 #
 #   bash tools/gpu/kit.sh            # then carry .gpu to the GPU machine (well under 64 MiB)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
-shared=${MLTC_SHARED_DIR:-$root/../shared}
-[ -d "$shared/data" ] || { echo "kit.sh: no shared data at $shared (set MLTC_SHARED_DIR)" >&2; exit 2; }
+data=${MLTC_DATA_DIR:-$root/data}
+[ -d "$data/reuters-modapte" ] || { echo "kit.sh: no data at $data (set MLTC_DATA_DIR)" >&2; exit 2; }
 
 bash tools/setup.sh
 cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DMLTC_WERROR=ON >/dev/null
 cmake --build build-gpu -j"$(nproc)" >/dev/null
 
 kit=.gpu/kit
-rm -rf .gpu && mkdir -p "$kit/bin" "$kit/lib" "$kit/shared/data"
+rm -rf .gpu && mkdir -p "$kit/bin" "$kit/lib" "$kit/data"
 bins=(build-gpu/mltc build-gpu/bench_ops)
 for t in test_ops test_device_args test_bert test_train test_train_pytorch test_bench test_api \
          test_opencl_backend test_vulkan_backend test_vulkan_paths; do
@@ -36,8 +36,7 @@ ldd "${bins[@]}" | awk '/=> \// {print $3}' | sort -u | while read -r lib; do
   esac
 done
 
-cp -r "$shared/vocab" "$kit/shared/"
-cp -r "$shared/data/semeval2018-ec" "$shared/data/reuters-modapte" "$kit/shared/data/"
+cp -r "$data/vocab" "$data/semeval2018-ec" "$data/reuters-modapte" "$kit/data/"
 tar -C .gpu -cJf .gpu/kit.tar.xz kit
 rm -rf "$kit"
 echo "kit.sh: .gpu/kit.tar.xz, $(du -h .gpu/kit.tar.xz | cut -f1) (commit $(git rev-parse --short HEAD))"

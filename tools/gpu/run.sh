@@ -30,7 +30,7 @@ if [ ! -x "$kit/bin/mltc" ]; then
   done
 fi
 export LD_LIBRARY_PATH="$kit/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-export MLTC_SOURCE_DIR=$root MLTC_SHARED_DIR=$kit/shared OMP_WAIT_POLICY=passive PYTHONUNBUFFERED=1
+export MLTC_SOURCE_DIR=$root MLTC_DATA_DIR=$kit/data OMP_WAIT_POLICY=passive PYTHONUNBUFFERED=1
 
 # NVIDIA's OpenCL driver is found through an .icd file naming its library; an image that has
 # the library but no /etc/OpenCL/vendors entry gets one of its own.

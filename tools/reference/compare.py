@@ -41,6 +41,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+from textfile import data_dir, data_file, open_text, plain_name  # noqa: E402
 
 
 STOPPING, CHILD = [], []  # a SIGTERM arrived; the child running now
@@ -256,13 +258,13 @@ def speed_row(args, config, backend, label, m, why, t):
 
 def dataset_files(data):
     """(train, test, labels or None) of a dataset folder: Reuters' train/test.jsonl + labels.txt or
-    SemEval's train/test.tsv (tsv-columns: the labels come from the header)."""
+    SemEval's train/test.tsv (tsv-columns: the labels come from the header), each plain or .gz."""
     for ext in ("jsonl", "tsv"):
-        train, test = os.path.join(data, f"train.{ext}"), os.path.join(data, f"test.{ext}")
+        train, test = data_file(os.path.join(data, f"train.{ext}")), data_file(os.path.join(data, f"test.{ext}"))
         if os.path.exists(train) and os.path.exists(test):
-            labels = os.path.join(data, "labels.txt")
+            labels = data_file(os.path.join(data, "labels.txt"))
             return train, test, labels if os.path.exists(labels) else None
-    sys.exit(f"compare: {data} holds neither train.jsonl + test.jsonl nor train.tsv + test.tsv")
+    sys.exit(f"compare: {data} holds neither train.jsonl + test.jsonl nor train.tsv + test.tsv (or .gz)")
 
 
 def dev_file(data):
@@ -275,7 +277,7 @@ def dev_file(data):
 
 
 def head_slice(src, dst, limit, header):
-    with open(src, encoding="utf-8") as f, open(dst, "w", encoding="utf-8") as g:
+    with open_text(src, encoding="utf-8") as f, open(dst, "w", encoding="utf-8") as g:
         for i, line in enumerate(f):
             if limit and i >= limit + header:
                 break
@@ -427,14 +429,14 @@ def quality(args, log):
         train_full, test_full, labels = dataset_files(args.data)
         train, test = train_full, test_full
         if args.limit:
-            header = 1 if train.endswith(".tsv") and not labels else 0
+            header = 1 if plain_name(train).endswith(".tsv") and not labels else 0
             sliced = []
             # In --results the slices keep their paths from one process to the next, where a
             # resumed PyTorch run checks that it trains on the same file.
             where = os.path.join(args.results, "work", f"first-{args.limit}") if args.results else tmp
             os.makedirs(where, exist_ok=True)
             for path in (train, test):
-                sliced.append(os.path.join(where, os.path.basename(path)))
+                sliced.append(os.path.join(where, plain_name(path)))
                 head_slice(path, sliced[-1], args.limit, header)
             train, test = sliced
         if args.with_dev:
@@ -556,7 +558,7 @@ def main():
     ap.add_argument("--no-speed", action="store_true")
     ap.add_argument("--quality", action="store_true")
     ap.add_argument("--model", default=os.path.join(ROOT, "models", "all-MiniLM-L6-v2"))
-    ap.add_argument("--data", default=os.path.join(os.path.dirname(ROOT), "shared", "data", "reuters-modapte"))
+    ap.add_argument("--data", default=os.path.join(data_dir(), "reuters-modapte"))
     ap.add_argument("--heads", default="bert,lmmtc,lam")
     ap.add_argument("--limit", type=int, default=0, help="first N train and N test examples only")
     ap.add_argument("--epochs", type=int, default=3)
@@ -626,6 +628,7 @@ def main():
                 f"{scope}, {args.epochs} epoch(s), mean over seeds {args.seeds})", ""] + lines + [""]
     print("\n".join(out))
     if args.json_out:
+        os.makedirs(os.path.dirname(os.path.abspath(args.json_out)), exist_ok=True)
         with open(args.json_out, "w") as f:
             json.dump(raw, f, indent=2)
 

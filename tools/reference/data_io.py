@@ -8,13 +8,17 @@ They read as mltc's src/run/dataset.c does, the format told by the first non-emp
 Gold labels come back as a list of 0/1 rows (one int per label, in label-file order).
 """
 import json
+import os
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from textfile import open_text  # noqa: E402  (data files may be gzip-compressed)
 
 
 def read_labels(path):
     """Label names, one a line, blank lines and repeats skipped."""
     names = []
-    with open(path, encoding="utf-8-sig") as f:
+    with open_text(path) as f:
         for line in f:
             name = line.strip()
             if name and name not in names:
@@ -36,7 +40,7 @@ def tsv_header(line):
 
 def header_labels(path):
     """The label names of a tsv-columns file's header (mltc takes them from there without --labels)."""
-    with open(path, encoding="utf-8-sig") as f:
+    with open_text(path) as f:
         for line in f:
             if line.strip():
                 h = tsv_header(line)
@@ -51,7 +55,7 @@ def read_dataset(path, index, limit=0):
     keeps the first `limit` examples only."""
     texts, gold = [], []
     fmt, cols, text_col = None, None, None
-    with open(path, encoding="utf-8-sig") as f:
+    with open_text(path) as f:
         for lineno, line in enumerate(f, 1):
             if not line.strip():
                 continue

@@ -44,6 +44,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 import compare  # noqa: E402  (dataset_files, mltc_env)
+import textfile  # noqa: E402
 import mltc_draws  # noqa: E402
 import torch_reference as ref  # noqa: E402
 
@@ -78,7 +79,7 @@ def distinct_lengths(src, dst, labels, args):
     names = ref.read_labels(labels) if labels else ref.header_labels(src)
     texts, _ = ref.read_dataset(src, {n: i for i, n in enumerate(names)})
     tok = ref.load_tokenizer(os.path.join(args.model, "vocab.txt"))
-    with open(src, encoding="utf-8-sig") as f:
+    with textfile.open_text(src) as f:
         lines = [line for line in f if line.strip()]
     header = [] if labels else [lines.pop(0)]
     if len(lines) != len(texts):
@@ -240,7 +241,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mltc", default=os.path.join(ROOT, "build", "mltc"))
     ap.add_argument("--model", default=os.path.join(ROOT, "models", "all-MiniLM-L6-v2"))
-    ap.add_argument("--data", default=os.path.join(ROOT, "..", "shared", "data", "semeval2018-ec"),
+    ap.add_argument("--data", default=os.path.join(textfile.data_dir(), "semeval2018-ec"),
                     help="a dataset folder as compare.py reads it (SemEval E-c: 11 labels, a short prompt)")
     ap.add_argument("--heads", default="bert,lmmtc,lam")
     ap.add_argument("--examples", type=int, default=16, help="the one batch both sides train on")
@@ -273,7 +274,7 @@ def main():
     try:
         model_dir = os.path.join(tmp, "model")
         model_with_dropout(args.model, model_dir, args.dropout)
-        train = os.path.join(tmp, "train" + os.path.splitext(src_train)[1])
+        train = os.path.join(tmp, "train" + os.path.splitext(textfile.plain_name(src_train))[1])
         distinct_lengths(src_train, train, labels, args)
         print(f"mltc ({args.device}) and PyTorch {torch.__version__}, {args.examples} examples of "
               f"{os.path.basename(os.path.normpath(args.data))} as one batch, {args.steps} steps, lr {args.lr}, "

@@ -170,7 +170,8 @@ PINNED = [  # dataset, label file, seed, F -> dev size, FNV-1a 64 and SHA-256 of
 def test_dev_split_pinned(train, labels, seed, frac, size, fnv, sha):
     """The dev splits mltc must carve too (the repository's data/ folder; skipped without it)."""
     import data_io
-    path = os.path.join(ROOT, "data", train)
+    from textfile import data_file
+    path = data_file(os.path.join(ROOT, "data", train))
     if not os.path.exists(path):
         pytest.skip(f"no {path}")
     names = data_io.label_names(os.path.join(ROOT, "data", labels) if labels else None, path)

@@ -1,19 +1,19 @@
 #!/usr/bin/env python3
 """Writes tests/fixtures/tokenizer/: the token ids Hugging Face's tokenizer gives every text of
-the shared datasets, for tests/test_tokenizer.c to compare against.
+the datasets in data/, for tests/test_tokenizer.c to compare against.
 
     pip install tokenizers          # (see tools/reference/requirements.txt)
-    python3 tools/reference/tokenizer_fixture.py [--shared ../shared] [--out tests/fixtures/tokenizer]
+    python3 tools/reference/tokenizer_fixture.py [--data data] [--out tests/fixtures/tokenizer]
 
-The tokenizer is tokenizers' Tokenizer.from_file(vocab/bert-base-uncased/tokenizer.json), i.e.
+The tokenizer is tokenizers' Tokenizer of data/vocab/bert-base-uncased/tokenizer.json.gz, i.e.
 what BertTokenizerFast runs: BertNormalizer, BertPreTokenizer, WordPiece. No truncation, no
 special tokens ([CLS]/[SEP] are added by the model input builder, tested separately).
 
 Texts, in file order (the same reading the C test does):
-  reuters-train / reuters-test  data/reuters-modapte/{train,test}.jsonl, one JSON object a line;
+  reuters-train / reuters-test  data/reuters-modapte/{train,test}.jsonl.gz, one JSON object a line;
                                 the text is title + "\\n" + text, the way mltc's data reader joins
                                 a Reuters document (an empty body leaves just the title and "\\n").
-  semeval-train / -dev / -test  data/semeval2018-ec/{train,dev,test}.tsv, header skipped; the text
+  semeval-train / -dev / -test  data/semeval2018-ec/{train,dev,test}.tsv.gz, header skipped; the text
                                 is the second tab-separated column (Tweet), the line split on "\\t"
                                 after dropping its "\\n" (no CSV quoting: the files use none).
 
@@ -29,6 +29,9 @@ import os
 import struct
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from textfile import data_dir, data_file, open_text  # noqa: E402
+
 FULL_IDS = 300  # texts per file with their full ids
 
 
@@ -40,7 +43,7 @@ def fnv1a64(ids):
 
 
 def reuters_texts(path):
-    with open(path, encoding="utf-8") as f:
+    with open_text(path, encoding="utf-8") as f:
         for line in f:
             if line.strip():
                 doc = json.loads(line)
@@ -48,7 +51,7 @@ def reuters_texts(path):
 
 
 def semeval_texts(path):
-    with open(path, encoding="utf-8", newline="") as f:
+    with open_text(path, encoding="utf-8", newline="") as f:
         lines = f.read().split("\n")
     for line in lines[1:]:
         if line:
@@ -59,22 +62,23 @@ def main():
     here = os.path.dirname(os.path.abspath(__file__))
     root = os.path.dirname(os.path.dirname(here))
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--shared", default=os.path.join(root, "..", "shared"))
+    ap.add_argument("--data", default=data_dir(), help="the data folder (default $MLTC_DATA_DIR, else data/)")
     ap.add_argument("--out", default=os.path.join(root, "tests", "fixtures", "tokenizer"))
     args = ap.parse_args()
 
     from tokenizers import Tokenizer, __version__ as tok_version
 
-    tok = Tokenizer.from_file(os.path.join(args.shared, "vocab", "bert-base-uncased", "tokenizer.json"))
+    with open_text(data_file(os.path.join(args.data, "vocab", "bert-base-uncased", "tokenizer.json")), "utf-8") as f:
+        tok = Tokenizer.from_str(f.read())
     tok.no_truncation()
     tok.no_padding()
-    data = os.path.join(args.shared, "data")
+    data = args.data
     sources = [
-        ("reuters-train", reuters_texts(os.path.join(data, "reuters-modapte", "train.jsonl"))),
-        ("reuters-test", reuters_texts(os.path.join(data, "reuters-modapte", "test.jsonl"))),
-        ("semeval-train", semeval_texts(os.path.join(data, "semeval2018-ec", "train.tsv"))),
-        ("semeval-dev", semeval_texts(os.path.join(data, "semeval2018-ec", "dev.tsv"))),
-        ("semeval-test", semeval_texts(os.path.join(data, "semeval2018-ec", "test.tsv"))),
+        ("reuters-train", reuters_texts(data_file(os.path.join(data, "reuters-modapte", "train.jsonl")))),
+        ("reuters-test", reuters_texts(data_file(os.path.join(data, "reuters-modapte", "test.jsonl")))),
+        ("semeval-train", semeval_texts(data_file(os.path.join(data, "semeval2018-ec", "train.tsv")))),
+        ("semeval-dev", semeval_texts(data_file(os.path.join(data, "semeval2018-ec", "dev.tsv")))),
+        ("semeval-test", semeval_texts(data_file(os.path.join(data, "semeval2018-ec", "test.tsv")))),
     ]
     os.makedirs(args.out, exist_ok=True)
     header = "# written by tools/reference/tokenizer_fixture.py with tokenizers %s\n" % tok_version

@@ -69,6 +69,7 @@ from transformers import BertConfig, BertModel, BertTokenizerFast
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import data_io  # noqa: E402
 import recipe  # noqa: E402
+from textfile import open_text  # noqa: E402  (data files may be gzip-compressed)
 from data_io import TEXT_COLUMNS, header_labels, read_labels, tsv_header  # noqa: E402,F401  (step_check uses them)
 
 
@@ -84,7 +85,7 @@ def load_tokenizer(vocab_path):
     """BertTokenizerFast on exactly mltc's vocab.txt. transformers 5 takes the file as vocab=, 4 as
     vocab_file=, and 5 silently ignores vocab_file= and builds a 5-token vocabulary that maps every
     word to [UNK]; so the result is checked against the file, never trusted."""
-    with open(vocab_path, encoding="utf-8") as f:
+    with open_text(vocab_path, encoding="utf-8") as f:
         words = [line.rstrip("\n") for line in f]
     for kw in ("vocab", "vocab_file"):
         try:

@@ -14,8 +14,8 @@ it does at the same time must agree, or nothing is written.
 Files (tests/fixtures/train_steps/):
   model/config.json, model/model.safetensors, model/vocab.txt   the tiny BERT
   expected.json    the settings, the IDs of the 16 tweets (the test copies those lines of
-                   ../shared/data/semeval2018-ec/train.tsv: the project keeps no copy of the
-                   data), and per head PyTorch's loss at steps 1..10 (and mltc's, for the record)
+                   data/semeval2018-ec/train.tsv.gz), and per head PyTorch's loss at steps 1..10
+                   (and mltc's, for the record)
 
 Usage: python tools/reference/train_fixture.py [--mltc build/mltc] [--out DIR]
 Needs torch, transformers, safetensors (tools/reference/requirements.txt) and an mltc build.
@@ -38,6 +38,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 import step_check  # noqa: E402
+import textfile  # noqa: E402
 import torch_reference as ref  # noqa: E402
 
 SEED = 1234
@@ -74,14 +75,14 @@ def write_model(out, texts):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mltc", default=os.path.join(ROOT, "build", "mltc"))
-    ap.add_argument("--data", default=os.path.join(ROOT, "..", "shared", "data", "semeval2018-ec"))
+    ap.add_argument("--data", default=os.path.join(textfile.data_dir(), "semeval2018-ec"))
     ap.add_argument("--out", default=os.path.join(ROOT, "tests", "fixtures", "train_steps"))
     cli = ap.parse_args()
     torch.set_num_threads(1)
     transformers.logging.set_verbosity_error()
     transformers.logging.disable_progress_bar()
 
-    src = os.path.join(cli.data, "train.tsv")
+    src = textfile.data_file(os.path.join(cli.data, "train.tsv"))
     names = ref.header_labels(src)
     texts, _ = ref.read_dataset(src, {n: i for i, n in enumerate(names)})
     tmp = tempfile.mkdtemp(prefix="mltc-train-fixture-")
