@@ -110,12 +110,12 @@ static void test_dev_split(void) {
     for (int k = 0; k < 4; k++)
         tu_check(per_label[k] >= (total[k] + 5) / 10, "label %d: %zu of %zu examples in dev, want >= %zu", k,
                  per_label[k], total[k], (total[k] + 5) / 10);
-    uint64_t h = 1469598103934665603ull; /* FNV-1a of the chosen indices, shared with recipe.py */
+    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a of the chosen indices, shared with recipe.py */
     for (size_t i = 0; i < n; i++)
         if (a[i]) h = (h ^ (uint64_t)i) * 1099511628211ull;
     /* The same set through the algorithm written independently in Python (tools/reference). */
-    tu_check(h == 0x9748ee2c3b6c1423ull, "dev split of the synthetic set (n 200, seed 42, 0.1): FNV-1a %016llx, "
-             "want 9748ee2c3b6c1423", (unsigned long long)h);
+    tu_check(h == 0x1ff354766328deadull, "dev split of the synthetic set (n 200, seed 42, 0.1): FNV-1a %016llx, "
+             "want 1ff354766328dead", (unsigned long long)h);
     tu_must(dev_split_choose(&err, &d, 0.1, 43, b), &err, "split, seed 43");
     tu_check(memcmp(a, b, n) != 0, "another seed draws another dev set");
 
@@ -133,6 +133,34 @@ static void test_dev_split(void) {
     tu_status(dev_split(&err, &d, 0.7, 42, &dev), MLTC_ERR_INVALID_ARGUMENT, &err, "a share above 0.5");
     dataset_free(&dev);
     dataset_free(&d);
+}
+
+/* The same split of the real data as tools/reference/recipe.py (its pinned test_recipe.py values:
+ * size, FNV-1a 64 of the text "i\n" for each dev index in file order). */
+static void test_split_matches_reference(const char *train, const char *labels_rel, size_t size, uint64_t want) {
+    mltc_error err = {0};
+    labels lbl = {0};
+    dataset d = {0};
+    const char *path = tu_data_file(train);
+    mltc_status st = labels_rel ? labels_load(&err, tu_data_file(labels_rel), &lbl) : dataset_header_labels(&err, path, &lbl);
+    if (!st) st = dataset_load(&err, path, &lbl, NULL, &d);
+    if (!tu_status(st, MLTC_OK, &err, train)) return;
+    uint8_t *chosen = malloc(d.n);
+    tu_must(dev_split_choose(&err, &d, 0.1, 42, chosen), &err, "split");
+    size_t n = 0;
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < d.n; i++) {
+        if (!chosen[i]) continue;
+        char text[32];
+        int len = snprintf(text, sizeof text, "%zu\n", i);
+        for (int j = 0; j < len; j++) h = (h ^ (uint8_t)text[j]) * 1099511628211ull;
+        n++;
+    }
+    tu_check(n == size && h == want, "%s: dev split of %zu examples, FNV-1a %016llx; the reference's: %zu, %016llx",
+             train, n, (unsigned long long)h, size, (unsigned long long)want);
+    free(chosen);
+    dataset_free(&d);
+    labels_free(&lbl);
 }
 
 static void test_bands(void) {
@@ -168,6 +196,9 @@ int main(void) {
     test_tune_global();
     test_tune_labels();
     test_dev_split();
+    test_split_matches_reference("reuters-modapte/train.jsonl", "reuters-modapte/labels.txt", 781,
+                                 0xa59dc96169d76118ull);
+    test_split_matches_reference("semeval2018-ec/train.tsv", NULL, 684, 0xabb9de93ce09cef3ull);
     test_bands();
     test_papers_recipe();
     return tu_finish();

@@ -16,7 +16,7 @@
 #include "mltc.h"
 #include "model/tokenizer.h"
 #include "run/dataset.h"
-#include "run/labels.h"
+#include "model/labels.h"
 #include "testutil.h"
 
 static char tmp[256];
