@@ -1,4 +1,4 @@
-/* CPU matmul (the BLAS's sgemm, row-major) and bias. */
+/* CPU matmul (the BLAS's sgemm, row-major), with the bias folded in. */
 
 #include <omp.h>
 
@@ -65,39 +65,6 @@ mltc_status cpu_matmul(dev_ctx *ctx, const dev_gemm *g) {
             cpu_gemm_call call = problem(g, p);
             cpu_gemm(prec, &call, scratch ? scratch + per * (size_t)(spread ? omp_get_thread_num() : 0) : NULL);
         }
-    }
-    return MLTC_OK;
-}
-
-mltc_status cpu_bias_add(dev_ctx *ctx, dev_view yv, dev_view biasv, int rows, int cols) {
-    float *y = cpu_f(yv);
-    const float *bias = cpu_f(biasv);
-#pragma omp parallel for
-    for (int r = 0; r < rows; r++)
-        for (int c = 0; c < cols; c++) y[(size_t)r * cols + c] += bias[c];
-    return MLTC_OK;
-}
-
-/* Columns [c0, c0 + n) of dy summed over rows, rows in order within each column (the same sum on
- * any thread count), walking dy row by row so the inner loop is contiguous and vectorises. */
-#define BIAS_TILE 256
-CPU_CLONES static void bias_backward_tile(float *db, const float *dy, int rows, int cols, int c0, int n) {
-    float s[BIAS_TILE] = {0};
-    for (int r = 0; r < rows; r++) {
-        const float *row = dy + (size_t)r * cols + c0;
-        for (int c = 0; c < n; c++) s[c] += row[c];
-    }
-    for (int c = 0; c < n; c++) db[c0 + c] += s[c];
-}
-
-mltc_status cpu_bias_backward(dev_ctx *ctx, dev_view dbiasv, dev_view dyv, int rows, int cols) {
-    float *db = cpu_f(dbiasv);
-    const float *dy = cpu_f(dyv);
-    int tiles = (cols + BIAS_TILE - 1) / BIAS_TILE;
-#pragma omp parallel for schedule(static)
-    for (int t = 0; t < tiles; t++) {
-        int c0 = t * BIAS_TILE;
-        bias_backward_tile(db, dy, rows, cols, c0, cols - c0 < BIAS_TILE ? cols - c0 : BIAS_TILE);
     }
     return MLTC_OK;
 }

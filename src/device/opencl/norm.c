@@ -1,5 +1,4 @@
-/* OpenCL layernorm and scaled masked softmax (kernels_cl/norm.cl, softmax.cl): one
- * work-group per row. */
+/* OpenCL layernorm (kernels_cl/norm.cl): one work-group per row. */
 #include "device/opencl/internal.h"
 
 #define CTX(ctx) ((ocl_ctx *)(ctx))
@@ -72,36 +71,4 @@ mltc_status ocl_layernorm_backward(dev_ctx *ctx, dev_view dx, dev_view dw, dev_v
     if (st == MLTC_OK) st = ocl_colsum_final(c, dw, pw, nchunks, cols, "layernorm_backward");
     if (st == MLTC_OK) st = ocl_colsum_final(c, db, pb, nchunks, cols, "layernorm_backward");
     return st;
-}
-
-mltc_status ocl_softmax_forward(dev_ctx *ctx, const dev_softmax *s, dev_view y, dev_view x) {
-    ocl_launch L;
-    if (ocl_begin(&L, CTX(ctx), K_SOFTMAX_FORWARD, "softmax_forward") != MLTC_OK) return L.st;
-    size_t local = ocl_row_local(CTX(ctx), K_SOFTMAX_FORWARD, s->cols);
-    int has_mask = s->key_mask.buf != NULL;
-    ocl_arg_view(&L, y);
-    ocl_arg_view(&L, x);
-    ocl_arg_view(&L, has_mask ? s->key_mask : x); /* any valid buffer when unused */
-    ocl_arg_int(&L, has_mask);
-    ocl_arg_int(&L, s->heads * s->rows);
-    ocl_arg_int(&L, s->cols);
-    ocl_arg_float(&L, s->scale);
-    ocl_arg_local(&L, local * sizeof(float));
-    return ocl_run_groups(&L, (size_t)s->batch * s->heads * s->rows, local);
-}
-
-mltc_status ocl_softmax_backward(dev_ctx *ctx, const dev_softmax *s, dev_view dx, dev_view dy, dev_view y,
-                                 dev_view yd) {
-    ocl_launch L;
-    if (ocl_begin(&L, CTX(ctx), K_SOFTMAX_BACKWARD, "softmax_backward") != MLTC_OK) return L.st;
-    size_t local = ocl_row_local(CTX(ctx), K_SOFTMAX_BACKWARD, s->cols);
-    ocl_arg_view(&L, dx);
-    ocl_arg_view(&L, dy);
-    ocl_arg_view(&L, y);
-    ocl_arg_view(&L, yd.buf ? yd : y); /* a valid buffer either way; has_yd says whether to read it */
-    ocl_arg_int(&L, yd.buf != NULL);
-    ocl_arg_int(&L, s->cols);
-    ocl_arg_float(&L, s->scale);
-    ocl_arg_local(&L, local * sizeof(float));
-    return ocl_run_groups(&L, (size_t)s->batch * s->heads * s->rows, local);
 }

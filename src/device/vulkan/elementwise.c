@@ -1,26 +1,8 @@
-/* Elementwise and row-indexed ops: axpby, GELU, dropout, bias, BCE, AdamW, gather
- * and its deterministic scatter-add. Each packs sizes and element offsets into push
- * constants. Elementwise ops run in pieces of at most one binding window, so they also
- * cover buffers larger than maxStorageBufferRange (one flat parameter buffer). */
-#include <math.h>
-
-#include "device/vulkan/internal.h"
-
-#define U(x) ((uint32_t)(x))
-
-static vk_ctx *C(dev_ctx *ctx) { return (vk_ctx *)ctx; }
-
-/* Grid-stride shaders: enough groups to cover n, at most the device's x limit. */
-static uint32_t groups_1d(const vk_ctx *c, size_t n) {
-    size_t g = (n + 255) / 256, maxx = c->props.limits.maxComputeWorkGroupCount[0];
-    return (uint32_t)(g < maxx ? g : maxx);
-}
-
-/* Elements of the piece that starts at element s of an n-element op. */
-static size_t piece(const vk_ctx *c, size_t n, size_t s) {
-    size_t w = vk_window_elems(c);
-    return n - s < w ? n - s : w;
-}
+/* Vulkan elementwise ops: axpby, GELU, dropout, and the bias add and its backward (column sums).
+ * Each packs sizes and element offsets into push constants. Elementwise ops run in pieces of at
+ * most one binding window, so they also cover buffers larger than maxStorageBufferRange (one flat
+ * parameter buffer). */
+#include "device/vulkan/ops.h"
 
 mltc_status vk_axpby(dev_ctx *ctx, dev_view y, float alpha, dev_view a, float beta, dev_view b, size_t n) {
     vk_ctx *c = C(ctx);
@@ -126,77 +108,4 @@ mltc_status vk_colsum(vk_ctx *c, const char *op, dev_buf *partial, uint32_t p_of
     struct { uint32_t nchunks, cols, p, d; } pc = {nchunks, U(cols), p_off, U(dst.off)};
     vk_arg args[] = {{partial, 0, 0, 0, -1}, VK_OUT(dst, (size_t)cols, pc, d)};
     return vk_dispatch(c, op, "colsum", 0, 0, args, 2, &pc, sizeof pc, groups_1d(c, (size_t)cols), 1, 1);
-}
-
-static mltc_status bce(dev_ctx *ctx, const char *op, int backward, dev_view out, dev_view logits, dev_view targets,
-                       size_t n, float scale) {
-    vk_ctx *c = C(ctx);
-    for (size_t s = 0, k; s < n; s += k) {
-        k = piece(c, n, s);
-        dev_view os = dev_at(out, s), xs = dev_at(logits, s), ts = dev_at(targets, s);
-        struct { uint32_t n, o, x, t; float scale; } pc = {U(k), U(os.off), U(xs.off), U(ts.off), scale};
-        vk_arg args[] = {VK_OUT(os, k, pc, o), VK_IN(xs, k, pc, x), VK_IN(ts, k, pc, t)};
-        mltc_status st = vk_dispatch(c, op, "bce", backward, 0, args, 3, &pc, sizeof pc, groups_1d(c, k), 1, 1);
-        if (st != MLTC_OK) return st;
-    }
-    return MLTC_OK;
-}
-
-mltc_status vk_bce_forward(dev_ctx *ctx, dev_view loss, dev_view logits, dev_view targets, size_t n) {
-    return bce(ctx, "bce_forward", 0, loss, logits, targets, n, 0.0f);
-}
-
-mltc_status vk_bce_backward(dev_ctx *ctx, dev_view dlogits, dev_view logits, dev_view targets, size_t n,
-                            float scale) {
-    return bce(ctx, "bce_backward", 1, dlogits, logits, targets, n, scale);
-}
-
-mltc_status vk_adamw(dev_ctx *ctx, const dev_adamw_args *a) {
-    vk_ctx *c = C(ctx);
-    /* The same float expressions as the CPU backend, so both round alike. */
-    float bc1 = 1.0f - powf(a->beta1, (float)a->step), bc2 = 1.0f - powf(a->beta2, (float)a->step);
-    for (size_t s = 0, k; s < a->n; s += k) {
-        k = piece(c, a->n, s);
-        dev_view p = dev_at(a->param, s), g = dev_at(a->grad, s), m = dev_at(a->m, s), v = dev_at(a->v, s);
-        struct {
-            uint32_t n, p, g, m, v, s, clip;
-            float beta1, beta2, eps, decay, step_size, bc2_sqrt, max_norm;
-        } pc = {U(k),        U(p.off),   U(g.off), U(m.off), U(v.off), U(a->sumsq.off), a->sumsq.buf != NULL,
-                a->beta1,    a->beta2,   a->eps,   1.0f - a->lr * a->weight_decay, a->lr / bc1, sqrtf(bc2),
-                a->max_norm};
-        vk_arg args[] = {VK_OUT(p, k, pc, p), VK_IN(g, k, pc, g), VK_OUT(m, k, pc, m), VK_OUT(v, k, pc, v),
-                         VK_IN(a->sumsq, 1, pc, s)};
-        mltc_status st = vk_dispatch(c, "adamw", "adamw", 0, 0, args, 5, &pc, sizeof pc, groups_1d(c, k), 1, 1);
-        if (st != MLTC_OK) return st;
-    }
-    return MLTC_OK;
-}
-
-mltc_status vk_gather_rows(dev_ctx *ctx, dev_view y, dev_view table, dev_view idx, int n, int cols, int table_rows,
-                           float beta) {
-    struct {
-        uint32_t n, cols, table_rows, y, t, i;
-        float beta;
-    } pc = {U(n), U(cols), U(table_rows), U(y.off), U(table.off), U(idx.off), beta};
-    vk_arg args[] = {VK_OUT(y, (size_t)n * cols, pc, y), VK_IN(table, (size_t)table_rows * cols, pc, t),
-                     VK_IN(idx, (size_t)n, pc, i)};
-    return vk_dispatch(C(ctx), "gather_rows", "gather_rows", 0, 0, args, 3, &pc, sizeof pc,
-                       groups_1d(C(ctx), (size_t)n * cols), 1, 1);
-}
-
-mltc_status vk_scatter_add_rows(dev_ctx *ctx, dev_view dst, dev_view src, const dev_rows_plan *plan, int cols) {
-    vk_ctx *c = C(ctx);
-    /* Rows past the buffer are skipped, as on the CPU; in a buffer larger than one binding
-     * window, rows past the window are too (a plan's rows lie inside its table). */
-    size_t cap_rows = (dst.buf->bytes / 4 - dst.off) / (size_t)cols, win_rows = vk_window_elems(c) / (size_t)cols;
-    if (cap_rows > win_rows) cap_rows = win_rows;
-    struct {
-        uint32_t nseg, cols, cap_rows, d, s, r, st, o;
-    } pc = {U(plan->nseg), U(cols), U(cap_rows), U(dst.off), U(src.off), U(plan->rows.off), U(plan->starts.off),
-            U(plan->order.off)};
-    vk_arg args[] = {VK_OUT(dst, cap_rows * cols, pc, d), VK_IN(src, (size_t)plan->n * cols, pc, s),
-                     VK_IN(plan->rows, (size_t)plan->nseg, pc, r), VK_IN(plan->starts, (size_t)plan->nseg + 1, pc, st),
-                     VK_IN(plan->order, (size_t)plan->n, pc, o)};
-    return vk_dispatch(c, "scatter_add_rows", "scatter_add_rows", 0, 0, args, 5, &pc, sizeof pc,
-                       groups_1d(c, (size_t)plan->nseg * cols), 1, 1);
 }

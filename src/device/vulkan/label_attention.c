@@ -1,17 +1,7 @@
-/* Ops that reduce in several dispatches through a scratch buffer: cosine label attention
- * (forward and backward) and the deterministic sum of squares. Scratch buffers are released
- * right after recording; the release waits for the batch to finish (vk_buffer_release). */
-#include "device/vulkan/internal.h"
-
-#define U(x) ((uint32_t)(x))
-#define SUMSQ_CHUNK 4096u /* elements per work group in the first pass */
-
-static vk_ctx *C(dev_ctx *ctx) { return (vk_ctx *)ctx; }
-
-static uint32_t groups_1d(const vk_ctx *c, size_t n) {
-    size_t g = (n + 255) / 256, maxx = c->props.limits.maxComputeWorkGroupCount[0];
-    return (uint32_t)(g < maxx ? g : maxx);
-}
+/* Vulkan cosine label attention, forward and backward (shaders/label_attention*.comp), in several
+ * dispatches through a scratch buffer. Scratch buffers are released right after recording; the
+ * release waits for the batch to finish (vk_buffer_release). */
+#include "device/vulkan/ops.h"
 
 mltc_status vk_label_attention_forward(dev_ctx *ctx, const dev_label_attention *a) {
     vk_ctx *c = C(ctx);
@@ -65,33 +55,5 @@ mltc_status vk_label_attention_backward(dev_ctx *ctx, const dev_label_attention 
         st = vk_dispatch(c, "label_attention_backward", "label_attention_backward", 2, 0, args, 8, &pc, sizeof pc,
                          groups_1d(c, (size_t)a->labels * a->dim), 1, 1);
     vk_buffer_release(c, scratch);
-    return st;
-}
-
-mltc_status vk_sumsq(dev_ctx *ctx, dev_view out, dev_view x, size_t n) {
-    vk_ctx *c = C(ctx);
-    if (n == 0) return vk_fill(ctx, out, 1, 0.0f);
-    size_t groups = (n + SUMSQ_CHUNK - 1) / SUMSQ_CHUNK;
-    vk_buf *partial;
-    mltc_status st = vk_buffer_create(c, groups * 4, &partial);
-    if (st != MLTC_OK) return st;
-    /* Pieces of whole chunks (the window is a multiple of SUMSQ_CHUNK): partial[g] covers the
-     * same elements however the op is split, so the sum stays deterministic. */
-    size_t w = vk_window_elems(c);
-    for (size_t s = 0; s < n && st == MLTC_OK; s += w) {
-        size_t k = n - s < w ? n - s : w, kg = (k + SUMSQ_CHUNK - 1) / SUMSQ_CHUNK;
-        dev_view xs = dev_at(x, s);
-        struct { uint32_t n, chunk, x, o; } p0 = {U(k), SUMSQ_CHUNK, U(xs.off), U(s / SUMSQ_CHUNK)};
-        vk_arg a0[] = {VK_IN(xs, k, p0, x), VK_SCRATCH(partial, 1)};
-        uint32_t gx, gy;
-        vk_groups_2d(c, kg, 1, &gx, &gy);
-        st = vk_dispatch(c, "sumsq", "sumsq", 0, 0, a0, 2, &p0, sizeof p0, gx, gy, 1);
-    }
-    if (st == MLTC_OK) {
-        struct { uint32_t n, chunk, x, o; } p1 = {U(groups), 0, 0, U(out.off)};
-        vk_arg a1[] = {VK_SCRATCH(partial, 0), VK_OUT(out, 1, p1, o)};
-        st = vk_dispatch(c, "sumsq", "sumsq", 1, 0, a1, 2, &p1, sizeof p1, 1, 1, 1);
-    }
-    vk_buffer_release(c, partial);
     return st;
 }
