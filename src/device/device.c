@@ -29,28 +29,8 @@ static const dev_backend *const backends[] = {
 const dev_backend *const *dev_backends(void) { return backends; }
 
 static const char *const op_names[DEV_OP_COUNT] = {
-    [DEV_OP_MATMUL] = "matmul",
-    [DEV_OP_BIAS_ADD] = "bias_add",
-    [DEV_OP_BIAS_BACKWARD] = "bias_backward",
-    [DEV_OP_LAYERNORM_FORWARD] = "layernorm_forward",
-    [DEV_OP_LAYERNORM_BACKWARD] = "layernorm_backward",
-    [DEV_OP_GELU_FORWARD] = "gelu_forward",
-    [DEV_OP_GELU_BACKWARD] = "gelu_backward",
-    [DEV_OP_SOFTMAX_FORWARD] = "softmax_forward",
-    [DEV_OP_SOFTMAX_BACKWARD] = "softmax_backward",
-    [DEV_OP_GATHER_ROWS] = "gather_rows",
-    [DEV_OP_SCATTER_ADD_ROWS] = "scatter_add_rows",
-    [DEV_OP_DROPOUT_FORWARD] = "dropout_forward",
-    [DEV_OP_AXPBY] = "axpby",
-    [DEV_OP_CROSSENTROPY_FORWARD] = "crossentropy_forward",
-    [DEV_OP_CROSSENTROPY_BACKWARD] = "crossentropy_backward",
-    [DEV_OP_BCE_FORWARD] = "bce_forward",
-    [DEV_OP_BCE_BACKWARD] = "bce_backward",
-    [DEV_OP_LABEL_ATTENTION_FORWARD] = "label_attention_forward",
-    [DEV_OP_LABEL_ATTENTION_BACKWARD] = "label_attention_backward",
-    [DEV_OP_SUMSQ] = "sumsq",
-    [DEV_OP_ADAMW] = "adamw",
-    [DEV_OP_ATTENTION_FORWARD] = "attention_forward",
+#define DEV_OP(name, NAME, params) [DEV_OP_##NAME] = #name,
+#include "device/device_ops.def"
 };
 
 const char *dev_op_name(dev_op op) { return (op >= 0 && op < DEV_OP_COUNT) ? op_names[op] : "unknown op"; }

@@ -78,29 +78,10 @@ static const dev_ops cpu_ops = {
     .copy = cpu_copy,
     .fill = cpu_fill,
     .sync = cpu_sync,
-    .matmul = cpu_matmul,
     .check_precision = cpu_check_precision,
-    .bias_add = cpu_bias_add,
-    .bias_backward = cpu_bias_backward,
-    .layernorm_forward = cpu_layernorm_forward,
-    .layernorm_backward = cpu_layernorm_backward,
-    .gelu_forward = cpu_gelu_forward,
-    .gelu_backward = cpu_gelu_backward,
-    .softmax_forward = cpu_softmax_forward,
-    .softmax_backward = cpu_softmax_backward,
-    .attention_forward = cpu_attention_forward,
-    .gather_rows = cpu_gather_rows,
-    .scatter_add_rows = cpu_scatter_add_rows,
-    .dropout_forward = cpu_dropout_forward,
-    .axpby = cpu_axpby,
-    .crossentropy_forward = cpu_crossentropy_forward,
-    .crossentropy_backward = cpu_crossentropy_backward,
-    .bce_forward = cpu_bce_forward,
-    .bce_backward = cpu_bce_backward,
-    .label_attention_forward = cpu_label_attention_forward,
-    .label_attention_backward = cpu_label_attention_backward,
-    .sumsq = cpu_sumsq,
-    .adamw = cpu_adamw,
+    /* Every op of device_ops.def, the optional attention_forward included. */
+#define DEV_OP(name, NAME, params) .name = cpu_##name,
+#include "device/device_ops.def"
 };
 
 static void cpu_model_name(char *out, size_t cap) {

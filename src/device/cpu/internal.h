@@ -46,49 +46,17 @@ int cpu_bf16_available(char *why, size_t size);
  * survive the next call. */
 void *cpu_scratch(dev_ctx *ctx, size_t bytes);
 
-/* Op entry points, one file per family. */
-mltc_status cpu_matmul(dev_ctx *ctx, const dev_gemm *g);
-mltc_status cpu_bias_add(dev_ctx *ctx, dev_view y, dev_view bias, int rows, int cols);
-mltc_status cpu_bias_backward(dev_ctx *ctx, dev_view dbias, dev_view dy, int rows, int cols);
+/* The ops of device_ops.def, cpu_<name>, each in the file of its family (matmul.c, norm.c, ...). */
+#define DEV_OP(name, NAME, params) mltc_status cpu_##name params;
+#include "device/device_ops.def"
 
-mltc_status cpu_layernorm_forward(dev_ctx *ctx, dev_view y, dev_view mean, dev_view rstd, dev_view x, dev_view w,
-                                  dev_view b, int rows, int cols, float eps);
-mltc_status cpu_layernorm_backward(dev_ctx *ctx, dev_view dx, dev_view dw, dev_view db, dev_view dy, dev_view x,
-                                   dev_view w, dev_view mean, dev_view rstd, int rows, int cols);
-mltc_status cpu_softmax_forward(dev_ctx *ctx, const dev_softmax *s, dev_view y, dev_view x);
-mltc_status cpu_softmax_backward(dev_ctx *ctx, const dev_softmax *s, dev_view dx, dev_view dy, dev_view y,
-                                 dev_view yd);
 /* Rows [r0, r1) of x [rows, cols] through the scaled masked softmax into y (y may be x); row r
- * takes its key mask (NULL: none) from mask row r / rows_per_mask. */
+ * takes its key mask (NULL: none) from mask row r / rows_per_mask (attention.c). */
 void cpu_softmax_rows(float *y, const float *x, const float *mask, long r0, long r1, long rows_per_mask, int cols,
                       float scale);
-mltc_status cpu_attention_forward(dev_ctx *ctx, const dev_gemm *qk, const dev_softmax *sm, const dev_gemm *pv);
 
+/* The vtable's copy and fill (elementwise.c). */
 mltc_status cpu_copy(dev_ctx *ctx, dev_view dst, dev_view src, size_t n);
 mltc_status cpu_fill(dev_ctx *ctx, dev_view dst, size_t n, float value);
-mltc_status cpu_gelu_forward(dev_ctx *ctx, dev_view y, dev_view x, size_t n);
-mltc_status cpu_gelu_backward(dev_ctx *ctx, dev_view dx, dev_view dy, dev_view x, size_t n);
-mltc_status cpu_dropout_forward(dev_ctx *ctx, dev_view y, dev_view x, size_t n, float p, uint64_t seed,
-                                uint64_t offset);
-mltc_status cpu_axpby(dev_ctx *ctx, dev_view y, float alpha, dev_view a, float beta, dev_view b, size_t n);
-
-mltc_status cpu_gather_rows(dev_ctx *ctx, dev_view y, dev_view table, dev_view idx, int n, int cols,
-                            int table_rows, float beta);
-mltc_status cpu_scatter_add_rows(dev_ctx *ctx, dev_view dst, dev_view src, const dev_rows_plan *plan, int cols);
-
-mltc_status cpu_crossentropy_forward(dev_ctx *ctx, dev_view loss, dev_view logits, dev_view target, int rows,
-                                     int vocab);
-mltc_status cpu_crossentropy_backward(dev_ctx *ctx, dev_view dlogits, dev_view logits, dev_view target, int rows,
-                                      int vocab, float scale);
-mltc_status cpu_bce_forward(dev_ctx *ctx, dev_view loss, dev_view logits, dev_view targets, size_t n);
-mltc_status cpu_bce_backward(dev_ctx *ctx, dev_view dlogits, dev_view logits, dev_view targets, size_t n,
-                             float scale);
-
-mltc_status cpu_label_attention_forward(dev_ctx *ctx, const dev_label_attention *a);
-mltc_status cpu_label_attention_backward(dev_ctx *ctx, const dev_label_attention *a, dev_view dh, dev_view dl,
-                                         dev_view dout);
-
-mltc_status cpu_sumsq(dev_ctx *ctx, dev_view out, dev_view x, size_t n);
-mltc_status cpu_adamw(dev_ctx *ctx, const dev_adamw_args *a);
 
 #endif

@@ -120,27 +120,11 @@ static const dev_ops ocl_ops = {
     .copy = ocl_copy,
     .fill = ocl_fill,
     .sync = ocl_sync,
-    .matmul = ocl_matmul,
-    .bias_add = ocl_bias_add,
-    .bias_backward = ocl_bias_backward,
-    .layernorm_forward = ocl_layernorm_forward,
-    .layernorm_backward = ocl_layernorm_backward,
-    .gelu_forward = ocl_gelu_forward,
-    .gelu_backward = ocl_gelu_backward,
-    .softmax_forward = ocl_softmax_forward,
-    .softmax_backward = ocl_softmax_backward,
-    .gather_rows = ocl_gather_rows,
-    .scatter_add_rows = ocl_scatter_add_rows,
-    .dropout_forward = ocl_dropout_forward,
-    .axpby = ocl_axpby,
-    .crossentropy_forward = ocl_crossentropy_forward,
-    .crossentropy_backward = ocl_crossentropy_backward,
-    .bce_forward = ocl_bce_forward,
-    .bce_backward = ocl_bce_backward,
-    .label_attention_forward = ocl_label_attention_forward,
-    .label_attention_backward = ocl_label_attention_backward,
-    .sumsq = ocl_sumsq,
-    .adamw = ocl_adamw,
+    /* Every op of device_ops.def but the optional attention_forward (dev_attention_forward runs
+     * it as three ops). */
+#define DEV_OP_OPTIONAL(name, NAME, params)
+#define DEV_OP(name, NAME, params) .name = ocl_##name,
+#include "device/device_ops.def"
 };
 
 static mltc_status ocl_open(mltc_error *err, int index, dev_ctx **out) {

@@ -153,36 +153,10 @@ size_t ocl_row_local(ocl_ctx *c, ocl_kernel_id id, int cols);
 /* dst[c] += the chunk partial sums part[ch * cols + c], chunks in order (colsum_final). */
 mltc_status ocl_colsum_final(ocl_ctx *c, dev_view dst, dev_view part, int nchunks, int cols, const char *op);
 
-/* Op entry points, one file per family. */
-mltc_status ocl_matmul(dev_ctx *ctx, const dev_gemm *g);
-mltc_status ocl_bias_add(dev_ctx *ctx, dev_view y, dev_view bias, int rows, int cols);
-mltc_status ocl_bias_backward(dev_ctx *ctx, dev_view dbias, dev_view dy, int rows, int cols);
-mltc_status ocl_gelu_forward(dev_ctx *ctx, dev_view y, dev_view x, size_t n);
-mltc_status ocl_gelu_backward(dev_ctx *ctx, dev_view dx, dev_view dy, dev_view x, size_t n);
-mltc_status ocl_dropout_forward(dev_ctx *ctx, dev_view y, dev_view x, size_t n, float p, uint64_t seed,
-                                uint64_t offset);
-mltc_status ocl_axpby(dev_ctx *ctx, dev_view y, float alpha, dev_view a, float beta, dev_view b, size_t n);
-mltc_status ocl_layernorm_forward(dev_ctx *ctx, dev_view y, dev_view mean, dev_view rstd, dev_view x, dev_view w,
-                                  dev_view b, int rows, int cols, float eps);
-mltc_status ocl_layernorm_backward(dev_ctx *ctx, dev_view dx, dev_view dw, dev_view db, dev_view dy, dev_view x,
-                                   dev_view w, dev_view mean, dev_view rstd, int rows, int cols);
-mltc_status ocl_softmax_forward(dev_ctx *ctx, const dev_softmax *s, dev_view y, dev_view x);
-mltc_status ocl_softmax_backward(dev_ctx *ctx, const dev_softmax *s, dev_view dx, dev_view dy, dev_view y,
-                                 dev_view yd);
-mltc_status ocl_gather_rows(dev_ctx *ctx, dev_view y, dev_view table, dev_view idx, int n, int cols,
-                            int table_rows, float beta);
-mltc_status ocl_scatter_add_rows(dev_ctx *ctx, dev_view dst, dev_view src, const dev_rows_plan *plan, int cols);
-mltc_status ocl_crossentropy_forward(dev_ctx *ctx, dev_view loss, dev_view logits, dev_view target, int rows,
-                                     int vocab);
-mltc_status ocl_crossentropy_backward(dev_ctx *ctx, dev_view dlogits, dev_view logits, dev_view target, int rows,
-                                      int vocab, float scale);
-mltc_status ocl_bce_forward(dev_ctx *ctx, dev_view loss, dev_view logits, dev_view targets, size_t n);
-mltc_status ocl_bce_backward(dev_ctx *ctx, dev_view dlogits, dev_view logits, dev_view targets, size_t n,
-                             float scale);
-mltc_status ocl_label_attention_forward(dev_ctx *ctx, const dev_label_attention *a);
-mltc_status ocl_label_attention_backward(dev_ctx *ctx, const dev_label_attention *a, dev_view dh, dev_view dl,
-                                         dev_view dout);
-mltc_status ocl_sumsq(dev_ctx *ctx, dev_view out, dev_view x, size_t n);
-mltc_status ocl_adamw(dev_ctx *ctx, const dev_adamw_args *a);
+/* The ops of device_ops.def, ocl_<name>, each in the file of its family (matmul.c, norm.c, ...);
+ * none of the optional ones. */
+#define DEV_OP_OPTIONAL(name, NAME, params)
+#define DEV_OP(name, NAME, params) mltc_status ocl_##name params;
+#include "device/device_ops.def"
 
 #endif

@@ -136,27 +136,11 @@ static const dev_ops vk_ops = {
     .copy = vk_copy,
     .fill = vk_fill,
     .sync = vk_sync,
-    .matmul = vk_matmul,
-    .bias_add = vk_bias_add,
-    .bias_backward = vk_bias_backward,
-    .layernorm_forward = vk_layernorm_forward,
-    .layernorm_backward = vk_layernorm_backward,
-    .gelu_forward = vk_gelu_forward,
-    .gelu_backward = vk_gelu_backward,
-    .softmax_forward = vk_softmax_forward,
-    .softmax_backward = vk_softmax_backward,
-    .gather_rows = vk_gather_rows,
-    .scatter_add_rows = vk_scatter_add_rows,
-    .dropout_forward = vk_dropout_forward,
-    .axpby = vk_axpby,
-    .crossentropy_forward = vk_crossentropy_forward,
-    .crossentropy_backward = vk_crossentropy_backward,
-    .bce_forward = vk_bce_forward,
-    .bce_backward = vk_bce_backward,
-    .label_attention_forward = vk_label_attention_forward,
-    .label_attention_backward = vk_label_attention_backward,
-    .sumsq = vk_sumsq,
-    .adamw = vk_adamw,
+    /* Every op of device_ops.def but the optional attention_forward (dev_attention_forward runs
+     * it as three ops). */
+#define DEV_OP_OPTIONAL(name, NAME, params)
+#define DEV_OP(name, NAME, params) .name = vk_##name,
+#include "device/device_ops.def"
 };
 
 static mltc_status open_device(vk_ctx *c, int index) {

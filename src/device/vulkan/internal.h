@@ -192,44 +192,21 @@ mltc_status vk_dispatch(vk_ctx *c, const char *op, const char *name, int spec0, 
  * exceeds the device limit (shaders rebuild the index as y * num_groups.x + x). */
 void vk_groups_2d(const vk_ctx *c, uint64_t items, uint32_t per_group, uint32_t *gx, uint32_t *gy);
 
-/* the ops, one file per family */
-/* Rows per chunk in the deterministic column reductions (bias and layernorm gradients):
- * each (chunk, column) sums its rows in order, then the chunks are added in order. */
+/* elementwise.c: rows per chunk in the deterministic column reductions (bias and layernorm
+ * gradients): each (chunk, column) sums its rows in order, then the chunks are added in order. */
 #define VK_COLSUM_ROWS 64u
 /* dst[c] += sum over j < nchunks, in order, of partial[p_off + j*cols + c]. */
 mltc_status vk_colsum(vk_ctx *c, const char *op, dev_buf *partial, uint32_t p_off, uint32_t nchunks, int cols,
                       dev_view dst);
+
+/* backend.c: the vtable's copy and fill (sumsq writes its zero with vk_fill). */
 mltc_status vk_copy(dev_ctx *ctx, dev_view dst, dev_view src, size_t n);
 mltc_status vk_fill(dev_ctx *ctx, dev_view dst, size_t n, float value);
-mltc_status vk_matmul(dev_ctx *ctx, const dev_gemm *g);
-mltc_status vk_bias_add(dev_ctx *ctx, dev_view y, dev_view bias, int rows, int cols);
-mltc_status vk_bias_backward(dev_ctx *ctx, dev_view dbias, dev_view dy, int rows, int cols);
-mltc_status vk_layernorm_forward(dev_ctx *ctx, dev_view y, dev_view mean, dev_view rstd, dev_view x, dev_view w,
-                                 dev_view b, int rows, int cols, float eps);
-mltc_status vk_layernorm_backward(dev_ctx *ctx, dev_view dx, dev_view dw, dev_view db, dev_view dy, dev_view x,
-                                  dev_view w, dev_view mean, dev_view rstd, int rows, int cols);
-mltc_status vk_gelu_forward(dev_ctx *ctx, dev_view y, dev_view x, size_t n);
-mltc_status vk_gelu_backward(dev_ctx *ctx, dev_view dx, dev_view dy, dev_view x, size_t n);
-mltc_status vk_softmax_forward(dev_ctx *ctx, const dev_softmax *s, dev_view y, dev_view x);
-mltc_status vk_softmax_backward(dev_ctx *ctx, const dev_softmax *s, dev_view dx, dev_view dy, dev_view y,
-                                dev_view yd);
-mltc_status vk_gather_rows(dev_ctx *ctx, dev_view y, dev_view table, dev_view idx, int n, int cols, int table_rows,
-                           float beta);
-mltc_status vk_scatter_add_rows(dev_ctx *ctx, dev_view dst, dev_view src, const dev_rows_plan *plan, int cols);
-mltc_status vk_dropout_forward(dev_ctx *ctx, dev_view y, dev_view x, size_t n, float p, uint64_t seed,
-                               uint64_t offset);
-mltc_status vk_axpby(dev_ctx *ctx, dev_view y, float alpha, dev_view a, float beta, dev_view b, size_t n);
-mltc_status vk_crossentropy_forward(dev_ctx *ctx, dev_view loss, dev_view logits, dev_view target, int rows,
-                                    int vocab);
-mltc_status vk_crossentropy_backward(dev_ctx *ctx, dev_view dlogits, dev_view logits, dev_view target, int rows,
-                                     int vocab, float scale);
-mltc_status vk_bce_forward(dev_ctx *ctx, dev_view loss, dev_view logits, dev_view targets, size_t n);
-mltc_status vk_bce_backward(dev_ctx *ctx, dev_view dlogits, dev_view logits, dev_view targets, size_t n,
-                            float scale);
-mltc_status vk_label_attention_forward(dev_ctx *ctx, const dev_label_attention *a);
-mltc_status vk_label_attention_backward(dev_ctx *ctx, const dev_label_attention *a, dev_view dh, dev_view dl,
-                                        dev_view dout);
-mltc_status vk_sumsq(dev_ctx *ctx, dev_view out, dev_view x, size_t n);
-mltc_status vk_adamw(dev_ctx *ctx, const dev_adamw_args *a);
+
+/* The ops of device_ops.def, vk_<name>, each in the file of its family (matmul.c, norm.c, ...);
+ * none of the optional ones. */
+#define DEV_OP_OPTIONAL(name, NAME, params)
+#define DEV_OP(name, NAME, params) mltc_status vk_##name params;
+#include "device/device_ops.def"
 
 #endif
