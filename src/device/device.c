@@ -100,12 +100,6 @@ static mltc_status check_ctx(dev_ctx *ctx) {
     return ctx ? MLTC_OK : MLTC_ERR_INVALID_ARGUMENT; /* no ctx: nowhere to write a message */
 }
 
-#define TRY(x)                                                                                                    \
-    do {                                                                                                          \
-        mltc_status st_ = (x);                                                                                    \
-        if (st_ != MLTC_OK) return st_;                                                                           \
-    } while (0)
-
 /* Dispatch through the profiling hook: with profiling off everywhere, one branch. */
 #define DISPATCH(ctx, bucket, call)                                                                               \
     do {                                                                                                          \

@@ -6,12 +6,6 @@
 
 #include "model/bert_internal.h"
 
-#define TRY(x)                            \
-    do {                                  \
-        mltc_status st_ = (x);            \
-        if (st_ != MLTC_OK) return st_;   \
-    } while (0)
-
 /* For y = x W^T + b (x [n, in], W [out, in]) given dy [n, out]:
  * dW += dy^T x, db += sum of dy over rows, and dx = dx_beta * dx + dy W (dx_beta 1 adds a
  * residual gradient already in dx). */

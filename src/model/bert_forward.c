@@ -5,12 +5,6 @@
 
 #include "model/bert_internal.h"
 
-#define TRY(x)                            \
-    do {                                  \
-        mltc_status st_ = (x);            \
-        if (st_ != MLTC_OK) return st_;   \
-    } while (0)
-
 /* Checks and uploads ids, token types, positions and the mask; keeps host copies of the
  * indices for the backward's scatter plans. */
 static mltc_status inputs_upload(bert_model *m, const int32_t *ids, const int32_t *types, const int32_t *mask, int B,

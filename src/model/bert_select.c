@@ -16,12 +16,6 @@
 
 #include "model/bert_internal.h"
 
-#define TRY(x)                            \
-    do {                                  \
-        mltc_status st_ = (x);            \
-        if (st_ != MLTC_OK) return st_;   \
-    } while (0)
-
 mltc_status bert_select_outputs(bert_model *m, const int32_t *positions, int R) {
     dev_ctx *dev = m->dev;
     if (R < 0 || R > m->max_seq || (R > 0 && !positions))
