@@ -239,6 +239,13 @@ mltc_status dev_matmul(dev_ctx *ctx, const dev_gemm *g) {
     DISPATCH(ctx, dev_gemm_problems(g) > 1 ? DEV_PROF_MATMUL_BATCHED : DEV_OP_MATMUL, ctx->ops->matmul(ctx, g));
 }
 
+mltc_status dev_gemm_rm(dev_ctx *ctx, int trans_a, int trans_b, int m, int n, int k, float beta, dev_view a, int lda,
+                        dev_view b, int ldb, dev_view c, int ldc) {
+    dev_gemm g = {.trans_a = trans_a, .trans_b = trans_b, .m = m, .n = n, .k = k, .alpha = 1.0f, .beta = beta,
+                  .a = a, .lda = lda, .b = b, .ldb = ldb, .c = c, .ldc = ldc, .batch = 1};
+    return dev_matmul(ctx, &g);
+}
+
 mltc_status dev_set_matmul_precision(dev_ctx *ctx, dev_precision p) {
     TRY(check_ctx(ctx));
     if (p != DEV_PREC_FP32) {

@@ -230,6 +230,10 @@ mltc_status dev_sync(dev_ctx *ctx);
 int dev_supports(dev_ctx *ctx, dev_op op);
 
 mltc_status dev_matmul(dev_ctx *ctx, const dev_gemm *g);
+/* One plain row-major product through dev_matmul: C = op(A) op(B) + beta C (alpha 1, batch 1, no
+ * bias), A, B and C with leading dimensions lda, ldb and ldc. */
+mltc_status dev_gemm_rm(dev_ctx *ctx, int trans_a, int trans_b, int m, int n, int k, float beta, dev_view a, int lda,
+                        dev_view b, int ldb, dev_view c, int ldc);
 mltc_status dev_bias_add(dev_ctx *ctx, dev_view y, dev_view bias, int rows, int cols);
 mltc_status dev_bias_backward(dev_ctx *ctx, dev_view dbias, dev_view dy, int rows, int cols);
 mltc_status dev_layernorm_forward(dev_ctx *ctx, dev_view y, dev_view mean, dev_view rstd, dev_view x, dev_view w,

@@ -445,13 +445,6 @@ mltc_status bert_resize_vocab(bert_model *m, int new_vocab, uint64_t seed) {
 
 /* ---- gemm helpers --------------------------------------------------------------------- */
 
-mltc_status bert_gemm(dev_ctx *dev, int trans_a, int trans_b, int m, int n, int k, float beta, dev_view a, int lda,
-                      dev_view b, int ldb, dev_view c, int ldc) {
-    dev_gemm g = {.trans_a = trans_a, .trans_b = trans_b, .m = m, .n = n, .k = k, .alpha = 1.0f, .beta = beta,
-                  .a = a, .b = b, .c = c, .lda = lda, .ldb = ldb, .ldc = ldc, .batch = 1};
-    return dev_matmul(dev, &g);
-}
-
 dev_gemm bert_heads_gemm(int trans_a, int trans_b, int m, int n, int k, bert_heads a, bert_heads b, bert_heads c,
                          int batch, int heads) {
     return (dev_gemm){.trans_a = trans_a, .trans_b = trans_b, .m = m, .n = n, .k = k, .alpha = 1.0f, .beta = 0.0f,

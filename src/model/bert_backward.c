@@ -13,8 +13,8 @@ mltc_status bert_linear_backward(bert_model *m, dev_view dx, float dx_beta, dev_
                                  size_t b_off, int n, int in, int out) {
     dev_ctx *dev = m->dev;
     TRY(dev_bias_backward(dev, bert_gv(m, b_off), dy, n, out));
-    TRY(bert_gemm(dev, 1, 0, out, in, n, 1.0f, dy, out, x, in, bert_gv(m, w_off), in));
-    return bert_gemm(dev, 0, 0, n, in, out, dx_beta, dy, out, bert_pv(m, w_off), in, dx, in);
+    TRY(dev_gemm_rm(dev, 1, 0, out, in, n, 1.0f, dy, out, x, in, bert_gv(m, w_off), in));
+    return dev_gemm_rm(dev, 0, 0, n, in, out, dx_beta, dy, out, bert_pv(m, w_off), in, dx, in);
 }
 
 /* dx = the dropout's gradient of dy into `tmp` (which may be dy), or dy itself when p == 0. The

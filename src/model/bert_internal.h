@@ -145,11 +145,8 @@ mltc_status bert_attention_backward(bert_model *m, int l, int R, const bert_qkv 
 mltc_status bert_last_layer_forward_selected(bert_model *m, int l, dev_view x);
 mltc_status bert_last_layer_backward_selected(bert_model *m, int l, dev_view x, dev_view dout);
 
-/* Small helpers that build dev_gemm for the two shapes the encoder uses. */
-mltc_status bert_gemm(dev_ctx *dev, int trans_a, int trans_b, int m, int n, int k, float beta, dev_view a, int lda,
-                      dev_view b, int ldb, dev_view c, int ldc);
 /* C = op(A) op(B) for every sequence and head (batch x heads problems, beta 0): the dev_gemm,
- * and the product run. */
+ * and the product run. (One plain product is dev_gemm_rm.) */
 dev_gemm bert_heads_gemm(int trans_a, int trans_b, int m, int n, int k, bert_heads a, bert_heads b, bert_heads c,
                          int batch, int heads);
 mltc_status bert_gemm_heads(dev_ctx *dev, int trans_a, int trans_b, int m, int n, int k, bert_heads a, bert_heads b,
