@@ -483,10 +483,12 @@ static void test_cli(const char *argv0) {
     cJSON *j = text ? cJSON_Parse(text) : NULL;
     static const char *const keys[] = {"hamming_loss", "micro_precision", "micro_recall", "micro_f1", "macro_f1",
                                        "subset_accuracy", "micro_jaccard", "n_examples", "n_labels"};
-    int keys_ok = j && cJSON_GetArraySize(j) == 9;
+    /* The 9 scores, and the labels by training frequency (a trained checkpoint records it). */
+    int keys_ok = j && cJSON_GetArraySize(j) == 10 &&
+                  cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "by_label_frequency")) == 3;
     for (int k = 0; keys_ok && k < 9; k++) keys_ok = cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(j, keys[k]));
     tu_check(rc == 0 && keys_ok && cJSON_GetObjectItemCaseSensitive(j, "n_examples")->valuedouble == 16,
-             "mltc eval --json: exit %d, the 9 keys and 16 examples: %s", rc, text ? text : "");
+             "mltc eval --json: exit %d, the 9 keys, by_label_frequency and 16 examples: %s", rc, text ? text : "");
     cJSON_Delete(j);
     free(text);
     snprintf(args, sizeof args, "eval --checkpoint '%s' --data '%s'", ckpt, eval_path);

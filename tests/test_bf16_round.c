@@ -1,4 +1,4 @@
-/* fp32 -> bf16 rounding of the CPU's bf16 GEMM operands (src/device/cpu_bf16.c), both paths:
+/* fp32 -> bf16 rounding of the CPU's bf16 GEMM operands (src/device/cpu/bf16.c), both paths:
  * the portable loop, and AVX512-BF16's instruction where this CPU has it.
  *
  * Each is held to a reference written here another way: the nearest bf16 found by comparing the
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "device/cpu_internal.h"
+#include "device/cpu/internal.h"
 #include "testutil.h"
 
 static float from_bits(uint32_t u) {

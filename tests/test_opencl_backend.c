@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "device/opencl.h"
+#include "device/opencl/opencl.h"
 #include "testutil.h"
 
 #ifndef MLTC_HAVE_OPENCL

@@ -16,7 +16,7 @@ int main(void) {
     return TU_SKIP;
 }
 #else
-#include "device/vulkan_internal.h"
+#include "device/vulkan/internal.h"
 
 static dev_ctx *ctx;
 static mltc_error err;

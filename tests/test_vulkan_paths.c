@@ -21,7 +21,7 @@ int main(void) {
     return TU_SKIP;
 }
 #else
-#include "device/vulkan_internal.h"
+#include "device/vulkan/internal.h"
 
 static dev_ctx *V, *H; /* Vulkan under test, CPU oracle */
 static mltc_error ev, eh;

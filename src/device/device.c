@@ -29,28 +29,8 @@ static const dev_backend *const backends[] = {
 const dev_backend *const *dev_backends(void) { return backends; }
 
 static const char *const op_names[DEV_OP_COUNT] = {
-    [DEV_OP_MATMUL] = "matmul",
-    [DEV_OP_BIAS_ADD] = "bias_add",
-    [DEV_OP_BIAS_BACKWARD] = "bias_backward",
-    [DEV_OP_LAYERNORM_FORWARD] = "layernorm_forward",
-    [DEV_OP_LAYERNORM_BACKWARD] = "layernorm_backward",
-    [DEV_OP_GELU_FORWARD] = "gelu_forward",
-    [DEV_OP_GELU_BACKWARD] = "gelu_backward",
-    [DEV_OP_SOFTMAX_FORWARD] = "softmax_forward",
-    [DEV_OP_SOFTMAX_BACKWARD] = "softmax_backward",
-    [DEV_OP_GATHER_ROWS] = "gather_rows",
-    [DEV_OP_SCATTER_ADD_ROWS] = "scatter_add_rows",
-    [DEV_OP_DROPOUT_FORWARD] = "dropout_forward",
-    [DEV_OP_AXPBY] = "axpby",
-    [DEV_OP_CROSSENTROPY_FORWARD] = "crossentropy_forward",
-    [DEV_OP_CROSSENTROPY_BACKWARD] = "crossentropy_backward",
-    [DEV_OP_BCE_FORWARD] = "bce_forward",
-    [DEV_OP_BCE_BACKWARD] = "bce_backward",
-    [DEV_OP_LABEL_ATTENTION_FORWARD] = "label_attention_forward",
-    [DEV_OP_LABEL_ATTENTION_BACKWARD] = "label_attention_backward",
-    [DEV_OP_SUMSQ] = "sumsq",
-    [DEV_OP_ADAMW] = "adamw",
-    [DEV_OP_ATTENTION_FORWARD] = "attention_forward",
+#define DEV_OP(name, NAME, params) [DEV_OP_##NAME] = #name,
+#include "device/device_ops.def"
 };
 
 const char *dev_op_name(dev_op op) { return (op >= 0 && op < DEV_OP_COUNT) ? op_names[op] : "unknown op"; }
@@ -119,12 +99,6 @@ static mltc_status check_view(dev_ctx *ctx, const char *op, const char *arg, dev
 static mltc_status check_ctx(dev_ctx *ctx) {
     return ctx ? MLTC_OK : MLTC_ERR_INVALID_ARGUMENT; /* no ctx: nowhere to write a message */
 }
-
-#define TRY(x)                                                                                                    \
-    do {                                                                                                          \
-        mltc_status st_ = (x);                                                                                    \
-        if (st_ != MLTC_OK) return st_;                                                                           \
-    } while (0)
 
 /* Dispatch through the profiling hook: with profiling off everywhere, one branch. */
 #define DISPATCH(ctx, bucket, call)                                                                               \
@@ -263,6 +237,13 @@ mltc_status dev_matmul(dev_ctx *ctx, const dev_gemm *g) {
     TRY(check_ctx(ctx));
     TRY(check_gemm(ctx, g));
     DISPATCH(ctx, dev_gemm_problems(g) > 1 ? DEV_PROF_MATMUL_BATCHED : DEV_OP_MATMUL, ctx->ops->matmul(ctx, g));
+}
+
+mltc_status dev_gemm_rm(dev_ctx *ctx, int trans_a, int trans_b, int m, int n, int k, float beta, dev_view a, int lda,
+                        dev_view b, int ldb, dev_view c, int ldc) {
+    dev_gemm g = {.trans_a = trans_a, .trans_b = trans_b, .m = m, .n = n, .k = k, .alpha = 1.0f, .beta = beta,
+                  .a = a, .lda = lda, .b = b, .ldb = ldb, .c = c, .ldc = ldc, .batch = 1};
+    return dev_matmul(ctx, &g);
 }
 
 mltc_status dev_set_matmul_precision(dev_ctx *ctx, dev_precision p) {

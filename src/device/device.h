@@ -18,6 +18,23 @@
  *    negative sizes, views that run past their buffer) before a backend sees them, so a
  *    backend implements only valid calls; a bad call returns MLTC_ERR_INVALID_ARGUMENT with
  *    a message naming the op and the argument.
+ *
+ * Adding an op. The list of ops is src/device/device_ops.def; the dev_op enum, the op names, the
+ * vtable's entries and every backend's declarations and vtable initialisers are made from it.
+ * For an op `foo` of family F (the [F] the list gives each op, e.g. elementwise), the files to
+ * touch are:
+ *  1. src/device/device_ops.def: DEV_OP(foo, FOO, (dev_ctx *ctx, ...)) and a comment saying what
+ *     it computes (DEV_OP_OPTIONAL if a backend may go without it; dev_foo then needs a fallback).
+ *  2. src/device/device.c: dev_foo, the checked wrapper (every argument checked, then
+ *     DISPATCH(ctx, DEV_OP_FOO, ctx->ops->foo(...))), declared at the end of this file.
+ *  3. src/device/cpu/F.c: cpu_foo, the reference every other backend is tested against.
+ *  4. src/device/opencl/F.c: ocl_foo; its kernel in kernels_cl/F.cl (softmax.cl for attention),
+ *     with a K_FOO in opencl/internal.h's ocl_kernel_id and its row in opencl/cache.c's table.
+ *  5. src/device/vulkan/F.c: vk_foo; its shader, shaders/foo.comp.
+ *  6. tests/test_ops.c: foo on every backend against a double-precision reference written from
+ *     the comment in (1); for a backward op, tests/test_gradcheck.c against its forward.
+ *  7. tools/bench_ops.c: a row, in GFLOP/s or GB/s.
+ * A backend without its <prefix>_foo does not link: the vtable names it.
  */
 #ifndef MLTC_DEVICE_H
 #define MLTC_DEVICE_H
@@ -44,29 +61,10 @@ static inline dev_view dev_at(dev_view v, size_t elems) {
     return r;
 }
 
+/* The ops, DEV_OP_MATMUL ... in the order of device_ops.def. */
 typedef enum dev_op {
-    DEV_OP_MATMUL,
-    DEV_OP_BIAS_ADD,
-    DEV_OP_BIAS_BACKWARD,
-    DEV_OP_LAYERNORM_FORWARD,
-    DEV_OP_LAYERNORM_BACKWARD,
-    DEV_OP_GELU_FORWARD,
-    DEV_OP_GELU_BACKWARD,
-    DEV_OP_SOFTMAX_FORWARD,
-    DEV_OP_SOFTMAX_BACKWARD,
-    DEV_OP_GATHER_ROWS,
-    DEV_OP_SCATTER_ADD_ROWS,
-    DEV_OP_DROPOUT_FORWARD,
-    DEV_OP_AXPBY,
-    DEV_OP_CROSSENTROPY_FORWARD,
-    DEV_OP_CROSSENTROPY_BACKWARD,
-    DEV_OP_BCE_FORWARD,
-    DEV_OP_BCE_BACKWARD,
-    DEV_OP_LABEL_ATTENTION_FORWARD,
-    DEV_OP_LABEL_ATTENTION_BACKWARD,
-    DEV_OP_SUMSQ,
-    DEV_OP_ADAMW,
-    DEV_OP_ATTENTION_FORWARD,
+#define DEV_OP(name, NAME, params) DEV_OP_##NAME,
+#include "device/device_ops.def"
     DEV_OP_COUNT
 } dev_op;
 
@@ -184,87 +182,14 @@ typedef struct dev_ops {
     mltc_status (*fill)(dev_ctx *ctx, dev_view dst, size_t n, float value);
     mltc_status (*sync)(dev_ctx *ctx);
 
-    mltc_status (*matmul)(dev_ctx *ctx, const dev_gemm *g);
     /* Optional (NULL: fp32 only): MLTC_OK when matmul can run in precision p on this device
      * (then it reads ctx->matmul_precision), else MLTC_ERR_UNSUPPORTED saying why. */
     mltc_status (*check_precision)(dev_ctx *ctx, dev_precision p);
 
-    /* y[rows, cols] += bias[cols] broadcast over rows (in place). */
-    mltc_status (*bias_add)(dev_ctx *ctx, dev_view y, dev_view bias, int rows, int cols);
-    /* dbias[cols] += sum over rows of dy[rows, cols]. */
-    mltc_status (*bias_backward)(dev_ctx *ctx, dev_view dbias, dev_view dy, int rows, int cols);
-
-    /* y = (x - mean) * rstd * w + b over the last axis of x[rows, cols]; saves mean[rows],
-     * rstd[rows] (1 / sqrt(var + eps), biased variance). */
-    mltc_status (*layernorm_forward)(dev_ctx *ctx, dev_view y, dev_view mean, dev_view rstd, dev_view x,
-                                     dev_view w, dev_view b, int rows, int cols, float eps);
-    /* dx = ... (written: dx is not read), dw += ..., db += ... */
-    mltc_status (*layernorm_backward)(dev_ctx *ctx, dev_view dx, dev_view dw, dev_view db, dev_view dy,
-                                      dev_view x, dev_view w, dev_view mean, dev_view rstd, int rows, int cols);
-
-    /* y = x * 0.5 * (1 + erf(x / sqrt 2)), elementwise; y may equal x. */
-    mltc_status (*gelu_forward)(dev_ctx *ctx, dev_view y, dev_view x, size_t n);
-    /* dx = dy * gelu'(x) (written: dx is not read; dx may equal dy) */
-    mltc_status (*gelu_backward)(dev_ctx *ctx, dev_view dx, dev_view dy, dev_view x, size_t n);
-
-    mltc_status (*softmax_forward)(dev_ctx *ctx, const dev_softmax *s, dev_view y, dev_view x);
-    /* Optional (NULL: dev_attention_forward runs the three ops): pv->c = softmax(qk) x pv->b for
-     * inference, with the scores and probabilities (qk->c, pv->a) never written, so each head's
-     * can stay in cache. The shapes are checked by dev_attention_forward. */
-    mltc_status (*attention_forward)(dev_ctx *ctx, const dev_gemm *qk, const dev_softmax *sm, const dev_gemm *pv);
-    /* dx = scale * y * (dy - sum_j dy*y), written, not accumulated (its one caller would otherwise
-     * clear a [B, H, R, T] buffer first); dx may be dy (in place). With yd (buf != NULL): the
-     * softmax's output went through dropout, yd = dropout(y), and dy is the gradient of yd; then
-     * dx = scale * (yd * dy - y * sum_j dy*yd), the dropout's backward folded in (yd is zero where
-     * an element was dropped and y * keep-scale elsewhere), with no mask to draw again. */
-    mltc_status (*softmax_backward)(dev_ctx *ctx, const dev_softmax *s, dev_view dx, dev_view dy, dev_view y,
-                                    dev_view yd);
-
-    /* y[i, :] = beta*y[i, :] + table[idx[i], :] for i < n, table rows of `cols` floats, idx
-     * int32 in [0, table_rows). beta is 0 or 1 (embedding sums use 1); with 0, y is not read.
-     * An index outside the table reads as a zero row (a device cannot report it). Used for
-     * embeddings and for picking rows such as [CLS] or label positions. */
-    mltc_status (*gather_rows)(dev_ctx *ctx, dev_view y, dev_view table, dev_view idx, int n, int cols,
-                               int table_rows, float beta);
-    /* The gradient of gather_rows: see dev_rows_plan. Segments whose row lies past the end of
-     * dst are skipped (the wrapper cannot know how many rows dst holds). */
-    mltc_status (*scatter_add_rows)(dev_ctx *ctx, dev_view dst, dev_view src, const dev_rows_plan *plan, int cols);
-
-    /* Inverted dropout with probability p: y = keep ? x / (1-p) : 0, where element i keeps
-     * iff philox_uniform(seed, offset + i) >= p (see philox.h). y may equal x. Its backward is
-     * itself: dx = dropout_forward(dy) with the same seed and offset. */
-    mltc_status (*dropout_forward)(dev_ctx *ctx, dev_view y, dev_view x, size_t n, float p, uint64_t seed,
-                                   uint64_t offset);
-
-    /* y = alpha*a + beta*b elementwise (residual add, gradient accumulation, scaling).
-     * y may equal a or b. */
-    mltc_status (*axpby)(dev_ctx *ctx, dev_view y, float alpha, dev_view a, float beta, dev_view b, size_t n);
-
-    /* loss[i] = logsumexp(logits[i, :]) - logits[i, target[i]] for i < rows; target int32,
-     * -1 (or any value outside [0, vocab)) means ignored: loss 0 and no gradient. */
-    mltc_status (*crossentropy_forward)(dev_ctx *ctx, dev_view loss, dev_view logits, dev_view target, int rows,
-                                        int vocab);
-    /* dlogits[i, :] += scale * (softmax(logits[i, :]) - onehot(target[i])) for non-ignored rows. */
-    mltc_status (*crossentropy_backward)(dev_ctx *ctx, dev_view dlogits, dev_view logits, dev_view target,
-                                         int rows, int vocab, float scale);
-
-    /* loss[i] = max(x,0) - x*y + log(1 + exp(-|x|)) for logits x, targets y in [0, 1]. */
-    mltc_status (*bce_forward)(dev_ctx *ctx, dev_view loss, dev_view logits, dev_view targets, size_t n);
-    /* dlogits[i] += scale * (sigmoid(x) - y) */
-    mltc_status (*bce_backward)(dev_ctx *ctx, dev_view dlogits, dev_view logits, dev_view targets, size_t n,
-                                float scale);
-
-    mltc_status (*label_attention_forward)(dev_ctx *ctx, const dev_label_attention *a);
-    /* dh += d out / d h, dl += d out / d l, given dout[batch, dim] and the saved weights and
-     * argmax in a. dl is summed over (b, t) in increasing order for each label (deterministic). */
-    mltc_status (*label_attention_backward)(dev_ctx *ctx, const dev_label_attention *a, dev_view dh, dev_view dl,
-                                            dev_view dout);
-
-    /* out[0] = sum of x[i]^2 for i < n, accumulated in at least float precision (the CPU uses
-     * double) and reduced in a fixed order: the same bits on every run of a backend. */
-    mltc_status (*sumsq)(dev_ctx *ctx, dev_view out, dev_view x, size_t n);
-
-    mltc_status (*adamw)(dev_ctx *ctx, const dev_adamw_args *a);
+    /* The ops: mltc_status (*name)(params) for each entry of device_ops.def, which says what
+     * each computes. An optional one (DEV_OP_OPTIONAL) may be NULL. */
+#define DEV_OP(name, NAME, params) mltc_status(*name) params;
+#include "device/device_ops.def"
 } dev_ops;
 
 /* The part of every backend context that shared code reads. Backends embed it first. */
@@ -305,6 +230,10 @@ mltc_status dev_sync(dev_ctx *ctx);
 int dev_supports(dev_ctx *ctx, dev_op op);
 
 mltc_status dev_matmul(dev_ctx *ctx, const dev_gemm *g);
+/* One plain row-major product through dev_matmul: C = op(A) op(B) + beta C (alpha 1, batch 1, no
+ * bias), A, B and C with leading dimensions lda, ldb and ldc. */
+mltc_status dev_gemm_rm(dev_ctx *ctx, int trans_a, int trans_b, int m, int n, int k, float beta, dev_view a, int lda,
+                        dev_view b, int ldb, dev_view c, int ldc);
 mltc_status dev_bias_add(dev_ctx *ctx, dev_view y, dev_view bias, int rows, int cols);
 mltc_status dev_bias_backward(dev_ctx *ctx, dev_view dbias, dev_view dy, int rows, int cols);
 mltc_status dev_layernorm_forward(dev_ctx *ctx, dev_view y, dev_view mean, dev_view rstd, dev_view x, dev_view w,

@@ -1,5 +1,6 @@
 /* The encoder's memory: parameter layout and tensor table, buffers, accessors, vocabulary
- * resizing. The passes themselves are in bert_forward.c and bert_backward.c. */
+ * resizing. The passes themselves are in bert_forward.c and bert_backward.c (the last layer
+ * at selected positions in bert_select.c), built from the layer pieces of bert_layer.c. */
 #include "model/bert_internal.h"
 
 #include <math.h>
@@ -441,51 +442,4 @@ mltc_status bert_resize_vocab(bert_model *m, int new_vocab, uint64_t seed) {
     m->grads = nw.grads;
     m->have_forward = 0; /* a backward must follow a forward on the new table */
     return MLTC_OK;
-}
-
-/* ---- gemm helpers --------------------------------------------------------------------- */
-
-mltc_status bert_gemm(dev_ctx *dev, int trans_a, int trans_b, int m, int n, int k, float beta, dev_view a, int lda,
-                      dev_view b, int ldb, dev_view c, int ldc) {
-    dev_gemm g = {.trans_a = trans_a, .trans_b = trans_b, .m = m, .n = n, .k = k, .alpha = 1.0f, .beta = beta,
-                  .a = a, .b = b, .c = c, .lda = lda, .ldb = ldb, .ldc = ldc, .batch = 1};
-    return dev_matmul(dev, &g);
-}
-
-dev_gemm bert_heads_gemm(int trans_a, int trans_b, int m, int n, int k, bert_heads a, bert_heads b, bert_heads c,
-                         int batch, int heads) {
-    return (dev_gemm){.trans_a = trans_a, .trans_b = trans_b, .m = m, .n = n, .k = k, .alpha = 1.0f, .beta = 0.0f,
-                      .a = a.v, .b = b.v, .c = c.v, .lda = a.ld, .ldb = b.ld, .ldc = c.ld,
-                      .stride_a = a.stride, .stride_b = b.stride, .stride_c = c.stride, .batch = batch,
-                      .heads = heads, .head_stride_a = a.head_stride, .head_stride_b = b.head_stride,
-                      .head_stride_c = c.head_stride};
-}
-
-mltc_status bert_gemm_heads(dev_ctx *dev, int trans_a, int trans_b, int m, int n, int k, bert_heads a, bert_heads b,
-                            bert_heads c, int batch, int heads) {
-    dev_gemm g = bert_heads_gemm(trans_a, trans_b, m, n, k, a, b, c, batch, heads);
-    return dev_matmul(dev, &g);
-}
-
-bert_heads bert_row_heads(const bert_model *m, dev_view v, int rows, int ld) {
-    return (bert_heads){v, ld, (long)rows * ld, m->cfg.hidden_size / m->cfg.num_heads};
-}
-
-bert_heads bert_score_heads(const bert_model *m, dev_view v, int R) {
-    long RT = (long)R * m->T;
-    return (bert_heads){v, m->T, m->cfg.num_heads * RT, RT};
-}
-
-bert_qkv bert_qkv_full(const bert_model *m, dev_view base) {
-    size_t C = (size_t)m->cfg.hidden_size;
-    int T = m->T, ld = 3 * (int)C;
-    return (bert_qkv){bert_row_heads(m, base, T, ld), bert_row_heads(m, dev_at(base, C), T, ld),
-                      bert_row_heads(m, dev_at(base, 2 * C), T, ld)};
-}
-
-bert_qkv bert_qkv_selected(const bert_model *m, dev_view base, int R) {
-    size_t C = (size_t)m->cfg.hidden_size;
-    dev_view kv = dev_at(base, (size_t)m->B * m->T * C);
-    return (bert_qkv){bert_row_heads(m, base, R, (int)C), bert_row_heads(m, kv, m->T, 2 * (int)C),
-                      bert_row_heads(m, dev_at(kv, C), m->T, 2 * (int)C)};
 }

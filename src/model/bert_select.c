@@ -14,13 +14,7 @@
  * the residual and the query projection's backward. */
 #include <stdlib.h>
 
-#include "model/bert_internal.h"
-
-#define TRY(x)                            \
-    do {                                  \
-        mltc_status st_ = (x);            \
-        if (st_ != MLTC_OK) return st_;   \
-    } while (0)
+#include "model/bert_layer.h"
 
 mltc_status bert_select_outputs(bert_model *m, const int32_t *positions, int R) {
     dev_ctx *dev = m->dev;

@@ -20,12 +20,6 @@
 #include "model/checkpoint_meta.h"
 #include "model/classifier_internal.h"
 
-#define TRY(x)                                                                                                    \
-    do {                                                                                                          \
-        mltc_status st_ = (x);                                                                                    \
-        if (st_ != MLTC_OK) return st_;                                                                           \
-    } while (0)
-
 #define MLTC_JSON_MAX (64u << 20)
 
 static const char *const checkpoint_files[] = {"model.safetensors", "config.json", "vocab.txt", "mltc.json",
