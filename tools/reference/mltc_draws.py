@@ -139,11 +139,13 @@ def share_dropout(model, head, seed, step_of):
     """Makes a torch_reference.Classifier draw mltc's dropout masks. step_of() gives the training
     step being computed (from 1). The text pass uses the seed, lam's label pass seed ^ "LABELS";
     the last layer's selected outputs (bert: [CLS]; lmmtc: the K label-state positions) index
-    their own smaller tensors in mltc, and do so here."""
+    their own smaller tensors in mltc, and do so here. The bert head with mean pooling reads every
+    position, so mltc selects none and its last layer's masks cover the whole batch."""
     bert = model.bert
     layers = bert.encoder.layer
     last = len(layers) - 1
-    sel = {"bert": [0], "lmmtc": [3 * i + 2 for i in range(model.K)]}.get(head)
+    cls = [0] if getattr(model, "pooling", "cls") == "cls" else None
+    sel = {"bert": cls, "lmmtc": [3 * i + 2 for i in range(model.K)]}.get(head)
     state = {"seed": seed, "step": 1, "select": False, "calls": 0}
 
     def positions_of(layer):

@@ -13,7 +13,9 @@ noise with any real difference in the training math. This removes the noise. For
   3. `mltc train --warmup 1 --max-steps 1`: the first step's learning rate is 0, so its
      checkpoint holds mltc's initial weights (head included) exactly;
   4. `mltc train --epochs --steps --log-every 1` from the same seed (the same initial weights),
-     and torch_reference.train() from the weights of step 3, with the same settings;
+     and torch_reference.train() from the weights of step 3, with the same settings; but for the
+     head's label biases, which the reference sets itself (0, or --label-bias prior's log prior
+     odds of the batch's labels) and mltc's initial ones must equal;
   5. per step: both losses; at the end: per tensor, how far apart the two updates are,
      |w_mltc - w_torch| / |w_torch - w_init| (L2 over the tensor), and the worst one.
 lmmtc trains with its label MLM (--lambda 0.05), the reference masking the label states mltc
@@ -46,6 +48,7 @@ sys.path.insert(0, HERE)
 import compare  # noqa: E402  (dataset_files, mltc_env)
 import textfile  # noqa: E402
 import mltc_draws  # noqa: E402
+import recipe  # noqa: E402  (prior_bias)
 import torch_reference as ref  # noqa: E402
 
 # mltc checkpoint names of the head parameters -> attribute of torch_reference.Classifier
@@ -190,6 +193,7 @@ def train_both(args, head, model_dir, train, labels, tmp):
                                   pooling=getattr(args, "pooling", "cls") if head == "bert" else "cls")
     model = ref.Classifier(model_dir, head, names, tok, rargs)
     to_mltc = load_into(model, head, init)
+    bias_gap = label_bias(args, model, head, init, gold)
     torch_loss = {}
     # The MLM copy is built before the step's forward pass, so its step is the one after the last
     # finished; mltc's steps count from 1 and the stream of row b is step x batch + b.
@@ -203,7 +207,26 @@ def train_both(args, head, model_dir, train, labels, tmp):
         sys.exit("step_check: transformers never called the patched eager_attention_forward; the dropout "
                  "masks of the attention probabilities were not shared")
     return types.SimpleNamespace(ours=mltc_losses(run_out), theirs=torch_loss, init=init, final=final,
-                                 model=model, to_mltc=to_mltc)
+                                 model=model, to_mltc=to_mltc, bias_gap=bias_gap)
+
+
+# The head's per-label bias (recipe v1's --label-bias) by head, as mltc names it.
+LABEL_BIAS = {"bert": "mltc.classifier.bias", "lmmtc": "mltc.lmmtc.state.bias", "lam": "mltc.lam.classifier.bias"}
+
+
+def label_bias(args, model, head, init, gold):
+    """The reference's own initial label biases: 0, or with --label-bias prior the log prior odds
+    of the training batch (recipe.prior_bias, as torch_reference.py sets them), in place of the
+    ones copied from mltc's checkpoint, so that mltc's priors are checked rather than copied.
+    mltc's must be the same float32 numbers to within rounding; returns the largest gap."""
+    want = (recipe.prior_bias(gold.int().tolist()) if getattr(args, "label_bias", "zero") == "prior"
+            else [0.0] * gold.shape[1])
+    model.set_label_bias(want)
+    gap = (init[LABEL_BIAS[head]] - model.b.detach()).abs().max().item()
+    if gap > 1e-6:
+        sys.exit(f"step_check: {head}: mltc's initial {LABEL_BIAS[head]} is {init[LABEL_BIAS[head]].tolist()}, "
+                 f"the --label-bias {getattr(args, 'label_bias', 'zero')} one {want} (apart by {gap:.1e})")
+    return gap
 
 
 def check_head(args, head, model_dir, train, labels, tmp):
@@ -227,6 +250,8 @@ def check_head(args, head, model_dir, train, labels, tmp):
             if moved > 0 and not n.endswith("attention.self.key.bias"):
                 rows.append((apart / moved, n, moved))
     rows.sort(reverse=True)
+    print(f"\ninitial label biases ({getattr(args, 'label_bias', 'zero')}): mltc's within {r.bias_gap:.1e} of the "
+          f"reference's")
     print(f"\nworst loss difference {worst_loss:.1e}; update differences |w_mltc - w_torch| / "
           f"|w_torch - w_init|, the largest {args.show} of {len(rows)} tensors (key biases left out: "
           f"their gradient is 0 but for rounding):\n")
@@ -259,8 +284,8 @@ def main():
     ap.add_argument("--head-lr", type=float, default=0.0, help="recipe v1: the head's peak learning rate on both "
                     "sides (0: --lr, the papers' recipe)")
     ap.add_argument("--pooling", choices=["cls", "mean"], default="cls", help="recipe v1, bert head: pooling on both sides")
-    ap.add_argument("--label-bias", choices=["zero", "prior"], default="zero", help="recipe v1: mltc's initial label "
-                    "biases (the reference starts from mltc's initial weights either way)")
+    ap.add_argument("--label-bias", choices=["zero", "prior"], default="zero", help="recipe v1: the initial label biases "
+                    "on both sides (the reference computes its own prior odds; mltc's must equal them)")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--show", type=int, default=5, help="tensors listed per head")
