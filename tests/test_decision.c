@@ -130,7 +130,9 @@ static void test_dev_split(void) {
     }
     for (size_t i = 0; i < d.n; i++) ordered &= i == 0 || d.ex[i].line > d.ex[i - 1].line;
     tu_check(ordered && labels_ok, "both sets keep the file's order and their labels");
-    tu_status(dev_split(&err, &d, 0.7, 42, &dev), MLTC_ERR_INVALID_ARGUMENT, &err, "a share above 0.5");
+    dataset none = {0};
+    tu_status(dev_split(&err, &d, 0.7, 42, &none), MLTC_ERR_INVALID_ARGUMENT, &err, "a share above 0.5");
+    tu_check(none.n == 0 && none.ex == NULL && d.n == 180, "a refused split leaves both sets as they were");
     dataset_free(&dev);
     dataset_free(&d);
 }

@@ -33,12 +33,10 @@ void err_clear(mltc_error *e);
 
 /* Returns the status of x from the calling function unless it is MLTC_OK:
  * `TRY(dev_alloc(dev, bytes, &buf));`. */
-#ifndef TRY
 #define TRY(x)                                                                                                    \
     do {                                                                                                          \
         mltc_status st_ = (x);                                                                                    \
         if (st_ != MLTC_OK) return st_;                                                                           \
     } while (0)
-#endif
 
 #endif

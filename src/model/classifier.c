@@ -7,19 +7,6 @@
 #include "model/classifier_internal.h"
 #include "model/decision.h"
 
-#define TRY(x)                                                                                                    \
-    do {                                                                                                          \
-        mltc_status st_ = (x);                                                                                    \
-        if (st_ != MLTC_OK) return st_;                                                                           \
-    } while (0)
-
-mltc_status clf_gemm(dev_ctx *dev, int ta, int tb, int m, int n, int k, float beta, dev_view a, int lda, dev_view b,
-                     int ldb, dev_view out, int ldc) {
-    dev_gemm g = {.trans_a = ta, .trans_b = tb, .m = m, .n = n, .k = k, .alpha = 1.0f, .beta = beta,
-                  .a = a, .lda = lda, .b = b, .ldb = ldb, .c = out, .ldc = ldc, .batch = 1};
-    return dev_matmul(dev, &g);
-}
-
 mltc_status clf_plan(classifier *c, const int32_t *idx, int n, int table_rows, dev_view region, dev_rows_plan *plan) {
     return dev_rows_plan_upload(c->dev, idx, n, table_rows, region, c->h_plan, plan);
 }

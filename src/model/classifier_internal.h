@@ -103,10 +103,6 @@ mltc_status clf_finish_setup(classifier *c, int fresh_head);
 /* Uploads the scatter plan for idx[n] into an int32 region of >= 3n + 1 elements. */
 mltc_status clf_plan(classifier *c, const int32_t *idx, int n, int table_rows, dev_view region, dev_rows_plan *plan);
 
-/* Row-major GEMM shorthands over dev_matmul. */
-mltc_status clf_gemm(dev_ctx *dev, int ta, int tb, int m, int n, int k, float beta, dev_view a, int lda, dev_view b,
-                     int ldb, dev_view out, int ldc);
-
 /* Head dropout shares the encoder's Philox key (the settings' seed, or a part's own key under
  * gradient accumulation); heads use sites from BERT_DROPOUT_HEAD_SITE. */
 uint64_t clf_dropout_seed(const classifier *c);

@@ -117,7 +117,7 @@ static mltc_status forward(classifier *c, const head_pass *p) {
         x = h->x;
     }
     /* logits[B, K] = x[B, C] W^T + b */
-    if (!st) st = clf_gemm(d, 0, 1, p->B, c->K, c->C, 0.0f, x, c->C, param_view(&c->head, W), c->C, c->logits, c->K);
+    if (!st) st = dev_gemm_rm(d, 0, 1, p->B, c->K, c->C, 0.0f, x, c->C, param_view(&c->head, W), c->C, c->logits, c->K);
     if (!st) st = dev_bias_add(d, c->logits, param_view(&c->head, B_), p->B, c->K);
     return st;
 }
@@ -128,9 +128,11 @@ static mltc_status backward(classifier *c, const head_pass *p) {
     float pr = head_p(c, p);
     dev_view x = pr > 0 ? h->x : h->cls;
     /* dW[K, C] += dlogits^T x; db += column sums; dx[B, C] = dlogits W */
-    mltc_status st = clf_gemm(d, 1, 0, c->K, c->C, p->B, 1.0f, c->dlogits, c->K, x, c->C, param_grad(&c->head, W), c->C);
+    mltc_status st =
+        dev_gemm_rm(d, 1, 0, c->K, c->C, p->B, 1.0f, c->dlogits, c->K, x, c->C, param_grad(&c->head, W), c->C);
     if (!st) st = dev_bias_backward(d, param_grad(&c->head, B_), c->dlogits, p->B, c->K);
-    if (!st) st = clf_gemm(d, 0, 0, p->B, c->C, c->K, 0.0f, c->dlogits, c->K, param_view(&c->head, W), c->C, h->dx, c->C);
+    if (!st)
+        st = dev_gemm_rm(d, 0, 0, p->B, c->C, c->K, 0.0f, c->dlogits, c->K, param_view(&c->head, W), c->C, h->dx, c->C);
     dev_view dcls = h->dx;
     if (!st && pr > 0) {
         /* a dropout's gradient is the same dropout (mask and scale) of dy */

@@ -154,10 +154,10 @@ static mltc_status forward(classifier *c, const head_pass *p) {
                                  bert_dropout_offset(p->step, BERT_DROPOUT_HEAD_SITE + 1));
         x = h->x;
     }
-    if (!st) st = clf_gemm(d, 0, 1, B, C, C, 0.0f, x, C, param_view(&c->head, DW), C, h->d1, C);
+    if (!st) st = dev_gemm_rm(d, 0, 1, B, C, C, 0.0f, x, C, param_view(&c->head, DW), C, h->d1, C);
     if (!st) st = dev_bias_add(d, h->d1, param_view(&c->head, DBIAS), B, C);
     if (!st) st = dev_gelu_forward(d, h->g1, h->d1, (size_t)B * C);
-    if (!st) st = clf_gemm(d, 0, 1, B, K, C, 0.0f, h->g1, C, param_view(&c->head, CW), C, c->logits, K);
+    if (!st) st = dev_gemm_rm(d, 0, 1, B, K, C, 0.0f, h->g1, C, param_view(&c->head, CW), C, c->logits, K);
     if (!st) st = dev_bias_add(d, c->logits, param_view(&c->head, CB), B, K);
     return st;
 }
@@ -169,13 +169,13 @@ static mltc_status backward(classifier *c, const head_pass *p) {
     size_t bc = (size_t)B * C;
     float pr = head_p(c, p);
     dev_view x = pr > 0 ? h->x : h->att;
-    mltc_status st = clf_gemm(d, 1, 0, K, C, B, 1.0f, c->dlogits, K, h->g1, C, param_grad(&c->head, CW), C);
+    mltc_status st = dev_gemm_rm(d, 1, 0, K, C, B, 1.0f, c->dlogits, K, h->g1, C, param_grad(&c->head, CW), C);
     if (!st) st = dev_bias_backward(d, param_grad(&c->head, CB), c->dlogits, B, K);
-    if (!st) st = clf_gemm(d, 0, 0, B, C, K, 0.0f, c->dlogits, K, param_view(&c->head, CW), C, h->dg1, C);
+    if (!st) st = dev_gemm_rm(d, 0, 0, B, C, K, 0.0f, c->dlogits, K, param_view(&c->head, CW), C, h->dg1, C);
     if (!st) st = dev_gelu_backward(d, h->dd1, h->dg1, h->d1, bc);
-    if (!st) st = clf_gemm(d, 1, 0, C, C, B, 1.0f, h->dd1, C, x, C, param_grad(&c->head, DW), C);
+    if (!st) st = dev_gemm_rm(d, 1, 0, C, C, B, 1.0f, h->dd1, C, x, C, param_grad(&c->head, DW), C);
     if (!st) st = dev_bias_backward(d, param_grad(&c->head, DBIAS), h->dd1, B, C);
-    if (!st) st = clf_gemm(d, 0, 0, B, C, C, 0.0f, h->dd1, C, param_view(&c->head, DW), C, h->dx, C);
+    if (!st) st = dev_gemm_rm(d, 0, 0, B, C, C, 0.0f, h->dd1, C, param_view(&c->head, DW), C, h->dx, C);
     dev_view datt = h->dx;
     if (!st && pr > 0) {
         /* a dropout's gradient is the same dropout (mask and scale) of dy */

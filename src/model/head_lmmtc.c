@@ -171,13 +171,13 @@ static mltc_status mlm_forward(classifier *c, lmmtc_head *h, const head_pass *p)
     if (!st) st = dev_upload(d, h->m_target.buf, h->m_target.off * 4, tgt, 4 * (size_t)M);
     if (!st) st = clf_plan(c, idx, M, p->rows * hT, h->m_plan_region, &h->m_plan);
     if (!st) st = dev_gather_rows(d, h->xm, p->hidden, h->m_idx, M, C, p->rows * hT, 0.0f);
-    if (!st) st = clf_gemm(d, 0, 1, M, C, C, 0.0f, h->xm, C, param_view(&c->head, TW), C, h->t1, C);
+    if (!st) st = dev_gemm_rm(d, 0, 1, M, C, C, 0.0f, h->xm, C, param_view(&c->head, TW), C, h->t1, C);
     if (!st) st = dev_bias_add(d, h->t1, param_view(&c->head, TB), M, C);
     if (!st) st = dev_gelu_forward(d, h->g, h->t1, (size_t)M * C);
     if (!st)
         st = dev_layernorm_forward(d, h->y, h->mean, h->rstd, h->g, param_view(&c->head, LNW),
                                    param_view(&c->head, LNB), M, C, bert_config_of(c->bert)->layer_norm_eps);
-    if (!st) st = clf_gemm(d, 0, 1, M, V, C, 0.0f, h->y, C, bert_word_embeddings(c->bert), C, h->logits, V);
+    if (!st) st = dev_gemm_rm(d, 0, 1, M, V, C, 0.0f, h->y, C, bert_word_embeddings(c->bert), C, h->logits, V);
     if (!st) st = dev_bias_add(d, h->logits, param_view(&c->head, DB), M, V);
     if (!st) st = dev_crossentropy_forward(d, h->loss, h->logits, h->m_target, M, V);
     if (!st) st = dev_download(d, h->loss.buf, h->loss.off * 4, h->h_loss, 4 * (size_t)M);
@@ -222,16 +222,16 @@ static mltc_status mlm_backward(classifier *c, lmmtc_head *h) {
     if (!st) st = dev_crossentropy_backward(d, h->dlogits, h->logits, h->m_target, M, V,
                                                 (float)(c->s.lambda / h->states));
     /* Decoder tied to the word embeddings: dE += dlogits^T Y, dY = dlogits E. */
-    if (!st) st = clf_gemm(d, 1, 0, V, C, M, 1.0f, h->dlogits, V, h->y, C, bert_word_embeddings_grad(c->bert), C);
+    if (!st) st = dev_gemm_rm(d, 1, 0, V, C, M, 1.0f, h->dlogits, V, h->y, C, bert_word_embeddings_grad(c->bert), C);
     if (!st) st = dev_bias_backward(d, param_grad(&c->head, DB), h->dlogits, M, V);
-    if (!st) st = clf_gemm(d, 0, 0, M, C, V, 0.0f, h->dlogits, V, bert_word_embeddings(c->bert), C, h->dy, C);
+    if (!st) st = dev_gemm_rm(d, 0, 0, M, C, V, 0.0f, h->dlogits, V, bert_word_embeddings(c->bert), C, h->dy, C);
     if (!st)
         st = dev_layernorm_backward(d, h->dg, param_grad(&c->head, LNW), param_grad(&c->head, LNB), h->dy, h->g,
                                     param_view(&c->head, LNW), h->mean, h->rstd, M, C);
     if (!st) st = dev_gelu_backward(d, h->dt1, h->dg, h->t1, mc);
-    if (!st) st = clf_gemm(d, 1, 0, C, C, M, 1.0f, h->dt1, C, h->xm, C, param_grad(&c->head, TW), C);
+    if (!st) st = dev_gemm_rm(d, 1, 0, C, C, M, 1.0f, h->dt1, C, h->xm, C, param_grad(&c->head, TW), C);
     if (!st) st = dev_bias_backward(d, param_grad(&c->head, TB), h->dt1, M, C);
-    if (!st) st = clf_gemm(d, 0, 0, M, C, C, 0.0f, h->dt1, C, param_view(&c->head, TW), C, h->dxm, C);
+    if (!st) st = dev_gemm_rm(d, 0, 0, M, C, C, 0.0f, h->dt1, C, param_view(&c->head, TW), C, h->dxm, C);
     if (!st) st = dev_scatter_add_rows(d, c->dhidden, h->dxm, &h->m_plan, C);
     return st;
 }

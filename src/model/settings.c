@@ -166,12 +166,6 @@ static mltc_status get_int(mltc_error *err, const cJSON *obj, const char *where,
     return MLTC_OK;
 }
 
-#define TRY(x)                                                                                                    \
-    do {                                                                                                          \
-        mltc_status st_ = (x);                                                                                    \
-        if (st_ != MLTC_OK) return st_;                                                                           \
-    } while (0)
-
 /* A string setting that must be one of names[n]. */
 static mltc_status get_choice(mltc_error *err, const cJSON *v, const char *where, const char *key,
                               const char *const *names, int n, int *out) {

@@ -16,12 +16,6 @@
 #include "model/labels.h"
 #include "model/settings.h"
 
-#define TRY(x)                                                                                                    \
-    do {                                                                                                          \
-        mltc_status st_ = (x);                                                                                    \
-        if (st_ != MLTC_OK) return st_;                                                                           \
-    } while (0)
-
 void bench_options_default(bench_options *o) {
     *o = (bench_options){.device = NULL, .config = "minilm", .seq = 128, .batch = 8, .steps = 5, .warmup = 2,
                          .profile_steps = 2, .labels = 90};

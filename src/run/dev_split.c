@@ -97,13 +97,13 @@ static mltc_status take(mltc_error *e, dataset *src, const uint8_t *chosen, int 
 mltc_status dev_split(mltc_error *e, dataset *train, double share, uint64_t seed, dataset *dev) {
     uint8_t *chosen = malloc(train->n ? train->n : 1);
     if (!chosen) return err_set(e, MLTC_ERR_OUT_OF_MEMORY, "dev split: no memory for %zu examples", train->n);
-    dataset rest = {0};
+    dataset picked = {0}, rest = {0};
     mltc_status st = dev_split_choose(e, train, share, seed, chosen);
-    if (!st) st = take(e, train, chosen, 1, dev);
+    if (!st) st = take(e, train, chosen, 1, &picked);
     if (!st) st = take(e, train, chosen, 0, &rest);
-    if (st) {
-        free(dev->ex), free(dev->y), *dev = (dataset){0};
-        free(chosen);
+    free(chosen);
+    if (st) { /* the texts still belong to train; only the new arrays go */
+        free(picked.ex), free(picked.y);
         return st;
     }
     /* Every text now belongs to exactly one of the two. */
@@ -113,6 +113,6 @@ mltc_status dev_split(mltc_error *e, dataset *train, double share, uint64_t seed
     free(train->ex);
     free(train->y);
     *train = rest;
-    free(chosen);
+    *dev = picked;
     return MLTC_OK;
 }
