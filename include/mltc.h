@@ -53,6 +53,22 @@ MLTC_API void mltc_ctx_destroy(mltc_ctx *ctx);
 /* The message of the last failed call on ctx ("" when none). Valid until the next call. */
 MLTC_API const char *mltc_last_error(const mltc_ctx *ctx);
 
+/* Frees memory a call hands over to the caller (JSON text, token ids, lists of names); NULL is
+ * a no-op. */
+MLTC_API void mltc_free(void *p);
+
+/* ---- Checking a choice before any work -------------------------------------------------- */
+
+/* Whether name is one the library takes, so a caller can refuse a typo before reading files or
+ * opening a device; otherwise MLTC_ERR_INVALID_ARGUMENT with a message that names the value and
+ * lists the choices ("precision 'fp64': expected fp32 or bf16").
+ * mltc_check_precision: "fp32" or "bf16" (mltc_device_set_precision; NULL is refused).
+ * mltc_check_format: a data format, "auto", "jsonl", "tsv" or "tsv-columns" (NULL: auto).
+ * mltc_check_head: a classifier head, "bert", "lmmtc" or "lam" (NULL: bert). */
+MLTC_API mltc_status mltc_check_precision(mltc_ctx *ctx, const char *name);
+MLTC_API mltc_status mltc_check_format(mltc_ctx *ctx, const char *name);
+MLTC_API mltc_status mltc_check_head(mltc_ctx *ctx, const char *name);
+
 /* ---- Devices --------------------------------------------------------------------------- */
 
 /* What `mltc devices` prints: one entry per device any compiled-in backend can see. */
