@@ -24,7 +24,7 @@ extern "C" {
 #endif
 
 #define MLTC_VERSION_MAJOR 0
-#define MLTC_VERSION_MINOR 4
+#define MLTC_VERSION_MINOR 5
 #define MLTC_VERSION_PATCH 0
 
 /* "MAJOR.MINOR.PATCH" of the library actually linked (may differ from the header's). */
@@ -188,15 +188,41 @@ typedef struct mltc_metrics {
         size_t support;
         double micro_f1, macro_f1;
     } bands[3];
+    size_t tp, fp, fn;   /* true and false positives, false negatives, over all labels */
+    char **label_names;  /* n_labels names in the order of per_label, or NULL; owned like per_label */
 } mltc_metrics;
 
 /* Predicts every example of a data file (format NULL or "auto", "jsonl", "tsv", "tsv-columns"),
  * decides with the model's decision rule and scores against the file's labels, which must all be
- * labels of the model. out->per_label is filled; free it with mltc_metrics_free. A malformed
- * line is MLTC_ERR_PARSE with file:line in the message. */
+ * labels of the model. out->per_label and out->label_names are filled; free them with
+ * mltc_metrics_free. A malformed line is MLTC_ERR_PARSE with file:line in the message. */
 MLTC_API mltc_status mltc_evaluate(mltc_ctx *ctx, mltc_model *model, const char *data_path, const char *format,
                                    mltc_metrics *out);
-/* Frees per_label and sets it to NULL; the other fields stay. */
+
+/* Scores any system's predictions without a model: gold_path and pred_path hold the same
+ * examples in the same order, in any data format (format as mltc_evaluate's, detected per file
+ * with NULL or "auto"; their texts are not compared). The labels are those of labels_path (one a
+ * line), or with labels_path NULL those that the header of a tsv-columns gold_path names. Files
+ * without examples or with different numbers of them are MLTC_ERR_PARSE, and so is a label not
+ * in the set (naming file:line). out->per_label and out->label_names are filled (n_bands is 0);
+ * free them with mltc_metrics_free. */
+MLTC_API mltc_status mltc_score_files(mltc_ctx *ctx, const char *gold_path, const char *pred_path,
+                                      const char *labels_path, const char *format, mltc_metrics *out);
+
+/* The label names that the header of a tsv-columns data file declares (the columns after its
+ * text column), for data that ships without a labels file. *names is one allocation holding
+ * *count strings; free it with mltc_free. Any other file is an error saying why its first line
+ * is no such header. */
+MLTC_API mltc_status mltc_data_header_labels(mltc_ctx *ctx, const char *path, char ***names, int *count);
+
+/* The scores as one JSON object with the keys hamming_loss, micro_precision, micro_recall,
+ * micro_f1, macro_f1, subset_accuracy, micro_jaccard, n_examples and n_labels, and when
+ * m->n_bands > 0 by_label_frequency: an array of {min_train_examples, max_train_examples (null:
+ * no bound), n_labels, support, micro_f1, macro_f1}. Indented when pretty, else on one line.
+ * *json is NUL-terminated UTF-8; free it with mltc_free. */
+MLTC_API mltc_status mltc_metrics_json(mltc_ctx *ctx, const mltc_metrics *m, int pretty, char **json);
+
+/* Frees per_label and label_names and sets them to NULL; the other fields stay. */
 MLTC_API void mltc_metrics_free(mltc_metrics *m);
 
 /* ---- Training ---------------------------------------------------------------------------- */

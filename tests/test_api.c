@@ -295,6 +295,21 @@ static void test_evaluate(mltc_ctx *ctx, mltc_model *model) {
     for (int i = 0; i < n * K; i++) want_support += gold[i];
     tu_check(support_ok && support == want_support, "evaluate: total support %zu, file has %zu gold labels", support,
              want_support);
+    size_t predicted = 0;
+    for (int j = 0; support_ok && j < K; j++) predicted += m.per_label[j].predicted;
+    tu_check(m.tp + m.fn == support && m.tp + m.fp == predicted, "evaluate: TP %zu, FP %zu, FN %zu for %zu gold and "
+             "%zu predicted labels", m.tp, m.fp, m.fn, support, predicted);
+    int names_ok = m.label_names != NULL;
+    for (int j = 0; names_ok && j < K; j++) names_ok = !strcmp(m.label_names[j], mltc_model_label_name(model, j));
+    tu_check(names_ok, "evaluate: label_names are the model's labels");
+    /* The checkpoint records its labels' training counts, so the JSON has the bands. */
+    char *json = NULL;
+    cJSON *jo = mltc_metrics_json(ctx, &m, 1, &json) == MLTC_OK ? cJSON_Parse(json) : NULL;
+    tu_check(m.n_bands == 3 && cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(jo, "by_label_frequency")) == 3 &&
+                 cJSON_GetObjectItemCaseSensitive(jo, "n_examples")->valuedouble == 16,
+             "evaluate's metrics_json: %d bands: %s", m.n_bands, json ? json : mltc_last_error(ctx));
+    cJSON_Delete(jo);
+    mltc_free(json);
     /* The same texts in one mltc_predict call are batched as evaluation batches them, so the
      * scores must agree exactly. */
     float *p = malloc(sizeof *p * (size_t)(n * K));
@@ -312,7 +327,7 @@ static void test_evaluate(mltc_ctx *ctx, mltc_model *model) {
     free(texts);
     free(gold);
     mltc_metrics_free(&m);
-    tu_check(m.per_label == NULL, "metrics_free clears per_label");
+    tu_check(m.per_label == NULL && m.label_names == NULL, "metrics_free clears per_label and label_names");
     mltc_metrics_free(&m);
 
     char bad[320];

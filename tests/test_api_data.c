@@ -1,13 +1,25 @@
-/* The public calls that need no device (mltc.h): checking choices, and freeing what a call
- * hands over. */
+/* The public calls that need no device (mltc.h): checking choices, scoring two label files,
+ * the labels of a data file's header, and the scores as JSON. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <cjson/cJSON.h>
 
 #include "mltc.h"
 #include "testutil.h"
 
 static char tmp[256];
+
+/* tmp/name with text in it; the path in a static buffer, one of 4 used in turn. */
+static const char *scratch(const char *name, const char *text) {
+    static char paths[4][320];
+    static int next;
+    char *p = paths[next++ % 4];
+    snprintf(p, sizeof paths[0], "%s/%s", tmp, name);
+    if (tu_write_file(p, text)) tu_check(0, "writing %s", p);
+    return p;
+}
 
 /* A failed call: the status, and a message that contains want. */
 static void expect_error(mltc_ctx *ctx, mltc_status got, mltc_status want, const char *want_text, const char *what) {
@@ -43,12 +55,137 @@ static void test_checks(mltc_ctx *ctx) {
     mltc_free(NULL);
 }
 
+/* gold {a,c} {b} {a,b}, pred {a} {b,d} {a,b}: TP 4, FP 1, FN 1; micro-F1 0.8, macro-F1 0.5
+ * (a 1, b 1, c 0, d 0). */
+static const char *const GOLD = "{\"text\": \"one\", \"labels\": [\"a\", \"c\"]}\n"
+                                "{\"text\": \"two\", \"labels\": [\"b\"]}\n"
+                                "{\"text\": \"three\", \"labels\": [\"a\", \"b\"]}\n";
+static const char *const PRED = "one\ta\ntwo\tb,d\nthree\ta,b\n";
+static const char *const GOLD_COLUMNS = "ID\ttext\ta\tb\tc\td\n1\tone\t1\t0\t1\t0\n2\ttwo\t0\t1\t0\t0\n"
+                                        "3\tthree\t1\t1\t0\t0\n";
+
+static int near(double a, double b) { return a - b < 1e-12 && b - a < 1e-12; }
+
+static void check_case_a(const mltc_metrics *m, const char *what) {
+    static const char *const names[] = {"a", "b", "c", "d"};
+    int names_ok = m->label_names != NULL && m->n_labels == 4;
+    for (int j = 0; names_ok && j < 4; j++) names_ok = !strcmp(m->label_names[j], names[j]);
+    tu_check(names_ok, "%s: label names a, b, c, d", what);
+    tu_check(m->n_examples == 3 && m->tp == 4 && m->fp == 1 && m->fn == 1 && near(m->micro_f1, 0.8) &&
+                 near(m->macro_f1, 0.5) && m->n_bands == 0,
+             "%s: %zu examples, TP %zu FP %zu FN %zu, micro-F1 %g, macro-F1 %g, %d bands", what, m->n_examples, m->tp,
+             m->fp, m->fn, m->micro_f1, m->macro_f1, m->n_bands);
+    tu_check(m->per_label && m->per_label[3].support == 0 && m->per_label[3].predicted == 1 &&
+                 near(m->per_label[0].f1, 1.0),
+             "%s: per-label scores", what);
+}
+
+static void test_score_files(mltc_ctx *ctx) {
+    char labels[320], gold[320], pred[320], cols[320];
+    snprintf(labels, sizeof labels, "%s", scratch("labels.txt", "a\nb\nc\nd\n"));
+    snprintf(gold, sizeof gold, "%s", scratch("gold.jsonl", GOLD));
+    snprintf(pred, sizeof pred, "%s", scratch("pred.tsv", PRED));
+    snprintf(cols, sizeof cols, "%s", scratch("gold_columns.tsv", GOLD_COLUMNS));
+    mltc_metrics m;
+    mltc_status st = mltc_score_files(ctx, gold, pred, labels, NULL, &m);
+    if (tu_check(st == MLTC_OK, "score_files: %s", mltc_last_error(ctx))) check_case_a(&m, "score_files");
+    mltc_metrics_free(&m);
+    tu_check(!m.per_label && !m.label_names, "metrics_free clears per_label and label_names");
+    /* Without a labels file, the header of tsv-columns gold data names the labels. */
+    st = mltc_score_files(ctx, cols, pred, NULL, "auto", &m);
+    if (tu_check(st == MLTC_OK, "score_files, labels from the header: %s", mltc_last_error(ctx)))
+        check_case_a(&m, "score_files, labels from the header");
+    mltc_metrics_free(&m);
+
+    expect_error(ctx, mltc_score_files(ctx, gold, pred, NULL, NULL, &m), MLTC_ERR_PARSE, "labels_path is NULL",
+                 "score_files: jsonl gold without labels");
+    tu_check(!m.per_label && !m.label_names, "a failed score_files leaves nothing to free");
+    expect_error(ctx, mltc_score_files(ctx, gold, pred, NULL, "jsonl", &m), MLTC_ERR_INVALID_ARGUMENT,
+                 "labels_path is NULL", "score_files: format jsonl without labels");
+    expect_error(ctx, mltc_score_files(ctx, gold, pred, labels, "xml", &m), MLTC_ERR_INVALID_ARGUMENT, "'xml'",
+                 "score_files: format xml");
+    const char *short_pred = scratch("short.tsv", "one\ta\n");
+    expect_error(ctx, mltc_score_files(ctx, gold, short_pred, labels, NULL, &m), MLTC_ERR_PARSE,
+                 "has 3 examples but", "score_files: 3 gold, 1 predicted");
+    const char *bad = scratch("bad.tsv", "one\ta\ntwo\tb,zz\nthree\ta\n");
+    expect_error(ctx, mltc_score_files(ctx, gold, bad, labels, NULL, &m), MLTC_ERR_PARSE, "bad.tsv:2:",
+                 "score_files: an unknown label");
+    const char *empty = scratch("empty.jsonl", "");
+    expect_error(ctx, mltc_score_files(ctx, empty, empty, labels, NULL, &m), MLTC_ERR_PARSE, "no examples to score",
+                 "score_files: no examples");
+    expect_error(ctx, mltc_score_files(ctx, NULL, pred, labels, NULL, &m), MLTC_ERR_INVALID_ARGUMENT, "gold_path",
+                 "score_files: gold_path NULL");
+    expect_error(ctx, mltc_score_files(ctx, gold, NULL, labels, NULL, &m), MLTC_ERR_INVALID_ARGUMENT, "pred_path",
+                 "score_files: pred_path NULL");
+    expect_error(ctx, mltc_score_files(ctx, gold, pred, labels, NULL, NULL), MLTC_ERR_INVALID_ARGUMENT, "out",
+                 "score_files: out NULL");
+    tu_check(mltc_score_files(NULL, gold, pred, labels, NULL, &m) == MLTC_ERR_INVALID_ARGUMENT,
+             "score_files without a context");
+
+    char **names = NULL;
+    int n = 0;
+    st = mltc_data_header_labels(ctx, cols, &names, &n);
+    tu_check(st == MLTC_OK && n == 4 && !strcmp(names[0], "a") && !strcmp(names[3], "d"),
+             "data_header_labels: %d names: %s", n, mltc_last_error(ctx));
+    mltc_free(names);
+    expect_error(ctx, mltc_data_header_labels(ctx, gold, &names, &n), MLTC_ERR_PARSE, "gold.jsonl:1:",
+                 "data_header_labels of jsonl data");
+    tu_check(names == NULL && n == 0, "a failed data_header_labels leaves no names");
+    expect_error(ctx, mltc_data_header_labels(ctx, NULL, &names, &n), MLTC_ERR_INVALID_ARGUMENT, "path",
+                 "data_header_labels: path NULL");
+    expect_error(ctx, mltc_data_header_labels(ctx, cols, NULL, &n), MLTC_ERR_INVALID_ARGUMENT, "names",
+                 "data_header_labels: names NULL");
+}
+
+static void test_metrics_json(mltc_ctx *ctx) {
+    mltc_metrics m = {.micro_f1 = 0.8, .macro_f1 = 0.5, .n_examples = 3, .n_labels = 4};
+    static const char *const keys[] = {"hamming_loss", "micro_precision", "micro_recall", "micro_f1", "macro_f1",
+                                       "subset_accuracy", "micro_jaccard", "n_examples", "n_labels"};
+    for (int pretty = 0; pretty <= 1; pretty++) {
+        char *text = NULL;
+        mltc_status st = mltc_metrics_json(ctx, &m, pretty, &text);
+        cJSON *o = st == MLTC_OK ? cJSON_Parse(text) : NULL;
+        int ok = o && cJSON_GetArraySize(o) == 9;
+        for (int k = 0; ok && k < 9; k++) ok = cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(o, keys[k]));
+        ok = ok && cJSON_GetObjectItemCaseSensitive(o, "micro_f1")->valuedouble == 0.8 &&
+             cJSON_GetObjectItemCaseSensitive(o, "n_labels")->valuedouble == 4;
+        tu_check(ok && (strchr(text, '\n') != NULL) == pretty, "metrics_json (pretty %d): the 9 keys: %s", pretty,
+                 text ? text : mltc_last_error(ctx));
+        cJSON_Delete(o);
+        mltc_free(text);
+    }
+    /* Bands: by_label_frequency, an unbounded band's max as null. */
+    m.n_bands = 2;
+    m.bands[0] = (struct mltc_frequency_band){0, 10, 3, 7, 0.25, 0.125};
+    m.bands[1] = (struct mltc_frequency_band){11, -1, 1, 40, 0.5, 0.5};
+    char *text = NULL;
+    mltc_status st = mltc_metrics_json(ctx, &m, 0, &text);
+    cJSON *o = st == MLTC_OK ? cJSON_Parse(text) : NULL;
+    const cJSON *bands = cJSON_GetObjectItemCaseSensitive(o, "by_label_frequency");
+    const cJSON *b1 = cJSON_GetArrayItem(bands, 1);
+    tu_check(cJSON_GetArraySize(o) == 10 && cJSON_GetArraySize(bands) == 2 &&
+                 cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(b1, "max_train_examples")) &&
+                 cJSON_GetObjectItemCaseSensitive(b1, "support")->valuedouble == 40,
+             "metrics_json with 2 bands: %s", text ? text : mltc_last_error(ctx));
+    cJSON_Delete(o);
+    mltc_free(text);
+    m.n_bands = 4;
+    expect_error(ctx, mltc_metrics_json(ctx, &m, 0, &text), MLTC_ERR_INVALID_ARGUMENT, "n_bands",
+                 "metrics_json: 4 bands");
+    tu_check(text == NULL, "a failed metrics_json hands out no text");
+    expect_error(ctx, mltc_metrics_json(ctx, NULL, 0, &text), MLTC_ERR_INVALID_ARGUMENT, "m", "metrics_json: m NULL");
+    expect_error(ctx, mltc_metrics_json(ctx, &m, 0, NULL), MLTC_ERR_INVALID_ARGUMENT, "json",
+                 "metrics_json: json NULL");
+}
+
 int main(void) {
     mltc_ctx *ctx = NULL;
     if (mltc_ctx_create(&ctx) != MLTC_OK) return 1;
     snprintf(tmp, sizeof tmp, "/tmp/mltc_test_api_data_XXXXXX");
     if (!mkdtemp(tmp)) return 1;
     test_checks(ctx);
+    test_score_files(ctx);
+    test_metrics_json(ctx);
     mltc_ctx_destroy(ctx);
     tu_remove_tree(tmp);
     return tu_finish();

@@ -73,7 +73,7 @@ static int relay_progress(const train_progress *p, void *user) {
     /* Without memory for per_label the scalar scores still reach the caller. */
     if (p->is_eval && p->dev) {
         mltc_error scratch = {0};
-        api_metrics_export(&scratch, p->dev, &dev);
+        api_metrics_export(&scratch, "mltc_train", p->dev, &dev);
         pub.dev = &dev;
     }
     int stop = r->cb(&pub, r->user);
