@@ -314,6 +314,26 @@ typedef struct mltc_train_result {
 MLTC_API mltc_status mltc_train(mltc_ctx *ctx, mltc_device *dev, const mltc_train_options *opts,
                                 mltc_train_callback callback, void *user, mltc_train_result *result);
 
+/* ---- Tokenizing -------------------------------------------------------------------------- */
+
+/* A BERT WordPiece tokenizer, as the models use (Hugging Face's BertTokenizerFast for uncased
+ * vocabularies). Read-only once loaded: several threads may tokenize with one at once. */
+typedef struct mltc_tokenizer mltc_tokenizer;
+
+/* Loads a vocab.txt (one token a line, the id is the 0-based line number), plain or
+ * gzip-compressed. It must hold [UNK]; [CLS] and [SEP] are needed to tokenize. */
+MLTC_API mltc_status mltc_tokenizer_load(mltc_ctx *ctx, const char *vocab_path, mltc_tokenizer **out);
+MLTC_API void mltc_tokenizer_free(mltc_tokenizer *tok);
+MLTC_API int mltc_tokenizer_vocab_size(const mltc_tokenizer *tok);
+/* The text of token id (NULL out of range); valid while the tokenizer is. */
+MLTC_API const char *mltc_tokenizer_token(const mltc_tokenizer *tok, int32_t id);
+
+/* The model input ids of text[0..len) (valid UTF-8): [CLS] tokens [SEP], cut to max_len ids
+ * ([SEP] kept last) when max_len is not 0; max_len must be 0 or >= 2. *ids holds *n ids; free it
+ * with mltc_free. Invalid UTF-8 is MLTC_ERR_PARSE naming the byte offset. */
+MLTC_API mltc_status mltc_tokenize(mltc_ctx *ctx, const mltc_tokenizer *tok, const char *text, size_t len, int max_len,
+                                   int32_t **ids, int *n);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,5 +1,5 @@
 /* The public calls that need no device (mltc.h): checking choices, scoring two label files,
- * the labels of a data file's header, and the scores as JSON. */
+ * the labels of a data file's header, the scores as JSON, and the tokenizer. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,6 +178,75 @@ static void test_metrics_json(mltc_ctx *ctx) {
                  "metrics_json: json NULL");
 }
 
+/* Tokenizes text with max_len and compares with want[0..nwant). */
+static void expect_ids(mltc_ctx *ctx, const mltc_tokenizer *tok, const char *text, int max_len, const int32_t *want,
+                       int nwant, const char *what) {
+    int32_t *ids = NULL;
+    int n = -1;
+    mltc_status st = mltc_tokenize(ctx, tok, text, strlen(text), max_len, &ids, &n);
+    int same = st == MLTC_OK && n == nwant;
+    for (int i = 0; same && i < n; i++) same = ids[i] == want[i];
+    tu_check(same, "%s: '%s' (max_len %d): status %s, %d ids: %s", what, text, max_len, mltc_status_string(st), n,
+             mltc_last_error(ctx));
+    mltc_free(ids);
+}
+
+static void test_tokenizer(mltc_ctx *ctx) {
+    /* The vocabulary gzip-compressed as in data/, and a plain copy of it. */
+    char gz[600], plain[320];
+    snprintf(gz, sizeof gz, "%s", tu_data_file("vocab/bert-base-uncased/vocab.txt"));
+    snprintf(plain, sizeof plain, "%s/vocab.txt", tmp);
+    size_t len = 0;
+    char *vocab = tu_read_text(gz, &len);
+    if (!tu_check(vocab && tu_write_file(plain, vocab) == 0, "a plain copy of %s", gz)) {
+        free(vocab);
+        return;
+    }
+    free(vocab);
+    const char *paths[2] = {gz, plain};
+    for (int i = 0; i < 2; i++) {
+        mltc_tokenizer *tok = NULL;
+        mltc_status st = mltc_tokenizer_load(ctx, paths[i], &tok);
+        if (!tu_check(st == MLTC_OK, "tokenizer_load %s: %s", paths[i], mltc_last_error(ctx))) continue;
+        tu_check(mltc_tokenizer_vocab_size(tok) == 30522, "%s: vocabulary of %d tokens", paths[i],
+                 mltc_tokenizer_vocab_size(tok));
+        const char *cls = mltc_tokenizer_token(tok, 101), *hello = mltc_tokenizer_token(tok, 7592);
+        tu_check(cls && !strcmp(cls, "[CLS]") && hello && !strcmp(hello, "hello") &&
+                     mltc_tokenizer_token(tok, -1) == NULL && mltc_tokenizer_token(tok, 30522) == NULL,
+                 "%s: token texts by id", paths[i]);
+        static const int32_t hello_world[] = {101, 7592, 2088, 102}, fox[] = {101, 1996, 4248, 102};
+        static const int32_t none[] = {101, 102};
+        expect_ids(ctx, tok, "Hello  world", 0, hello_world, 4, paths[i]);
+        expect_ids(ctx, tok, "The quick brown fox, jumps!", 4, fox, 4, paths[i]);
+        expect_ids(ctx, tok, "The quick brown fox", 2, none, 2, paths[i]);
+        expect_ids(ctx, tok, "", 0, none, 2, paths[i]);
+        int32_t *ids = NULL;
+        int n = 0;
+        expect_error(ctx, mltc_tokenize(ctx, tok, "bad \xff byte", 10, 0, &ids, &n), MLTC_ERR_PARSE, "offset 4",
+                     "tokenize invalid UTF-8");
+        tu_check(ids == NULL && n == 0, "a failed tokenize hands out no ids");
+        expect_error(ctx, mltc_tokenize(ctx, tok, "x", 1, 1, &ids, &n), MLTC_ERR_INVALID_ARGUMENT, "max_len 1",
+                     "tokenize max_len 1");
+        expect_error(ctx, mltc_tokenize(ctx, tok, "x", 1, -5, &ids, &n), MLTC_ERR_INVALID_ARGUMENT, "max_len -5",
+                     "tokenize max_len -5");
+        expect_error(ctx, mltc_tokenize(ctx, NULL, "x", 1, 0, &ids, &n), MLTC_ERR_INVALID_ARGUMENT, "tok",
+                     "tokenize tok NULL");
+        expect_error(ctx, mltc_tokenize(ctx, tok, NULL, 1, 0, &ids, &n), MLTC_ERR_INVALID_ARGUMENT, "text",
+                     "tokenize text NULL");
+        expect_error(ctx, mltc_tokenize(ctx, tok, "x", 1, 0, NULL, &n), MLTC_ERR_INVALID_ARGUMENT, "ids",
+                     "tokenize ids NULL");
+        mltc_tokenizer_free(tok);
+    }
+    mltc_tokenizer *tok = NULL;
+    expect_error(ctx, mltc_tokenizer_load(ctx, "/nonexistent/vocab.txt", &tok), MLTC_ERR_IO, "/nonexistent/vocab.txt",
+                 "tokenizer_load of a missing file");
+    tu_check(tok == NULL, "a failed tokenizer_load hands out no tokenizer");
+    expect_error(ctx, mltc_tokenizer_load(ctx, NULL, &tok), MLTC_ERR_INVALID_ARGUMENT, "vocab_path",
+                 "tokenizer_load: vocab_path NULL");
+    tu_check(mltc_tokenizer_vocab_size(NULL) == 0 && mltc_tokenizer_token(NULL, 0) == NULL, "a NULL tokenizer");
+    mltc_tokenizer_free(NULL);
+}
+
 int main(void) {
     mltc_ctx *ctx = NULL;
     if (mltc_ctx_create(&ctx) != MLTC_OK) return 1;
@@ -186,6 +255,7 @@ int main(void) {
     test_checks(ctx);
     test_score_files(ctx);
     test_metrics_json(ctx);
+    test_tokenizer(ctx);
     mltc_ctx_destroy(ctx);
     tu_remove_tree(tmp);
     return tu_finish();
