@@ -334,6 +334,35 @@ MLTC_API const char *mltc_tokenizer_token(const mltc_tokenizer *tok, int32_t id)
 MLTC_API mltc_status mltc_tokenize(mltc_ctx *ctx, const mltc_tokenizer *tok, const char *text, size_t len, int max_len,
                                    int32_t **ids, int *n);
 
+/* ---- Benchmarking ------------------------------------------------------------------------ */
+
+/* Always start from mltc_bench_options_default, then set what you need. */
+typedef struct mltc_bench_options {
+    const char *device;    /* as mltc_device_open: NULL means MLTC_DEVICE, else cpu */
+    const char *config;    /* "minilm" (6 x 384), "base" (12 x 768) or a config.json path */
+    const char *precision; /* matrix products in "fp32" or "bf16" (mltc_device_set_precision); NULL: fp32 */
+    int seq;               /* tokens per sequence, [CLS] and [SEP] included, >= 3 */
+    int batch;             /* sequences per step, >= 1 */
+    int micro_batch;       /* sequences on the device at a time, 1..batch (0: batch) */
+    int steps;             /* timed training steps and inference batches, >= 1 */
+    int warmup;            /* untimed steps before each timing, >= 0 */
+    int profile_steps;     /* profiled steps for the split by op, >= 0 (0: none) */
+    int labels;            /* labels of the bert head, >= 1 */
+} mltc_bench_options;
+
+/* minilm, seq 128, batch 8, steps 5, warmup 2, profile_steps 2, labels 90 (Reuters' count). */
+MLTC_API void mltc_bench_options_default(mltc_bench_options *opts);
+
+/* The speed of a random-weight BERT of the given shape with the bert head on one device, opened
+ * for this call: training and inference sequences/s, peak device memory and the time split by
+ * op family, as one JSON object: device, config, precision, shape {layers, hidden, heads,
+ * intermediate, vocab}, seq, batch, micro_batch, steps, labels, train_seq_per_s,
+ * infer_seq_per_s, train_step_ms, infer_batch_ms, peak_bytes, split and infer_split {matmul,
+ * attention, layernorm, other: fractions of the profiled time}, profiled_train_wall_ms, and
+ * ops and infer_ops {op: {ms, count}} (profiled ops only). *json is indented; free it with
+ * mltc_free. */
+MLTC_API mltc_status mltc_bench(mltc_ctx *ctx, const mltc_bench_options *opts, char **json);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,6 +1,6 @@
 /* ctest: per-backend */
 /* The public API (mltc.h) end to end on a tiny random BERT: train two steps with mltc_train,
- * load the checkpoint, predict, evaluate, and the error cases a caller meets. */
+ * load the checkpoint, predict, evaluate, benchmark, and the error cases a caller meets. */
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -368,6 +368,47 @@ static void test_evaluate(mltc_ctx *ctx, mltc_model *model) {
     tu_check(mltc_model_set_threshold(ctx, model, trained) == MLTC_OK, "threshold back to %g", trained);
 }
 
+/* The benchmark on the tiny BERT's shape, one step of each kind: its JSON has the figures, the
+ * shape and the profiled ops; a shape it cannot run is refused naming the option. */
+static void test_bench(mltc_ctx *ctx, const char *backend) {
+    mltc_bench_options o;
+    mltc_bench_options_default(&o);
+    tu_check(o.seq == 128 && o.batch == 8 && o.steps == 5 && o.labels == 90 && !strcmp(o.config, "minilm"),
+             "bench defaults");
+    char config[320];
+    snprintf(config, sizeof config, "%s/config.json", model_dir);
+    o.device = backend;
+    o.config = config;
+    o.seq = 16;
+    o.batch = 4;
+    o.steps = 1;
+    o.warmup = 0;
+    o.profile_steps = 1;
+    o.labels = 5;
+    char *json = NULL;
+    mltc_status st = mltc_bench(ctx, &o, &json);
+    cJSON *r = st == MLTC_OK ? cJSON_Parse(json) : NULL;
+    const cJSON *dev = cJSON_GetObjectItemCaseSensitive(r, "device");
+    const cJSON *shape = cJSON_GetObjectItemCaseSensitive(r, "shape");
+    const cJSON *ops = cJSON_GetObjectItemCaseSensitive(r, "ops");
+    const cJSON *rate = cJSON_GetObjectItemCaseSensitive(r, "train_seq_per_s");
+    tu_check(cJSON_IsString(dev) && !strncmp(dev->valuestring, backend, strlen(backend)) && cJSON_IsNumber(rate) &&
+                 rate->valuedouble > 0 && cJSON_GetObjectItemCaseSensitive(shape, "hidden")->valuedouble == 32 &&
+                 cJSON_GetObjectItemCaseSensitive(r, "labels")->valuedouble == 5 &&
+                 cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(ops, "matmul")),
+             "bench: %s", json ? json : mltc_last_error(ctx));
+    cJSON_Delete(r);
+    mltc_free(json);
+    o.seq = 2;
+    tu_check(mltc_bench(ctx, &o, &json) == MLTC_ERR_INVALID_ARGUMENT && json == NULL &&
+                 strstr(mltc_last_error(ctx), "--seq 2"),
+             "bench seq 2: %s", mltc_last_error(ctx));
+    tu_check(mltc_bench(ctx, NULL, &json) == MLTC_ERR_INVALID_ARGUMENT && strstr(mltc_last_error(ctx), "opts"),
+             "bench opts NULL: %s", mltc_last_error(ctx));
+    tu_check(mltc_bench(ctx, &o, NULL) == MLTC_ERR_INVALID_ARGUMENT && strstr(mltc_last_error(ctx), "json"),
+             "bench json NULL: %s", mltc_last_error(ctx));
+}
+
 /* ---- the command line on the same files (cpu only: it exercises option handling, not ops) -- */
 
 static char cli_bin[600];
@@ -642,6 +683,7 @@ int main(int argc, char **argv) {
         test_evaluate(ctx, model);
         test_threads(ctx, model, backend, best);
     }
+    test_bench(ctx, backend);
     if (!strcmp(backend, "cpu")) test_cli(argv[0]);
     mltc_model_free(model);
     mltc_device_close(dev);
