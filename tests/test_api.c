@@ -113,6 +113,14 @@ static void test_train_errors(mltc_ctx *ctx, mltc_device *dev) {
                  strstr(mltc_last_error(ctx), "save_every"),
              "train(save_every -1): %s", mltc_last_error(ctx));
     o.save_every = 0;
+    /* Only tsv-columns data can name the labels itself. */
+    o.labels_path = NULL;
+    o.format = "jsonl";
+    tu_check(mltc_train(ctx, dev, &o, NULL, NULL, NULL) == MLTC_ERR_INVALID_ARGUMENT &&
+                 strstr(mltc_last_error(ctx), "labels_path"),
+             "train(jsonl, labels_path NULL): %s", mltc_last_error(ctx));
+    o.labels_path = labels_path;
+    o.format = NULL;
     o.train_path = NULL;
     tu_check(mltc_train(ctx, dev, &o, NULL, NULL, NULL) == MLTC_ERR_INVALID_ARGUMENT &&
                  strstr(mltc_last_error(ctx), "train_path"),

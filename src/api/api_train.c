@@ -148,6 +148,11 @@ mltc_status mltc_train(mltc_ctx *ctx, mltc_device *dev, const mltc_train_options
     req.data.skip_bad = o->skip_bad;
     st = dataset_format_parse(&ctx->err, o->format ? o->format : "auto", &req.data.format);
     if (st != MLTC_OK) return st;
+    if (!o->labels_path && (req.data.format == DATASET_JSONL || req.data.format == DATASET_TSV))
+        return err_set(&ctx->err, MLTC_ERR_INVALID_ARGUMENT,
+                       "mltc_train: opts->labels_path is NULL, and %s data has no header to name the labels "
+                       "(only tsv-columns data has one)",
+                       dataset_format_name(req.data.format));
     relay r = {callback, user};
     if (callback) {
         req.callback = relay_progress;
