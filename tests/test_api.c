@@ -582,6 +582,20 @@ static void test_cli(const char *argv0) {
     }
     snprintf(args, sizeof args, "predict --checkpoint '%s/none' --input '%s'", tmp, texts);
     cli_expect(args, 1, "/none");
+
+    /* tokenize: [CLS] ... [SEP] a line, cut to --max-len. */
+    snprintf(args, sizeof args, "tokenize --vocab '%s/vocab.txt' --input '%s' --max-len 4", model_dir, texts);
+    rc = cli_run(args, o, e, sizeof o);
+    text = tu_read_file(o);
+    tu_check(rc == 0 && text && !strcmp(text, "101 3514 7597 102\n101 102\n101 5658 5618 102\n"),
+             "mltc tokenize --max-len 4: exit %d: %s", rc, text ? text : "");
+    free(text);
+    cli_expect("tokenize --vocab /nonexistent/vocab.txt", 1, "/nonexistent/vocab.txt");
+    /* bench: the table, with the profiled ops. */
+    snprintf(args, sizeof args,
+             "bench --device cpu --config '%s/config.json' --seq 16 --batch 2 --steps 1 --warmup 0 --labels 3",
+             model_dir);
+    cli_expect(args, 0, "op (profiled inference)");
 }
 
 /* What mltc.h promises an application with threads: contexts are independent, so threads that
