@@ -1,7 +1,5 @@
 /* mltc eval: scores a trained checkpoint on a labelled data file. */
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "cli.h"
 #include "cli_args.h"

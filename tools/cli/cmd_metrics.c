@@ -1,6 +1,5 @@
 /* mltc metrics: scores any system's predictions against gold labels, both read as datasets. */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
