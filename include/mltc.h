@@ -24,7 +24,7 @@ extern "C" {
 #endif
 
 #define MLTC_VERSION_MAJOR 0
-#define MLTC_VERSION_MINOR 4
+#define MLTC_VERSION_MINOR 5
 #define MLTC_VERSION_PATCH 0
 
 /* "MAJOR.MINOR.PATCH" of the library actually linked (may differ from the header's). */
@@ -52,6 +52,22 @@ MLTC_API void mltc_ctx_destroy(mltc_ctx *ctx);
 
 /* The message of the last failed call on ctx ("" when none). Valid until the next call. */
 MLTC_API const char *mltc_last_error(const mltc_ctx *ctx);
+
+/* Frees memory a call hands over to the caller (JSON text, token ids, lists of names); NULL is
+ * a no-op. */
+MLTC_API void mltc_free(void *p);
+
+/* ---- Checking a choice before any work -------------------------------------------------- */
+
+/* Whether name is one the library takes, so a caller can refuse a typo before reading files or
+ * opening a device; otherwise MLTC_ERR_INVALID_ARGUMENT with a message that names the value and
+ * lists the choices ("precision 'fp64': expected fp32 or bf16").
+ * mltc_check_precision: "fp32" or "bf16" (mltc_device_set_precision; NULL is refused).
+ * mltc_check_format: a data format, "auto", "jsonl", "tsv" or "tsv-columns" (NULL: auto).
+ * mltc_check_head: a classifier head, "bert", "lmmtc" or "lam" (NULL: bert). */
+MLTC_API mltc_status mltc_check_precision(mltc_ctx *ctx, const char *name);
+MLTC_API mltc_status mltc_check_format(mltc_ctx *ctx, const char *name);
+MLTC_API mltc_status mltc_check_head(mltc_ctx *ctx, const char *name);
 
 /* ---- Devices --------------------------------------------------------------------------- */
 
@@ -172,15 +188,41 @@ typedef struct mltc_metrics {
         size_t support;
         double micro_f1, macro_f1;
     } bands[3];
+    size_t tp, fp, fn;   /* true and false positives, false negatives, over all labels */
+    char **label_names;  /* n_labels names in the order of per_label, or NULL; owned like per_label */
 } mltc_metrics;
 
 /* Predicts every example of a data file (format NULL or "auto", "jsonl", "tsv", "tsv-columns"),
  * decides with the model's decision rule and scores against the file's labels, which must all be
- * labels of the model. out->per_label is filled; free it with mltc_metrics_free. A malformed
- * line is MLTC_ERR_PARSE with file:line in the message. */
+ * labels of the model. out->per_label and out->label_names are filled; free them with
+ * mltc_metrics_free. A malformed line is MLTC_ERR_PARSE with file:line in the message. */
 MLTC_API mltc_status mltc_evaluate(mltc_ctx *ctx, mltc_model *model, const char *data_path, const char *format,
                                    mltc_metrics *out);
-/* Frees per_label and sets it to NULL; the other fields stay. */
+
+/* Scores any system's predictions without a model: gold_path and pred_path hold the same
+ * examples in the same order, in any data format (format as mltc_evaluate's, detected per file
+ * with NULL or "auto"; their texts are not compared). The labels are those of labels_path (one a
+ * line), or with labels_path NULL those that the header of a tsv-columns gold_path names. Files
+ * without examples or with different numbers of them are MLTC_ERR_PARSE, and so is a label not
+ * in the set (naming file:line). out->per_label and out->label_names are filled (n_bands is 0);
+ * free them with mltc_metrics_free. */
+MLTC_API mltc_status mltc_score_files(mltc_ctx *ctx, const char *gold_path, const char *pred_path,
+                                      const char *labels_path, const char *format, mltc_metrics *out);
+
+/* The label names that the header of a tsv-columns data file declares (the columns after its
+ * text column), for data that ships without a labels file. *names is one allocation holding
+ * *count strings; free it with mltc_free. Any other file is an error saying why its first line
+ * is no such header. */
+MLTC_API mltc_status mltc_data_header_labels(mltc_ctx *ctx, const char *path, char ***names, int *count);
+
+/* The scores as one JSON object with the keys hamming_loss, micro_precision, micro_recall,
+ * micro_f1, macro_f1, subset_accuracy, micro_jaccard, n_examples and n_labels, and when
+ * m->n_bands > 0 by_label_frequency: an array of {min_train_examples, max_train_examples (null:
+ * no bound), n_labels, support, micro_f1, macro_f1}. Indented when pretty, else on one line.
+ * *json is NUL-terminated UTF-8; free it with mltc_free. */
+MLTC_API mltc_status mltc_metrics_json(mltc_ctx *ctx, const mltc_metrics *m, int pretty, char **json);
+
+/* Frees per_label and label_names and sets them to NULL; the other fields stay. */
 MLTC_API void mltc_metrics_free(mltc_metrics *m);
 
 /* ---- Training ---------------------------------------------------------------------------- */
@@ -271,6 +313,55 @@ typedef struct mltc_train_result {
  * is and the call succeeds (result: its steps and epochs, final_loss NaN, seconds 0). */
 MLTC_API mltc_status mltc_train(mltc_ctx *ctx, mltc_device *dev, const mltc_train_options *opts,
                                 mltc_train_callback callback, void *user, mltc_train_result *result);
+
+/* ---- Tokenizing -------------------------------------------------------------------------- */
+
+/* A BERT WordPiece tokenizer, as the models use (Hugging Face's BertTokenizerFast for uncased
+ * vocabularies). Read-only once loaded: several threads may tokenize with one at once. */
+typedef struct mltc_tokenizer mltc_tokenizer;
+
+/* Loads a vocab.txt (one token a line, the id is the 0-based line number), plain or
+ * gzip-compressed. It must hold [UNK]; [CLS] and [SEP] are needed to tokenize. */
+MLTC_API mltc_status mltc_tokenizer_load(mltc_ctx *ctx, const char *vocab_path, mltc_tokenizer **out);
+MLTC_API void mltc_tokenizer_free(mltc_tokenizer *tok);
+MLTC_API int mltc_tokenizer_vocab_size(const mltc_tokenizer *tok);
+/* The text of token id (NULL out of range); valid while the tokenizer is. */
+MLTC_API const char *mltc_tokenizer_token(const mltc_tokenizer *tok, int32_t id);
+
+/* The model input ids of text[0..len) (valid UTF-8): [CLS] tokens [SEP], cut to max_len ids
+ * ([SEP] kept last) when max_len is not 0; max_len must be 0 or >= 2. *ids holds *n ids; free it
+ * with mltc_free. Invalid UTF-8 is MLTC_ERR_PARSE naming the byte offset. */
+MLTC_API mltc_status mltc_tokenize(mltc_ctx *ctx, const mltc_tokenizer *tok, const char *text, size_t len, int max_len,
+                                   int32_t **ids, int *n);
+
+/* ---- Benchmarking ------------------------------------------------------------------------ */
+
+/* Always start from mltc_bench_options_default, then set what you need. */
+typedef struct mltc_bench_options {
+    const char *device;    /* as mltc_device_open: NULL means MLTC_DEVICE, else cpu */
+    const char *config;    /* "minilm" (6 x 384), "base" (12 x 768) or a config.json path */
+    const char *precision; /* matrix products in "fp32" or "bf16" (mltc_device_set_precision); NULL: fp32 */
+    int seq;               /* tokens per sequence, [CLS] and [SEP] included, >= 3 */
+    int batch;             /* sequences per step, >= 1 */
+    int micro_batch;       /* sequences on the device at a time, 1..batch (0: batch) */
+    int steps;             /* timed training steps and inference batches, >= 1 */
+    int warmup;            /* untimed steps before each timing, >= 0 */
+    int profile_steps;     /* profiled steps for the split by op, >= 0 (0: none) */
+    int labels;            /* labels of the bert head, >= 1 */
+} mltc_bench_options;
+
+/* minilm, seq 128, batch 8, steps 5, warmup 2, profile_steps 2, labels 90 (Reuters' count). */
+MLTC_API void mltc_bench_options_default(mltc_bench_options *opts);
+
+/* The speed of a random-weight BERT of the given shape with the bert head on one device, opened
+ * for this call: training and inference sequences/s, peak device memory and the time split by
+ * op family, as one JSON object: device, config, precision, shape {layers, hidden, heads,
+ * intermediate, vocab}, seq, batch, micro_batch, steps, labels, train_seq_per_s,
+ * infer_seq_per_s, train_step_ms, infer_batch_ms, peak_bytes, split and infer_split {matmul,
+ * attention, layernorm, other: fractions of the profiled time}, profiled_train_wall_ms, and
+ * ops and infer_ops {op: {ms, count}} (profiled ops only). *json is indented; free it with
+ * mltc_free. */
+MLTC_API mltc_status mltc_bench(mltc_ctx *ctx, const mltc_bench_options *opts, char **json);
 
 #ifdef __cplusplus
 }

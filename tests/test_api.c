@@ -1,6 +1,6 @@
 /* ctest: per-backend */
 /* The public API (mltc.h) end to end on a tiny random BERT: train two steps with mltc_train,
- * load the checkpoint, predict, evaluate, and the error cases a caller meets. */
+ * load the checkpoint, predict, evaluate, benchmark, and the error cases a caller meets. */
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -113,6 +113,14 @@ static void test_train_errors(mltc_ctx *ctx, mltc_device *dev) {
                  strstr(mltc_last_error(ctx), "save_every"),
              "train(save_every -1): %s", mltc_last_error(ctx));
     o.save_every = 0;
+    /* Only tsv-columns data can name the labels itself. */
+    o.labels_path = NULL;
+    o.format = "jsonl";
+    tu_check(mltc_train(ctx, dev, &o, NULL, NULL, NULL) == MLTC_ERR_INVALID_ARGUMENT &&
+                 strstr(mltc_last_error(ctx), "labels_path"),
+             "train(jsonl, labels_path NULL): %s", mltc_last_error(ctx));
+    o.labels_path = labels_path;
+    o.format = NULL;
     o.train_path = NULL;
     tu_check(mltc_train(ctx, dev, &o, NULL, NULL, NULL) == MLTC_ERR_INVALID_ARGUMENT &&
                  strstr(mltc_last_error(ctx), "train_path"),
@@ -295,6 +303,21 @@ static void test_evaluate(mltc_ctx *ctx, mltc_model *model) {
     for (int i = 0; i < n * K; i++) want_support += gold[i];
     tu_check(support_ok && support == want_support, "evaluate: total support %zu, file has %zu gold labels", support,
              want_support);
+    size_t predicted = 0;
+    for (int j = 0; support_ok && j < K; j++) predicted += m.per_label[j].predicted;
+    tu_check(m.tp + m.fn == support && m.tp + m.fp == predicted, "evaluate: TP %zu, FP %zu, FN %zu for %zu gold and "
+             "%zu predicted labels", m.tp, m.fp, m.fn, support, predicted);
+    int names_ok = m.label_names != NULL;
+    for (int j = 0; names_ok && j < K; j++) names_ok = !strcmp(m.label_names[j], mltc_model_label_name(model, j));
+    tu_check(names_ok, "evaluate: label_names are the model's labels");
+    /* The checkpoint records its labels' training counts, so the JSON has the bands. */
+    char *json = NULL;
+    cJSON *jo = mltc_metrics_json(ctx, &m, 1, &json) == MLTC_OK ? cJSON_Parse(json) : NULL;
+    tu_check(m.n_bands == 3 && cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(jo, "by_label_frequency")) == 3 &&
+                 cJSON_GetObjectItemCaseSensitive(jo, "n_examples")->valuedouble == 16,
+             "evaluate's metrics_json: %d bands: %s", m.n_bands, json ? json : mltc_last_error(ctx));
+    cJSON_Delete(jo);
+    mltc_free(json);
     /* The same texts in one mltc_predict call are batched as evaluation batches them, so the
      * scores must agree exactly. */
     float *p = malloc(sizeof *p * (size_t)(n * K));
@@ -312,7 +335,7 @@ static void test_evaluate(mltc_ctx *ctx, mltc_model *model) {
     free(texts);
     free(gold);
     mltc_metrics_free(&m);
-    tu_check(m.per_label == NULL, "metrics_free clears per_label");
+    tu_check(m.per_label == NULL && m.label_names == NULL, "metrics_free clears per_label and label_names");
     mltc_metrics_free(&m);
 
     char bad[320];
@@ -351,6 +374,47 @@ static void test_evaluate(mltc_ctx *ctx, mltc_model *model) {
                  mltc_model_threshold(model));
     }
     tu_check(mltc_model_set_threshold(ctx, model, trained) == MLTC_OK, "threshold back to %g", trained);
+}
+
+/* The benchmark on the tiny BERT's shape, one step of each kind: its JSON has the figures, the
+ * shape and the profiled ops; a shape it cannot run is refused naming the option. */
+static void test_bench(mltc_ctx *ctx, const char *backend) {
+    mltc_bench_options o;
+    mltc_bench_options_default(&o);
+    tu_check(o.seq == 128 && o.batch == 8 && o.steps == 5 && o.labels == 90 && !strcmp(o.config, "minilm"),
+             "bench defaults");
+    char config[320];
+    snprintf(config, sizeof config, "%s/config.json", model_dir);
+    o.device = backend;
+    o.config = config;
+    o.seq = 16;
+    o.batch = 4;
+    o.steps = 1;
+    o.warmup = 0;
+    o.profile_steps = 1;
+    o.labels = 5;
+    char *json = NULL;
+    mltc_status st = mltc_bench(ctx, &o, &json);
+    cJSON *r = st == MLTC_OK ? cJSON_Parse(json) : NULL;
+    const cJSON *dev = cJSON_GetObjectItemCaseSensitive(r, "device");
+    const cJSON *shape = cJSON_GetObjectItemCaseSensitive(r, "shape");
+    const cJSON *ops = cJSON_GetObjectItemCaseSensitive(r, "ops");
+    const cJSON *rate = cJSON_GetObjectItemCaseSensitive(r, "train_seq_per_s");
+    tu_check(cJSON_IsString(dev) && !strncmp(dev->valuestring, backend, strlen(backend)) && cJSON_IsNumber(rate) &&
+                 rate->valuedouble > 0 && cJSON_GetObjectItemCaseSensitive(shape, "hidden")->valuedouble == 32 &&
+                 cJSON_GetObjectItemCaseSensitive(r, "labels")->valuedouble == 5 &&
+                 cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(ops, "matmul")),
+             "bench: %s", json ? json : mltc_last_error(ctx));
+    cJSON_Delete(r);
+    mltc_free(json);
+    o.seq = 2;
+    tu_check(mltc_bench(ctx, &o, &json) == MLTC_ERR_INVALID_ARGUMENT && json == NULL &&
+                 strstr(mltc_last_error(ctx), "--seq 2"),
+             "bench seq 2: %s", mltc_last_error(ctx));
+    tu_check(mltc_bench(ctx, NULL, &json) == MLTC_ERR_INVALID_ARGUMENT && strstr(mltc_last_error(ctx), "opts"),
+             "bench opts NULL: %s", mltc_last_error(ctx));
+    tu_check(mltc_bench(ctx, &o, NULL) == MLTC_ERR_INVALID_ARGUMENT && strstr(mltc_last_error(ctx), "json"),
+             "bench json NULL: %s", mltc_last_error(ctx));
 }
 
 /* ---- the command line on the same files (cpu only: it exercises option handling, not ops) -- */
@@ -518,6 +582,20 @@ static void test_cli(const char *argv0) {
     }
     snprintf(args, sizeof args, "predict --checkpoint '%s/none' --input '%s'", tmp, texts);
     cli_expect(args, 1, "/none");
+
+    /* tokenize: [CLS] ... [SEP] a line, cut to --max-len. */
+    snprintf(args, sizeof args, "tokenize --vocab '%s/vocab.txt' --input '%s' --max-len 4", model_dir, texts);
+    rc = cli_run(args, o, e, sizeof o);
+    text = tu_read_file(o);
+    tu_check(rc == 0 && text && !strcmp(text, "101 3514 7597 102\n101 102\n101 5658 5618 102\n"),
+             "mltc tokenize --max-len 4: exit %d: %s", rc, text ? text : "");
+    free(text);
+    cli_expect("tokenize --vocab /nonexistent/vocab.txt", 1, "/nonexistent/vocab.txt");
+    /* bench: the table, with the profiled ops. */
+    snprintf(args, sizeof args,
+             "bench --device cpu --config '%s/config.json' --seq 16 --batch 2 --steps 1 --warmup 0 --labels 3",
+             model_dir);
+    cli_expect(args, 0, "op (profiled inference)");
 }
 
 /* What mltc.h promises an application with threads: contexts are independent, so threads that
@@ -627,6 +705,7 @@ int main(int argc, char **argv) {
         test_evaluate(ctx, model);
         test_threads(ctx, model, backend, best);
     }
+    test_bench(ctx, backend);
     if (!strcmp(backend, "cpu")) test_cli(argv[0]);
     mltc_model_free(model);
     mltc_device_close(dev);

@@ -30,7 +30,11 @@ static inline void api_unbind(mltc_device *d) { d->dev->err = &d->idle_err; }
 /* A NULL argument: records which one and returns MLTC_ERR_INVALID_ARGUMENT. */
 mltc_status api_null(mltc_ctx *ctx, const char *func, const char *arg);
 
-/* Copies internal scores into the public struct; per_label is malloc'd (mltc_metrics_free). */
-mltc_status api_metrics_export(mltc_error *e, const metrics *m, mltc_metrics *out);
+/* Copies internal scores into the public struct; per_label is malloc'd (mltc_metrics_free),
+ * label_names left NULL. func names the public call in an out-of-memory message. */
+mltc_status api_metrics_export(mltc_error *e, const char *func, const metrics *m, mltc_metrics *out);
+
+/* n strings in one allocation (the pointers, then the texts), so free() releases them all. */
+mltc_status api_strings_copy(mltc_error *e, const char *func, char *const *names, int n, char ***out);
 
 #endif

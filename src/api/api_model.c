@@ -121,28 +121,6 @@ mltc_status mltc_predict(mltc_ctx *ctx, mltc_model *model, const char *const *te
     return st;
 }
 
-/* Copies the internal scores into the public struct (per_label malloc'd). */
-mltc_status api_metrics_export(mltc_error *e, const metrics *m, mltc_metrics *out) {
-    memset(out, 0, sizeof *out);
-    out->hamming_loss = m->hamming_loss;
-    out->micro_precision = m->micro_precision;
-    out->micro_recall = m->micro_recall;
-    out->micro_f1 = m->micro_f1;
-    out->macro_f1 = m->macro_f1;
-    out->subset_accuracy = m->subset_accuracy;
-    out->micro_jaccard = m->micro_jaccard;
-    out->n_examples = m->n_examples;
-    out->n_labels = m->n_labels;
-    if (m->n_labels <= 0 || !m->per_label) return MLTC_OK;
-    out->per_label = calloc((size_t)m->n_labels, sizeof *out->per_label);
-    if (!out->per_label) return err_set(e, MLTC_ERR_OUT_OF_MEMORY, "mltc_evaluate: out of host memory");
-    for (int j = 0; j < m->n_labels; j++) {
-        const metrics_label *l = &m->per_label[j];
-        out->per_label[j] = (mltc_label_metrics){l->precision, l->recall, l->f1, l->support, l->predicted};
-    }
-    return MLTC_OK;
-}
-
 mltc_status mltc_evaluate(mltc_ctx *ctx, mltc_model *model, const char *data_path, const char *format,
                           mltc_metrics *out) {
     if (!ctx) return MLTC_ERR_INVALID_ARGUMENT;
@@ -165,7 +143,9 @@ mltc_status mltc_evaluate(mltc_ctx *ctx, mltc_model *model, const char *data_pat
     api_bind(model->device, ctx);
     st = evaluate_dataset(model->clf, &d, API_PREDICT_BATCH, &m, NULL);
     api_unbind(model->device);
-    if (st == MLTC_OK) st = api_metrics_export(&ctx->err, &m, out);
+    if (st == MLTC_OK) st = api_metrics_export(&ctx->err, "mltc_evaluate", &m, out);
+    const labels *lbl = classifier_labels(model->clf);
+    if (st == MLTC_OK) st = api_strings_copy(&ctx->err, "mltc_evaluate", lbl->names, lbl->count, &out->label_names);
     const long *counts = classifier_label_counts(model->clf, NULL);
     if (st == MLTC_OK && counts) {
         metrics_band bands[METRICS_BANDS];
@@ -175,13 +155,8 @@ mltc_status mltc_evaluate(mltc_ctx *ctx, mltc_model *model, const char *data_pat
             out->bands[b] = (struct mltc_frequency_band){bands[b].lo, bands[b].hi, bands[b].n_labels,
                                                          bands[b].support, bands[b].micro_f1, bands[b].macro_f1};
     }
+    if (st != MLTC_OK) mltc_metrics_free(out);
     metrics_free(&m);
     dataset_free(&d);
     return st;
-}
-
-void mltc_metrics_free(mltc_metrics *m) {
-    if (!m) return;
-    free(m->per_label);
-    m->per_label = NULL;
 }

@@ -73,7 +73,7 @@ static int relay_progress(const train_progress *p, void *user) {
     /* Without memory for per_label the scalar scores still reach the caller. */
     if (p->is_eval && p->dev) {
         mltc_error scratch = {0};
-        api_metrics_export(&scratch, p->dev, &dev);
+        api_metrics_export(&scratch, "mltc_train", p->dev, &dev);
         pub.dev = &dev;
     }
     int stop = r->cb(&pub, r->user);
@@ -148,6 +148,11 @@ mltc_status mltc_train(mltc_ctx *ctx, mltc_device *dev, const mltc_train_options
     req.data.skip_bad = o->skip_bad;
     st = dataset_format_parse(&ctx->err, o->format ? o->format : "auto", &req.data.format);
     if (st != MLTC_OK) return st;
+    if (!o->labels_path && (req.data.format == DATASET_JSONL || req.data.format == DATASET_TSV))
+        return err_set(&ctx->err, MLTC_ERR_INVALID_ARGUMENT,
+                       "mltc_train: opts->labels_path is NULL, and %s data has no header to name the labels "
+                       "(only tsv-columns data has one)",
+                       dataset_format_name(req.data.format));
     relay r = {callback, user};
     if (callback) {
         req.callback = relay_progress;

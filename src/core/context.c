@@ -31,3 +31,5 @@ mltc_status mltc_ctx_create(mltc_ctx **out) {
 void mltc_ctx_destroy(mltc_ctx *ctx) { free(ctx); }
 
 const char *mltc_last_error(const mltc_ctx *ctx) { return ctx ? ctx->err.msg : "no context"; }
+
+void mltc_free(void *p) { free(p); }

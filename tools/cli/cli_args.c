@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "device/device.h"
 
 /* Matches "--name" or "--name=VALUE"; *inline_value points after '=' for the second form. */
 static int matches(const char *arg, const char *name, const char **inline_value) {
@@ -112,12 +111,21 @@ int cli_parse_args(const char *cmd, int argc, char **argv, const cli_arg *args, 
     return CLI_OK;
 }
 
-int cli_check_precision(const char *cmd, const char *value) {
-    mltc_error err = {0};
-    dev_precision p;
-    if (!value || dev_precision_parse(&err, value, &p) == MLTC_OK) return CLI_OK;
-    fprintf(stderr, "mltc %s: --precision: %s\n", cmd, err.msg);
-    return CLI_USAGE;
+int cli_check_choice(const char *cmd, const char *option, mltc_status (*check)(mltc_ctx *, const char *),
+                     const char *value) {
+    if (!value) return CLI_OK;
+    mltc_ctx *ctx = NULL;
+    if (mltc_ctx_create(&ctx) != MLTC_OK) {
+        fprintf(stderr, "mltc %s: out of memory\n", cmd);
+        return CLI_FAIL;
+    }
+    int rc = CLI_OK;
+    if (check(ctx, value) != MLTC_OK) {
+        fprintf(stderr, "mltc %s: %s: %s\n", cmd, option, mltc_last_error(ctx));
+        rc = CLI_USAGE;
+    }
+    mltc_ctx_destroy(ctx);
+    return rc;
 }
 
 int cli_require(const char *cmd, const char *option, const char *value) {

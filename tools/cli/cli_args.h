@@ -5,6 +5,8 @@
 
 #include <stdint.h>
 
+#include "mltc.h"
+
 typedef enum cli_arg_kind {
     CLI_ARG_STRING, /* dest: const char ** */
     CLI_ARG_INT,    /* dest: int *, within [min, max] */
@@ -29,7 +31,9 @@ int cli_parse_args(const char *cmd, int argc, char **argv, const cli_arg *args, 
  * NULL; returns CLI_OK otherwise. */
 int cli_require(const char *cmd, const char *option, const char *value);
 
-/* --precision: absent, fp32 or bf16; anything else is a usage error naming the option. */
-int cli_check_precision(const char *cmd, const char *value);
+/* A choice the library must know (check: mltc_check_precision, mltc_check_format, ...): absent
+ * (NULL) or known is CLI_OK; anything else prints "mltc CMD: OPTION: why" and returns CLI_USAGE. */
+int cli_check_choice(const char *cmd, const char *option, mltc_status (*check)(mltc_ctx *, const char *),
+                     const char *value);
 
 #endif

@@ -1,10 +1,12 @@
-/* mltc bench: training and inference speed of a random-weight BERT on one device (run/bench.c). */
+/* mltc bench: training and inference speed of a random-weight BERT on one device (mltc_bench),
+ * as mltc_bench's JSON or a table read from it. */
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <cjson/cJSON.h>
+
 #include "cli.h"
 #include "cli_args.h"
-#include "run/bench.h"
 
 static void usage(FILE *out) {
     fprintf(out,
@@ -35,22 +37,37 @@ static void usage(FILE *out) {
             "On the cpu backend the thread count follows OMP_NUM_THREADS / OPENBLAS_NUM_THREADS.\n");
 }
 
-static void print_split(const char *what, const bench_split *s) {
-    printf("  %-22s matmul %5.1f%%  attention %5.1f%%  layernorm %5.1f%%  other %5.1f%%\n", what, 100 * s->matmul,
-           100 * s->attention, 100 * s->layernorm, 100 * s->other);
+/* A number of the result (0 when absent: the JSON is mltc_bench's own, so only a bug omits one). */
+static double num(const cJSON *o, const char *key) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : 0;
 }
 
-/* The profiled ops of one phase, slowest first. */
-static void print_ops(const char *phase, const dev_profile *p) {
-    int order[DEV_PROF_COUNT], n = 0;
+static const char *str(const cJSON *o, const char *key) {
+    const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
+    return v ? v : "?";
+}
+
+static void print_split(const char *what, const cJSON *s) {
+    printf("  %-22s matmul %5.1f%%  attention %5.1f%%  layernorm %5.1f%%  other %5.1f%%\n", what,
+           100 * num(s, "matmul"), 100 * num(s, "attention"), 100 * num(s, "layernorm"), 100 * num(s, "other"));
+}
+
+/* The profiled ops of one phase ({"op": {"ms", "count"}}), slowest first. */
+static void print_ops(const char *phase, const cJSON *ops) {
+    int n = cJSON_GetArraySize(ops);
+    const cJSON **order = calloc(n > 0 ? (size_t)n : 1, sizeof *order);
+    if (!order) return;
     double total = 0;
-    for (int b = 0; b < DEV_PROF_COUNT; b++) {
-        total += p->seconds[b];
-        if (p->count[b]) order[n++] = b;
+    int k = 0;
+    const cJSON *op;
+    cJSON_ArrayForEach(op, ops) {
+        total += num(op, "ms");
+        order[k++] = op;
     }
-    for (int i = 1; i < n; i++) /* insertion sort: a few dozen buckets */
-        for (int j = i; j > 0 && p->seconds[order[j]] > p->seconds[order[j - 1]]; j--) {
-            int t = order[j];
+    for (int i = 1; i < n; i++) /* insertion sort: a few dozen ops */
+        for (int j = i; j > 0 && num(order[j], "ms") > num(order[j - 1], "ms"); j--) {
+            const cJSON *t = order[j];
             order[j] = order[j - 1];
             order[j - 1] = t;
         }
@@ -58,26 +75,31 @@ static void print_ops(const char *phase, const dev_profile *p) {
     snprintf(title, sizeof title, "op (profiled %s)", phase);
     printf("\n  %-26s %10s %8s %7s\n", title, "ms", "calls", "share");
     for (int i = 0; i < n; i++) {
-        int b = order[i];
-        printf("  %-26s %10.2f %8ld %6.1f%%\n", dev_prof_bucket_name(b), 1e3 * p->seconds[b], p->count[b],
-               total > 0 ? 100 * p->seconds[b] / total : 0.0);
+        double ms = num(order[i], "ms");
+        printf("  %-26s %10.2f %8ld %6.1f%%\n", order[i]->string, ms, (long)num(order[i], "count"),
+               total > 0 ? 100 * ms / total : 0.0);
     }
+    free(order);
 }
 
-static void print_table(const bench_result *r, int profiled) {
+static void print_table(const cJSON *r, int profiled) {
+    const cJSON *shape = cJSON_GetObjectItemCaseSensitive(r, "shape");
     printf("device %s (%s matmul), config %s (%d layers x %d, %d heads, FFN %d, vocab %d), %d labels\n",
-           r->device, r->precision, r->config, r->cfg.num_layers, r->cfg.hidden_size, r->cfg.num_heads,
-           r->cfg.intermediate_size, r->cfg.vocab_size, r->labels);
-    printf("seq %d, batch %d (micro-batch %d), %d timed steps\n\n", r->seq, r->batch, r->micro_batch, r->steps);
-    printf("  %-22s %10.2f seq/s  (%.1f ms a step)\n", "training", r->train_seq_per_s, 1e3 * r->train_step_s);
-    printf("  %-22s %10.2f seq/s  (%.1f ms a batch)\n", "inference", r->infer_seq_per_s, 1e3 * r->infer_batch_s);
-    printf("  %-22s %10.1f MiB\n", "peak device memory", (double)r->peak_bytes / (1024.0 * 1024.0));
+           str(r, "device"), str(r, "precision"), str(r, "config"), (int)num(shape, "layers"),
+           (int)num(shape, "hidden"), (int)num(shape, "heads"), (int)num(shape, "intermediate"),
+           (int)num(shape, "vocab"), (int)num(r, "labels"));
+    printf("seq %d, batch %d (micro-batch %d), %d timed steps\n\n", (int)num(r, "seq"), (int)num(r, "batch"),
+           (int)num(r, "micro_batch"), (int)num(r, "steps"));
+    printf("  %-22s %10.2f seq/s  (%.1f ms a step)\n", "training", num(r, "train_seq_per_s"), num(r, "train_step_ms"));
+    printf("  %-22s %10.2f seq/s  (%.1f ms a batch)\n", "inference", num(r, "infer_seq_per_s"),
+           num(r, "infer_batch_ms"));
+    printf("  %-22s %10.1f MiB\n", "peak device memory", num(r, "peak_bytes") / (1024.0 * 1024.0));
     if (!profiled) return;
     printf("\ntime by op family (profiled steps, a sync around every op):\n");
-    print_split("training", &r->train_split);
-    print_split("inference", &r->infer_split);
-    print_ops("training", &r->train_prof);
-    print_ops("inference", &r->infer_prof);
+    print_split("training", cJSON_GetObjectItemCaseSensitive(r, "split"));
+    print_split("inference", cJSON_GetObjectItemCaseSensitive(r, "infer_split"));
+    print_ops("training", cJSON_GetObjectItemCaseSensitive(r, "ops"));
+    print_ops("inference", cJSON_GetObjectItemCaseSensitive(r, "infer_ops"));
 }
 
 int cmd_bench(int argc, char **argv) {
@@ -85,8 +107,8 @@ int cmd_bench(int argc, char **argv) {
         usage(stdout);
         return CLI_OK;
     }
-    bench_options o;
-    bench_options_default(&o);
+    mltc_bench_options o;
+    mltc_bench_options_default(&o);
     int json = 0;
     const cli_arg args[] = {
         {"--device", CLI_ARG_STRING, &o.device, 0, 0},
@@ -102,25 +124,32 @@ int cmd_bench(int argc, char **argv) {
         {"--json", CLI_ARG_FLAG, &json, 0, 0},
     };
     int rc = cli_parse_args("bench", argc, argv, args, (int)(sizeof args / sizeof args[0]));
-    if (rc == CLI_OK) rc = cli_check_precision("bench", o.precision);
+    if (rc == CLI_OK) rc = cli_check_choice("bench", "--precision", mltc_check_precision, o.precision);
     if (rc != CLI_OK) return rc;
 
-    mltc_error err = {0};
-    bench_result r;
-    if (bench_run(&err, &o, &r) != MLTC_OK) {
-        fprintf(stderr, "mltc bench: %s\n", err.msg);
-        return CLI_FAIL;
-    }
-    if (!json) {
-        print_table(&r, o.profile_steps > 0);
-        return CLI_OK;
-    }
-    char *text = bench_result_json(&r);
-    if (!text) {
+    mltc_ctx *ctx = NULL;
+    char *text = NULL;
+    if (mltc_ctx_create(&ctx) != MLTC_OK) {
         fprintf(stderr, "mltc bench: out of memory\n");
         return CLI_FAIL;
     }
-    printf("%s\n", text);
-    free(text);
-    return CLI_OK;
+    rc = CLI_FAIL;
+    if (mltc_bench(ctx, &o, &text) != MLTC_OK) {
+        fprintf(stderr, "mltc bench: %s\n", mltc_last_error(ctx));
+    } else if (json) {
+        printf("%s\n", text);
+        rc = CLI_OK;
+    } else {
+        cJSON *r = cJSON_Parse(text);
+        if (r) {
+            print_table(r, o.profile_steps > 0);
+            rc = CLI_OK;
+        } else {
+            fprintf(stderr, "mltc bench: out of memory\n");
+        }
+        cJSON_Delete(r);
+    }
+    mltc_free(text);
+    mltc_ctx_destroy(ctx);
+    return rc;
 }

@@ -1,15 +1,9 @@
 /* mltc eval: scores a trained checkpoint on a labelled data file. */
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include <cjson/cJSON.h>
 
 #include "cli.h"
 #include "cli_args.h"
 #include "cli_scores.h"
-#include "run/dataset.h"
-#include "run/metrics.h"
 
 static void usage(FILE *out) {
     fprintf(out,
@@ -35,35 +29,6 @@ static void usage(FILE *out) {
             "                    and by_label_frequency (labels with <= 10, 11-100, > 100 training examples)\n");
 }
 
-/* The public result as the internal struct the shared printers take (per_label and names are
- * allocated; 0 when out of memory). */
-static int to_internal(const mltc_metrics *pm, const mltc_model *model, metrics *m, const char ***names) {
-    *m = (metrics){
-        .n_examples = pm->n_examples,
-        .n_labels = pm->n_labels,
-        .hamming_loss = pm->hamming_loss,
-        .micro_precision = pm->micro_precision,
-        .micro_recall = pm->micro_recall,
-        .micro_f1 = pm->micro_f1,
-        .macro_f1 = pm->macro_f1,
-        .subset_accuracy = pm->subset_accuracy,
-        .micro_jaccard = pm->micro_jaccard,
-    };
-    size_t k = pm->n_labels > 0 ? (size_t)pm->n_labels : 0;
-    *names = calloc(k + 1, sizeof **names);
-    if (!*names) return 0;
-    for (size_t j = 0; j < k; j++) (*names)[j] = mltc_model_label_name(model, (int)j);
-    if (!pm->per_label) return 1;
-    m->per_label = calloc(k + 1, sizeof *m->per_label);
-    if (!m->per_label) return 0;
-    for (size_t j = 0; j < k; j++) {
-        const mltc_label_metrics *l = &pm->per_label[j];
-        m->per_label[j] = (metrics_label){.precision = l->precision, .recall = l->recall, .f1 = l->f1,
-                                          .support = l->support, .predicted = l->predicted};
-    }
-    return 1;
-}
-
 static int per_label_thresholds(const mltc_model *model) {
     for (int j = 0; j < mltc_model_num_labels(model); j++)
         if (mltc_model_label_threshold(model, j) != mltc_model_threshold(model)) return 1;
@@ -71,39 +36,21 @@ static int per_label_thresholds(const mltc_model *model) {
 }
 
 /* The tail made visible: scores of rare, medium and frequent labels by training examples. */
-static void print_bands(const metrics_band *b, int n) {
-    if (n == 0) {
+static void print_bands(const mltc_metrics *m) {
+    if (m->n_bands == 0) {
         printf("\n  (the checkpoint does not record its labels' training frequencies)\n");
         return;
     }
     printf("\n  %-22s %8s %9s %9s %9s\n", "labels by training ex.", "labels", "support", "micro F1", "macro F1");
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < m->n_bands; i++) {
+        const struct mltc_frequency_band *b = &m->bands[i];
+        long lo = b->min_train_examples, hi = b->max_train_examples;
         char range[48];
-        if (b[i].hi < 0) snprintf(range, sizeof range, "> %ld", b[i].lo - 1);
-        else if (b[i].lo <= 0) snprintf(range, sizeof range, "<= %ld", b[i].hi);
-        else snprintf(range, sizeof range, "%ld-%ld", b[i].lo, b[i].hi);
-        printf("  %-22s %8d %9zu %9.4f %9.4f\n", range, b[i].n_labels, b[i].support, b[i].micro_f1, b[i].macro_f1);
+        if (hi < 0) snprintf(range, sizeof range, "> %ld", lo - 1);
+        else if (lo <= 0) snprintf(range, sizeof range, "<= %ld", hi);
+        else snprintf(range, sizeof range, "%ld-%ld", lo, hi);
+        printf("  %-22s %8d %9zu %9.4f %9.4f\n", range, b->n_labels, b->support, b->micro_f1, b->macro_f1);
     }
-}
-
-/* The scores' JSON object with "by_label_frequency" beside them when known. */
-static int print_json(const metrics *m, const metrics_band *bands, int n) {
-    cJSON *o = metrics_to_json(m);
-    if (!o) return 0;
-    if (n > 0) {
-        cJSON *a = metrics_bands_to_json(bands, n);
-        if (!a || !cJSON_AddItemToObject(o, "by_label_frequency", a)) {
-            cJSON_Delete(a);
-            cJSON_Delete(o);
-            return 0;
-        }
-    }
-    char *s = cJSON_Print(o);
-    cJSON_Delete(o);
-    if (!s) return 0;
-    printf("%s\n", s);
-    cJSON_free(s);
-    return 1;
 }
 
 int cmd_eval(int argc, char **argv) {
@@ -123,23 +70,16 @@ int cmd_eval(int argc, char **argv) {
         {"--precision", CLI_ARG_STRING, &precision, 0, 0},
     };
     int rc = cli_parse_args("eval", argc, argv, args, (int)(sizeof args / sizeof args[0]));
-    if (rc == CLI_OK) rc = cli_check_precision("eval", precision);
+    if (rc == CLI_OK) rc = cli_check_choice("eval", "--precision", mltc_check_precision, precision);
     if (rc == CLI_OK) rc = cli_require("eval", "--checkpoint", ckpt);
     if (rc == CLI_OK) rc = cli_require("eval", "--data", data);
+    if (rc == CLI_OK) rc = cli_check_choice("eval", "--format", mltc_check_format, format);
     if (rc != CLI_OK) return rc;
-    mltc_error err = {0};
-    dataset_format fmt;
-    if (dataset_format_parse(&err, format, &fmt) != MLTC_OK) {
-        fprintf(stderr, "mltc eval: --format: %s\n", err.msg);
-        return CLI_USAGE;
-    }
 
     mltc_ctx *ctx = NULL;
     mltc_device *dev = NULL;
     mltc_model *model = NULL;
     mltc_metrics m = {0};
-    metrics im = {0};
-    const char **names = NULL;
     if (mltc_ctx_create(&ctx) != MLTC_OK) {
         fprintf(stderr, "mltc eval: out of memory\n");
         return CLI_FAIL;
@@ -152,11 +92,7 @@ int cmd_eval(int argc, char **argv) {
         fprintf(stderr, "mltc eval: %s\n", mltc_last_error(ctx));
         goto done;
     }
-    metrics_band bands[METRICS_BANDS];
-    for (int b = 0; b < m.n_bands && b < METRICS_BANDS; b++)
-        bands[b] = (metrics_band){m.bands[b].min_train_examples, m.bands[b].max_train_examples, m.bands[b].n_labels,
-                                  m.bands[b].support, m.bands[b].micro_f1, m.bands[b].macro_f1};
-    if (!to_internal(&m, model, &im, &names) || (json && !print_json(&im, bands, m.n_bands))) {
+    if (json && cli_print_scores_json(ctx, &m) != MLTC_OK) {
         fprintf(stderr, "mltc eval: out of memory printing the scores\n");
         goto done;
     }
@@ -164,14 +100,12 @@ int cmd_eval(int argc, char **argv) {
         printf("checkpoint %s (head %s, threshold %g%s, at least %d label(s) a text)\ndata       %s\n", ckpt,
                mltc_model_head(model), mltc_model_threshold(model), per_label_thresholds(model) ? " and per label" : "",
                mltc_model_min_labels(model), data);
-        printf("%zu examples, %d labels\n\n", im.n_examples, im.n_labels);
-        cli_print_scores(&im, names);
-        print_bands(bands, m.n_bands);
+        printf("%zu examples, %d labels\n\n", m.n_examples, m.n_labels);
+        cli_print_scores(&m);
+        print_bands(&m);
     }
     rc = CLI_OK;
 done:
-    metrics_free(&im);
-    free(names);
     mltc_metrics_free(&m);
     mltc_model_free(model);
     mltc_device_close(dev);

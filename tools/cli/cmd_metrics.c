@@ -1,13 +1,10 @@
 /* mltc metrics: scores any system's predictions against gold labels, both read as datasets. */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "cli_args.h"
 #include "cli_scores.h"
-#include "run/dataset.h"
-#include "model/labels.h"
-#include "run/metrics.h"
 
 static void usage(FILE *out) {
     fprintf(out,
@@ -58,54 +55,42 @@ int cmd_metrics(int argc, char **argv) {
         fprintf(stderr, "mltc metrics: --gold and --pred are required (mltc metrics --help)\n");
         return CLI_USAGE;
     }
-    mltc_error err = {0};
-    dataset_options opt = {0};
-    if (dataset_format_parse(&err, format, &opt.format) != MLTC_OK) {
-        fprintf(stderr, "mltc metrics: --format: %s\n", err.msg);
-        return CLI_USAGE;
+    int rc = cli_check_choice("metrics", "--format", mltc_check_format, format);
+    if (rc != CLI_OK) return rc;
+    mltc_ctx *ctx = NULL;
+    if (mltc_ctx_create(&ctx) != MLTC_OK) {
+        fprintf(stderr, "mltc metrics: out of memory\n");
+        return CLI_FAIL;
     }
-
-    labels lbl = {0};
-    dataset gold = {0}, pred = {0};
-    metrics m = {0};
-    int rc = CLI_FAIL;
     /* Without a labels file, only a header can say which labels there are (SemEval ships none). */
-    if (!labels_path && (opt.format == DATASET_JSONL || opt.format == DATASET_TSV ||
-                         dataset_header_labels(&err, gold_path, &lbl) != MLTC_OK)) {
-        fprintf(stderr, "mltc metrics: --labels is required unless --gold is a tsv-columns file with a header%s%s%s\n",
-                err.msg[0] ? " (reading it as one: " : "", err.msg, err.msg[0] ? ")" : "");
-        return CLI_USAGE;
-    }
-    if ((labels_path && labels_load(&err, labels_path, &lbl) != MLTC_OK) ||
-        dataset_load(&err, gold_path, &lbl, &opt, &gold) != MLTC_OK ||
-        dataset_load(&err, pred_path, &lbl, &opt, &pred) != MLTC_OK) {
-        fprintf(stderr, "mltc metrics: %s\n", err.msg);
-        goto done;
-    }
-    if (gold.n != pred.n) {
-        fprintf(stderr, "mltc metrics: %s has %zu examples but %s has %zu; they must match one for one\n", gold_path,
-                gold.n, pred_path, pred.n);
-        goto done;
-    }
-    if (metrics_compute(&err, gold.y, pred.y, gold.n, lbl.count, &m) != MLTC_OK) {
-        fprintf(stderr, "mltc metrics: %s\n", err.msg);
-        goto done;
-    }
-    if (json) {
-        if (!cli_print_scores_json(&m)) {
-            fprintf(stderr, "mltc metrics: out of memory writing JSON\n");
-            goto done;
+    if (!labels_path) {
+        int headerless = !strcmp(format, "jsonl") || !strcmp(format, "tsv");
+        char **names = NULL;
+        int n = 0;
+        if (headerless || mltc_data_header_labels(ctx, gold_path, &names, &n) != MLTC_OK) {
+            const char *why = headerless ? "" : mltc_last_error(ctx);
+            fprintf(stderr,
+                    "mltc metrics: --labels is required unless --gold is a tsv-columns file with a header%s%s%s\n",
+                    why[0] ? " (reading it as one: " : "", why, why[0] ? ")" : "");
+            mltc_ctx_destroy(ctx);
+            return CLI_USAGE;
         }
+        mltc_free(names);
+    }
+    mltc_metrics m = {0};
+    rc = CLI_FAIL;
+    if (mltc_score_files(ctx, gold_path, pred_path, labels_path, format, &m) != MLTC_OK) {
+        fprintf(stderr, "mltc metrics: %s\n", mltc_last_error(ctx));
+    } else if (json) {
+        if (cli_print_scores_json(ctx, &m) == MLTC_OK) rc = CLI_OK;
+        else fprintf(stderr, "mltc metrics: out of memory writing JSON\n");
     } else {
         printf("gold %s\npred %s\n", gold_path, pred_path);
         printf("%zu examples, %d labels; TP %zu, FP %zu, FN %zu\n\n", m.n_examples, m.n_labels, m.tp, m.fp, m.fn);
-        cli_print_scores(&m, (const char *const *)lbl.names);
+        cli_print_scores(&m);
+        rc = CLI_OK;
     }
-    rc = CLI_OK;
-done:
-    metrics_free(&m);
-    dataset_free(&pred);
-    dataset_free(&gold);
-    labels_free(&lbl);
+    mltc_metrics_free(&m);
+    mltc_ctx_destroy(ctx);
     return rc;
 }

@@ -156,7 +156,7 @@ int cmd_predict(int argc, char **argv) {
         {"--device", CLI_ARG_STRING, &device, 0, 0},
     };
     int rc = cli_parse_args("predict", argc, argv, args, (int)(sizeof args / sizeof args[0]));
-    if (rc == CLI_OK) rc = cli_check_precision("predict", precision);
+    if (rc == CLI_OK) rc = cli_check_choice("predict", "--precision", mltc_check_precision, precision);
     if (rc == CLI_OK) rc = cli_require("predict", "--checkpoint", ckpt);
     if (rc != CLI_OK) return rc;
 

@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "model/tokenizer.h"
 
 static void tokenize_usage(FILE *out) {
     fprintf(out, "usage: mltc tokenize --vocab FILE [--input FILE|-] [--max-len N]\n\n"
@@ -32,49 +31,27 @@ static const char *opt_value(int argc, char **argv, int *i, const char *name, in
     return argv[++*i];
 }
 
-static int tokenize_stream(tokenizer *tok, FILE *in, const char *in_name, long max_len) {
+static int tokenize_stream(mltc_ctx *ctx, const mltc_tokenizer *tok, FILE *in, const char *in_name, int max_len) {
     char *line = NULL;
     size_t cap = 0;
     ssize_t got;
     long lineno = 0;
-    int32_t *ids = NULL;
-    size_t ids_cap = 0;
     int rc = CLI_OK;
-    mltc_error err = {0};
     while ((got = getline(&line, &cap, in)) >= 0) {
         lineno++;
         size_t len = (size_t)got;
         if (len && line[len - 1] == '\n') len--;
         if (len && line[len - 1] == '\r') len--;
-        int32_t *a = NULL;
-        int na = 0;
-        if (tok_encode(tok, &err, line, len, &a, &na) != MLTC_OK) {
-            fprintf(stderr, "mltc tokenize: %s:%ld: %s\n", in_name, lineno, err.msg);
-            rc = CLI_FAIL;
-            break;
-        }
-        size_t need = max_len > 0 ? (size_t)max_len : (size_t)na + 2;
-        if (need > ids_cap) {
-            int32_t *grown = realloc(ids, need * sizeof *ids);
-            if (!grown) {
-                free(a);
-                fprintf(stderr, "mltc tokenize: %s:%ld: out of memory\n", in_name, lineno);
-                rc = CLI_FAIL;
-                break;
-            }
-            ids = grown;
-            ids_cap = need;
-        }
+        int32_t *ids = NULL;
         int n = 0;
-        mltc_status st = tok_build_from_ids(tok, &err, a, na, NULL, 0, (int)need, ids, NULL, &n);
-        free(a);
-        if (st != MLTC_OK) {
-            fprintf(stderr, "mltc tokenize: %s:%ld: %s\n", in_name, lineno, err.msg);
+        if (mltc_tokenize(ctx, tok, line, len, max_len, &ids, &n) != MLTC_OK) {
+            fprintf(stderr, "mltc tokenize: %s:%ld: %s\n", in_name, lineno, mltc_last_error(ctx));
             rc = CLI_FAIL;
             break;
         }
         for (int i = 0; i < n; i++) printf(i ? " %d" : "%d", ids[i]);
         putchar('\n');
+        mltc_free(ids);
     }
     if (rc == CLI_OK && ferror(in)) {
         fprintf(stderr, "mltc tokenize: %s: read error after line %ld\n", in_name, lineno);
@@ -85,7 +62,6 @@ static int tokenize_stream(tokenizer *tok, FILE *in, const char *in_name, long m
         rc = CLI_FAIL;
     }
     free(line);
-    free(ids);
     return rc;
 }
 
@@ -126,23 +102,25 @@ int cmd_tokenize(int argc, char **argv) {
             return CLI_USAGE;
         }
     }
-    mltc_error err = {0};
-    tokenizer *tok = NULL;
-    if (tok_load(&err, vocab, &tok) != MLTC_OK) {
-        fprintf(stderr, "mltc tokenize: %s\n", err.msg);
+    mltc_ctx *ctx = NULL;
+    mltc_tokenizer *tok = NULL;
+    if (mltc_ctx_create(&ctx) != MLTC_OK) {
+        fprintf(stderr, "mltc tokenize: out of memory\n");
+        return CLI_FAIL;
+    }
+    if (mltc_tokenizer_load(ctx, vocab, &tok) != MLTC_OK) {
+        fprintf(stderr, "mltc tokenize: %s\n", mltc_last_error(ctx));
+        mltc_ctx_destroy(ctx);
         return CLI_FAIL;
     }
     FILE *in = stdin;
-    if (strcmp(input, "-")) {
-        in = fopen(input, "rb");
-        if (!in) {
-            fprintf(stderr, "mltc tokenize: cannot open %s: %s\n", input, strerror(errno));
-            tok_free(tok);
-            return CLI_FAIL;
-        }
-    }
-    int rc = tokenize_stream(tok, in, strcmp(input, "-") ? input : "<stdin>", max_len);
-    if (in != stdin) fclose(in);
-    tok_free(tok);
+    int rc = CLI_FAIL;
+    if (strcmp(input, "-") && !(in = fopen(input, "rb")))
+        fprintf(stderr, "mltc tokenize: cannot open %s: %s\n", input, strerror(errno));
+    else
+        rc = tokenize_stream(ctx, tok, in, strcmp(input, "-") ? input : "<stdin>", (int)max_len);
+    if (in && in != stdin) fclose(in);
+    mltc_tokenizer_free(tok);
+    mltc_ctx_destroy(ctx);
     return rc;
 }

@@ -1,4 +1,4 @@
-/* mltc train: fine-tunes a BERT folder into a multi-label classifier (train.h does the work). */
+/* mltc train: fine-tunes a BERT folder into a multi-label classifier (mltc_train does the work). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,8 +8,6 @@
 #include "cli.h"
 #include "cli_args.h"
 #include "progress.h"
-#include "run/dataset.h"
-#include "model/settings.h"
 
 static void usage(FILE *out) {
     fprintf(out,
@@ -146,27 +144,19 @@ int cmd_train(int argc, char **argv) {
         {"--min-labels", CLI_ARG_STRING, &min_labels, 0, 0},
     };
     int rc = cli_parse_args("train", argc, argv, args, (int)(sizeof args / sizeof args[0]));
-    if (rc == CLI_OK) rc = cli_check_precision("train", precision);
+    if (rc == CLI_OK) rc = cli_check_choice("train", "--precision", mltc_check_precision, precision);
     if (rc == CLI_OK && !o.resume) rc = cli_require("train", "--model", o.model_dir);
     if (rc == CLI_OK) rc = cli_require("train", "--train", o.train_path);
     if (rc == CLI_OK) rc = cli_require("train", "--out", o.out_dir);
     if (rc == CLI_OK && !o.resume) rc = cli_require("train", "--head", head);
     if (rc != CLI_OK) return rc;
 
-    /* Choices are checked here so a typo is a usage error before any model is read. */
-    mltc_error err = {0};
-    head_kind kind;
-    dataset_format fmt;
-    /* With --resume the checkpoint's own head and settings apply. */
+    /* Choices are checked here so a typo is a usage error before any model is read. With
+     * --resume the checkpoint's own head and settings apply. */
     if (head) o.head = head;
-    if (head_kind_parse(&err, o.head, &kind) != MLTC_OK) {
-        fprintf(stderr, "mltc train: --head: %s\n", err.msg);
-        return CLI_USAGE;
-    }
-    if (dataset_format_parse(&err, format, &fmt) != MLTC_OK) {
-        fprintf(stderr, "mltc train: --format: %s\n", err.msg);
-        return CLI_USAGE;
-    }
+    rc = cli_check_choice("train", "--head", mltc_check_head, o.head);
+    if (rc == CLI_OK) rc = cli_check_choice("train", "--format", mltc_check_format, format);
+    if (rc != CLI_OK) return rc;
     o.format = format;
     if (!strcmp(label_tokens, "shared"))
         o.shared_label_tokens = 1;
@@ -191,7 +181,8 @@ int cmd_train(int argc, char **argv) {
         if (!tune) tune = "none";
     }
     if (tune) o.tune_threshold = tune;
-    if (!o.labels_path && fmt != DATASET_TSV_COLUMNS && fmt != DATASET_AUTO) {
+    /* Only tsv-columns data (which auto may find) has a header to name the labels. */
+    if (!o.labels_path && (!strcmp(format, "jsonl") || !strcmp(format, "tsv"))) {
         fprintf(stderr, "mltc train: --labels is required unless the data is tsv-columns\n");
         return CLI_USAGE;
     }
