@@ -17,6 +17,7 @@
 #include <cjson/cJSON.h>
 
 #include "core/fileio.h"
+#include "core/json_number.h"
 #include "model/checkpoint_meta.h"
 #include "model/classifier_internal.h"
 
@@ -147,16 +148,6 @@ static mltc_status save_optimizer(classifier *c, const char *path) {
     return st;
 }
 
-/* The shortest decimal that reads back as f (0.37f is written 0.37, not 0.37000000476837158). */
-static double shortest(float f) {
-    char buf[32];
-    for (int digits = 1; digits < 10; digits++) {
-        snprintf(buf, sizeof buf, "%.*g", digits, (double)f);
-        if ((float)strtod(buf, NULL) == f) break;
-    }
-    return strtod(buf, NULL);
-}
-
 static mltc_status save_mltc_json(classifier *c, const char *path, const char *extra_json) {
     mltc_error *err = c->dev->err;
     cJSON *o = cJSON_CreateObject(), *lbl = cJSON_CreateArray(), *extra = NULL;
@@ -173,7 +164,7 @@ static mltc_status save_mltc_json(classifier *c, const char *path, const char *e
     cJSON_AddItemToObject(o, "labels", lbl);
     cJSON_AddItemToObject(o, "settings", train_settings_to_json(&c->s));
     cJSON *thr = cJSON_CreateArray();
-    for (int k = 0; k < c->K; k++) cJSON_AddItemToArray(thr, cJSON_CreateNumber(shortest(c->thr[k])));
+    for (int k = 0; k < c->K; k++) cJSON_AddItemToArray(thr, cJSON_CreateNumber(float_for_json(c->thr[k])));
     cJSON_AddItemToObject(o, "thresholds", thr);
     if (c->label_counts) {
         cJSON *counts = cJSON_CreateArray();

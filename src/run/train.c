@@ -224,7 +224,7 @@ static mltc_status score_dev(run_state *r, metrics *m) {
     if (!st && r->s.tune != TUNE_NONE) {
         float g = 0.5f;
         st = tune_global_threshold(err, r->dev_data.y, probs, n, K, r->s.min_labels, &g);
-        if (!st) classifier_set_threshold(r->c, g);
+        if (!st) classifier_set_threshold(r->c, float_for_json(g)); /* 0.42, not 0.41999998688697815 */
         if (!st && r->s.tune == TUNE_PER_LABEL) {
             for (int k = 0; k < K; k++) t[k] = g;
             tune_label_thresholds(r->dev_data.y, probs, n, K, t);
