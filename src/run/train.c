@@ -276,11 +276,55 @@ static mltc_status evaluate_epoch(run_state *r, train_progress *p, int *stop) {
 /* Gradient accumulation: parts of at most micro examples make up each batch (0: the batch). */
 static int micro_of(const train_request *q, int batch) { return q->micro_batch > 0 ? q->micro_batch : batch; }
 
+static void log_step(run_state *r, const clf_losses *loss, double lr, double norm, double examples_per_s) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "type", "step");
+    cJSON_AddNumberToObject(o, "epoch", r->epoch + 1);
+    cJSON_AddNumberToObject(o, "step", (double)r->step);
+    add_exact(o, "loss", loss->total);
+    add_exact(o, "bce", loss->bce);
+    if (r->s.head == HEAD_LMMTC) add_exact(o, "mlm", loss->mlm);
+    cJSON_AddNumberToObject(o, "lr", lr);
+    add_exact(o, "grad_norm", norm);
+    cJSON_AddNumberToObject(o, "examples_per_s", examples_per_s);
+    log_json(r, o);
+    cJSON_Delete(o);
+}
+
+/* End of an epoch (also when a stop fell on its last batch): evaluate and keep the best, then
+ * save where to resume (the next epoch) with the best score so far. In this order a resumed run
+ * knows the score a later epoch must beat, and one stopped or killed during the evaluation
+ * repeats the epoch's last steps and evaluates again. r->epoch is still the finished epoch. */
+static mltc_status finish_epoch(run_state *r, train_progress *p, int *stop) {
+    mltc_status st = evaluate_epoch(r, p, stop);
+    r->epoch++;
+    r->batch_in_epoch = 0;
+    if (!st) st = save_last(r);
+    r->epoch--;
+    return st;
+}
+
+/* Optimizer step r->step + 1 on the plan's batch r->batch_in_epoch (ex: room for its examples). */
+static mltc_status take_step(run_state *r, const batch_plan *plan, clf_example *ex, double lr, double head_lr,
+                             clf_losses *loss, double *norm) {
+    int first = plan->starts[r->batch_in_epoch], nb = plan->starts[r->batch_in_epoch + 1] - first;
+    for (int b = 0; b < nb; b++) {
+        int32_t i = plan->order[first + b];
+        ex[b] = (clf_example){r->ids[i], r->len[i], r->train.ex[i].labels};
+    }
+    long step = r->step + 1;
+    mltc_status st = classifier_train_batch(r->c, ex, nb, (uint64_t)step, loss);
+    if (!st) st = classifier_optimizer_step(r->c, lr, head_lr, step, norm);
+    if (st) return err_prefix(r->dev->err, "train step %ld (epoch %d, batch %d): ", step, r->epoch + 1, r->batch_in_epoch);
+    r->step = step;
+    return MLTC_OK;
+}
+
 static mltc_status run_loop(run_state *r, train_summary *sum) {
     mltc_error *err = r->dev->err;
     const train_request *q = r->req;
     size_t n = r->train.n;
-    int K = r->lbl.count, B = r->s.batch;
+    int B = r->s.batch;
     lr_schedule sched = lr_schedule_linear(r->s.lr, r->total_steps, r->s.warmup);
     /* The head follows the encoder's schedule at its own peak. */
     double head_scale = r->s.head_lr > 0 ? r->s.head_lr / r->s.lr : 1.0;
@@ -306,20 +350,10 @@ static mltc_status run_loop(run_state *r, train_summary *sum) {
         if (st) break;
         p.epoch = r->epoch + 1;
         for (; !st && r->batch_in_epoch < plan.n_batches; r->batch_in_epoch++) {
-            int first = plan.starts[r->batch_in_epoch], nb = plan.starts[r->batch_in_epoch + 1] - first;
-            for (int b = 0; b < nb; b++) {
-                int32_t i = plan.order[first + b];
-                ex[b] = (clf_example){r->ids[i], r->len[i], r->train.ex[i].labels};
-            }
-            long step = r->step + 1;
-            double lr = lr_at(&sched, step), norm = 0;
-            st = classifier_train_batch(r->c, ex, nb, (uint64_t)step, &loss);
-            if (!st) st = classifier_optimizer_step(r->c, lr, lr * head_scale, step, &norm);
-            if (st) {
-                err_prefix(err, "train step %ld (epoch %d, batch %d): ", step, r->epoch + 1, r->batch_in_epoch);
-                break;
-            }
-            r->step = step;
+            int nb = plan.starts[r->batch_in_epoch + 1] - plan.starts[r->batch_in_epoch];
+            double lr = lr_at(&sched, r->step + 1), norm = 0;
+            st = take_step(r, &plan, ex, lr, lr * head_scale, &loss, &norm);
+            if (st) break;
             steps_this_run++;
             examples += nb;
             double el = now_s() - t0;
@@ -330,20 +364,8 @@ static mltc_status run_loop(run_state *r, train_summary *sum) {
             p.elapsed_s = el;
             p.examples_per_s = el > 0 ? examples / el : 0;
             p.eta_s = steps_this_run > 0 ? el / steps_this_run * (double)(r->total_steps - r->step) : 0;
-            if (r->step % log_every == 0 || r->step == 1 || r->step == r->total_steps) {
-                cJSON *o = cJSON_CreateObject();
-                cJSON_AddStringToObject(o, "type", "step");
-                cJSON_AddNumberToObject(o, "epoch", r->epoch + 1);
-                cJSON_AddNumberToObject(o, "step", (double)r->step);
-                add_exact(o, "loss", loss.total);
-                add_exact(o, "bce", loss.bce);
-                if (r->s.head == HEAD_LMMTC) add_exact(o, "mlm", loss.mlm);
-                cJSON_AddNumberToObject(o, "lr", lr);
-                add_exact(o, "grad_norm", norm);
-                cJSON_AddNumberToObject(o, "examples_per_s", p.examples_per_s);
-                log_json(r, o);
-                cJSON_Delete(o);
-            }
+            if (r->step % log_every == 0 || r->step == 1 || r->step == r->total_steps)
+                log_step(r, &loss, lr, norm, p.examples_per_s);
             if (!isfinite(loss.total)) {
                 st = err_set(err, MLTC_ERR_INVALID_ARGUMENT,
                              "train step %ld: the loss is not finite (lr %g too high?); the last checkpoint is kept",
@@ -373,21 +395,12 @@ static mltc_status run_loop(run_state *r, train_summary *sum) {
             st = save_last(r);
             break;
         }
-        /* End of an epoch (also when a stop fell on its last batch): evaluate and keep the best,
-         * then save where to resume (the next epoch) with the best score so far. In this order
-         * a resumed run knows the score a later epoch must beat, and one stopped or killed
-         * during the evaluation repeats the epoch's last steps and evaluates again. */
-        st = evaluate_epoch(r, &p, &stop);
-        r->epoch++;
-        r->batch_in_epoch = 0;
-        if (!st) st = save_last(r);
-        r->epoch--;
+        st = finish_epoch(r, &p, &stop);
         if (stop) {
             r->epoch++;
             break;
         }
     }
-    (void)K;
     free(ex);
     free(blen);
     sum->steps = r->step;
