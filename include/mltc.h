@@ -348,6 +348,8 @@ typedef struct mltc_bench_options {
     int warmup;            /* untimed steps before each timing, >= 0 */
     int profile_steps;     /* profiled steps for the split by op, >= 0 (0: none) */
     int labels;            /* labels of the bert head, >= 1 */
+    const char *pooling;   /* the bert head's text vector: "mean" (the default recipe's) or "cls"
+                              (only [CLS] through the last layer); NULL: mean */
 } mltc_bench_options;
 
 /* minilm, seq 128, batch 8, steps 5, warmup 2, profile_steps 2, labels 90 (Reuters' count). */

@@ -10,7 +10,7 @@ void mltc_bench_options_default(mltc_bench_options *o) {
     bench_options_default(&b);
     *o = (mltc_bench_options){.device = b.device, .config = b.config, .precision = b.precision, .seq = b.seq,
                               .batch = b.batch, .micro_batch = b.micro_batch, .steps = b.steps, .warmup = b.warmup,
-                              .profile_steps = b.profile_steps, .labels = b.labels};
+                              .profile_steps = b.profile_steps, .labels = b.labels, .pooling = b.pooling};
 }
 
 mltc_status mltc_bench(mltc_ctx *ctx, const mltc_bench_options *o, char **json) {
@@ -21,7 +21,8 @@ mltc_status mltc_bench(mltc_ctx *ctx, const mltc_bench_options *o, char **json) 
     if (!o) return api_null(ctx, "mltc_bench", "opts");
     const bench_options b = {.device = o->device, .config = o->config, .precision = o->precision, .seq = o->seq,
                              .batch = o->batch, .micro_batch = o->micro_batch, .steps = o->steps,
-                             .warmup = o->warmup, .profile_steps = o->profile_steps, .labels = o->labels};
+                             .warmup = o->warmup, .profile_steps = o->profile_steps, .labels = o->labels,
+                             .pooling = o->pooling};
     bench_result r;
     mltc_status st = bench_run(&ctx->err, &b, &r);
     if (st != MLTC_OK) return st;

@@ -275,6 +275,8 @@ mltc_status bench_run(mltc_error *err, const bench_options *o, bench_result *r) 
     train_settings s;
     train_settings_default(&s);
     s.head = HEAD_BERT;
+    if (!st && o->pooling) st = pooling_kind_parse(err, o->pooling, &s.pooling);
+    snprintf(r->pooling, sizeof r->pooling, "%s", pooling_kind_name(s.pooling));
     s.batch = o->batch;
     s.max_len = o->seq;
     if (!st) st = classifier_create(b.dev, dir, &lbl, &s, micro, &b.clf);
@@ -323,6 +325,7 @@ char *bench_result_json(const bench_result *r) {
     cJSON_AddStringToObject(o, "device", r->device);
     cJSON_AddStringToObject(o, "config", r->config);
     cJSON_AddStringToObject(o, "precision", r->precision);
+    cJSON_AddStringToObject(o, "pooling", r->pooling);
     cJSON *sh = cJSON_AddObjectToObject(o, "shape");
     cJSON_AddNumberToObject(sh, "layers", r->cfg.num_layers);
     cJSON_AddNumberToObject(sh, "hidden", r->cfg.hidden_size);

@@ -31,6 +31,7 @@ typedef struct bench_options {
     int warmup;         /* untimed steps before each timing */
     int profile_steps;  /* profiled training steps (and inference batches) for the split */
     int labels;         /* K of the bert head */
+    const char *pooling; /* the bert head's text vector: "mean" (the recipe's) or "cls"; NULL: mean */
 } bench_options;
 
 /* Fractions of the profiled op time; they sum to 1 when any op ran. */
@@ -45,6 +46,7 @@ typedef struct bench_result {
     char device[32];
     char precision[8];
     char config[64]; /* "minilm", "base" or the file's name */
+    char pooling[8]; /* "mean" or "cls" */
     bert_config cfg;
     int seq, batch, micro_batch, steps, labels;
     double train_seq_per_s, infer_seq_per_s;

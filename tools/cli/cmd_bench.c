@@ -12,6 +12,7 @@ static void usage(FILE *out) {
     fprintf(out,
             "usage: mltc bench [--device D] [--config minilm|base|FILE] [--seq N] [--batch N] [--steps N]\n"
             "                  [--micro-batch N] [--warmup N] [--profile-steps N] [--labels N]\n"
+            "                  [--pooling mean|cls]\n"
             "                  [--precision fp32|bf16] [--json]\n\n"
             "Builds a BERT of the given shape with random weights and the bert head, and measures on\n"
             "one device: training sequences/s (forward + backward + clipping + AdamW, each step\n"
@@ -29,6 +30,8 @@ static void usage(FILE *out) {
             "  --warmup N          untimed steps before each timing (default 2)\n"
             "  --profile-steps N   profiled steps for the split, 0 for none (default 2)\n"
             "  --labels N          labels of the head (default 90, as Reuters)\n"
+            "  --pooling P         the bert head reads the mean of the last layer (mean, the default\n"
+            "                      recipe) or [CLS] only (cls: the last layer runs for [CLS] alone)\n"
             "  --precision P       matrix products in fp32 (default) or bf16 (mixed precision, as\n"
             "                      mltc train --precision)\n"
             "  --json              one JSON object: train_seq_per_s, infer_seq_per_s, peak_bytes, split,\n"
@@ -120,6 +123,7 @@ int cmd_bench(int argc, char **argv) {
         {"--warmup", CLI_ARG_INT, &o.warmup, 0, 1 << 20},
         {"--profile-steps", CLI_ARG_INT, &o.profile_steps, 0, 1 << 20},
         {"--labels", CLI_ARG_INT, &o.labels, 1, 1 << 20},
+        {"--pooling", CLI_ARG_STRING, &o.pooling, 0, 0},
         {"--precision", CLI_ARG_STRING, &o.precision, 0, 0},
         {"--json", CLI_ARG_FLAG, &json, 0, 0},
     };

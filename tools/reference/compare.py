@@ -131,7 +131,8 @@ def precision_args(args):
 
 def mltc_bench(args, binary, backend, config):
     cmd = [binary, "bench", "--device", backend, "--config", config, "--seq", str(args.seq), "--batch",
-           str(args.batch), "--steps", str(args.steps), "--warmup", str(args.warmup), "--json"] + precision_args(args)
+           str(args.batch), "--steps", str(args.steps), "--warmup", str(args.warmup), "--json",
+           "--pooling", "cls"] + precision_args(args)  # torch_bench.py's head reads [CLS]: like for like
     out, why = run(cmd, env=mltc_env(args.threads), timeout=args.timeout)
     return (json.loads(out), None) if out else (None, why)
 
