@@ -275,12 +275,12 @@ typedef struct mltc_train_options {
 } mltc_train_options;
 
 /* mltc's recipe (see the README for how it was chosen): head bert with mean pooling, batch 16,
- * max_len 128, AdamW with lr 5e-5 and head_lr 1e-3, warm-up 0.1, weight decay 0.01, clipping
+ * 3 epochs, max_len 128, AdamW with lr 1e-4 and head_lr 1e-3, warm-up 0.1, weight decay 0.01, clipping
  * 1.0, dropout 0.1, prior label biases, a 0.1 dev split, a global threshold tuned on it, at
  * least one label when every training example has one, lambda 0.05, mask 0.15, seed 42. */
 MLTC_API void mltc_train_options_default(mltc_train_options *opts);
-/* The papers' recipe: the defaults with one learning rate, zero biases, [CLS], no dev split,
- * threshold 0.5 and no minimum of labels. */
+/* The papers' recipe: the defaults with lr 5e-5 for the whole model, zero biases, [CLS], no dev
+ * split, threshold 0.5 and no minimum of labels. */
 MLTC_API void mltc_train_options_papers(mltc_train_options *opts);
 
 typedef struct mltc_train_progress {

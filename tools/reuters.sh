@@ -58,8 +58,9 @@ precision=()
 [ -n "${MLTC_PRECISION:-}" ] && precision=(--precision "$MLTC_PRECISION")
 resume=()
 [ -f "$out/last/mltc.json" ] && resume=(--resume)
-# ModApte has no dev split, and choosing epochs on the test set would flatter the score: without
-# --dev, best/ is the last epoch.
+# ModApte has no dev split, and choosing anything on the test set would flatter the score: the
+# default recipe holds out 10% of the training file as dev data (--dev-split), tunes the decision
+# threshold on it and keeps the best epoch in best/; the test set is read once, at the end.
 "$mltc" train --model models/all-MiniLM-L6-v2 --train "$(file "$data/train.jsonl")" \
   --labels "$(file "$data/labels.txt")" --head "$head" --out "$out" --device "$device" --epochs "$epochs" \
   --max-len "$max_len" "${precision[@]}" "${resume[@]}" "${max_steps[@]}"

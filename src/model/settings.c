@@ -18,7 +18,7 @@ void train_settings_default(train_settings *s) {
     s->batch = 16;
     s->max_len = 128;
     s->seed = 42;
-    s->lr = 5e-5;
+    s->lr = 1e-4; /* Reuters dev, 3 epochs: micro-F1 0.910 / macro 0.533 against 0.906 / 0.482 at 5e-5 */
     s->warmup = 0.1;
     s->weight_decay = 0.01;
     s->max_grad_norm = 1.0;
@@ -37,6 +37,7 @@ void train_settings_default(train_settings *s) {
 
 void train_settings_papers(train_settings *s) {
     train_settings_default(s);
+    s->lr = 5e-5;
     s->head_lr = 0;
     s->prior_bias = 0;
     s->pooling = POOL_CLS;

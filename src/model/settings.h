@@ -39,8 +39,8 @@ typedef struct train_settings {
 /* The recipe a run gets without options (chosen on dev splits; README, BENCHMARKS.md). */
 void train_settings_default(train_settings *s);
 /* The papers' own recipe: the defaults with every lever of train_settings_default that the papers
- * do not have turned off: one learning rate, zero biases, [CLS], no dev split, threshold 0.5 and no
- * minimum of labels. */
+ * do not have turned off: one learning rate (5e-5), zero biases, [CLS], no dev split, threshold 0.5
+ * and no minimum of labels. */
 void train_settings_papers(train_settings *s);
 
 const char *pooling_kind_name(pooling_kind p);
