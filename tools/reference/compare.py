@@ -299,7 +299,7 @@ def field(r, k):  # one figure of a run, None for a failed run
 
 # Training recipe v1 (issue 21): flags with the same name on both sides, passed only when given
 # (each side's default otherwise); --pooling goes to the bert head only.
-RECIPE = (("head_lr", "--head-lr"), ("label_bias", "--label-bias"), ("pooling", "--pooling"),
+RECIPE = (("lr", "--lr"), ("head_lr", "--head-lr"), ("label_bias", "--label-bias"), ("pooling", "--pooling"),
           ("dev_split", "--dev-split"), ("patience", "--patience"), ("tune_threshold", "--tune-threshold"),
           ("min_labels", "--min-labels"))
 
@@ -567,6 +567,8 @@ def main():
     ap.add_argument("--max-len", type=int, default=128)
     ap.add_argument("--lmmtc-max-len", type=int, default=512, help="lmmtc needs 3K + 4 tokens at least")
     ap.add_argument("--seeds", default="42", help="comma-separated seeds; the table shows means over them")
+    ap.add_argument("--lr", type=float, help="both sides: the encoder's peak learning rate (default: each side's, "
+                    "1e-4; the papers' 5e-5)")
     ap.add_argument("--head-lr", type=float, help="recipe v1, both sides: the head's peak learning rate (0: --lr)")
     ap.add_argument("--label-bias", choices=["prior", "zero"], help="recipe v1, both sides: initial label biases")
     ap.add_argument("--pooling", choices=["cls", "mean"], help="recipe v1, both sides, bert head only")
@@ -593,7 +595,7 @@ def main():
                     "checkpoints that let a killed quality run go on (0: epoch ends only)")
     args = ap.parse_args()
     if args.papers_recipe:
-        for key, value in (("head_lr", 0.0), ("label_bias", "zero"), ("pooling", "cls"), ("dev_split", 0.0),
+        for key, value in (("lr", 5e-5), ("head_lr", 0.0), ("label_bias", "zero"), ("pooling", "cls"), ("dev_split", 0.0),
                            ("patience", 0), ("tune_threshold", "none"), ("min_labels", "0")):
             if getattr(args, key) is None:
                 setattr(args, key, value)

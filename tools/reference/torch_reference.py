@@ -41,9 +41,9 @@ src/model/lmmtc_prompt.c, so quality can be compared number for number:
             --patience N        stop after N epochs without a better dev score (0: never)
             --min-labels        auto (1 when every training example has a label, else 0) or N: a row
                                 with fewer predicted labels gets its most probable ones up to N
-            defaults: the spec's where it has one (prior, 0.1, global, auto); where it says "TBD"
-            --head-lr 0, --pooling cls, --patience 0 until mltc's are chosen
-            the papers' recipe: --head-lr 0 --label-bias zero --pooling cls --dev-split 0
+            defaults: mltc's (--lr 1e-4, --head-lr 1e-3, prior, mean pooling for bert, 0.1,
+            --patience 0, global, auto)
+            the papers' recipe: --lr 5e-5 --head-lr 0 --label-bias zero --pooling cls --dev-split 0
             --tune-threshold none --min-labels 0 (as before the recipe, bit for bit)
   scoring   p = sigmoid(logit) > the tuned threshold(s) (--threshold wins when given; 0.5 without
             tuning), then the min-labels rule; Hamming loss, micro P/R/F1, macro-F1, subset
@@ -525,7 +525,8 @@ def main():
     ap.add_argument("--head", choices=["bert", "lmmtc", "lam"], default="bert")
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--batch", type=int, default=16)
-    ap.add_argument("--lr", type=float, default=5e-5)
+    ap.add_argument("--lr", type=float, default=1e-4, help="the encoder's peak learning rate (mltc's default; "
+                    "the papers' 5e-5)")
     ap.add_argument("--weight-decay", type=float, default=0.01)
     ap.add_argument("--max-grad-norm", type=float, default=1.0)
     ap.add_argument("--warmup", type=float, default=0.1)
@@ -536,11 +537,11 @@ def main():
     ap.add_argument("--mask-prob", type=float, default=0.15)
     # Recipe v1 (issue 21). The papers' recipe: --head-lr 0 --label-bias zero --pooling cls
     # --dev-split 0 --tune-threshold none --min-labels 0 (and --patience 0, --threshold 0.5).
-    ap.add_argument("--head-lr", type=float, default=0.0, help="peak learning rate of the head (0: --lr)")
+    ap.add_argument("--head-lr", type=float, default=1e-3, help="peak learning rate of the head (0: --lr)")
     ap.add_argument("--label-bias", choices=["prior", "zero"], default="prior",
                     help="the head's label biases start at the training data's log prior odds, or at 0")
-    ap.add_argument("--pooling", choices=["cls", "mean"], default="cls", help="bert head: [CLS] or the mean "
-                    "of the real tokens")
+    ap.add_argument("--pooling", choices=["cls", "mean"], default=None, help="bert head: [CLS] or the mean "
+                    "of the real tokens (default: mean for bert, as mltc; the other heads have none)")
     ap.add_argument("--dev-split", type=float, default=0.1, help="share of --train held out as dev when no --dev "
                     "is given (recipe.dev_split; 0: no dev set)")
     ap.add_argument("--patience", type=int, default=0, help="stop after N epochs without a better dev micro-F1 "
@@ -567,6 +568,8 @@ def main():
         sys.exit("torch_reference: --dev-split takes a share in [0, 0.5]")
     if args.pooling == "mean" and args.head != "bert":
         sys.exit("torch_reference: --pooling mean is for the bert head only")
+    if args.pooling is None:
+        args.pooling = "mean" if args.head == "bert" else "cls"
 
     torch.manual_seed(args.seed)
     random.seed(args.seed)
