@@ -334,6 +334,45 @@ MLTC_API const char *mltc_tokenizer_token(const mltc_tokenizer *tok, int32_t id)
 MLTC_API mltc_status mltc_tokenize(mltc_ctx *ctx, const mltc_tokenizer *tok, const char *text, size_t len, int max_len,
                                    int32_t **ids, int *n);
 
+/* ---- Explaining a prediction ------------------------------------------------------------- */
+
+/* Which word pieces one prediction of text looked at, as one JSON object (free with mltc_free):
+ * {"head", "labels": [predicted], "probs": {label: p}, "tokens": [the model's input tokens],
+ * "is_text": [1 for the text's own word pieces, 0 for [CLS], [SEP] and LM-MTC's prompt], and
+ *   lam:   "weights": its label-attention weights alpha (the softmax over the tokens), and
+ *          "best_token": {label: the index of the token most similar to the label's vector};
+ *   bert:  "weights": the last layer's attention from [CLS], averaged over the heads;
+ *   lmmtc: "label_weights": {predicted label: the last layer's attention from its state
+ *          position, averaged over the heads}}.
+ * Every weight row sums to 1 over the tokens. With picture_base not NULL the text's pieces are
+ * also drawn shaded by weight into picture_base.png and .svg (MLTC_ERR_UNSUPPORTED in a build
+ * without cairo; the JSON is then not returned either). */
+MLTC_API mltc_status mltc_explain(mltc_ctx *ctx, mltc_model *model, const char *text, const char *picture_base,
+                                  char **json);
+
+/* ---- Reports ------------------------------------------------------------------------------ */
+
+typedef struct mltc_report_options {
+    const char *run_dir;   /* the --out folder of mltc train: train_log.jsonl, best/ (else last/) */
+    const char *data_path; /* labelled data to score the model on; NULL: the training curves only */
+    const char *format;    /* its format (NULL: auto) */
+    const char *out_dir;   /* NULL: run_dir/report */
+    int examples;          /* texts of the data drawn shaded by what the model looked at */
+} mltc_report_options;
+
+/* run_dir and data NULL, examples 3. */
+MLTC_API void mltc_report_options_default(mltc_report_options *opts);
+
+/* NULL when this build draws pictures (PLplot and cairo), else a sentence saying what is missing. */
+MLTC_API const char *mltc_report_drawing_missing(void);
+
+/* Writes a report of a training run into a folder: PNG and SVG figures (training curves; per-label
+ * F1 against training frequency; micro P/R/F1 against the threshold; label co-occurrence, gold
+ * beside predicted; examples shaded by attention), their numbers as CSV, report.json, and one
+ * self-contained index.html. A figure that cannot be drawn is listed under "missing" in
+ * *summary (may be NULL: a JSON object {out_dir, files, missing}; free with mltc_free). */
+MLTC_API mltc_status mltc_report(mltc_ctx *ctx, mltc_device *dev, const mltc_report_options *opts, char **summary);
+
 /* ---- Benchmarking ------------------------------------------------------------------------ */
 
 /* Always start from mltc_bench_options_default, then set what you need. */

@@ -130,6 +130,13 @@ mltc_status bert_select_outputs(bert_model *m, const int32_t *positions, int R);
 /* R of the current selection, 0 when every position is computed. */
 int bert_selected_outputs(const bert_model *m);
 
+/* The last layer's attention probabilities of the last bert_forward (not _inference, which
+ * fuses them away), [B, H, R, T] into out: R = the selected outputs' count (row r: position
+ * positions[r]) or T. Each row sums to 1 over the real tokens. */
+mltc_status bert_last_attention(const bert_model *m, float *out);
+/* T, the padded length of the last forward's sequences. */
+int bert_last_length(const bert_model *m);
+
 /* The attention mask of the last forward as floats [B, T] on the device (1 = token). */
 dev_view bert_mask(const bert_model *m);
 

@@ -100,3 +100,15 @@ mltc_status bert_forward_inference(bert_model *m, const int32_t *ids, const int3
     m->have_forward = 0; /* the attention probabilities were not kept */
     return st;
 }
+
+mltc_status bert_last_attention(const bert_model *m, float *out) {
+    if (!m->have_forward)
+        return err_set(m->dev->err, MLTC_ERR_INVALID_ARGUMENT,
+                       "bert_last_attention: no attention kept (it needs a bert_forward, not an inference one)");
+    int R = m->sel_R > 0 ? m->sel_R : m->T;
+    size_t n = (size_t)m->B * m->cfg.num_heads * R * m->T;
+    dev_view att = m->act[m->cfg.num_layers - 1].att;
+    return dev_download(m->dev, att.buf, att.off * 4, out, 4 * n);
+}
+
+int bert_last_length(const bert_model *m) { return m->T; }

@@ -250,6 +250,8 @@ const long *classifier_label_counts(const classifier *c, long *n) {
 dev_ctx *classifier_device(const classifier *c) { return c->dev; }
 const char *classifier_extra_json(const classifier *c) { return c->extra_json ? c->extra_json : "{}"; }
 
+const tokenizer *classifier_tokenizer(const classifier *c) { return c->tok; }
+
 mltc_status classifier_tokenize(const classifier *c, const char *text, size_t len, int32_t **ids, int *n) {
     return tok_encode(c->tok, c->dev->err, text, len, ids, n);
 }
@@ -330,6 +332,8 @@ static mltc_status run_forward(classifier *c, const clf_example *ex, int B, cons
     if (c->head_ops->before) TRY(c->head_ops->before(c, p));
     if (train)
         TRY(bert_forward(c->bert, c->h_ids, c->h_types, c->h_mask, p->rows, T, 1, step, &p->hidden));
+    else if (c->keep_attention) /* an explained prediction reads the attention afterwards */
+        TRY(bert_forward(c->bert, c->h_ids, c->h_types, c->h_mask, p->rows, T, 0, 0, &p->hidden));
     else /* predictions: no backward follows */
         TRY(bert_forward_inference(c->bert, c->h_ids, c->h_types, c->h_mask, p->rows, T, &p->hidden));
     p->hT = bert_selected_outputs(c->bert) ? bert_selected_outputs(c->bert) : T;

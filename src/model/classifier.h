@@ -65,6 +65,7 @@ void classifier_free(classifier *c);
 const train_settings *classifier_settings(const classifier *c);
 const labels *classifier_labels(const classifier *c);
 int classifier_num_labels(const classifier *c);
+const tokenizer *classifier_tokenizer(const classifier *c);
 dev_ctx *classifier_device(const classifier *c);
 /* The mltc.json "extra" object of a loaded checkpoint, as JSON text ("{}" when none). */
 const char *classifier_extra_json(const classifier *c);

@@ -46,6 +46,11 @@ typedef struct head_ops {
 
 extern const head_ops head_ops_bert, head_ops_lmmtc, head_ops_lam;
 
+/* LAM after a prediction of one example of T tokens: its attention weights over the words
+ * (weights[T]) and, per label, the token with the highest cosine similarity to the label's
+ * vector (best[K]), from the hidden states and label vectors the forward used. */
+mltc_status lam_explain(classifier *c, int T, float *weights, int *best);
+
 #define HEAD_MAX_PARAMS 16
 
 struct classifier {
@@ -87,6 +92,8 @@ struct classifier {
     uint64_t drop_key;  /* Philox key of the dropout of the part being run (clf_dropout_seed) */
     const char *init_dir; /* during classifier_create: the BERT folder (for pretrained head parts) */
     char *extra_json;
+    int keep_attention; /* predictions run the encoder's unfused path, keeping the last layer's
+                           attention probabilities (classifier_explain) */
 };
 
 /* Set-up steps shared by classifier_create and classifier_load: the struct for settings; the

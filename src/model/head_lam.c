@@ -1,6 +1,7 @@
 /* BERT-LAM: the label names run through the same encoder (a sibling sharing its parameters),
  * mean-pooled into label vectors; cosine label attention over the words gives one vector per
  * text; dense -> GELU -> linear gives the logits. Gradients flow back into the label pass. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -194,6 +195,33 @@ static mltc_status backward(classifier *c, const head_pass *p) {
         st = dev_matmul(d, &g);
     }
     if (!st) st = bert_backward(c->label_bert, h->dhl);
+    return st;
+}
+
+static double cosine(const float *a, const float *b, int C) {
+    double ab = 0, aa = 1e-12, bb = 1e-12;
+    for (int i = 0; i < C; i++) ab += (double)a[i] * b[i], aa += (double)a[i] * a[i], bb += (double)b[i] * b[i];
+    return ab / sqrt(aa * bb);
+}
+
+mltc_status lam_explain(classifier *c, int T, float *weights, int *best) {
+    lam_head *h = c->head_state;
+    int K = c->K, C = c->C;
+    float *hid = malloc(sizeof *hid * (size_t)T * C), *lv = malloc(sizeof *lv * (size_t)K * C);
+    mltc_status st = hid && lv ? MLTC_OK : err_set(c->dev->err, MLTC_ERR_OUT_OF_MEMORY, "lam explain: no memory");
+    if (!st) st = dev_download(c->dev, h->weights.buf, h->weights.off * 4, weights, 4 * (size_t)T);
+    if (!st) st = dev_download(c->dev, h->a.h.buf, h->a.h.off * 4, hid, 4 * (size_t)T * C);
+    if (!st) st = dev_download(c->dev, h->lvec.buf, h->lvec.off * 4, lv, 4 * (size_t)K * C);
+    for (int k = 0; !st && k < K; k++) {
+        double top = -INFINITY;
+        best[k] = 0;
+        for (int t = 0; t < T; t++) {
+            double s = cosine(hid + (size_t)t * C, lv + (size_t)k * C, C);
+            if (s > top) top = s, best[k] = t;
+        }
+    }
+    free(hid);
+    free(lv);
     return st;
 }
 

@@ -20,6 +20,10 @@ int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+
+/* Writes the report o asks for and prints its summary; who names the command in messages. */
+int cli_write_report(mltc_ctx *ctx, mltc_device *dev, const mltc_report_options *o, const char *who);
 
 /* True when argv holds -h or --help. */
 int cli_wants_help(int argc, char **argv);

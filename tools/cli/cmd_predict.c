@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -17,18 +18,23 @@
 static void usage(FILE *out) {
     fprintf(out,
             "usage: mltc predict --checkpoint DIR [--input FILE|-] [--top-k N] [--threshold X]\n"
-            "                    [--min-labels N] [--device D] [--precision P]\n\n"
+            "                    [--min-labels N] [--device D] [--precision P] [--explain [--pictures DIR]]\n\n"
             "Reads one text a line and writes one JSON object a line, in the same order:\n"
             "  {\"labels\": [the predicted labels], \"probs\": {\"label\": p, ...}}\n"
             "A label is predicted when p is above its threshold (tuned on dev data in training, or\n"
             "--threshold); a text with fewer than the checkpoint's minimum of labels (or --min-labels)\n"
             "gets its most probable ones.\n\n"
+            "With --explain each line is instead mltc_explain's object: the tokens and the weight the\n"
+            "prediction gave each (lam: its label attention and each label's best-matching token; lmmtc:\n"
+            "the predicted labels' state attention; bert: [CLS]'s attention; last layer, mean of heads).\n\n"
             "options:\n"
             "  --checkpoint DIR  a folder written by mltc train (OUT/best or OUT/last)\n"
             "  --input FILE      texts, one a line; - or absent: standard input\n"
             "  --top-k N         list only the N most probable labels under \"probs\" (default: all)\n"
             "  --threshold X     list under \"labels\" those with p > X, 0..1 (default: the checkpoint's)\n"
             "  --min-labels N    at least N labels a text (default: the checkpoint's)\n"
+            "  --explain         write the weights of every word piece (see above)\n"
+            "  --pictures DIR    with --explain: also draw each text shaded by weight, DIR/text_N.png/.svg\n"
             "  --device D        cpu, opencl[:N], vulkan[:N] (default: $MLTC_DEVICE, else cpu)\n"
             "  --precision P     matrix products in fp32 (default) or bf16: mixed precision, the\n"
             "                    operands rounded to bfloat16 and summed in fp32 (cpu device of the\n"
@@ -100,6 +106,30 @@ static size_t read_chunk(FILE *in, char **texts, size_t max) {
     return n;
 }
 
+/* --explain: one object a line, and with pictures_dir a picture of each text. */
+static int run_explain(mltc_ctx *ctx, mltc_model *model, FILE *in, const char *pictures_dir) {
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t got;
+    int rc = CLI_OK;
+    for (long i = 1; rc == CLI_OK && (got = getline(&line, &cap, in)) >= 0; i++) {
+        size_t len = (size_t)got;
+        while (len && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
+        char base[4200], *json = NULL;
+        if (pictures_dir) snprintf(base, sizeof base, "%s/text_%ld", pictures_dir, i);
+        if (mltc_explain(ctx, model, line, pictures_dir ? base : NULL, &json) != MLTC_OK) {
+            fprintf(stderr, "mltc predict: line %ld: %s\n", i, mltc_last_error(ctx));
+            rc = CLI_FAIL;
+        } else {
+            puts(json);
+            fflush(stdout);
+        }
+        mltc_free(json);
+    }
+    free(line);
+    return rc;
+}
+
 static int run(mltc_ctx *ctx, mltc_model *model, FILE *in, int top_k) {
     int K = mltc_model_num_labels(model);
     size_t chunk = isatty(fileno(in)) ? 1 : PREDICT_CHUNK;
@@ -143,7 +173,8 @@ int cmd_predict(int argc, char **argv) {
         return CLI_OK;
     }
     const char *ckpt = NULL, *input = "-", *device = NULL, *precision = NULL;
-    int top_k = 0;
+    int top_k = 0, explain = 0;
+    const char *pictures = NULL;
     double threshold = -1;
     int min_labels = -1;
     const cli_arg args[] = {
@@ -154,12 +185,22 @@ int cmd_predict(int argc, char **argv) {
         {"--threshold", CLI_ARG_DOUBLE, &threshold, 0, 1},
         {"--precision", CLI_ARG_STRING, &precision, 0, 0},
         {"--device", CLI_ARG_STRING, &device, 0, 0},
+        {"--explain", CLI_ARG_FLAG, &explain, 0, 0},
+        {"--pictures", CLI_ARG_STRING, &pictures, 0, 0},
     };
     int rc = cli_parse_args("predict", argc, argv, args, (int)(sizeof args / sizeof args[0]));
     if (rc == CLI_OK) rc = cli_check_choice("predict", "--precision", mltc_check_precision, precision);
     if (rc == CLI_OK) rc = cli_require("predict", "--checkpoint", ckpt);
+    if (rc == CLI_OK && pictures && !explain) {
+        fprintf(stderr, "mltc predict: --pictures goes with --explain\n");
+        rc = CLI_USAGE;
+    }
     if (rc != CLI_OK) return rc;
 
+    if (pictures && mkdir(pictures, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "mltc predict: --pictures %s: %s\n", pictures, strerror(errno));
+        return CLI_FAIL;
+    }
     FILE *in = strcmp(input, "-") ? fopen(input, "rb") : stdin;
     if (!in) {
         fprintf(stderr, "mltc predict: cannot open %s: %s\n", input, strerror(errno));
@@ -176,7 +217,7 @@ int cmd_predict(int argc, char **argv) {
                (min_labels >= 0 && mltc_model_set_min_labels(ctx, model, min_labels) != MLTC_OK)) {
         fprintf(stderr, "mltc predict: %s\n", mltc_last_error(ctx));
     } else {
-        rc = run(ctx, model, in, top_k);
+        rc = explain ? run_explain(ctx, model, in, pictures) : run(ctx, model, in, top_k);
     }
     mltc_model_free(model);
     mltc_device_close(dev);

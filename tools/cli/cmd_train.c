@@ -20,7 +20,7 @@ static void usage(FILE *out) {
             "                  [--micro-batch N] [--precision fp32|bf16] [--resume]\n"
             "                  [--head-lr X] [--label-bias prior|zero] [--pooling mean|cls]\n"
             "                  [--dev-split F] [--patience N] [--tune-threshold global|per-label|none]\n"
-            "                  [--min-labels auto|N] [--recipe mltc|papers]\n\n"
+            "                  [--min-labels auto|N] [--recipe mltc|papers] [--report]\n\n"
             "Fine-tunes a BERT model for multi-label classification and writes:\n"
             "  OUT/best/             the checkpoint with the best dev micro-F1 (the last one without --dev)\n"
             "  OUT/last/             the latest checkpoint with optimizer state, for --resume\n"
@@ -78,6 +78,8 @@ static void usage(FILE *out) {
             "                     epoch's thresholds are saved with it and used by eval and predict\n"
             "  --min-labels M     at least M labels per prediction (the most probable ones); auto (default):\n"
             "                     1 when every training example has a label, else 0\n"
+            "  --report           at the end, write OUT/report (mltc report --run OUT --data the --dev\n"
+            "                     file, else the --train file)\n"
             "  --resume           continue the run in OUT from OUT/last with the settings saved there\n"
             "                     (--model and --head may then be left out); the numbers come out as if\n"
             "                     it had never stopped (same device); a finished run is left as it is\n\n"
@@ -105,7 +107,9 @@ int cmd_train(int argc, char **argv) {
     const char *device = NULL, *head = NULL, *label_tokens = "per-label", *format = "auto", *precision = NULL;
     const char *min_labels = NULL, *tune = NULL;
     double threshold = -1;
+    int report = 0;
     const cli_arg args[] = {
+        {"--report", CLI_ARG_FLAG, &report, 0, 0},
         {"--model", CLI_ARG_STRING, &o.model_dir, 0, 0},
         {"--train", CLI_ARG_STRING, &o.train_path, 0, 0},
         {"--dev", CLI_ARG_STRING, &o.dev_path, 0, 0},
@@ -228,6 +232,14 @@ int cmd_train(int argc, char **argv) {
     fprintf(stderr, "\nmltc train: checkpoints: %s%s%s/last%s\n", have_best ? best : "", have_best ? " and " : "",
             o.out_dir, progress_interrupted() ? " (interrupted; continue with --resume)" : "");
     rc = CLI_OK;
+    if (report) {
+        mltc_report_options ro;
+        mltc_report_options_default(&ro);
+        ro.run_dir = o.out_dir;
+        ro.data_path = o.dev_path ? o.dev_path : o.train_path;
+        ro.format = o.format;
+        rc = cli_write_report(ctx, dev, &ro, "train");
+    }
 done:
     mltc_device_close(dev);
     mltc_ctx_destroy(ctx);

@@ -10,6 +10,7 @@ static const cli_command commands[] = {
     {"train", "fine-tune a BERT folder into a multi-label classifier (bert, lmmtc, lam heads)", cmd_train},
     {"eval", "score a trained checkpoint on a labelled data file", cmd_eval},
     {"predict", "label probabilities for each line of text, as JSON lines", cmd_predict},
+    {"report", "figures of a training run and its model on data, in one HTML page", cmd_report},
     {"bench", "training and inference speed of a random BERT on a device, with the op split", cmd_bench},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
