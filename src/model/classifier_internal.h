@@ -50,6 +50,9 @@ extern const head_ops head_ops_bert, head_ops_lmmtc, head_ops_lam;
  * (weights[T]) and, per label, the token with the highest cosine similarity to the label's
  * vector (best[K]), from the hidden states and label vectors the forward used. */
 mltc_status lam_explain(classifier *c, int T, float *weights, int *best);
+/* best[k] = the t whose hidden[t] (T x C) has the highest cosine similarity to lvec[k] (K x C);
+ * ties: the first. */
+void lam_best_tokens(const float *hidden, const float *lvec, int T, int K, int C, int *best);
 
 #define HEAD_MAX_PARAMS 16
 

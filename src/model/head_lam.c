@@ -204,6 +204,17 @@ static double cosine(const float *a, const float *b, int C) {
     return ab / sqrt(aa * bb);
 }
 
+void lam_best_tokens(const float *hidden, const float *lvec, int T, int K, int C, int *best) {
+    for (int k = 0; k < K; k++) {
+        double top = -INFINITY;
+        best[k] = 0;
+        for (int t = 0; t < T; t++) {
+            double s = cosine(hidden + (size_t)t * C, lvec + (size_t)k * C, C);
+            if (s > top) top = s, best[k] = t;
+        }
+    }
+}
+
 mltc_status lam_explain(classifier *c, int T, float *weights, int *best) {
     lam_head *h = c->head_state;
     int K = c->K, C = c->C;
@@ -212,14 +223,7 @@ mltc_status lam_explain(classifier *c, int T, float *weights, int *best) {
     if (!st) st = dev_download(c->dev, h->weights.buf, h->weights.off * 4, weights, 4 * (size_t)T);
     if (!st) st = dev_download(c->dev, h->a.h.buf, h->a.h.off * 4, hid, 4 * (size_t)T * C);
     if (!st) st = dev_download(c->dev, h->lvec.buf, h->lvec.off * 4, lv, 4 * (size_t)K * C);
-    for (int k = 0; !st && k < K; k++) {
-        double top = -INFINITY;
-        best[k] = 0;
-        for (int t = 0; t < T; t++) {
-            double s = cosine(hid + (size_t)t * C, lv + (size_t)k * C, C);
-            if (s > top) top = s, best[k] = t;
-        }
-    }
+    if (!st) lam_best_tokens(hid, lv, T, K, C, best);
     free(hid);
     free(lv);
     return st;
