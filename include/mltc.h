@@ -370,7 +370,8 @@ MLTC_API const char *mltc_report_drawing_missing(void);
  * F1 against training frequency; micro P/R/F1 against the threshold; label co-occurrence, gold
  * beside predicted; examples shaded by attention), their numbers as CSV, report.json, and one
  * self-contained index.html. A figure that cannot be drawn is listed under "missing" in
- * *summary (may be NULL: a JSON object {out_dir, files, missing}; free with mltc_free). */
+ * *summary (may be NULL: a JSON object {out_dir, files, missing}; free with mltc_free). The
+ * drawing library keeps global state: one report or explanation picture at a time per process. */
 MLTC_API mltc_status mltc_report(mltc_ctx *ctx, mltc_device *dev, const mltc_report_options *opts, char **summary);
 
 /* ---- Benchmarking ------------------------------------------------------------------------ */

@@ -2,12 +2,16 @@
  * report, and every figure must have loaded (each <img> marks itself data-state="loaded" with its
  * decoded size, read back from the DOM Chromium dumps) at the size of its PNG. The same page with
  * one picture broken must show that one as failed, so the check can fail; a screenshot of the
- * page decodes and is not blank. Skipped where Chromium is not installed (tools/setup.sh installs
+ * page decodes and is not blank. mltc_explain, the public call behind `mltc predict --explain`,
+ * gives weights that sum to 1 and a picture that decodes. Skipped where Chromium is not installed (tools/setup.sh installs
  * Debian's chromium). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <cjson/cJSON.h>
 
 #include "pngcheck.h"
 #include "report/report.h"
@@ -60,6 +64,38 @@ static void count_images(const char *dom, const char *dir, int *imgs, int *ok) {
         if (w == pw && h == ph) (*ok)++;
         else printf("NOTE: %s shown at %d x %d, the PNG is %d x %d\n", fname, w, h, pw, ph);
     }
+}
+
+/* The public explanation of one text by the run's checkpoint, with its picture. */
+static void check_public_explain(const char *ckpt) {
+    mltc_ctx *ctx = NULL;
+    mltc_device *dev = NULL;
+    mltc_model *model = NULL;
+    char *json = NULL, base[400], png[420];
+    snprintf(base, sizeof base, "%s/explained", tmp);
+    snprintf(png, sizeof png, "%s.png", base);
+    tu_must(mltc_ctx_create(&ctx), NULL, "context");
+    if (mltc_device_open(ctx, "cpu", &dev) || mltc_model_load(ctx, dev, ckpt, &model) ||
+        mltc_explain(ctx, model, "Oil prices rose after OPEC cut output", base, &json)) {
+        tu_check(0, "mltc_explain: %s", mltc_last_error(ctx));
+    } else {
+        cJSON *o = cJSON_Parse(json);
+        const cJSON *w = cJSON_GetObjectItemCaseSensitive(o, "weights"), *t = cJSON_GetObjectItemCaseSensitive(o, "tokens"), *v;
+        double sum = 0;
+        cJSON_ArrayForEach(v, w) sum += v->valuedouble;
+        tu_check(cJSON_GetArraySize(w) == cJSON_GetArraySize(t) && cJSON_GetArraySize(t) > 3 && fabs(sum - 1) < 1e-4,
+                 "mltc_explain: %d weights for %d tokens, summing to %g", cJSON_GetArraySize(w),
+                 cJSON_GetArraySize(t), sum);
+        int pw = 0, ph = 0;
+        double ink = 0;
+        tu_check(png_inspect(png, &pw, &ph, &ink) == 0 && pw == 1000 && ink > 0.01,
+                 "mltc_explain's picture decodes (%d x %d, %.1f%% ink)", pw, ph, 100 * ink);
+        cJSON_Delete(o);
+    }
+    mltc_free(json);
+    mltc_model_free(model);
+    mltc_device_close(dev);
+    mltc_ctx_destroy(ctx);
 }
 
 int main(void) {
@@ -130,6 +166,9 @@ int main(void) {
     if (tu_check(run_browser(browser, page, args, "/dev/null") == 0, "Chromium takes a screenshot"))
         tu_check(png_inspect(shot, &w, &h, &ink) == 0 && w == 1280 && ink > 0.05,
                  "the screenshot decodes (%d x %d) and shows the page (%.1f%% not background)", w, h, 100 * ink);
+    char ckpt[400];
+    snprintf(ckpt, sizeof ckpt, "%s/best", out);
+    check_public_explain(ckpt);
     dev_close(dev);
     tu_remove_tree(tmp);
     return tu_finish();
