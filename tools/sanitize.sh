@@ -15,6 +15,8 @@ san="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-fram
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DMLTC_WERROR=ON -DCMAKE_C_FLAGS="-O1 -g $san" \
   -DCMAKE_EXE_LINKER_FLAGS="$san" -DCMAKE_SHARED_LINKER_FLAGS="$san" >/dev/null
 cmake --build build-asan -j"$jobs"
+# Third-party caches that live as long as the process (tools/lsan.supp says which and why).
+export LSAN_OPTIONS="suppressions=$PWD/tools/lsan.supp"
 # install_consumer builds an application without the sanitizer flags against this library.
 ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-asan --output-on-failure -j"$jobs" --timeout 1200 \
   -E "opencl|vulkan|install_consumer"

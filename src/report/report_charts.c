@@ -40,35 +40,39 @@ static void palette(void) {
 
 typedef void (*chart_fn)(const void *arg);
 
-/* Draws one chart twice, as base.png (w x h pixels) and base.svg, each into a temporary file
- * renamed when complete. */
-static mltc_status render(mltc_error *e, const char *base, int w, int h, chart_fn draw, const void *arg) {
-    static const char *const devices[][2] = {{"pngcairo", "png"}, {"svgcairo", "svg"}};
-    for (int d = 0; d < 2; d++) {
-        char path[4200], tmp[4300];
-        snprintf(path, sizeof path, "%s.%s", base, devices[d][1]);
-        snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid());
-        plsexit(on_plot_exit);
-        if (setjmp(plot_failed)) {
-            unlink(tmp);
-            return err_set(e, MLTC_ERR_IO, "%s: PLplot failed: %s", path, plot_error);
-        }
-        plsdev(devices[d][0]);
-        plsfnam(tmp);
-        plspage(90, 90, w, h, 0, 0);
-        palette();
-        plinit();
-        plfontld(1);
-        plscol0(0, 255, 255, 255);
-        draw(arg);
-        plend1();
+/* Draws one chart with one PLplot device into base.ext, through a temporary file renamed when
+ * complete. Nothing this frame changes after setjmp is read after the jump. */
+static mltc_status render_one(mltc_error *e, const char *device, const char *ext, const char *base, int w, int h,
+                              chart_fn draw, const void *arg) {
+    char path[4200], tmp[4300];
+    snprintf(path, sizeof path, "%s.%s", base, ext);
+    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid());
+    plsexit(on_plot_exit);
+    if (setjmp(plot_failed)) {
         plsexit(NULL);
-        if (rename(tmp, path) != 0) {
-            unlink(tmp);
-            return err_set(e, MLTC_ERR_IO, "%s: could not be written", path);
-        }
+        unlink(tmp);
+        return err_set(e, MLTC_ERR_IO, "%s: PLplot failed: %s", path, plot_error);
+    }
+    plsdev(device);
+    plsfnam(tmp);
+    plspage(90, 90, w, h, 0, 0);
+    palette();
+    plinit();
+    plfontld(1);
+    draw(arg);
+    plend1();
+    plsexit(NULL);
+    if (rename(tmp, path) != 0) {
+        unlink(tmp);
+        return err_set(e, MLTC_ERR_IO, "%s: could not be written", path);
     }
     return MLTC_OK;
+}
+
+/* Draws one chart twice, as base.png (w x h pixels) and base.svg. */
+static mltc_status render(mltc_error *e, const char *base, int w, int h, chart_fn draw, const void *arg) {
+    mltc_status st = render_one(e, "pngcairo", "png", base, w, h, draw, arg);
+    return st ? st : render_one(e, "svgcairo", "svg", base, w, h, draw, arg);
 }
 
 /* A legend of lines in the top right (bottom right when low) of the current plot. */
