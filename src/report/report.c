@@ -358,8 +358,9 @@ static mltc_status examples(report_state *r, const scored *s) {
         base_path(r, name, base, sizeof base);
         snprintf(title, sizeof title, "Example %d: the words the model looked at", i + 1);
         figure(r, title, name, report_explain_picture(r->dev->err, s->c, &x, dec, gold, base, NULL, NULL),
-               "Each word piece of the text (truncated to the model's max-len) shaded by its weight, the darkest the "
-               "largest of this text; the weights of every token are in examples.json.");
+               "Each word piece of the text (truncated to the model's max-len) shaded by its weight, from white at "
+               "the smallest weight of this text to the darkest at its largest; every token's weight is in "
+               "examples.json.");
         clf_explanation_free(&x);
     }
     if (!st) {

@@ -36,8 +36,8 @@ mltc_status report_draw_threshold(mltc_error *e, const char *base, const report_
 mltc_status report_draw_cooccurrence(mltc_error *e, const char *base, const double *gold, const double *pred,
                                      const int *order, char *const *names, int K);
 
-/* A text as word pieces (tokens[n], "##" marking a continuation) shaded by weights[n] (the
- * darkest at the largest), under a heading of lines; width is fixed, the height follows the text.
+/* A text as word pieces (tokens[n], "##" marking a continuation) shaded by weights[n] (white at
+ * the smallest, the darkest at the largest), under a heading of lines; width is fixed, the height follows the text.
  * The PNG's size is returned in *w, *h. */
 mltc_status report_draw_shaded_text(mltc_error *e, const char *base, const char *const *heading, int n_heading,
                                     const char *const *tokens, const float *weights, int n, int *w, int *h);

@@ -19,8 +19,10 @@
 /* Lays the heading and the pieces out (and draws them when draw): returns the height used. */
 static double layout(cairo_t *cr, const char *const *heading, int n_heading, const char *const *tokens,
                      const float *weights, int n, int draw) {
-    double top = 0;
-    for (int i = 0; i < n; i++) top = fmax(top, weights[i]);
+    /* From white at the text's smallest weight to full colour at its largest: lam's weights are a
+     * softmax of cosines, close to uniform, and would otherwise all look alike. */
+    double top = -INFINITY, low = INFINITY;
+    for (int i = 0; i < n; i++) top = fmax(top, weights[i]), low = fmin(low, weights[i]);
     cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
     cairo_set_font_size(cr, FONT - 2);
     double y = MARGIN + FONT;
@@ -46,7 +48,7 @@ static double layout(cairo_t *cr, const char *const *heading, int n_heading, con
         if (x + gap + te.x_advance > SHADE_W - MARGIN && x > MARGIN) x = MARGIN, y += LINE, gap = 0;
         x += gap;
         if (draw) {
-            double a = top > 0 ? weights[i] / top : 0; /* the strongest piece fully coloured */
+            double a = top > low ? (weights[i] - low) / (top - low) : 0;
             cairo_set_source_rgb(cr, 1 - 0.15 * a, 1 - 0.55 * a, 1 - 0.85 * a);
             cairo_rectangle(cr, x, y - fe.ascent, te.x_advance, fe.ascent + fe.descent);
             cairo_fill(cr);
