@@ -198,8 +198,8 @@ static mltc_status per_label(report_state *r, const scored *s) {
                 (pick < 0 || p[k].f1 < p[pick].f1 || (p[k].f1 == p[pick].f1 && p[k].support > p[pick].support)))
                 pick = k;
         if (pick < 0) break;
-        p[pick].weak = 1;
         weak[n_weak++] = pick;
+        p[pick].weak = n_weak;
     }
     out_text t;
     mltc_status st = MLTC_OK;

@@ -26,9 +26,10 @@ static int on_plot_exit(PLCHAR_VECTOR msg) {
 const char *report_draw_missing(void) { return NULL; }
 
 /* The palette (cmap0): 0 background, then the lines' colours. */
-/* The co-occurrence chart holds two square heatmaps with label names: wider than the others. */
-#define COOC_W 1500
-#define COOC_H 800
+/* The co-occurrence chart holds two square heatmaps with label names: wider than the others, and
+ * taller with many labels so that each keeps about 14 pixels for its name. */
+static int cooc_h(int K) { return K * 14 + 200 > 800 ? K * 14 + 200 : 800; }
+static int cooc_w(int K) { return cooc_h(K) * 15 / 8; }
 
 enum { COL_BG, COL_FG, COL_BLUE, COL_ORANGE, COL_GREEN, COL_RED, COL_GREY, COL_PURPLE };
 
@@ -218,7 +219,12 @@ static void draw_label_f1(const void *arg) {
         PLFLT x = log10(fmax(q->train_count, 1.0)), y = q->f1;
         plcol0(q->weak ? COL_RED : COL_BLUE);
         plpoin(1, &x, &y, q->weak ? 17 : 4);
-        if (q->weak) plptex(x + 0.03, y + 0.02, 1, 0, 0, q->name);
+        /* The weakest often share an F1 (0): their names stand in a staircase so none hides another. */
+        if (q->weak) {
+            PLFLT ty = y + 0.03 + 0.045 * (q->weak - 1), lx[2] = {x, x}, ly[2] = {y, ty - 0.005};
+            plline(2, lx, ly);
+            plptex(x + 0.01, ty, 1, 0, 0, q->name);
+        }
     }
     plschr(0, 0.9);
 }
@@ -286,13 +292,15 @@ static void draw_cooccurrence(const void *arg) {
     plscmap1n(256);
     plscmap1l(1, 3, pos, rr, gg, bb, NULL);
     const char *title[2] = {"gold labels", "predicted labels"};
-    double name_room = K > 40 ? 0.07 : 0.12;
-    double names_chr = K > 60 ? 0.35 : K > 30 ? 0.5 : 0.8;
+    int W = cooc_w(K), H = cooc_h(K);
+    double name_room = 0.1;
+    /* PLplot's characters are about 25 pixels apart at scale 1 on a 90 dpi page. */
+    double cell = 0.8 * H / K, names_chr = fmin(0.8, 0.85 * cell / 25.0);
     for (int s = 0; s < 2; s++) {
         double x0 = s == 0 ? name_room + 0.02 : 0.5 + name_room + 0.01, w = 0.5 - name_room - 0.04;
         /* A square panel: the page is wider than high. */
-        double hfrac = w * COOC_W / COOC_H;
-        if (hfrac > 0.8) hfrac = 0.8, w = hfrac * COOC_H / COOC_W;
+        double hfrac = w * W / H;
+        if (hfrac > 0.8) hfrac = 0.8, w = hfrac * H / W;
         plvpor(x0, x0 + w, 0.92 - hfrac, 0.92);
         plwind(0, K, 0, K);
         /* Row i of the picture (top to bottom) is label order[i]; PLplot's y grows upward. One
@@ -326,7 +334,7 @@ static void draw_cooccurrence(const void *arg) {
 mltc_status report_draw_cooccurrence(mltc_error *e, const char *base, const double *gold, const double *pred,
                                      const int *order, char *const *names, int K) {
     cooc_args a = {{gold, pred}, order, names, K};
-    return render(e, base, COOC_W, COOC_H, draw_cooccurrence, &a);
+    return render(e, base, cooc_w(K), cooc_h(K), draw_cooccurrence, &a);
 }
 
 #else /* no drawing libraries */
