@@ -19,6 +19,7 @@
 #include "pngcheck.h"
 #include "report/report.h"
 #include "report/report_draw.h"
+#include "report/report_explain.h"
 #include "run/train.h"
 #include "testutil.h"
 
@@ -115,6 +116,38 @@ static double row_sum(const float *w, int n) {
     return s;
 }
 
+/* The JSON of `mltc predict --explain`: one weight per token summing to 1 (lmmtc: one row per
+ * predicted label), the predicted labels those of the decision rule. */
+static void check_json(classifier *c, const clf_explanation *x, const char *name) {
+    uint8_t dec[K];
+    classifier_decide(c, x->probs, 1, dec);
+    cJSON *o = report_explain_json(c, x, dec);
+    const cJSON *tokens = cJSON_GetObjectItemCaseSensitive(o, "tokens");
+    const cJSON *predicted_json = cJSON_GetObjectItemCaseSensitive(o, "labels");
+    int predicted = 0, rows = 0, good = 0;
+    for (int k = 0; k < K; k++) predicted += dec[k];
+    const cJSON *w = cJSON_GetObjectItemCaseSensitive(o, "weights"), *lw = cJSON_GetObjectItemCaseSensitive(o, "label_weights");
+    const cJSON *row, *v;
+    if (w) {
+        rows = 1;
+        double sum = 0;
+        cJSON_ArrayForEach(v, w) sum += v->valuedouble;
+        good += cJSON_GetArraySize(w) == x->n && fabs(sum - 1) < 1e-4;
+    }
+    cJSON_ArrayForEach(row, lw) {
+        rows++;
+        double sum = 0;
+        cJSON_ArrayForEach(v, row) sum += v->valuedouble;
+        good += cJSON_GetArraySize(row) == x->n && fabs(sum - 1) < 1e-4;
+    }
+    int want_rows = strcmp(name, "lmmtc") ? 1 : predicted;
+    tu_check(o && cJSON_GetArraySize(tokens) == x->n && cJSON_GetArraySize(predicted_json) == predicted && rows == want_rows &&
+                 good == rows && (!strcmp(name, "lam") == (cJSON_GetObjectItemCaseSensitive(o, "best_token") != NULL)),
+             "%s: explanation JSON: %d tokens, %d weight rows (%d expected) of which %d sum to 1", name,
+             cJSON_GetArraySize(tokens), rows, want_rows, good);
+    cJSON_Delete(o);
+}
+
 static void check_explain(dev_ctx *dev, const char *out, head_kind head) {
     const char *name = head_kind_name(head);
     char ckpt[400];
@@ -150,6 +183,7 @@ static void check_explain(dev_ctx *dev, const char *out, head_kind head) {
                  "%s: %d rows", name, x.rows);
         for (int k = 0; x.best_token && k < K; k++)
             tu_check(x.best_token[k] >= 0 && x.best_token[k] < x.n, "lam: best token of label %d in range", k);
+        check_json(c, &x, name);
         clf_explanation_free(&x);
     }
     free(ids);

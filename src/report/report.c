@@ -1,6 +1,7 @@
 /* report_build: the report of a training run (report.h). */
 #include "report/report.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -424,6 +425,10 @@ static char *notes_html(report_state *r) {
 mltc_status report_build(dev_ctx *dev, const report_request *q, char **summary) {
     if (summary) *summary = NULL;
     if (!q->run_dir) return err_set(dev->err, MLTC_ERR_INVALID_ARGUMENT, "report: the run folder is required");
+    struct stat sb;
+    if (stat(q->run_dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        return err_set(dev->err, MLTC_ERR_IO, "run folder %s: not a folder of mltc train (%s)", q->run_dir,
+                       stat(q->run_dir, &sb) != 0 ? strerror(errno) : "not a directory");
     report_state r = {.dev = dev, .q = q};
     if (q->out_dir) snprintf(r.dir, sizeof r.dir, "%s", q->out_dir);
     else snprintf(r.dir, sizeof r.dir, "%s/report", q->run_dir);

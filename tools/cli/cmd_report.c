@@ -30,11 +30,11 @@ static void usage(FILE *out) {
 int cli_write_report(mltc_ctx *ctx, mltc_device *dev, const mltc_report_options *o, const char *who) {
     char *summary = NULL;
     if (mltc_report(ctx, dev, o, &summary) != MLTC_OK) {
-        fprintf(stderr, "mltc %s: report: %s\n", who, mltc_last_error(ctx));
+        fprintf(stderr, "mltc %s: %s\n", who, mltc_last_error(ctx));
         return CLI_FAIL;
     }
     const char *missing = mltc_report_drawing_missing();
-    if (missing) fprintf(stderr, "mltc %s: report: %s\n", who, missing);
+    if (missing) fprintf(stderr, "mltc %s: %s\n", who, missing);
     printf("%s\n", summary);
     mltc_free(summary);
     return CLI_OK;

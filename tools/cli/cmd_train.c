@@ -238,7 +238,7 @@ int cmd_train(int argc, char **argv) {
         ro.run_dir = o.out_dir;
         ro.data_path = o.dev_path ? o.dev_path : o.train_path;
         ro.format = o.format;
-        rc = cli_write_report(ctx, dev, &ro, "train");
+        rc = cli_write_report(ctx, dev, &ro, "train --report");
     }
 done:
     mltc_device_close(dev);
