@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "core/fileio.h"
+#include "core/json_number.h"
 #include "model/classifier.h"
 #include "model/classifier_explain.h"
 #include "model/decision.h"
@@ -278,7 +279,7 @@ static mltc_status threshold_sweep(report_state *r, const scored *s) {
     cJSON *o = cJSON_AddObjectToObject(r->numbers, "threshold");
     if (o) {
         cJSON_AddNumberToObject(o, "model", th);
-        cJSON_AddNumberToObject(o, "best_on_data", sw[best].threshold);
+        cJSON_AddNumberToObject(o, "best_on_data", float_for_json(sw[best].threshold));
         cJSON_AddNumberToObject(o, "best_micro_f1", sw[best].f1);
     }
     return MLTC_OK;
