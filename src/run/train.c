@@ -52,6 +52,7 @@ typedef struct run_state {
     dp_group dp;        /* the processes training together (one without a communicator) */
     int root;           /* this process evaluates and writes OUT/ */
     clf_losses *part_loss; /* each part's losses of the step in progress */
+    double step_comm_s; /* the last step's time in summing gradients */
 } run_state;
 
 static double now_s(void) {
@@ -303,6 +304,11 @@ static void log_step(run_state *r, const clf_losses *loss, double lr, double nor
     cJSON_AddNumberToObject(o, "lr", lr);
     add_exact(o, "grad_norm", norm);
     cJSON_AddNumberToObject(o, "examples_per_s", examples_per_s);
+    if (dp_size(&r->dp) > 1) { /* the step's gradient sum across the processes */
+        cJSON_AddNumberToObject(o, "processes", dp_size(&r->dp));
+        cJSON_AddNumberToObject(o, "sum_ms", 1e3 * r->step_comm_s);
+        cJSON_AddNumberToObject(o, "sum_bytes", 4.0 * (double)r->dp.floats_summed);
+    }
     log_json(r, o);
     cJSON_Delete(o);
 }
@@ -346,7 +352,9 @@ static mltc_status take_step(run_state *r, const batch_plan *plan, clf_example *
     if (st) err_prefix(r->dev->err, "train step %ld (epoch %d, batch %d): ", step, r->epoch + 1, r->batch_in_epoch);
     st = dp_agree_step(&r->dp, st, r->part_loss, parts, step);
     if (!st) *loss = classifier_sum_parts(r->part_loss, parts);
+    double comm0 = r->dp.comm_s;
     if (!st) st = dp_sum_grads(&r->dp, r->c);
+    r->step_comm_s = r->dp.comm_s - comm0;
     if (st) return st;
     st = classifier_optimizer_step(r->c, lr, head_lr, step, norm);
     if (st) err_prefix(r->dev->err, "train step %ld (epoch %d, batch %d): ", step, r->epoch + 1, r->batch_in_epoch);
