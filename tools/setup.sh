@@ -9,6 +9,7 @@ packages=(
   libvulkan-dev mesa-vulkan-drivers glslc vulkan-validationlayers
   libstb-dev libopenblas-openmp-dev libcjson-dev libutf8proc-dev zlib1g-dev
   clang libclang-rt-dev
+  openmpi-bin libopenmpi-dev
 )
 
 missing=()
