@@ -349,6 +349,14 @@ MLTC_API mltc_status mltc_train_parallel(mltc_ctx *ctx, mltc_device *dev, const 
                                          const mltc_comm *comm, mltc_train_callback callback, void *user,
                                          mltc_train_result *result);
 
+/* mltc_predict and mltc_evaluate across comm->size processes, each with the model loaded on its
+ * own device (NULL or size 1: one process): every rank passes the same arguments, predicts a run
+ * of consecutive texts (its share), and receives every probability and the same scores. */
+MLTC_API mltc_status mltc_predict_parallel(mltc_ctx *ctx, mltc_model *model, const char *const *texts, size_t n,
+                                           const mltc_comm *comm, float *probs);
+MLTC_API mltc_status mltc_evaluate_parallel(mltc_ctx *ctx, mltc_model *model, const char *data_path,
+                                            const char *format, const mltc_comm *comm, mltc_metrics *out);
+
 /* ---- Tokenizing -------------------------------------------------------------------------- */
 
 /* A BERT WordPiece tokenizer, as the models use (Hugging Face's BertTokenizerFast for uncased
@@ -399,6 +407,16 @@ MLTC_API void mltc_bench_options_default(mltc_bench_options *opts);
  * ops and infer_ops {op: {ms, count}} (profiled ops only). *json is indented; free it with
  * mltc_free. */
 MLTC_API mltc_status mltc_bench(mltc_ctx *ctx, const mltc_bench_options *opts, char **json);
+
+/* mltc_bench across comm->size processes (mltc_comm above; NULL or size 1: mltc_bench), each on
+ * its own opts->device: rank 0 measures alone first (everything mltc_bench measures, the batch in
+ * parts of micro_batch, 0: batch / size rounded up), then every rank trains on its share of each
+ * batch, the gradients summed through comm. The JSON gains "parallel": {processes,
+ * train_seq_per_s, train_step_ms, compute_ms (the parts and AdamW), sum_ms (agreeing, waiting
+ * for the slowest, host copies and the sum), sum_bytes, speedup (rank 0 alone's step time over
+ * the shared one), efficiency (speedup / processes)}; every rank gets it. */
+MLTC_API mltc_status mltc_bench_parallel(mltc_ctx *ctx, const mltc_bench_options *opts, const mltc_comm *comm,
+                                         char **json);
 
 #ifdef __cplusplus
 }

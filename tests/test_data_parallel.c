@@ -5,6 +5,7 @@
  * - a stop asked by one rank's callback stops both after the same step, OUT/last written there;
  * - a rank that fails (its training file is missing) makes both return an error, the other's
  *   naming the failed rank, instead of waiting for it;
+ * - mltc_predict_parallel gives every rank the probabilities of one process;
  * - a communicator whose rank is out of range is refused.
  */
 #include <math.h>
@@ -212,6 +213,73 @@ static void check_failure(void) {
     tu_check(runs[0].st != MLTC_OK && strstr(runs[0].error, "rank 1"), "rank 0 names rank 1 as the one that failed");
 }
 
+/* ---- predictions shared among the ranks ---------------------------------------------------- */
+
+#define N_TEXTS 5
+static const char *const texts[N_TEXTS] = {"oil prices rose", "the bank cut rates", "wheat exports",
+                                           "net profit up 12 pct", "crude output fell in march"};
+
+typedef struct predict_run {
+    member m;
+    const char *checkpoint;
+    mltc_status st;
+    char error[1024];
+    float probs[N_TEXTS * 4];
+} predict_run;
+
+static void *predict_main(void *arg) {
+    predict_run *r = arg;
+    mltc_ctx *ctx = NULL;
+    mltc_device *dev = NULL;
+    mltc_model *loaded = NULL;
+    r->st = mltc_ctx_create(&ctx);
+    if (!r->st) r->st = mltc_device_open(ctx, "cpu", &dev);
+    if (!r->st) r->st = mltc_model_load(ctx, dev, r->checkpoint, &loaded);
+    if (!r->st) r->st = mltc_predict_parallel(ctx, loaded, texts, N_TEXTS, &r->m.comm, r->probs);
+    snprintf(r->error, sizeof r->error, "%s", ctx ? mltc_last_error(ctx) : "");
+    mltc_model_free(loaded);
+    mltc_device_close(dev);
+    mltc_ctx_destroy(ctx);
+    return NULL;
+}
+
+static void check_predict(void) {
+    char ckpt[1200];
+    snprintf(ckpt, sizeof ckpt, "%s/two/best", dir);
+    float alone[N_TEXTS * 4];
+    mltc_ctx *ctx = NULL;
+    mltc_device *dev = NULL;
+    mltc_model *loaded = NULL;
+    tu_must(mltc_ctx_create(&ctx), NULL, "ctx");
+    mltc_status st = mltc_device_open(ctx, "cpu", &dev);
+    if (!st) st = mltc_model_load(ctx, dev, ckpt, &loaded);
+    if (!st) st = mltc_predict(ctx, loaded, texts, N_TEXTS, alone);
+    if (!tu_status(st, MLTC_OK, NULL, "one process predicts")) printf("  %s\n", mltc_last_error(ctx));
+    mltc_model_free(loaded);
+    mltc_device_close(dev);
+    mltc_ctx_destroy(ctx);
+
+    group g;
+    pthread_barrier_init(&g.barrier, NULL, RANKS);
+    predict_run runs[RANKS] = {0};
+    pthread_t t[RANKS];
+    for (int r = 0; r < RANKS; r++) {
+        runs[r].m = (member){&g, r, {r, RANKS, sum_floats, sum_doubles, broadcast, NULL, NULL}};
+        runs[r].m.comm.user = &runs[r].m;
+        runs[r].checkpoint = ckpt;
+        pthread_create(&t[r], NULL, predict_main, &runs[r]);
+    }
+    for (int r = 0; r < RANKS; r++) pthread_join(t[r], NULL);
+    pthread_barrier_destroy(&g.barrier);
+    for (int r = 0; r < RANKS; r++) {
+        if (!tu_status(runs[r].st, MLTC_OK, NULL, "a rank predicts")) printf("  rank %d: %s\n", r, runs[r].error);
+        double worst = 0;
+        for (int i = 0; i < N_TEXTS * 4; i++) worst = fmax(worst, fabs((double)runs[r].probs[i] - alone[i]));
+        printf("predict, rank %d of 2: the probabilities differ from one process's by %.3g\n", r, worst);
+        tu_check(worst <= 1e-6, "predict: rank %d's probabilities differ by %.3g", r, worst);
+    }
+}
+
 static void check_refused(void) {
     mltc_ctx *ctx = NULL;
     mltc_device *dev = NULL;
@@ -235,6 +303,7 @@ int main(void) {
     static const char *const names[] = {"earn", "acq", "crude", "grain"};
     if (tu_write_tiny_bert(model, 5) || tu_write_reuters_slice(data, labels_path, 0, 12, names, 4) != 12) return 1;
     check_same_numbers();
+    check_predict();
     check_stop();
     check_failure();
     check_refused();

@@ -372,6 +372,63 @@ static void check_failures(void) {
     free(before);
 }
 
+/* mltc eval under mpirun: each rank predicts half of the data; the scores are one process's. */
+static void check_eval(void) {
+    char cmd[16384], mpi[1024], one[4200], two[4200], one_dev[64];
+    snprintf(one, sizeof one, "%s/eval-1.json", dir);
+    snprintf(two, sizeof two, "%s/eval-2.json", dir);
+    snprintf(one_dev, sizeof one_dev, "%.*s", (int)strcspn(device_spec, ":"), device_spec);
+    snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=1 exec %s eval --checkpoint %s/best --data %s --device %s --json >%s",
+             MLTC_CLI, path_in("two"), path_in("train.jsonl"), one_dev, one);
+    int rc1 = wait_for(spawn(cmd), 300, NULL);
+    mpirun(mpi, sizeof mpi, 2);
+    snprintf(cmd, sizeof cmd, "exec %s %s eval --checkpoint %s/best --data %s --device %s --json >%s", mpi, MLTC_CLI,
+             path_in("two"), path_in("train.jsonl"), device_spec, two);
+    int rc2 = wait_for(spawn(cmd), 300, NULL);
+    char *a = tu_read_file(one), *b = tu_read_file(two);
+    printf("eval, 1 process (exit %d) and 2 ranks (exit %d): %s\n", rc1, rc2, a ? a : "");
+    tu_check(rc1 == 0 && rc2 == 0 && a && b && strstr(a, "micro_f1") && !strcmp(a, b),
+             "eval: 2 ranks print other scores than one process:\n%s\n%s", a ? a : "", b ? b : "");
+    free(a);
+    free(b);
+}
+
+/* mltc bench under mpirun: rank 0 alone, then both; the gradient bytes are the model's. */
+static void check_bench(void) {
+    char cmd[16384], mpi[1024], out[4200];
+    mpirun(mpi, sizeof mpi, 2);
+    snprintf(out, sizeof out, "%s/bench.json", dir);
+    snprintf(cmd, sizeof cmd,
+             "exec %s %s bench --device %s --config %s/config.json --seq 16 --batch 4 --steps 2 --warmup 0 "
+             "--profile-steps 0 --labels 4 --json >%s 2>%s.err",
+             mpi, MLTC_CLI, device_spec, path_in("model"), out, out);
+    int rc = wait_for(spawn(cmd), 300, NULL);
+    char *text = tu_read_file(out);
+    cJSON *o = text ? cJSON_Parse(text) : NULL;
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(o, "parallel");
+    double procs = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(p, "processes"));
+    double bytes = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(p, "sum_bytes"));
+    double step = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(p, "train_step_ms"));
+    double compute = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(p, "compute_ms"));
+    double sum = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(p, "sum_ms"));
+    double eff = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(p, "efficiency"));
+    printf("bench, 2 ranks: exit %d, step %.1f ms = compute %.1f + sum %.1f, %.0f bytes summed, efficiency %.2f\n",
+           rc, step, compute, sum, bytes, eff);
+    /* the bytes the 2-rank training run of the same model logged per step */
+    char log[4200];
+    snprintf(log, sizeof log, "%s/train_log.jsonl", path_in("two"));
+    char *train_log = tu_read_file(log);
+    const char *at = train_log ? strstr(train_log, "\"sum_bytes\":") : NULL;
+    double trained = at ? strtod(at + 12, NULL) : -1;
+    free(train_log);
+    tu_check(rc == 0 && procs == 2, "bench, 2 ranks: exit %d, %g processes", rc, procs);
+    tu_check(bytes > 0 && bytes == trained, "bench, 2 ranks: %.0f bytes summed, training %.0f", bytes, trained);
+    tu_check(step > 0 && compute > 0 && sum > 0 && compute + sum <= step * 1.01 && eff > 0,
+             "bench, 2 ranks: step %g ms, compute %g, sum %g, efficiency %g", step, compute, sum, eff);
+    cJSON_Delete(o);
+    free(text);
+}
+
 int main(int argc, char **argv) {
     const char *backend = argc > 1 ? argv[1] : "cpu";
     mltc_error err = {0};
@@ -395,6 +452,8 @@ int main(int argc, char **argv) {
     check_resume();
     check_sigterm();
     check_failures();
+    check_bench();
+    check_eval();
     if (tu_finish() == 0) tu_remove_tree(dir);
     else printf("the runs are in %s\n", dir);
     return tu_finish();

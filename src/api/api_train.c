@@ -119,16 +119,16 @@ mltc_status mltc_train(mltc_ctx *ctx, mltc_device *dev, const mltc_train_options
     return mltc_train_parallel(ctx, dev, o, NULL, callback, user, result);
 }
 
-static mltc_status check_comm(mltc_ctx *ctx, const mltc_comm *c) {
+mltc_status api_check_comm(mltc_ctx *ctx, const char *call, const mltc_comm *c) {
     if (!c) return MLTC_OK;
     if (c->size < 1 || c->rank < 0 || c->rank >= c->size)
-        return err_set(&ctx->err, MLTC_ERR_INVALID_ARGUMENT, "mltc_train_parallel: comm->rank %d of comm->size %d",
-                       c->rank, c->size);
+        return err_set(&ctx->err, MLTC_ERR_INVALID_ARGUMENT, "%s: comm->rank %d of comm->size %d", call, c->rank,
+                       c->size);
     if (c->size > 1 && (!c->sum_floats || !c->sum_doubles || !c->broadcast))
-        return err_set(&ctx->err, MLTC_ERR_INVALID_ARGUMENT,
-                       "mltc_train_parallel: comm->%s is NULL", !c->sum_floats    ? "sum_floats"
-                                                                : !c->sum_doubles ? "sum_doubles"
-                                                                                  : "broadcast");
+        return err_set(&ctx->err, MLTC_ERR_INVALID_ARGUMENT, "%s: comm->%s is NULL", call,
+                       !c->sum_floats    ? "sum_floats"
+                       : !c->sum_doubles ? "sum_doubles"
+                                         : "broadcast");
     return MLTC_OK;
 }
 
@@ -162,7 +162,7 @@ mltc_status mltc_train_parallel(mltc_ctx *ctx, mltc_device *dev, const mltc_trai
         .micro_batch = o->micro_batch,
     };
     req.comm = comm;
-    mltc_status st = check_comm(ctx, comm);
+    mltc_status st = api_check_comm(ctx, "mltc_train_parallel", comm);
     if (st == MLTC_OK) st = to_settings(&ctx->err, o, &req.settings);
     if (st != MLTC_OK) return st;
     req.data.skip_bad = o->skip_bad;

@@ -1,6 +1,8 @@
 /* Data parallel training's collectives over an mltc_comm (see data_parallel.h). */
 #include "run/data_parallel.h"
 
+#include "run/evaluate.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,4 +199,34 @@ int dp_any(dp_group *g, int flag, mltc_status *st) {
         return 1;
     }
     return v != 0;
+}
+
+mltc_status dp_predict_texts(dp_group *g, classifier *c, const char *const *texts, size_t n, int batch, float *probs) {
+    if (!g->comm) return predict_texts(c, texts, n, batch, probs);
+    size_t K = (size_t)classifier_num_labels(c), size = (size_t)g->comm->size, rank = (size_t)g->comm->rank;
+    size_t lo = n * rank / size, hi = n * (rank + 1) / size;
+    memset(probs, 0, sizeof *probs * n * K);
+    mltc_status st = hi > lo ? predict_texts(c, texts + lo, hi - lo, batch, probs + lo * K) : MLTC_OK;
+    TRY(dp_agree(g, st, "predicting"));
+    for (size_t at = 0; at < n * K; at += DP_BUCKET_FLOATS) {
+        size_t m = n * K - at < DP_BUCKET_FLOATS ? n * K - at : DP_BUCKET_FLOATS;
+        int rc = g->comm->sum_floats(g->comm->user, probs + at, m);
+        if (rc) return comm_failed(g, "sum_floats", rc);
+    }
+    return MLTC_OK;
+}
+
+mltc_status dp_evaluate(dp_group *g, classifier *c, const dataset *d, int batch, metrics *out) {
+    if (!g->comm) return evaluate_dataset(c, d, batch, out, NULL);
+    size_t K = (size_t)classifier_num_labels(c);
+    float *probs = malloc(sizeof *probs * (d->n ? d->n : 1) * K);
+    const char **texts = malloc(sizeof *texts * (d->n ? d->n : 1));
+    mltc_status st = probs && texts ? MLTC_OK : err_set(g->err, MLTC_ERR_OUT_OF_MEMORY, "evaluating: no memory");
+    st = dp_agree(g, st, "evaluating");
+    for (size_t i = 0; !st && i < d->n; i++) texts[i] = d->ex[i].text;
+    if (!st) st = dp_predict_texts(g, c, texts, d->n, batch, probs);
+    if (!st) st = score_probs(c, d, probs, out);
+    free(probs);
+    free(texts);
+    return st;
 }

@@ -9,6 +9,8 @@
 #define MLTC_RUN_DATA_PARALLEL_H
 
 #include "model/classifier.h"
+#include "run/dataset.h"
+#include "run/metrics.h"
 
 typedef struct dp_group {
     const mltc_comm *comm; /* NULL: one process */
@@ -53,5 +55,12 @@ int dp_any(dp_group *g, int flag, mltc_status *st);
 
 /* Rank 0's bytes copied to every rank. */
 mltc_status dp_broadcast(dp_group *g, void *data, size_t bytes);
+
+/* Probabilities [n x K] of texts on every rank: each rank predicts a run of consecutive texts
+ * (its share), and the rows are gathered (summed with the others' zeros: exact). */
+mltc_status dp_predict_texts(dp_group *g, classifier *c, const char *const *texts, size_t n, int batch, float *probs);
+
+/* evaluate_dataset with the predictions shared among the ranks; every rank gets the scores. */
+mltc_status dp_evaluate(dp_group *g, classifier *c, const dataset *d, int batch, metrics *out);
 
 #endif

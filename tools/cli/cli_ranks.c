@@ -21,20 +21,21 @@ static int launched_size(void) {
     return 0;
 }
 
-int cli_ranks_start(cli_ranks *r, int in_order) {
+int cli_ranks_start(cli_ranks *r, const char *command, int in_order) {
     memset(r, 0, sizeof *r);
+    r->command = command;
     r->size = 1;
     int launched = launched_size();
     if (launched <= 1) return 0;
 #ifdef MLTC_HAVE_MPI
     if (MPI_Init(NULL, NULL) != MPI_SUCCESS) {
-        fprintf(stderr, "mltc train: MPI_Init failed\n");
+        fprintf(stderr, "mltc %s: MPI_Init failed\n", r->command);
         return 1;
     }
     int rc = mltc_mpi_init(&world, MPI_COMM_WORLD, in_order);
     if (rc == MPI_SUCCESS) rc = mltc_mpi_local_rank(MPI_COMM_WORLD, &r->local_rank);
     if (rc != MPI_SUCCESS) {
-        fprintf(stderr, "mltc train: setting up MPI failed: %s\n", world.comm.describe(&world, rc));
+        fprintf(stderr, "mltc %s: setting up MPI failed: %s\n", r->command, world.comm.describe(&world, rc));
         MPI_Abort(MPI_COMM_WORLD, 1);
         return 1;
     }
@@ -46,8 +47,8 @@ int cli_ranks_start(cli_ranks *r, int in_order) {
     (void)in_order;
     /* Run alone, each of the launched processes would train the whole model into the same
      * folder. */
-    fprintf(stderr, "mltc train: started as one of %d processes (mpirun), but this mltc was built without MPI "
-                    "(install libopenmpi-dev and build again)\n", launched);
+    fprintf(stderr, "mltc %s: started as one of %d processes (mpirun), but this mltc was built without MPI "
+                    "(install libopenmpi-dev and build again)\n", r->command, launched);
     return 1;
 #endif
 }
@@ -62,12 +63,12 @@ int cli_ranks_agree(cli_ranks *r, int failed, const char *what) {
         if (v[i] != 0) first = i;
     free(v);
     if (rc) {
-        fprintf(stderr, "mltc train: rank %d: agreeing on %s failed: %s\n", r->rank, what,
+        fprintf(stderr, "mltc %s: rank %d: agreeing on %s failed: %s\n", r->command, r->rank, what,
                 r->comm->describe(r->comm->user, rc));
         return 1;
     }
     if (first >= 0 && !failed)
-        fprintf(stderr, "mltc train: rank %d: stopping: rank %d failed %s\n", r->rank, first, what);
+        fprintf(stderr, "mltc %s: rank %d: stopping: rank %d failed %s\n", r->command, r->rank, first, what);
     return first >= 0;
 }
 
@@ -100,7 +101,7 @@ int cli_rank_device(const cli_ranks *r, const char *spec, char *out, size_t size
         if (item) item++;
     }
     if (!item || !*item || *item == ',') {
-        fprintf(stderr, "mltc train: --device %s names too few devices for local rank %d (rank %d)\n", spec,
+        fprintf(stderr, "mltc %s: --device %s names too few devices for local rank %d (rank %d)\n", r->command, spec,
                 r->local_rank, r->rank);
         return 1;
     }

@@ -11,12 +11,13 @@ typedef struct cli_ranks {
     const mltc_comm *comm; /* NULL when alone */
     int rank, size;
     int local_rank;        /* among the processes on this machine */
+    const char *command;   /* "train", "bench": named in messages */
 } cli_ranks;
 
 /* Joins the processes mpirun started (MPI_Init), if it started this one; in_order picks the
  * bitwise reproducible sums (mltc_mpi.h). Returns non-zero, with the reason on stderr, when an
  * mpirun started it and this build has no MPI, or MPI cannot start. */
-int cli_ranks_start(cli_ranks *r, int in_order);
+int cli_ranks_start(cli_ranks *r, const char *command, int in_order);
 /* Whether any rank failed (failed: this one did), asked of every rank; the others say on stderr
  * that they stop because of it. 0 when alone and not failed. */
 int cli_ranks_agree(cli_ranks *r, int failed, const char *what);

@@ -213,7 +213,7 @@ int cmd_train(int argc, char **argv) {
     }
 
     cli_ranks ranks;
-    if (cli_ranks_start(&ranks, !strcmp(reduce, "in-order"))) return CLI_FAIL;
+    if (cli_ranks_start(&ranks, "train", !strcmp(reduce, "in-order"))) return CLI_FAIL;
     char who[32] = "", spec[256];
     if (ranks.size > 1) snprintf(who, sizeof who, "rank %d: ", ranks.rank);
     mltc_ctx *ctx = NULL;
