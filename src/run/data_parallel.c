@@ -183,9 +183,9 @@ mltc_status dp_check_same(dp_group *g, classifier *c, long step) {
     for (int r = 0; r < size; r++)
         if (v[r] != 0)
             return err_set(g->err, MLTC_ERR_DEVICE,
-                           "step %ld: rank %d's parameters differ from rank 0's (hash %016llx on rank %d): the ranks' "
-                           "devices do not compute alike",
-                           step, r, (unsigned long long)h, g->comm->rank);
+                           "step %ld: rank %d's parameters differ from rank 0's (their hashes differ): the ranks' "
+                           "devices do not compute alike, so the run stops before saving",
+                           step, r);
     return MLTC_OK;
 }
 

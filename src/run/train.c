@@ -390,9 +390,12 @@ static mltc_status run_loop(run_state *r, train_summary *sum) {
     train_progress p = {.epochs = r->s.epochs, .total_steps = r->total_steps};
     for (; !st && !stop && r->epoch < r->s.epochs; r->epoch++, r->batch_in_epoch = 0) {
         batch_plan plan;
-        st = batch_plan_make(err, blen, (int)n, B, POOL_BATCHES, r->s.seed, r->epoch, &plan);
-        st = dp_agree(&r->dp, st, "planning the epoch's batches");
-        if (st) break;
+        mltc_status made = batch_plan_make(err, blen, (int)n, B, POOL_BATCHES, r->s.seed, r->epoch, &plan);
+        st = dp_agree(&r->dp, made, "planning the epoch's batches");
+        if (st) {
+            if (!made) batch_plan_free(&plan); /* another process failed */
+            break;
+        }
         p.epoch = r->epoch + 1;
         for (; !st && r->batch_in_epoch < plan.n_batches; r->batch_in_epoch++) {
             int nb = plan.starts[r->batch_in_epoch + 1] - plan.starts[r->batch_in_epoch];
