@@ -393,6 +393,32 @@ static void check_eval(void) {
     free(b);
 }
 
+/* mltc predict under mpirun: each rank a share of the lines; rank 0 writes one process's output. */
+static void check_predict(void) {
+    char cmd[16384], mpi[1024], one[4200], two[4200], texts[4200], one_dev[64];
+    snprintf(one, sizeof one, "%s/predict-1.jsonl", dir);
+    snprintf(two, sizeof two, "%s/predict-2.jsonl", dir);
+    snprintf(texts, sizeof texts, "%s/texts.txt", dir);
+    if (tu_write_file(texts, "oil prices rose\nthe bank cut rates\nwheat exports\nnet profit up 12 pct\ncrude fell\n"))
+        return;
+    snprintf(one_dev, sizeof one_dev, "%.*s", (int)strcspn(device_spec, ":"), device_spec);
+    snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=1 exec %s predict --checkpoint %s/best --input %s --device %s >%s",
+             MLTC_CLI, path_in("two"), texts, one_dev, one);
+    int rc1 = wait_for(spawn(cmd), 300, NULL);
+    mpirun(mpi, sizeof mpi, 2);
+    snprintf(cmd, sizeof cmd, "exec %s %s predict --checkpoint %s/best --input %s --device %s >%s", mpi, MLTC_CLI,
+             path_in("two"), texts, device_spec, two);
+    int rc2 = wait_for(spawn(cmd), 300, NULL);
+    char *a = tu_read_file(one), *b = tu_read_file(two);
+    int lines = 0;
+    for (const char *p = a; p && (p = strchr(p, '\n')); p++) lines++;
+    printf("predict, 1 process (exit %d) and 2 ranks (exit %d): %d lines\n", rc1, rc2, lines);
+    tu_check(rc1 == 0 && rc2 == 0 && lines == 5 && b && !strcmp(a, b),
+             "predict: 2 ranks write other lines than one process:\n%s\n%s", a ? a : "", b ? b : "");
+    free(a);
+    free(b);
+}
+
 /* mltc bench under mpirun: rank 0 alone, then both; the gradient bytes are the model's. */
 static void check_bench(void) {
     char cmd[16384], mpi[1024], out[4200];
@@ -454,6 +480,7 @@ int main(int argc, char **argv) {
     check_failures();
     check_bench();
     check_eval();
+    check_predict();
     if (tu_finish() == 0) tu_remove_tree(dir);
     else printf("the runs are in %s\n", dir);
     return tu_finish();
