@@ -314,6 +314,49 @@ typedef struct mltc_train_result {
 MLTC_API mltc_status mltc_train(mltc_ctx *ctx, mltc_device *dev, const mltc_train_options *opts,
                                 mltc_train_callback callback, void *user, mltc_train_result *result);
 
+/* ---- Training across processes (data parallel) ----------------------------------------- */
+
+/* How processes that train one model together talk, without the library knowing MPI (or any
+ * other transport): a table of collective calls and the caller's pointer. Every rank must make
+ * every call the same number of times in the same order, as with MPI's collectives.
+ * include/mltc_mpi.h is an implementation over MPI, built when CMake finds MPI. Each call
+ * returns 0 on success, else a code that describe (may be NULL) turns into words. */
+typedef struct mltc_comm {
+    int rank; /* this process, 0 .. size - 1 */
+    int size; /* processes in the run, >= 1 */
+    /* data[0..n) replaced by its sum over the ranks, on every rank. */
+    int (*sum_floats)(void *user, float *data, size_t n);
+    int (*sum_doubles)(void *user, double *data, size_t n);
+    /* bytes of root's data copied into every other rank's data. */
+    int (*broadcast)(void *user, void *data, size_t bytes, int root);
+    const char *(*describe)(void *user, int code);
+    void *user;
+} mltc_comm;
+
+/* mltc_train with each optimizer step's batch shared among comm->size processes, one device
+ * each (comm NULL, or of size 1: mltc_train). Every rank passes the same options and reads the
+ * same files (model, data, and OUT/last on resume: a shared folder across machines). The batch
+ * stays the whole step's: it runs in parts of micro_batch examples (0: batch / size, rounded
+ * up), each rank a run of consecutive parts; each part draws the dropout and label-MLM masks it
+ * draws in one process with that micro-batch, so the losses are those of one process up to the
+ * order of adding the gradients. The gradients are summed through host memory by
+ * comm->sum_floats, then every rank takes the same AdamW step; rank 0's parameters are copied
+ * to the others at the start, and a hash shows they are still equal at every save. Only rank 0
+ * evaluates dev data, writes OUT/ and calls the callback after evaluations; a stop that any
+ * rank's callback asks for stops every rank after the same step. When any rank fails, every
+ * rank returns an error (the others' says which rank failed) at the same step. */
+MLTC_API mltc_status mltc_train_parallel(mltc_ctx *ctx, mltc_device *dev, const mltc_train_options *opts,
+                                         const mltc_comm *comm, mltc_train_callback callback, void *user,
+                                         mltc_train_result *result);
+
+/* mltc_predict and mltc_evaluate across comm->size processes, each with the model loaded on its
+ * own device (NULL or size 1: one process): every rank passes the same arguments, predicts a run
+ * of consecutive texts (its share), and receives every probability and the same scores. */
+MLTC_API mltc_status mltc_predict_parallel(mltc_ctx *ctx, mltc_model *model, const char *const *texts, size_t n,
+                                           const mltc_comm *comm, float *probs);
+MLTC_API mltc_status mltc_evaluate_parallel(mltc_ctx *ctx, mltc_model *model, const char *data_path,
+                                            const char *format, const mltc_comm *comm, mltc_metrics *out);
+
 /* ---- Tokenizing -------------------------------------------------------------------------- */
 
 /* A BERT WordPiece tokenizer, as the models use (Hugging Face's BertTokenizerFast for uncased
@@ -404,6 +447,16 @@ MLTC_API void mltc_bench_options_default(mltc_bench_options *opts);
  * ops and infer_ops {op: {ms, count}} (profiled ops only). *json is indented; free it with
  * mltc_free. */
 MLTC_API mltc_status mltc_bench(mltc_ctx *ctx, const mltc_bench_options *opts, char **json);
+
+/* mltc_bench across comm->size processes (mltc_comm above; NULL or size 1: mltc_bench), each on
+ * its own opts->device: rank 0 measures alone first (everything mltc_bench measures, the batch in
+ * parts of micro_batch, 0: batch / size rounded up), then every rank trains on its share of each
+ * batch, the gradients summed through comm. The JSON gains "parallel": {processes,
+ * train_seq_per_s, train_step_ms, compute_ms (the parts and AdamW), sum_ms (agreeing, waiting
+ * for the slowest, host copies and the sum), sum_bytes, speedup (rank 0 alone's step time over
+ * the shared one), efficiency (speedup / processes)}; every rank gets it. */
+MLTC_API mltc_status mltc_bench_parallel(mltc_ctx *ctx, const mltc_bench_options *opts, const mltc_comm *comm,
+                                         char **json);
 
 #ifdef __cplusplus
 }

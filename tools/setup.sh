@@ -10,6 +10,7 @@ packages=(
   libstb-dev libopenblas-openmp-dev libcjson-dev libutf8proc-dev zlib1g-dev
   clang libclang-rt-dev
   libplplot-dev plplot-driver-cairo libcairo2-dev libpng-dev chromium
+  openmpi-bin libopenmpi-dev
 )
 
 missing=()

@@ -29,6 +29,9 @@ static inline void api_unbind(mltc_device *d) { d->dev->err = &d->idle_err; }
 
 /* A NULL argument: records which one and returns MLTC_ERR_INVALID_ARGUMENT. */
 mltc_status api_null(mltc_ctx *ctx, const char *func, const char *arg);
+/* A caller's communicator (mltc_train_parallel, mltc_bench_parallel): NULL, or a rank within its
+ * size and, with more than one process, every collective call present. */
+mltc_status api_check_comm(mltc_ctx *ctx, const char *call, const mltc_comm *comm);
 
 /* Copies internal scores into the public struct; per_label is malloc'd (mltc_metrics_free),
  * label_names left NULL. func names the public call in an out-of-memory message. */

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include "api/api_internal.h"
+#include "run/data_parallel.h"
 #include "run/evaluate.h"
 
 mltc_status mltc_model_load(mltc_ctx *ctx, mltc_device *dev, const char *dir, mltc_model **out) {
@@ -106,8 +107,14 @@ const char *mltc_model_head(const mltc_model *model) {
 }
 
 mltc_status mltc_predict(mltc_ctx *ctx, mltc_model *model, const char *const *texts, size_t n, float *probs) {
+    return mltc_predict_parallel(ctx, model, texts, n, NULL, probs);
+}
+
+mltc_status mltc_predict_parallel(mltc_ctx *ctx, mltc_model *model, const char *const *texts, size_t n,
+                                  const mltc_comm *comm, float *probs) {
     if (!ctx) return MLTC_ERR_INVALID_ARGUMENT;
     err_clear(&ctx->err);
+    TRY(api_check_comm(ctx, "mltc_predict_parallel", comm));
     if (!model) return api_null(ctx, "mltc_predict", "model");
     if (n == 0) return MLTC_OK;
     if (!texts) return api_null(ctx, "mltc_predict", "texts");
@@ -115,16 +122,25 @@ mltc_status mltc_predict(mltc_ctx *ctx, mltc_model *model, const char *const *te
     for (size_t i = 0; i < n; i++)
         if (!texts[i])
             return err_set(&ctx->err, MLTC_ERR_INVALID_ARGUMENT, "mltc_predict: texts[%zu] is NULL", i);
+    dp_group g;
+    dp_init(&g, comm, &ctx->err);
     api_bind(model->device, ctx);
-    mltc_status st = predict_texts(model->clf, texts, n, API_PREDICT_BATCH, probs);
+    mltc_status st = dp_predict_texts(&g, model->clf, texts, n, API_PREDICT_BATCH, probs);
     api_unbind(model->device);
+    dp_free(&g);
     return st;
 }
 
 mltc_status mltc_evaluate(mltc_ctx *ctx, mltc_model *model, const char *data_path, const char *format,
                           mltc_metrics *out) {
+    return mltc_evaluate_parallel(ctx, model, data_path, format, NULL, out);
+}
+
+mltc_status mltc_evaluate_parallel(mltc_ctx *ctx, mltc_model *model, const char *data_path, const char *format,
+                                   const mltc_comm *comm, mltc_metrics *out) {
     if (!ctx) return MLTC_ERR_INVALID_ARGUMENT;
     err_clear(&ctx->err);
+    TRY(api_check_comm(ctx, "mltc_evaluate_parallel", comm));
     if (!out) return api_null(ctx, "mltc_evaluate", "out");
     memset(out, 0, sizeof *out);
     if (!model) return api_null(ctx, "mltc_evaluate", "model");
@@ -133,15 +149,23 @@ mltc_status mltc_evaluate(mltc_ctx *ctx, mltc_model *model, const char *data_pat
     mltc_status st = dataset_format_parse(&ctx->err, format ? format : "auto", &opt.format);
     if (st != MLTC_OK) return st;
     dataset d = {0};
+    dp_group g;
+    dp_init(&g, comm, &ctx->err);
     st = dataset_load(&ctx->err, data_path, classifier_labels(model->clf), &opt, &d);
-    if (st != MLTC_OK) return st;
+    st = dp_agree(&g, st, "reading the data");
+    if (st != MLTC_OK) {
+        dataset_free(&d);
+        dp_free(&g);
+        return st;
+    }
     if (d.n == 0) {
         dataset_free(&d);
+        dp_free(&g);
         return err_set(&ctx->err, MLTC_ERR_PARSE, "%s: no examples to evaluate", data_path);
     }
     metrics m = {0};
     api_bind(model->device, ctx);
-    st = evaluate_dataset(model->clf, &d, API_PREDICT_BATCH, &m, NULL);
+    st = dp_evaluate(&g, model->clf, &d, API_PREDICT_BATCH, &m);
     api_unbind(model->device);
     if (st == MLTC_OK) st = api_metrics_export(&ctx->err, "mltc_evaluate", &m, out);
     const labels *lbl = classifier_labels(model->clf);
@@ -158,5 +182,6 @@ mltc_status mltc_evaluate(mltc_ctx *ctx, mltc_model *model, const char *data_pat
     if (st != MLTC_OK) mltc_metrics_free(out);
     metrics_free(&m);
     dataset_free(&d);
+    dp_free(&g);
     return st;
 }

@@ -116,6 +116,24 @@ static mltc_status to_settings(mltc_error *e, const mltc_train_options *o, train
 
 mltc_status mltc_train(mltc_ctx *ctx, mltc_device *dev, const mltc_train_options *o, mltc_train_callback callback,
                        void *user, mltc_train_result *result) {
+    return mltc_train_parallel(ctx, dev, o, NULL, callback, user, result);
+}
+
+mltc_status api_check_comm(mltc_ctx *ctx, const char *call, const mltc_comm *c) {
+    if (!c) return MLTC_OK;
+    if (c->size < 1 || c->rank < 0 || c->rank >= c->size)
+        return err_set(&ctx->err, MLTC_ERR_INVALID_ARGUMENT, "%s: comm->rank %d of comm->size %d", call, c->rank,
+                       c->size);
+    if (c->size > 1 && (!c->sum_floats || !c->sum_doubles || !c->broadcast))
+        return err_set(&ctx->err, MLTC_ERR_INVALID_ARGUMENT, "%s: comm->%s is NULL", call,
+                       !c->sum_floats    ? "sum_floats"
+                       : !c->sum_doubles ? "sum_doubles"
+                                         : "broadcast");
+    return MLTC_OK;
+}
+
+mltc_status mltc_train_parallel(mltc_ctx *ctx, mltc_device *dev, const mltc_train_options *o, const mltc_comm *comm,
+                                mltc_train_callback callback, void *user, mltc_train_result *result) {
     if (!ctx) return MLTC_ERR_INVALID_ARGUMENT;
     err_clear(&ctx->err);
     if (result) memset(result, 0, sizeof *result);
@@ -143,7 +161,9 @@ mltc_status mltc_train(mltc_ctx *ctx, mltc_device *dev, const mltc_train_options
         .save_every = o->save_every,
         .micro_batch = o->micro_batch,
     };
-    mltc_status st = to_settings(&ctx->err, o, &req.settings);
+    req.comm = comm;
+    mltc_status st = api_check_comm(ctx, "mltc_train_parallel", comm);
+    if (st == MLTC_OK) st = to_settings(&ctx->err, o, &req.settings);
     if (st != MLTC_OK) return st;
     req.data.skip_bad = o->skip_bad;
     st = dataset_format_parse(&ctx->err, o->format ? o->format : "auto", &req.data.format);

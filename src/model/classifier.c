@@ -400,24 +400,63 @@ static mltc_status zero_grads(classifier *c) {
     return dev_fill(c->dev, (dev_view){c->head.grads, 0}, c->head.n, 0.0f);
 }
 
-mltc_status classifier_train_batch(classifier *c, const clf_example *ex, int B, uint64_t step, clf_losses *out) {
+int classifier_parts(const classifier *c, int B) { return (B + c->max_batch - 1) / c->max_batch; }
+
+mltc_status classifier_train_parts(classifier *c, const clf_example *ex, int B, uint64_t step, int from, int to,
+                                   clf_losses *losses) {
     if (!c) return MLTC_ERR_INVALID_ARGUMENT;
     TRY(check_examples(c, ex, B));
+    int parts = classifier_parts(c, B);
+    if (from < 0 || to > parts || from > to)
+        return err_set(c->dev->err, MLTC_ERR_INVALID_ARGUMENT, "train step: parts %d..%d of %d", from, to, parts);
     TRY(zero_grads(c));
-    clf_part part = {.batch = B};
+    clf_part part = {.batch = B, .first = from * c->max_batch, .index = from};
     /* The MLM's mean runs over the whole batch's masked states: count them before the first
      * part's backward needs the total. */
     if (c->s.head == HEAD_LMMTC && c->s.lambda > 0)
         for (int b = 0; b < B; b++)
             part.mlm_states += lmmtc_mask_count(c->K, (float)c->s.mask_prob, mlm_seed(c), mlm_stream(c, step, b));
-    clf_losses sum = {0}, l;
-    for (; part.first < B; part.first += c->max_batch, part.index++) {
+    for (; part.index < to; part.first += c->max_batch, part.index++) {
         int n = B - part.first < c->max_batch ? B - part.first : c->max_batch;
-        TRY(forward_backward_part(c, ex + part.first, n, step, &part, &l));
-        sum.bce += l.bce, sum.mlm += l.mlm, sum.total += l.total;
+        TRY(forward_backward_part(c, ex + part.first, n, step, &part, &losses[part.index]));
     }
-    if (out) *out = sum;
     return MLTC_OK;
+}
+
+mltc_status classifier_train_batch(classifier *c, const clf_example *ex, int B, uint64_t step, clf_losses *out) {
+    if (!c) return MLTC_ERR_INVALID_ARGUMENT;
+    TRY(check_examples(c, ex, B));
+    int parts = classifier_parts(c, B);
+    clf_losses *l = malloc(sizeof *l * (size_t)parts);
+    if (!l) return err_set(c->dev->err, MLTC_ERR_OUT_OF_MEMORY, "train step: no memory");
+    mltc_status st = classifier_train_parts(c, ex, B, step, 0, parts, l);
+    if (!st && out) *out = classifier_sum_parts(l, parts);
+    free(l);
+    return st;
+}
+
+clf_losses classifier_sum_parts(const clf_losses *l, int parts) {
+    clf_losses sum = {0};
+    for (int i = 0; i < parts; i++) sum.bce += l[i].bce, sum.mlm += l[i].mlm, sum.total += l[i].total;
+    return sum;
+}
+
+int classifier_flat_grads(classifier *c, clf_flat out[2]) {
+    out[0] = (clf_flat){bert_grads(c->bert), bert_num_params(c->bert)};
+    out[1] = (clf_flat){c->head.grads, c->head.n};
+    return 2;
+}
+
+int classifier_flat_state(classifier *c, clf_flat out[6]) {
+    size_t ne = bert_num_params(c->bert), nh = c->head.n;
+    out[0] = (clf_flat){bert_params(c->bert), ne};
+    out[1] = (clf_flat){c->head.params, nh};
+    if (!c->trainable) return 2;
+    out[2] = (clf_flat){c->m_enc, ne};
+    out[3] = (clf_flat){c->v_enc, ne};
+    out[4] = (clf_flat){c->m_head, nh};
+    out[5] = (clf_flat){c->v_head, nh};
+    return 6;
 }
 
 /* ---- optimizer --------------------------------------------------------------------------- */

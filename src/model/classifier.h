@@ -109,6 +109,28 @@ mltc_status classifier_predict(classifier *c, const clf_example *ex, int B, floa
  * would). */
 mltc_status classifier_train_batch(classifier *c, const clf_example *ex, int B, uint64_t step, clf_losses *out);
 
+/* How many parts of at most max_batch examples a batch of B runs in. */
+int classifier_parts(const classifier *c, int B);
+
+/* classifier_train_batch for parts from .. to - 1 of the batch only (data parallel: each process
+ * runs a share of the parts): zeroes the gradients, then adds those parts' gradients; part i's
+ * losses (its share of the batch's means) go to losses[i]. Each part draws what it draws in a
+ * run of all the parts, so the processes' gradients add up to the batch's. */
+mltc_status classifier_train_parts(classifier *c, const clf_example *ex, int B, uint64_t step, int from, int to,
+                                   clf_losses *losses);
+/* The batch's losses from its parts', added in part order (as classifier_train_batch does). */
+clf_losses classifier_sum_parts(const clf_losses *losses, int parts);
+
+/* The flat device buffers that processes training together keep equal: the gradients (encoder,
+ * head), and the state (parameters of the encoder and head, then the AdamW moments m and v of
+ * each when trainable). Return how many were written. */
+typedef struct clf_flat {
+    dev_buf *buf;
+    size_t n; /* floats */
+} clf_flat;
+int classifier_flat_grads(classifier *c, clf_flat out[2]);
+int classifier_flat_state(classifier *c, clf_flat out[6]);
+
 /* The most examples one forward takes (set at creation or load). */
 int classifier_max_batch(const classifier *c);
 

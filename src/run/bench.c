@@ -15,6 +15,7 @@
 #include "model/safetensors.h"
 #include "model/labels.h"
 #include "model/settings.h"
+#include "run/data_parallel.h"
 
 void bench_options_default(bench_options *o) {
     *o = (bench_options){.device = NULL, .config = "minilm", .seq = 128, .batch = 8, .steps = 5, .warmup = 2,
@@ -193,6 +194,51 @@ static mltc_status profiled(bench_state *b, int train, int n, float *probs, dev_
     return st;
 }
 
+/* Timed steps of every process on its share of the batch (the parts of the data-parallel run). */
+static mltc_status measure_parallel(bench_state *b, dp_group *dp, const bench_options *o, bench_result *r) {
+    int parts = classifier_parts(b->clf, b->batch), size = dp_size(dp), rank = dp_rank(dp);
+    int from = (int)((long)parts * rank / size), to = (int)((long)parts * (rank + 1) / size);
+    clf_losses *loss = calloc((size_t)parts, sizeof *loss);
+    mltc_status st = loss ? MLTC_OK : err_set(dp->err, MLTC_ERR_OUT_OF_MEMORY, "bench: no memory");
+    st = dp_agree(dp, st, "bench");
+    double compute = 0, sum = 0, t_start = 0;
+    for (int i = 0; !st && i < o->warmup + o->steps; i++) {
+        if (i == o->warmup) {
+            compute = sum = 0;
+            t_start = now_s();
+        }
+        b->step++;
+        double t0 = now_s();
+        memset(loss, 0, sizeof *loss * (size_t)parts);
+        st = classifier_train_parts(b->clf, b->ex, b->batch, (uint64_t)b->step, from, to, loss);
+        if (!st) st = dev_sync(b->dev);
+        double t1 = now_s();
+        st = dp_agree_step(dp, st, loss, parts, b->step);
+        if (!st) st = dp_sum_grads(dp, b->clf);
+        double t2 = now_s();
+        if (!st) st = classifier_optimizer_step(b->clf, 5e-5, 1e-3, b->step, NULL);
+        if (!st) st = dev_sync(b->dev);
+        st = dp_agree(dp, st, "bench: the optimizer step");
+        compute += (t1 - t0) + (now_s() - t2);
+        sum += t2 - t1;
+    }
+    free(loss);
+    if (st) return st;
+    r->processes = size;
+    r->par_step_s = (now_s() - t_start) / o->steps;
+    r->par_compute_s = compute / o->steps;
+    r->par_sum_s = sum / o->steps;
+    r->par_seq_per_s = o->batch / r->par_step_s;
+    r->sum_bytes = 4.0 * (double)dp->floats_summed;
+    /* rank 0's alone time, for every rank's report */
+    double alone = r->train_step_s;
+    TRY(dp_broadcast(dp, &alone, sizeof alone));
+    r->train_step_s = alone;
+    r->speedup = alone / r->par_step_s;
+    r->efficiency = r->speedup / size;
+    return MLTC_OK;
+}
+
 static mltc_status measure(bench_state *b, const bench_options *o, bench_result *r, float *probs) {
     TRY(train_steps(b, o->warmup));
     double t0 = now_s();
@@ -251,7 +297,10 @@ mltc_status bench_run(mltc_error *err, const bench_options *o, bench_result *r) 
     memset(r, 0, sizeof *r);
     TRY(bench_config(err, o->config, &r->cfg, r->config, sizeof r->config));
     TRY(check_options(err, o, &r->cfg));
-    int micro = o->micro_batch > 0 ? o->micro_batch : o->batch;
+    dp_group dp;
+    dp_init(&dp, o->comm, err);
+    /* across processes the batch is shared: one part each unless told */
+    int micro = o->micro_batch > 0 ? o->micro_batch : (o->batch + dp_size(&dp) - 1) / dp_size(&dp);
     r->seq = o->seq, r->batch = o->batch, r->micro_batch = micro, r->steps = o->steps, r->labels = o->labels;
 
     char dir[1024];
@@ -283,7 +332,11 @@ mltc_status bench_run(mltc_error *err, const bench_options *o, bench_result *r) 
     if (!st) st = make_examples(err, o, r->cfg.vocab_size, &ids, &gold, &b.ex);
     if (!st && !(probs = malloc(sizeof *probs * (size_t)o->batch * (size_t)o->labels)))
         st = err_set(err, MLTC_ERR_OUT_OF_MEMORY, "bench: no memory for probabilities");
-    if (!st) st = measure(&b, o, r, probs);
+    /* rank 0 alone first (the others wait), then all together */
+    st = dp_agree(&dp, st, "bench: setting up");
+    if (!st && dp_rank(&dp) == 0) st = measure(&b, o, r, probs);
+    st = dp_agree(&dp, st, "bench: rank 0 alone");
+    if (!st && dp_size(&dp) > 1) st = measure_parallel(&b, &dp, o, r);
     /* Peak over set-up, training and inference: what a training run of this shape needs. */
     if (b.dev) r->peak_bytes = dev_mem_peak(b.dev);
     free(probs);
@@ -293,6 +346,7 @@ mltc_status bench_run(mltc_error *err, const bench_options *o, bench_result *r) 
     classifier_free(b.clf);
     labels_free(&lbl);
     dev_close(b.dev);
+    dp_free(&dp);
     remove_folder(dir);
     return st;
 }
@@ -347,6 +401,17 @@ char *bench_result_json(const bench_result *r) {
     cJSON_AddNumberToObject(o, "profiled_train_wall_ms", 1e3 * r->train_prof_wall_s);
     cJSON_AddItemToObject(o, "ops", ops_json(&r->train_prof));
     cJSON_AddItemToObject(o, "infer_ops", ops_json(&r->infer_prof));
+    if (r->processes > 1) {
+        cJSON *p = cJSON_AddObjectToObject(o, "parallel");
+        cJSON_AddNumberToObject(p, "processes", r->processes);
+        cJSON_AddNumberToObject(p, "train_seq_per_s", r->par_seq_per_s);
+        cJSON_AddNumberToObject(p, "train_step_ms", 1e3 * r->par_step_s);
+        cJSON_AddNumberToObject(p, "compute_ms", 1e3 * r->par_compute_s);
+        cJSON_AddNumberToObject(p, "sum_ms", 1e3 * r->par_sum_s);
+        cJSON_AddNumberToObject(p, "sum_bytes", r->sum_bytes);
+        cJSON_AddNumberToObject(p, "speedup", r->speedup);
+        cJSON_AddNumberToObject(p, "efficiency", r->efficiency);
+    }
     char *text = cJSON_Print(o);
     cJSON_Delete(o);
     return text;

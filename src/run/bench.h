@@ -17,6 +17,7 @@
 #include <stddef.h>
 
 #include "core/error.h"
+#include "mltc.h"
 #include "device/device_profile.h"
 #include "model/bert_config.h"
 
@@ -32,6 +33,8 @@ typedef struct bench_options {
     int profile_steps;  /* profiled training steps (and inference batches) for the split */
     int labels;         /* K of the bert head */
     const char *pooling; /* the bert head's text vector: "mean" (the recipe's) or "cls"; NULL: mean */
+    const mltc_comm *comm; /* processes training together (NULL: one): rank 0 measures alone first,
+                              then every rank runs its share of each batch (run/data_parallel.h) */
 } bench_options;
 
 /* Fractions of the profiled op time; they sum to 1 when any op ran. */
@@ -55,6 +58,13 @@ typedef struct bench_result {
     bench_split train_split, infer_split;
     dev_profile train_prof, infer_prof; /* raw buckets of the profiled passes */
     double train_prof_wall_s, infer_prof_wall_s; /* wall time of the profiled passes */
+    /* Across processes (processes > 1): a timed step of all of them, split into the compute (the
+     * parts, AdamW) and the sum (agreeing on the step, waiting for the slowest, copying the
+     * gradients to the host, summing and back), the bytes summed, and against rank 0 alone. */
+    int processes;
+    double par_step_s, par_compute_s, par_sum_s, par_seq_per_s;
+    double sum_bytes;
+    double speedup, efficiency; /* train_step_s / par_step_s, and that over processes */
 } bench_result;
 
 /* seq 128, batch 8, steps 5, warmup 2, profile_steps 2, labels 90 (Reuters' count). */

@@ -17,8 +17,10 @@
 
 #include "core/fileio.h"
 #include "core/json_number.h"
+#include "model/checkpoint_meta.h"
 #include "model/classifier.h"
 #include "run/batching.h"
+#include "run/data_parallel.h"
 #include "run/dev_split.h"
 #include "run/evaluate.h"
 #include "run/schedule.h"
@@ -47,6 +49,10 @@ typedef struct run_state {
     int stopped_early;  /* the run ended on --patience: nothing left to resume */
     int n_batches;
     long total_steps;
+    dp_group dp;        /* the processes training together (one without a communicator) */
+    int root;           /* this process evaluates and writes OUT/ */
+    clf_losses *part_loss; /* each part's losses of the step in progress */
+    double step_comm_s; /* the last step's time in summing gradients */
 } run_state;
 
 static double now_s(void) {
@@ -82,6 +88,14 @@ static mltc_status save_last(run_state *r) {
     mltc_status st = classifier_save(r->c, r->last_dir, pos, 1);
     free(pos);
     return st;
+}
+
+/* OUT/last from rank 0, once every rank's parameters are seen to be rank 0's. */
+static mltc_status checkpoint_last(run_state *r) {
+    mltc_status st = dp_check_same(&r->dp, r->c, r->step);
+    if (st) return st;
+    if (r->root) st = save_last(r);
+    return dp_agree(&r->dp, st, "writing OUT/last");
 }
 
 static mltc_status read_position(run_state *r) {
@@ -273,8 +287,11 @@ static mltc_status evaluate_epoch(run_state *r, train_progress *p, int *stop) {
     return st;
 }
 
-/* Gradient accumulation: parts of at most micro examples make up each batch (0: the batch). */
-static int micro_of(const train_request *q, int batch) { return q->micro_batch > 0 ? q->micro_batch : batch; }
+/* Gradient accumulation: parts of at most micro examples make up each batch (0: the batch, shared
+ * among the processes: one part each). */
+static int micro_of(const train_request *q, int batch, int processes) {
+    return q->micro_batch > 0 ? q->micro_batch : (batch + processes - 1) / processes;
+}
 
 static void log_step(run_state *r, const clf_losses *loss, double lr, double norm, double examples_per_s) {
     cJSON *o = cJSON_CreateObject();
@@ -287,6 +304,11 @@ static void log_step(run_state *r, const clf_losses *loss, double lr, double nor
     cJSON_AddNumberToObject(o, "lr", lr);
     add_exact(o, "grad_norm", norm);
     cJSON_AddNumberToObject(o, "examples_per_s", examples_per_s);
+    if (dp_size(&r->dp) > 1) { /* the step's gradient sum across the processes */
+        cJSON_AddNumberToObject(o, "processes", dp_size(&r->dp));
+        cJSON_AddNumberToObject(o, "sum_ms", 1e3 * r->step_comm_s);
+        cJSON_AddNumberToObject(o, "sum_bytes", 4.0 * (double)r->dp.floats_summed);
+    }
     log_json(r, o);
     cJSON_Delete(o);
 }
@@ -296,10 +318,19 @@ static void log_step(run_state *r, const clf_losses *loss, double lr, double nor
  * knows the score a later epoch must beat, and one stopped or killed during the evaluation
  * repeats the epoch's last steps and evaluates again. r->epoch is still the finished epoch. */
 static mltc_status finish_epoch(run_state *r, train_progress *p, int *stop) {
-    mltc_status st = evaluate_epoch(r, p, stop);
+    mltc_status st = r->root ? evaluate_epoch(r, p, stop) : MLTC_OK;
+    st = dp_agree(&r->dp, st, "evaluating on dev data");
+    if (st) return st;
+    /* What rank 0's evaluation decided, for the others to go on from. */
+    double shared[4] = {*stop, r->stopped_early, r->since_best, r->best_f1};
+    TRY(dp_broadcast(&r->dp, shared, sizeof shared));
+    *stop = shared[0] != 0;
+    r->stopped_early = shared[1] != 0;
+    r->since_best = (int)shared[2];
+    r->best_f1 = shared[3];
     r->epoch++;
     r->batch_in_epoch = 0;
-    if (!st) st = save_last(r);
+    st = checkpoint_last(r);
     r->epoch--;
     return st;
 }
@@ -313,9 +344,21 @@ static mltc_status take_step(run_state *r, const batch_plan *plan, clf_example *
         ex[b] = (clf_example){r->ids[i], r->len[i], r->train.ex[i].labels};
     }
     long step = r->step + 1;
-    mltc_status st = classifier_train_batch(r->c, ex, nb, (uint64_t)step, loss);
-    if (!st) st = classifier_optimizer_step(r->c, lr, head_lr, step, norm);
-    if (st) return err_prefix(r->dev->err, "train step %ld (epoch %d, batch %d): ", step, r->epoch + 1, r->batch_in_epoch);
+    /* This process's share of the parts: a run of consecutive ones (all of them when alone). */
+    int parts = classifier_parts(r->c, nb), size = dp_size(&r->dp), rank = dp_rank(&r->dp);
+    int from = (int)((long)parts * rank / size), to = (int)((long)parts * (rank + 1) / size);
+    memset(r->part_loss, 0, sizeof *r->part_loss * (size_t)parts);
+    mltc_status st = classifier_train_parts(r->c, ex, nb, (uint64_t)step, from, to, r->part_loss);
+    if (st) err_prefix(r->dev->err, "train step %ld (epoch %d, batch %d): ", step, r->epoch + 1, r->batch_in_epoch);
+    st = dp_agree_step(&r->dp, st, r->part_loss, parts, step);
+    if (!st) *loss = classifier_sum_parts(r->part_loss, parts);
+    double comm0 = r->dp.comm_s;
+    if (!st) st = dp_sum_grads(&r->dp, r->c);
+    r->step_comm_s = r->dp.comm_s - comm0;
+    if (st) return st;
+    st = classifier_optimizer_step(r->c, lr, head_lr, step, norm);
+    if (st) err_prefix(r->dev->err, "train step %ld (epoch %d, batch %d): ", step, r->epoch + 1, r->batch_in_epoch);
+    TRY(dp_agree(&r->dp, st, "the optimizer step"));
     r->step = step;
     return MLTC_OK;
 }
@@ -330,7 +373,8 @@ static mltc_status run_loop(run_state *r, train_summary *sum) {
     double head_scale = r->s.head_lr > 0 ? r->s.head_lr / r->s.lr : 1.0;
     clf_example *ex = malloc(sizeof *ex * (size_t)B);
     int *blen = malloc(sizeof *blen * n);
-    if (!ex || !blen) {
+    r->part_loss = calloc((size_t)classifier_parts(r->c, B), sizeof *r->part_loss);
+    if (!ex || !blen || !r->part_loss) {
         free(ex);
         free(blen);
         return err_set(err, MLTC_ERR_OUT_OF_MEMORY, "train: no memory");
@@ -346,8 +390,12 @@ static mltc_status run_loop(run_state *r, train_summary *sum) {
     train_progress p = {.epochs = r->s.epochs, .total_steps = r->total_steps};
     for (; !st && !stop && r->epoch < r->s.epochs; r->epoch++, r->batch_in_epoch = 0) {
         batch_plan plan;
-        st = batch_plan_make(err, blen, (int)n, B, POOL_BATCHES, r->s.seed, r->epoch, &plan);
-        if (st) break;
+        mltc_status made = batch_plan_make(err, blen, (int)n, B, POOL_BATCHES, r->s.seed, r->epoch, &plan);
+        st = dp_agree(&r->dp, made, "planning the epoch's batches");
+        if (st) {
+            if (!made) batch_plan_free(&plan); /* another process failed */
+            break;
+        }
         p.epoch = r->epoch + 1;
         for (; !st && r->batch_in_epoch < plan.n_batches; r->batch_in_epoch++) {
             int nb = plan.starts[r->batch_in_epoch + 1] - plan.starts[r->batch_in_epoch];
@@ -374,6 +422,8 @@ static mltc_status run_loop(run_state *r, train_summary *sum) {
             }
             if (q->callback && q->callback(&p, q->user)) stop = 1;
             if (q->max_steps > 0 && r->step >= q->max_steps) stop = 1;
+            stop = dp_any(&r->dp, stop, &st); /* a stop asked of any process stops all after this step */
+            if (st) break;
             if (stop) {
                 r->batch_in_epoch++; /* the position to resume at */
                 break;
@@ -383,7 +433,7 @@ static mltc_status run_loop(run_state *r, train_summary *sum) {
              * repeats the steps after it exactly. */
             if (q->save_every > 0 && r->step % q->save_every == 0 && r->batch_in_epoch + 1 < plan.n_batches) {
                 r->batch_in_epoch++;
-                st = save_last(r);
+                st = checkpoint_last(r);
                 r->batch_in_epoch--;
                 if (st) err_prefix(err, "train step %ld: ", r->step);
             }
@@ -392,7 +442,7 @@ static mltc_status run_loop(run_state *r, train_summary *sum) {
         batch_plan_free(&plan);
         if (st) break;
         if (!epoch_done) { /* stopped mid-epoch: keep the position, nothing to evaluate yet */
-            st = save_last(r);
+            st = checkpoint_last(r);
             break;
         }
         st = finish_epoch(r, &p, &stop);
@@ -404,6 +454,8 @@ static mltc_status run_loop(run_state *r, train_summary *sum) {
     free(ex);
     free(blen);
     sum->steps = r->step;
+    sum->comm_seconds = r->dp.comm_s;
+    sum->floats_summed = r->dp.floats_summed;
     sum->epochs_done = r->epoch;
     sum->final_loss = loss.total;
     sum->best_micro_f1 = r->have_dev ? r->best_f1 : -1;
@@ -437,6 +489,20 @@ static mltc_status trim_log(run_state *r, const char *path) {
     return st;
 }
 
+/* The batch a checkpoint was trained with, for the micro-batch its processes share it in. */
+static mltc_status saved_batch(run_state *r, int *batch) {
+    char path[4200], *text = NULL;
+    size_t size = 0;
+    snprintf(path, sizeof path, "%s/mltc.json", r->last_dir);
+    mltc_status st = file_read_all(r->dev->err, path, (size_t)1 << 26, &text, &size);
+    ckpt_meta m = {0};
+    if (!st) st = ckpt_meta_parse(r->dev->err, text, path, &m);
+    if (!st) *batch = m.s.batch;
+    ckpt_meta_free(&m);
+    free(text);
+    return st;
+}
+
 mltc_status train_run(dev_ctx *dev, const train_request *req, train_summary *out) {
     if (!dev || !req) return MLTC_ERR_INVALID_ARGUMENT;
     mltc_error *err = dev->err;
@@ -445,11 +511,15 @@ mltc_status train_run(dev_ctx *dev, const train_request *req, train_summary *out
     run_state r = {.dev = dev, .req = req, .s = req->settings, .best_f1 = -1.0};
     train_summary sum = {0};
     paths(&r);
+    dp_init(&r.dp, req->comm, err);
+    r.root = dp_rank(&r.dp) == 0;
     mltc_status st = train_settings_check(err, &r.s);
-    if (!st) st = dir_create(err, req->out_dir);
+    if (!st && r.root) st = dir_create(err, req->out_dir);
     if (!st && req->resume) {
-        /* The batch is a saved setting, the micro-batch not (max_batch 0: the saved batch). */
-        st = classifier_load(dev, r.last_dir, req->micro_batch, 1, &r.c); /* refuses a micro-batch > batch */
+        /* The batch is a saved setting, the micro-batch not (alone, max_batch 0: the saved batch). */
+        int micro = req->micro_batch;
+        if (!micro && dp_size(&r.dp) > 1 && !(st = saved_batch(&r, &micro))) micro = micro_of(req, micro, dp_size(&r.dp));
+        if (!st) st = classifier_load(dev, r.last_dir, micro, 1, &r.c); /* refuses a micro-batch > batch */
         if (!st) {
             r.s = *classifier_settings(r.c); /* the dev split below is the saved run's */
             st = read_position(&r);
@@ -459,7 +529,8 @@ mltc_status train_run(dev_ctx *dev, const train_request *req, train_summary *out
     } else if (!st) {
         st = load_data(&r);
         if (!st) resolve_settings(&r);
-        if (!st) st = classifier_create(dev, req->model_dir, &r.lbl, &r.s, micro_of(req, r.s.batch), &r.c); /* likewise */
+        if (!st) st = classifier_create(dev, req->model_dir, &r.lbl, &r.s, micro_of(req, r.s.batch, dp_size(&r.dp)),
+                                        &r.c); /* likewise */
         if (!st) st = set_label_priors(&r);
     }
     if (!st) st = tokenize_all(&r);
@@ -469,11 +540,14 @@ mltc_status train_run(dev_ctx *dev, const train_request *req, train_summary *out
         if (req->resume) st = check_position(&r);
         char log_path[4200];
         snprintf(log_path, sizeof log_path, "%s/train_log.jsonl", req->out_dir);
-        if (!st && req->resume) st = trim_log(&r, log_path);
-        r.log = st ? NULL : fopen(log_path, req->resume ? "a" : "w");
-        if (!st && !r.log)
+        if (!st && req->resume && r.root) st = trim_log(&r, log_path);
+        r.log = st || !r.root ? NULL : fopen(log_path, req->resume ? "a" : "w");
+        if (!st && r.root && !r.log)
             st = err_set(err, MLTC_ERR_IO, "%s: cannot open the training log (%s)", log_path, strerror(errno));
     }
+    /* Every process set up, then all start from rank 0's parameters (and moments). */
+    st = dp_agree(&r.dp, st, "setting up training");
+    if (!st) st = dp_broadcast_state(&r.dp, r.c);
     /* Resuming a run that already finished does nothing and succeeds, so the same command can be
      * repeated (a requeued job, a script that went on after a kill) without it looking failed;
      * final_loss is NaN, which tells the caller that no step ran. */
@@ -484,7 +558,7 @@ mltc_status train_run(dev_ctx *dev, const train_request *req, train_summary *out
         st = run_loop(&r, &sum);
     /* Device memory is what a user can trade for time: say how. */
     if (st == MLTC_ERR_OUT_OF_MEMORY) {
-        int micro = r.c ? classifier_max_batch(r.c) : micro_of(req, r.s.batch);
+        int micro = r.c ? classifier_max_batch(r.c) : micro_of(req, r.s.batch, dp_size(&r.dp));
         if (micro > 1)
             err_suffix(err, " (a smaller --micro-batch / micro_batch than %d keeps fewer examples on the device at a "
                             "time, the batch unchanged)", micro);
@@ -496,6 +570,8 @@ mltc_status train_run(dev_ctx *dev, const train_request *req, train_summary *out
     free(r.ids);
     free(r.len);
     classifier_free(r.c);
+    free(r.part_loss);
+    dp_free(&r.dp);
     dataset_free(&r.train);
     dataset_free(&r.dev_data);
     labels_free(&r.lbl);

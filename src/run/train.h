@@ -48,6 +48,7 @@ typedef struct train_request {
                                 batch). Not a setting: a resumed run may use another. */
     train_callback callback;
     void *user;
+    const mltc_comm *comm;   /* the processes training together (run/data_parallel.h); NULL: one */
 } train_request;
 
 typedef struct train_summary {
@@ -57,6 +58,8 @@ typedef struct train_summary {
     double best_micro_f1;    /* -1 without a dev file */
     double seconds;
     double examples_per_s;
+    double comm_seconds;     /* in summing gradients across processes (host copies included) */
+    size_t floats_summed;    /* gradient floats summed per step (0 alone) */
 } train_summary;
 
 mltc_status train_run(dev_ctx *dev, const train_request *req, train_summary *out);

@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "cli_args.h"
+#include "cli_ranks.h"
 
 static void usage(FILE *out) {
     fprintf(out,
@@ -20,7 +21,8 @@ static void usage(FILE *out) {
             "time split by op family (matmul, attention = softmax or a fused inference attention,\n"
             "layernorm, other) from separate profiled steps that synchronise around every op.\n\n"
             "options:\n"
-            "  --device D          cpu, opencl[:N], vulkan[:N] (default: $MLTC_DEVICE, else cpu)\n"
+            "  --device D          cpu, opencl[:N], vulkan[:N] (default: $MLTC_DEVICE, else cpu);\n"
+            "                      under mpirun also opencl:local, vulkan:local or a list (mltc train)\n"
             "  --config C          minilm (6 x 384, default), base (12 x 768) or a config.json\n"
             "  --seq N             tokens per sequence, [CLS] and [SEP] included (default 128)\n"
             "  --batch N           sequences per step (default 8)\n"
@@ -37,7 +39,12 @@ static void usage(FILE *out) {
             "  --json              one JSON object: train_seq_per_s, infer_seq_per_s, peak_bytes, split,\n"
             "                      infer_split, ops and infer_ops (profiled ms and count per op; batched\n"
             "                      matmuls, attention's, as matmul_batched), shape, device\n\n"
-            "On the cpu backend the thread count follows OMP_NUM_THREADS / OPENBLAS_NUM_THREADS.\n");
+            "On the cpu backend the thread count follows OMP_NUM_THREADS / OPENBLAS_NUM_THREADS.\n\n"
+            "Under mpirun (mpirun -np N mltc bench --device opencl:local ...): rank 0 measures the above\n"
+            "alone, then the N processes train together, each on its share of every batch (parts of\n"
+            "--micro-batch, default batch/N), as mltc train under mpirun: the step time split into\n"
+            "compute and the gradient sum, the bytes summed, the speedup over rank 0 alone and the\n"
+            "efficiency (speedup / N); --json adds them as \"parallel\".\n");
 }
 
 /* A number of the result (0 when absent: the JSON is mltc_bench's own, so only a bug omits one). */
@@ -97,6 +104,16 @@ static void print_table(const cJSON *r, int profiled) {
     printf("  %-22s %10.2f seq/s  (%.1f ms a batch)\n", "inference", num(r, "infer_seq_per_s"),
            num(r, "infer_batch_ms"));
     printf("  %-22s %10.1f MiB\n", "peak device memory", num(r, "peak_bytes") / (1024.0 * 1024.0));
+    const cJSON *par = cJSON_GetObjectItemCaseSensitive(r, "parallel");
+    if (par) {
+        printf("\n%d processes, each on its share of every batch (training above: rank 0 alone):\n",
+               (int)num(par, "processes"));
+        printf("  %-22s %10.2f seq/s  (%.1f ms a step: compute %.1f ms, gradient sum %.1f ms)\n", "training",
+               num(par, "train_seq_per_s"), num(par, "train_step_ms"), num(par, "compute_ms"), num(par, "sum_ms"));
+        printf("  %-22s %10.1f MB a step\n", "gradients summed", num(par, "sum_bytes") / 1e6);
+        printf("  %-22s %10.2fx  (efficiency %.0f%%)\n", "speedup", num(par, "speedup"),
+               100 * num(par, "efficiency"));
+    }
     if (!profiled) return;
     printf("\ntime by op family (profiled steps, a sync around every op):\n");
     print_split("training", cJSON_GetObjectItemCaseSensitive(r, "split"));
@@ -131,15 +148,27 @@ int cmd_bench(int argc, char **argv) {
     if (rc == CLI_OK) rc = cli_check_choice("bench", "--precision", mltc_check_precision, o.precision);
     if (rc != CLI_OK) return rc;
 
+    cli_ranks ranks;
+    if (cli_ranks_start(&ranks, "bench", 0)) return CLI_FAIL;
+    char spec[256];
+    if (cli_rank_device(&ranks, o.device ? o.device : getenv("MLTC_DEVICE"), spec, sizeof spec)) {
+        cli_ranks_stop(&ranks, 1);
+        return CLI_FAIL;
+    }
+    o.device = *spec ? spec : NULL;
     mltc_ctx *ctx = NULL;
     char *text = NULL;
     if (mltc_ctx_create(&ctx) != MLTC_OK) {
         fprintf(stderr, "mltc bench: out of memory\n");
+        cli_ranks_stop(&ranks, 1);
         return CLI_FAIL;
     }
     rc = CLI_FAIL;
-    if (mltc_bench(ctx, &o, &text) != MLTC_OK) {
+    /* mltc_bench_parallel opens the device and agrees on every failure with the other ranks */
+    if (mltc_bench_parallel(ctx, &o, ranks.comm, &text) != MLTC_OK) {
         fprintf(stderr, "mltc bench: %s\n", mltc_last_error(ctx));
+    } else if (ranks.rank > 0) { /* rank 0 reports */
+        rc = CLI_OK;
     } else if (json) {
         printf("%s\n", text);
         rc = CLI_OK;
@@ -155,5 +184,6 @@ int cmd_bench(int argc, char **argv) {
     }
     mltc_free(text);
     mltc_ctx_destroy(ctx);
+    cli_ranks_stop(&ranks, 0);
     return rc;
 }

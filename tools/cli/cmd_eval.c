@@ -1,8 +1,10 @@
 /* mltc eval: scores a trained checkpoint on a labelled data file. */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "cli.h"
 #include "cli_args.h"
+#include "cli_ranks.h"
 #include "cli_scores.h"
 
 static void usage(FILE *out) {
@@ -12,7 +14,9 @@ static void usage(FILE *out) {
             "Predicts every example of FILE with the checkpoint, decides with its thresholds (tuned on\n"
             "dev data in training, or --threshold) and its minimum of labels, and prints Hamming loss,\n"
             "micro precision/recall/F1, macro-F1, subset accuracy, micro-Jaccard, a per-label table\n"
-            "and the scores of rare, medium and frequent labels (by training examples).\n\n"
+            "and the scores of rare, medium and frequent labels (by training examples). Under mpirun\n"
+            "(mpirun -np N mltc eval ... --device opencl:local) each process predicts a share of FILE\n"
+            "on its own device and rank 0 prints the scores.\n\n"
             "options:\n"
             "  --checkpoint DIR  a folder written by mltc train (OUT/best or OUT/last)\n"
             "  --data FILE       labelled examples: jsonl, tsv or tsv-columns\n"
@@ -76,20 +80,38 @@ int cmd_eval(int argc, char **argv) {
     if (rc == CLI_OK) rc = cli_check_choice("eval", "--format", mltc_check_format, format);
     if (rc != CLI_OK) return rc;
 
+    /* Under mpirun each process predicts a share of the data; rank 0 prints the scores. */
+    cli_ranks ranks;
+    if (cli_ranks_start(&ranks, "eval", 0)) return CLI_FAIL;
+    char who[32] = "", spec[256];
+    if (ranks.size > 1) snprintf(who, sizeof who, "rank %d: ", ranks.rank);
     mltc_ctx *ctx = NULL;
     mltc_device *dev = NULL;
     mltc_model *model = NULL;
     mltc_metrics m = {0};
     if (mltc_ctx_create(&ctx) != MLTC_OK) {
         fprintf(stderr, "mltc eval: out of memory\n");
+        cli_ranks_stop(&ranks, 1);
         return CLI_FAIL;
     }
     rc = CLI_FAIL;
-    if (cli_open_device(ctx, device, precision, &dev) != MLTC_OK || mltc_model_load(ctx, dev, ckpt, &model) != MLTC_OK ||
-        (threshold >= 0 && mltc_model_set_threshold(ctx, model, (float)threshold) != MLTC_OK) ||
-        (min_labels >= 0 && mltc_model_set_min_labels(ctx, model, min_labels) != MLTC_OK) ||
-        mltc_evaluate(ctx, model, data, format, &m) != MLTC_OK) {
-        fprintf(stderr, "mltc eval: %s\n", mltc_last_error(ctx));
+    int failed = cli_rank_device(&ranks, device ? device : getenv("MLTC_DEVICE"), spec, sizeof spec);
+    if (!failed &&
+        (cli_open_device(ctx, *spec ? spec : NULL, precision, &dev) != MLTC_OK ||
+         mltc_model_load(ctx, dev, ckpt, &model) != MLTC_OK ||
+         (threshold >= 0 && mltc_model_set_threshold(ctx, model, (float)threshold) != MLTC_OK) ||
+         (min_labels >= 0 && mltc_model_set_min_labels(ctx, model, min_labels) != MLTC_OK))) {
+        fprintf(stderr, "mltc eval: %s%s\n", who, mltc_last_error(ctx));
+        failed = 1;
+    }
+    /* every rank learns of one that cannot start, instead of waiting for it */
+    if (cli_ranks_agree(&ranks, failed, "to load the checkpoint")) goto done;
+    if (mltc_evaluate_parallel(ctx, model, data, format, ranks.comm, &m) != MLTC_OK) {
+        fprintf(stderr, "mltc eval: %s%s\n", who, mltc_last_error(ctx));
+        goto done;
+    }
+    if (ranks.rank > 0) {
+        rc = CLI_OK;
         goto done;
     }
     if (json && cli_print_scores_json(ctx, &m) != MLTC_OK) {
@@ -110,5 +132,6 @@ done:
     mltc_model_free(model);
     mltc_device_close(dev);
     mltc_ctx_destroy(ctx);
+    cli_ranks_stop(&ranks, 0);
     return rc;
 }

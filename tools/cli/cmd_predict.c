@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "cli_args.h"
+#include "cli_ranks.h"
 
 /* Lines predicted per library call when reading a file or a pipe; a terminal gets one line at
  * a time so each answer comes as soon as its line is typed. */
@@ -23,7 +24,9 @@ static void usage(FILE *out) {
             "  {\"labels\": [the predicted labels], \"probs\": {\"label\": p, ...}}\n"
             "A label is predicted when p is above its threshold (tuned on dev data in training, or\n"
             "--threshold); a text with fewer than the checkpoint's minimum of labels (or --min-labels)\n"
-            "gets its most probable ones.\n\n"
+            "gets its most probable ones. Under mpirun (mpirun -np N mltc predict --input FILE ...\n"
+            "--device opencl:local) each process predicts a share of every chunk of lines on its own\n"
+            "device, and rank 0 writes them (not with --explain).\n\n"
             "With --explain each line is instead mltc_explain's object: the tokens and the weight the\n"
             "prediction gave each (lam: its label attention and each label's best-matching token; lmmtc:\n"
             "the predicted labels' state attention; bert: [CLS]'s attention; last layer, mean of heads).\n\n"
@@ -130,7 +133,9 @@ static int run_explain(mltc_ctx *ctx, mltc_model *model, FILE *in, const char *p
     return rc;
 }
 
-static int run(mltc_ctx *ctx, mltc_model *model, FILE *in, int top_k) {
+/* Under mpirun every rank reads the same chunks of the input file; each predicts a share of a
+ * chunk, and rank 0 prints the chunk's lines. */
+static int run(mltc_ctx *ctx, mltc_model *model, FILE *in, int top_k, cli_ranks *ranks) {
     int K = mltc_model_num_labels(model);
     size_t chunk = isatty(fileno(in)) ? 1 : PREDICT_CHUNK;
     char *texts[PREDICT_CHUNK];
@@ -144,12 +149,12 @@ static int run(mltc_ctx *ctx, mltc_model *model, FILE *in, int top_k) {
     }
     size_t n;
     while (rc == CLI_OK && (n = read_chunk(in, texts, chunk)) > 0) {
-        if (mltc_predict(ctx, model, (const char *const *)texts, n, probs) != MLTC_OK ||
+        if (mltc_predict_parallel(ctx, model, (const char *const *)texts, n, ranks->comm, probs) != MLTC_OK ||
             mltc_decide(ctx, model, probs, n, decided) != MLTC_OK) {
             fprintf(stderr, "mltc predict: %s\n", mltc_last_error(ctx));
             rc = CLI_FAIL;
         }
-        for (size_t i = 0; rc == CLI_OK && i < n; i++)
+        for (size_t i = 0; rc == CLI_OK && ranks->rank == 0 && i < n; i++)
             if (!print_row(model, probs + i * (size_t)K, decided + i * (size_t)K, K, top_k, scratch)) {
                 fprintf(stderr, "mltc predict: out of memory writing JSON\n");
                 rc = CLI_FAIL;
@@ -201,27 +206,47 @@ int cmd_predict(int argc, char **argv) {
         fprintf(stderr, "mltc predict: --pictures %s: %s\n", pictures, strerror(errno));
         return CLI_FAIL;
     }
-    FILE *in = strcmp(input, "-") ? fopen(input, "rb") : stdin;
-    if (!in) {
-        fprintf(stderr, "mltc predict: cannot open %s: %s\n", input, strerror(errno));
-        return CLI_FAIL;
+    cli_ranks ranks;
+    if (cli_ranks_start(&ranks, "predict", 0)) return CLI_FAIL;
+    if (ranks.size > 1 && explain) {
+        if (ranks.rank == 0) fprintf(stderr, "mltc predict: --explain runs in one process, not under mpirun\n");
+        cli_ranks_stop(&ranks, 0);
+        return CLI_USAGE;
     }
+    if (ranks.size > 1 && !strcmp(input, "-")) { /* mpirun gives stdin to rank 0 alone */
+        if (ranks.rank == 0) fprintf(stderr, "mltc predict: under mpirun the texts come from --input FILE\n");
+        cli_ranks_stop(&ranks, 0);
+        return CLI_USAGE;
+    }
+    char who[32] = "", spec[256];
+    if (ranks.size > 1) snprintf(who, sizeof who, "rank %d: ", ranks.rank);
+    FILE *in = strcmp(input, "-") ? fopen(input, "rb") : stdin;
     mltc_ctx *ctx = NULL;
     mltc_device *dev = NULL;
     mltc_model *model = NULL;
     rc = CLI_FAIL;
-    if (mltc_ctx_create(&ctx) != MLTC_OK) {
-        fprintf(stderr, "mltc predict: out of memory\n");
-    } else if (cli_open_device(ctx, device, precision, &dev) != MLTC_OK || mltc_model_load(ctx, dev, ckpt, &model) != MLTC_OK ||
+    int failed = 1;
+    if (!in) {
+        fprintf(stderr, "mltc predict: %scannot open %s: %s\n", who, input, strerror(errno));
+    } else if (mltc_ctx_create(&ctx) != MLTC_OK) {
+        fprintf(stderr, "mltc predict: %sout of memory\n", who);
+    } else if (cli_rank_device(&ranks, device ? device : getenv("MLTC_DEVICE"), spec, sizeof spec)) {
+        /* said on stderr */
+    } else if (cli_open_device(ctx, *spec ? spec : NULL, precision, &dev) != MLTC_OK ||
+               mltc_model_load(ctx, dev, ckpt, &model) != MLTC_OK ||
                (threshold >= 0 && mltc_model_set_threshold(ctx, model, (float)threshold) != MLTC_OK) ||
                (min_labels >= 0 && mltc_model_set_min_labels(ctx, model, min_labels) != MLTC_OK)) {
-        fprintf(stderr, "mltc predict: %s\n", mltc_last_error(ctx));
+        fprintf(stderr, "mltc predict: %s%s\n", who, mltc_last_error(ctx));
     } else {
-        rc = explain ? run_explain(ctx, model, in, pictures) : run(ctx, model, in, top_k);
+        failed = 0;
     }
+    /* every rank learns of one that cannot start, instead of waiting for it */
+    if (!cli_ranks_agree(&ranks, failed, "to load the checkpoint"))
+        rc = explain ? run_explain(ctx, model, in, pictures) : run(ctx, model, in, top_k, &ranks);
     mltc_model_free(model);
     mltc_device_close(dev);
     mltc_ctx_destroy(ctx);
-    if (in != stdin) fclose(in);
+    if (in && in != stdin) fclose(in);
+    cli_ranks_stop(&ranks, 0);
     return rc;
 }

@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "cli_args.h"
+#include "cli_ranks.h"
 #include "progress.h"
 
 static void usage(FILE *out) {
@@ -20,7 +21,9 @@ static void usage(FILE *out) {
             "                  [--micro-batch N] [--precision fp32|bf16] [--resume]\n"
             "                  [--head-lr X] [--label-bias prior|zero] [--pooling mean|cls]\n"
             "                  [--dev-split F] [--patience N] [--tune-threshold global|per-label|none]\n"
-            "                  [--min-labels auto|N] [--recipe mltc|papers] [--report]\n\n"
+            "                  [--min-labels auto|N] [--recipe mltc|papers] [--report]\n"
+            "                  [--reduce allreduce|in-order]\n"
+            "       mpirun -np N mltc train ... --device cpu|opencl:local|vulkan:local\n\n"
             "Fine-tunes a BERT model for multi-label classification and writes:\n"
             "  OUT/best/             the checkpoint with the best dev micro-F1 (the last one without --dev)\n"
             "  OUT/last/             the latest checkpoint with optimizer state, for --resume\n"
@@ -33,7 +36,9 @@ static void usage(FILE *out) {
             "  --head H           bert: [CLS] + linear; lmmtc: label prompt + label MLM (LM-MTC);\n"
             "                     lam: cosine label attention (BERT-LAM)\n"
             "  --out DIR          output folder\n"
-            "  --device D         cpu, opencl[:N], vulkan[:N] (default: $MLTC_DEVICE, else cpu)\n"
+            "  --device D         cpu, opencl[:N], vulkan[:N] (default: $MLTC_DEVICE, else cpu); under\n"
+            "                     mpirun, opencl:local / vulkan:local is the device numbered as the\n"
+            "                     process among those on its machine, and opencl:0,2 picks from a list\n"
             "  --precision P      matrix products in fp32 (default) or bf16: mixed precision like\n"
             "                     PyTorch's autocast, operands rounded to bfloat16, sums, weights and\n"
             "                     checkpoints fp32 (cpu device of the oneMKL build, AVX512-BF16 or AMX)\n"
@@ -80,10 +85,26 @@ static void usage(FILE *out) {
             "                     1 when every training example has a label, else 0\n"
             "  --report           at the end, write OUT/report (mltc report --run OUT --data the --dev\n"
             "                     file, else the --train file)\n"
+            "  --reduce R         under mpirun: how the processes sum gradients: allreduce (default,\n"
+            "                     MPI_Allreduce) or in-order (gathered and added in rank order on rank 0:\n"
+            "                     bitwise reproducible whatever MPI does, more traffic)\n"
             "  --resume           continue the run in OUT from OUT/last with the settings saved there\n"
             "                     (--model and --head may then be left out); the numbers come out as if\n"
             "                     it had never stopped (same device); a finished run is left as it is\n\n"
-            "Ctrl-C (or SIGTERM) stops after the current step and writes OUT/last, so --resume can go on.\n");
+            "Ctrl-C (or SIGTERM) stops after the current step and writes OUT/last, so --resume can go on.\n\n"
+            "Under mpirun each process trains on its share of every batch (--batch stays the whole step's;\n"
+            "each process runs batch/N examples, in parts of --micro-batch when given) and the gradients\n"
+            "are summed across processes; rank 0 evaluates and writes OUT. The numbers are those of one\n"
+            "process with --micro-batch batch/N (rounded up). mpirun kills the processes 1 s after it\n"
+            "passes on a SIGTERM: give it --mca odls_base_sigkill_timeout 30 for time to write OUT/last,\n"
+            "and --save-every for what a kill would lose. --resume may use another number of processes.\n");
+}
+
+/* The other ranks print nothing of the run, but stop on Ctrl-C or SIGTERM as rank 0 does. */
+static int quiet_report(const mltc_train_progress *pr, void *user) {
+    (void)pr;
+    (void)user;
+    return progress_interrupted();
 }
 
 int cmd_train(int argc, char **argv) {
@@ -105,7 +126,7 @@ int cmd_train(int argc, char **argv) {
         return CLI_USAGE;
     }
     const char *device = NULL, *head = NULL, *label_tokens = "per-label", *format = "auto", *precision = NULL;
-    const char *min_labels = NULL, *tune = NULL;
+    const char *min_labels = NULL, *tune = NULL, *reduce = "allreduce";
     double threshold = -1;
     int report = 0;
     const cli_arg args[] = {
@@ -146,6 +167,7 @@ int cmd_train(int argc, char **argv) {
         {"--patience", CLI_ARG_INT, &o.patience, 0, 1000000},
         {"--tune-threshold", CLI_ARG_STRING, &tune, 0, 0},
         {"--min-labels", CLI_ARG_STRING, &min_labels, 0, 0},
+        {"--reduce", CLI_ARG_STRING, &reduce, 0, 0},
     };
     int rc = cli_parse_args("train", argc, argv, args, (int)(sizeof args / sizeof args[0]));
     if (rc == CLI_OK) rc = cli_check_choice("train", "--precision", mltc_check_precision, precision);
@@ -185,24 +207,38 @@ int cmd_train(int argc, char **argv) {
         if (!tune) tune = "none";
     }
     if (tune) o.tune_threshold = tune;
+    if (strcmp(reduce, "allreduce") && strcmp(reduce, "in-order")) {
+        fprintf(stderr, "mltc train: --reduce: '%s': expected allreduce or in-order\n", reduce);
+        return CLI_USAGE;
+    }
     /* Only tsv-columns data (which auto may find) has a header to name the labels. */
     if (!o.labels_path && (!strcmp(format, "jsonl") || !strcmp(format, "tsv"))) {
         fprintf(stderr, "mltc train: --labels is required unless the data is tsv-columns\n");
         return CLI_USAGE;
     }
 
+    cli_ranks ranks;
+    if (cli_ranks_start(&ranks, "train", !strcmp(reduce, "in-order"))) return CLI_FAIL;
+    char who[32] = "", spec[256];
+    if (ranks.size > 1) snprintf(who, sizeof who, "rank %d: ", ranks.rank);
     mltc_ctx *ctx = NULL;
     mltc_device *dev = NULL;
     if (mltc_ctx_create(&ctx) != MLTC_OK) {
-        fprintf(stderr, "mltc train: out of memory\n");
+        fprintf(stderr, "mltc train: %sout of memory\n", who);
+        cli_ranks_stop(&ranks, 1);
         return CLI_FAIL;
     }
     rc = CLI_FAIL;
-    if (cli_open_device(ctx, device, precision, &dev) != MLTC_OK) {
-        fprintf(stderr, "mltc train: %s\n", mltc_last_error(ctx));
-        goto done;
-    }
-    if (o.resume)
+    int failed = cli_rank_device(&ranks, device ? device : getenv("MLTC_DEVICE"), spec, sizeof spec);
+    if (!failed && (failed = cli_open_device(ctx, *spec ? spec : NULL, precision, &dev) != MLTC_OK))
+        fprintf(stderr, "mltc train: %s%s\n", who, mltc_last_error(ctx));
+    /* Every rank learns of a device that did not open, instead of waiting for its rank. */
+    if (cli_ranks_agree(&ranks, failed, "to open its device")) goto done;
+    if (ranks.size > 1)
+        fprintf(stderr, "mltc train: rank %d of %d on %s\n", ranks.rank, ranks.size, mltc_device_id(dev));
+    if (ranks.rank > 0) {
+        /* the run's lines come from rank 0 */
+    } else if (o.resume)
         fprintf(stderr, "mltc train: resuming %s/last on %s\n", o.out_dir, mltc_device_id(dev));
     else
         fprintf(stderr, "mltc train: head %s on %s%s, %d epoch(s), batch %d, lr %g, max-len %d -> %s\n", o.head,
@@ -211,10 +247,16 @@ int cmd_train(int argc, char **argv) {
     cli_progress prog;
     progress_init(&prog, stderr, o.log_every);
     mltc_train_result res;
-    mltc_status st = mltc_train(ctx, dev, &o, progress_report, &prog, &res);
-    progress_finish(&prog);
+    mltc_status st = mltc_train_parallel(ctx, dev, &o, ranks.comm, ranks.rank == 0 ? progress_report : quiet_report,
+                                         &prog, &res);
+    if (ranks.rank == 0) progress_finish(&prog);
     if (st != MLTC_OK) {
-        fprintf(stderr, "mltc train: %s\n", mltc_last_error(ctx));
+        fprintf(stderr, "mltc train: %s%s\n", who, mltc_last_error(ctx));
+        goto done;
+    }
+    if (ranks.rank > 0) { /* where it stopped: every rank at rank 0's step */
+        fprintf(stderr, "mltc train: rank %d: stopped after step %ld\n", ranks.rank, res.steps);
+        rc = CLI_OK;
         goto done;
     }
     if (isnan(res.final_loss)) /* resumed a finished run: nothing ran */
@@ -243,5 +285,7 @@ int cmd_train(int argc, char **argv) {
 done:
     mltc_device_close(dev);
     mltc_ctx_destroy(ctx);
+    /* Every failure so far was agreed on by all ranks (mltc_train_parallel agrees on its own). */
+    cli_ranks_stop(&ranks, 0);
     return rc;
 }
