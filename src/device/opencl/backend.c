@@ -29,6 +29,7 @@ static mltc_status ocl_alloc(dev_ctx *ctx, size_t bytes, dev_buf **out) {
                            ctx->id, bytes, ocl_error_name(rc), rc);
         return ocl_fail(c, "alloc", "clCreateBuffer", rc);
     }
+    c->base.counts.allocations++;
     b->base.bytes = bytes;
     *out = &b->base;
     return MLTC_OK;
@@ -45,12 +46,16 @@ static mltc_status ocl_upload(dev_ctx *ctx, dev_buf *dst, size_t off, const void
     ocl_ctx *c = (ocl_ctx *)ctx;
     /* Blocking: the caller may reuse src as soon as we return. */
     cl_int rc = clEnqueueWriteBuffer(c->queue, ((ocl_buf *)dst)->mem, CL_TRUE, off, bytes, src, 0, NULL, NULL);
+    ctx->counts.transfers++;
+    ctx->counts.host_waits++;
     return rc == CL_SUCCESS ? MLTC_OK : ocl_fail(c, "upload", "clEnqueueWriteBuffer", rc);
 }
 
 static mltc_status ocl_download(dev_ctx *ctx, dev_buf *src, size_t off, void *dst, size_t bytes) {
     ocl_ctx *c = (ocl_ctx *)ctx;
     cl_int rc = clEnqueueReadBuffer(c->queue, ((ocl_buf *)src)->mem, CL_TRUE, off, bytes, dst, 0, NULL, NULL);
+    ctx->counts.transfers++;
+    ctx->counts.host_waits++;
     return rc == CL_SUCCESS ? MLTC_OK : ocl_fail(c, "download", "clEnqueueReadBuffer", rc);
 }
 
@@ -59,18 +64,22 @@ static mltc_status ocl_copy(dev_ctx *ctx, dev_view dst, dev_view src, size_t n) 
     if (dst.buf == src.buf && dst.off == src.off) return MLTC_OK;
     cl_int rc = clEnqueueCopyBuffer(c->queue, ocl_mem(src), ocl_mem(dst), src.off * 4, dst.off * 4, n * 4, 0, NULL,
                                     NULL);
+    ctx->counts.dispatches++;
     return rc == CL_SUCCESS ? MLTC_OK : ocl_fail(c, "copy", "clEnqueueCopyBuffer", rc);
 }
 
 static mltc_status ocl_fill(dev_ctx *ctx, dev_view dst, size_t n, float value) {
     ocl_ctx *c = (ocl_ctx *)ctx;
     cl_int rc = clEnqueueFillBuffer(c->queue, ocl_mem(dst), &value, sizeof value, dst.off * 4, n * 4, 0, NULL, NULL);
+    ctx->counts.dispatches++;
     return rc == CL_SUCCESS ? MLTC_OK : ocl_fail(c, "fill", "clEnqueueFillBuffer", rc);
 }
 
 static mltc_status ocl_sync(dev_ctx *ctx) {
     ocl_ctx *c = (ocl_ctx *)ctx;
     cl_int rc = clFinish(c->queue);
+    ctx->counts.submits++;
+    ctx->counts.host_waits++;
     return rc == CL_SUCCESS ? MLTC_OK : ocl_fail(c, "sync", "clFinish", rc);
 }
 
@@ -91,6 +100,7 @@ mltc_status ocl_scratch(ocl_ctx *c, size_t bytes, const char *op, cl_mem *out) {
             return ocl_fail(c, op, "clCreateBuffer (scratch)", rc);
         }
         c->scratch_bytes = bytes;
+        c->base.counts.allocations++;
     }
     *out = c->scratch;
     return MLTC_OK;

@@ -19,6 +19,7 @@ static void vk_destroy(dev_ctx *ctx) {
     if (c->device) {
         if (c->recording && !c->lost) vk_submit(c, 0);
         vkDeviceWaitIdle(c->device);
+        ctx->counts.host_waits++;
         for (int i = 0; i < c->ndeferred; i++) vk_buffer_destroy(c, c->deferred[i]);
         free(c->deferred);
         while (c->live) vk_buffer_destroy(c, c->live);
@@ -56,6 +57,7 @@ static mltc_status vk_upload(dev_ctx *ctx, dev_buf *dst, size_t off, const void 
         vk_hazard(c, &rd, 1, &wr, 1);
         VkBufferCopy region = {soff, off + done, piece};
         vkCmdCopyBuffer(c->cmd, s->buffer, wr, 1, &region);
+        ctx->counts.transfers++;
         done += piece;
     }
     return MLTC_OK;
@@ -74,6 +76,7 @@ static mltc_status vk_download(dev_ctx *ctx, dev_buf *src, size_t off, void *dst
         vk_hazard(c, &rd, 1, &wr, 1);
         VkBufferCopy region = {off + done, soff, piece};
         vkCmdCopyBuffer(c->cmd, rd, s->buffer, 1, &region);
+        ctx->counts.transfers++;
         st = vk_submit(c, 1);
         if (st == MLTC_OK) memcpy((char *)dst + done, (const char *)s->map + soff, piece);
         if (!c->lost) vk_batch_done(c);
@@ -95,6 +98,7 @@ mltc_status vk_copy(dev_ctx *ctx, dev_view dst, dev_view src, size_t n) {
         vk_hazard(c, &sb, 1, &db, 1);
         VkBufferCopy region = {(VkDeviceSize)src.off * 4, (VkDeviceSize)dst.off * 4, bytes};
         vkCmdCopyBuffer(c->cmd, sb, db, 1, &region);
+        ctx->counts.dispatches++;
         return MLTC_OK;
     }
     /* vkCmdCopyBuffer forbids overlapping regions; go through staging memory (memmove). */
@@ -108,6 +112,7 @@ mltc_status vk_copy(dev_ctx *ctx, dev_view dst, dev_view src, size_t n) {
     vk_hazard(c, &tb, 1, &db, 1);
     VkBufferCopy r2 = {soff, (VkDeviceSize)dst.off * 4, bytes};
     vkCmdCopyBuffer(c->cmd, tb, db, 1, &r2);
+    ctx->counts.dispatches += 2;
     return MLTC_OK;
 }
 
@@ -121,6 +126,7 @@ mltc_status vk_fill(dev_ctx *ctx, dev_view dst, size_t n, float value) {
     VkBuffer db = vk_b(dst.buf)->buffer;
     vk_hazard(c, NULL, 0, &db, 1);
     vkCmdFillBuffer(c->cmd, db, (VkDeviceSize)dst.off * 4, (VkDeviceSize)n * 4, bits);
+    ctx->counts.dispatches++;
     return MLTC_OK;
 }
 

@@ -91,6 +91,7 @@ static void barrier(vk_ctx *c) {
                                            VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT};
     VkPipelineStageFlags st = VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT;
     vkCmdPipelineBarrier(c->cmd, st, st, 0, 1, &mb, 0, NULL, 0, NULL);
+    c->base.counts.barriers++;
     c->nwritten = c->nread = 0;
 }
 
@@ -127,6 +128,7 @@ mltc_status vk_submit(vk_ctx *c, int host_read) {
                                   .dstAccessMask = VK_ACCESS_HOST_READ_BIT};
             vkCmdPipelineBarrier(c->cmd, VK_PIPELINE_STAGE_TRANSFER_BIT | VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
                                  VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &mb, 0, NULL, 0, NULL);
+            c->base.counts.barriers++;
         }
         c->recording = 0;
         VkResult r = vkEndCommandBuffer(c->cmd);
@@ -134,8 +136,10 @@ mltc_status vk_submit(vk_ctx *c, int host_read) {
             VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1,
                                .pCommandBuffers = &c->cmd};
             r = vkQueueSubmit(c->queue, 1, &si, c->fence);
+            c->base.counts.submits++;
             if (r == VK_SUCCESS) {
                 r = vkWaitForFences(c->device, 1, &c->fence, VK_TRUE, UINT64_MAX);
+                c->base.counts.host_waits++;
                 if (r != VK_SUCCESS) st = vk_fail(c, r, "vkWaitForFences");
                 else if ((r = vkResetFences(c->device, 1, &c->fence)) != VK_SUCCESS) st = vk_fail(c, r, "vkResetFences");
             } else {
@@ -321,6 +325,7 @@ mltc_status vk_dispatch(vk_ctx *c, const char *op, const char *name, int spec0, 
     vkCmdBindDescriptorSets(c->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, c->layouts[nargs], 0, 1, &set, 0, NULL);
     if (push_bytes) vkCmdPushConstants(c->cmd, c->layouts[nargs], VK_SHADER_STAGE_COMPUTE_BIT, 0, push_bytes, pcw);
     vkCmdDispatch(c->cmd, gx, gy, gz);
+    c->base.counts.dispatches++;
     return MLTC_OK;
 }
 

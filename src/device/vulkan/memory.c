@@ -178,6 +178,7 @@ mltc_status vk_buffer_create(vk_ctx *c, size_t bytes, vk_buf **out) {
         .sharingMode = VK_SHARING_MODE_EXCLUSIVE,
     };
     VkResult r = vkCreateBuffer(c->device, &bi, NULL, &vb->buffer);
+    c->base.counts.allocations++;
     if (r != VK_SUCCESS) {
         free(vb);
         return vk_fail(c, r, "vkCreateBuffer");
@@ -289,6 +290,7 @@ mltc_status vk_staging_get(vk_ctx *c, VkDeviceSize bytes, vk_staging **out, VkDe
         .sharingMode = VK_SHARING_MODE_EXCLUSIVE,
     };
     VK_TRY(c, vkCreateBuffer(c->device, &bi, NULL, &s->buffer));
+    c->base.counts.allocations++;
     VkMemoryRequirements req;
     vkGetBufferMemoryRequirements(c->device, s->buffer, &req);
     VkMemoryAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO, .allocationSize = req.size,
