@@ -313,8 +313,7 @@ static mltc_status take_step(run_state *r, const batch_plan *plan, clf_example *
         ex[b] = (clf_example){r->ids[i], r->len[i], r->train.ex[i].labels};
     }
     long step = r->step + 1;
-    mltc_status st = classifier_train_batch(r->c, ex, nb, (uint64_t)step, loss);
-    if (!st) st = classifier_optimizer_step(r->c, lr, head_lr, step, norm);
+    mltc_status st = classifier_train_step(r->c, ex, nb, (uint64_t)step, lr, head_lr, loss, norm);
     if (st) return err_prefix(r->dev->err, "train step %ld (epoch %d, batch %d): ", step, r->epoch + 1, r->batch_in_epoch);
     r->step = step;
     return MLTC_OK;
