@@ -11,8 +11,10 @@
  *  - Backward ops ACCUMULATE (+=) into every gradient they write, input gradients included.
  *    Callers zero gradient buffers before a backward pass.
  *  - Ops are enqueued in order; a backend may defer execution until dev_sync or
- *    dev_download (Vulkan records a whole step into one command buffer). Host memory given
- *    to dev_upload may be reused as soon as the call returns.
+ *    dev_download (Vulkan records chunks of commands and submits them without waiting; OpenCL
+ *    enqueues without blocking): dev_download and dev_sync wait for the device, uploads only past
+ *    tens of MiB not yet copied (a model at set-up). Host memory given to dev_upload may be
+ *    reused as soon as the call returns.
  *  - Output views must not overlap input views unless an op says otherwise.
  *  - Every call returns a status. The dev_* wrappers below check arguments (NULL buffers,
  *    negative sizes, views that run past their buffer) before a backend sees them, so a
