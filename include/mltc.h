@@ -422,7 +422,8 @@ MLTC_API mltc_status mltc_report(mltc_ctx *ctx, mltc_device *dev, const mltc_rep
 /* Always start from mltc_bench_options_default, then set what you need. */
 typedef struct mltc_bench_options {
     const char *device;    /* as mltc_device_open: NULL means MLTC_DEVICE, else cpu */
-    const char *config;    /* "minilm" (6 x 384), "base" (12 x 768) or a config.json path */
+    const char *config;    /* "minilm" (6 x 384), "small" (6 x 64, 4 heads), "base" (12 x 768) or a
+                              config.json path */
     const char *precision; /* matrix products in "fp32" or "bf16" (mltc_device_set_precision); NULL: fp32 */
     int seq;               /* tokens per sequence, [CLS] and [SEP] included, >= 3 */
     int batch;             /* sequences per step, >= 1 */
@@ -443,9 +444,12 @@ MLTC_API void mltc_bench_options_default(mltc_bench_options *opts);
  * op family, as one JSON object: device, config, precision, shape {layers, hidden, heads,
  * intermediate, vocab}, seq, batch, micro_batch, steps, labels, train_seq_per_s,
  * infer_seq_per_s, train_step_ms, infer_batch_ms, peak_bytes, split and infer_split {matmul,
- * attention, layernorm, other: fractions of the profiled time}, profiled_train_wall_ms, and
- * ops and infer_ops {op: {ms, count}} (profiled ops only). *json is indented; free it with
- * mltc_free. */
+ * attention, layernorm, other: fractions of the profiled time}, profiled_train_wall_ms,
+ * ops and infer_ops {op: {ms, count}} (profiled ops only), and counts {train_step, infer_batch}:
+ * what the backend asked of the device per timed training step and per inference batch, each
+ * {dispatches, transfers, barriers, host_waits, allocations, submits}, counted exactly by the
+ * backend (host_waits: calls that block the host until the device is done; allocations: device
+ * buffers created). *json is indented; free it with mltc_free. */
 MLTC_API mltc_status mltc_bench(mltc_ctx *ctx, const mltc_bench_options *opts, char **json);
 
 /* mltc_bench across comm->size processes (mltc_comm above; NULL or size 1: mltc_bench), each on

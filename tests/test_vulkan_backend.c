@@ -30,16 +30,22 @@ static void test_chain(void) {
     tu_fill_uniform(hy, N, -1, 1);
     tu_fill_uniform(hb, N, -1, 1);
     dev_buf *y = tu_buf(ctx, hy, N), *b = tu_buf(ctx, hb, N);
+    tu_must(dev_sync(ctx), &err, "sync the uploads");
+    long waits = ctx->counts.host_waits;
     for (int i = 0; i < N; i++) want[i] = hy[i];
     for (int s = 0; s < STEPS; s++) {
         tu_must(dev_axpby(ctx, tu_v(y), 0.5f, tu_v(y), 1.0f, tu_v(b), N), &err, "axpby");
         for (int i = 0; i < N; i++) want[i] = (float)(0.5f * (float)want[i] + hb[i]);
     }
     vk_ctx *c = (vk_ctx *)ctx;
-    tu_check(c->recording && c->commands >= STEPS, "200 axpby recorded before sync (recording %d, commands %d)",
-             c->recording, c->commands);
+    /* Recorded in chunks, the full ones submitted early, and no wait for any of them. */
+    tu_check(c->recording && c->nsubmitted * VK_CHUNK_COMMANDS + c->commands >= STEPS &&
+                 c->nsubmitted == STEPS / VK_CHUNK_COMMANDS && ctx->counts.host_waits == waits,
+             "200 axpby recorded before sync (recording %d, %d chunks submitted, %d commands, %ld waits)",
+             c->recording, c->nsubmitted, c->commands, ctx->counts.host_waits - waits);
     tu_must(dev_sync(ctx), &err, "sync");
-    tu_check(!c->recording, "sync submitted the batch");
+    tu_check(!c->recording && c->nsubmitted == 0 && ctx->counts.host_waits == waits + 1,
+             "sync submitted the batch and waited once");
     float *got = tu_get(ctx, y, N);
     tu_close("chain of 200 axpby", got, want, N, 1e-5, 1e-5);
     free(got);
@@ -51,8 +57,9 @@ static void test_chain(void) {
 }
 
 static void test_long_batch(void) {
-    /* More dispatches than one batch holds: the recorder submits on its own, in order. */
-    enum { N = 10, STEPS = VK_BATCH_MAX + 500 };
+    /* More dispatches than the chunks in flight hold: the recorder submits chunks on its own,
+     * waits when too many are in flight, and keeps the order. */
+    enum { N = 10, STEPS = VK_CHUNK_COMMANDS * VK_MAX_CHUNKS + 500 };
     float h[N];
     double want[N];
     for (int i = 0; i < N; i++) {
@@ -63,13 +70,50 @@ static void test_long_batch(void) {
     tu_must(dev_fill(ctx, tu_v(one), N, 1.0f), &err, "fill");
     for (int s = 0; s < STEPS; s++) tu_must(dev_axpby(ctx, tu_v(y), 1.0f, tu_v(y), 1.0f, tu_v(one), N), &err, "axpby");
     vk_ctx *c = (vk_ctx *)ctx;
-    tu_check(c->commands < VK_BATCH_MAX + 1, "batch flushed at %d dispatches (now %d pending)", VK_BATCH_MAX,
-             c->commands);
+    tu_check(c->commands <= VK_CHUNK_COMMANDS && c->nsubmitted < VK_MAX_CHUNKS,
+             "chunks of %d commands, at most %d in flight: now %d recorded, %d in flight", VK_CHUNK_COMMANDS,
+             VK_MAX_CHUNKS, c->commands, c->nsubmitted);
     float *got = tu_get(ctx, y, N);
     tu_close("chain longer than one batch", got, want, N, 0, 0);
     free(got);
     dev_free(ctx, y);
     dev_free(ctx, one);
+}
+
+static void test_disjoint_ranges(void) {
+    /* Dispatches on disjoint ranges of one buffer are independent and share a barrier; one that
+     * reads a range an earlier one wrote, or writes a range one read, gets a barrier first. */
+    enum { N = 64, PARTS = 8 };
+    float h[3 * PARTS * N];
+    for (int i = 0; i < 3 * PARTS * N; i++) h[i] = (float)(i % 97);
+    dev_buf *b = tu_buf(ctx, h, 3 * PARTS * N); /* [x parts | y parts | z parts] */
+    tu_must(dev_sync(ctx), &err, "sync the upload");
+    dev_view x = {b, 0}, y = {b, PARTS * N}, z = {b, 2 * PARTS * N};
+    long b0 = ctx->counts.barriers;
+    for (int p = 0; p < PARTS; p++) /* y_p = 2 x_p: reads and writes no other part's bytes */
+        tu_must(dev_axpby(ctx, dev_at(y, p * N), 2.0f, dev_at(x, p * N), 0.0f, dev_at(x, p * N), N), &err, "axpby");
+    long independent = ctx->counts.barriers - b0;
+    /* z_0 = y_0 + y_1: reads what two of them wrote (one barrier); then x_0 = z_0 rewrites what the
+     * first read and this one wrote (another). */
+    tu_must(dev_axpby(ctx, z, 1.0f, y, 1.0f, dev_at(y, N), N), &err, "dependent axpby");
+    tu_must(dev_copy(ctx, x, z, N), &err, "copy back");
+    long dependent = ctx->counts.barriers - b0 - independent;
+    tu_check(independent == 0, "%d dispatches on disjoint ranges took %ld barriers (want 0)", PARTS, independent);
+    tu_check(dependent == 2, "two dependent commands took %ld barriers (want 2)", dependent);
+    float *got = tu_get(ctx, b, 3 * PARTS * N);
+    int bad = 0;
+    for (int p = 0; p < PARTS && !bad; p++)
+        for (int i = 0; i < N && !bad; i++) {
+            float want = 2.0f * h[p * N + i];
+            bad = got[PARTS * N + p * N + i] != want;
+        }
+    for (int i = 0; i < N && !bad; i++) {
+        float want = 2.0f * h[i] + 2.0f * h[N + i];
+        bad = got[2 * PARTS * N + i] != want || got[i] != want;
+    }
+    tu_check(!bad, "disjoint-range dispatches computed wrong values");
+    free(got);
+    dev_free(ctx, b);
 }
 
 static void test_upload_order(void) {
@@ -316,6 +360,7 @@ int main(int argc, char **argv) {
     tu_seed(7);
     test_chain();
     test_long_batch();
+    test_disjoint_ranges();
     test_upload_order();
     test_limits();
     test_suballoc();

@@ -15,10 +15,11 @@ ctest --test-dir build --output-on-failure -j"$(nproc)" --timeout 1200
 
 # The Vulkan tests once more under the Khronos validation layer (synchronization validation
 # on): a validation message fails the test. Skipped where the layer is not installed.
-# micro_batch_vulkan: several forward/backward parts accumulate into one step's gradients.
+# micro_batch_vulkan: several forward/backward parts accumulate into one step's gradients;
+# device_counts_vulkan: whole training steps with barriers only between dependent dispatches.
 if [ -f /usr/share/vulkan/explicit_layer.d/VkLayer_khronos_validation.json ]; then
   MLTC_VK_VALIDATION=1 ctest --test-dir build --output-on-failure -j"$(nproc)" --timeout 1200 \
-    -R "ops_vulkan|device_args_vulkan|vulkan_backend|vulkan_paths|bert_vulkan|micro_batch_vulkan"
+    -R "ops_vulkan|device_args_vulkan|vulkan_backend|vulkan_paths|bert_vulkan|micro_batch_vulkan|device_counts_vulkan"
 fi
 
 # AddressSanitizer + UBSan over the CPU and OpenCL tests, and the file readers' fuzz harnesses.

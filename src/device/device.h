@@ -11,8 +11,10 @@
  *  - Backward ops ACCUMULATE (+=) into every gradient they write, input gradients included.
  *    Callers zero gradient buffers before a backward pass.
  *  - Ops are enqueued in order; a backend may defer execution until dev_sync or
- *    dev_download (Vulkan records a whole step into one command buffer). Host memory given
- *    to dev_upload may be reused as soon as the call returns.
+ *    dev_download (Vulkan records chunks of commands and submits them without waiting; OpenCL
+ *    enqueues without blocking): dev_download and dev_sync wait for the device, uploads only past
+ *    tens of MiB not yet copied (a model at set-up). Host memory given to dev_upload may be
+ *    reused as soon as the call returns.
  *  - Output views must not overlap input views unless an op says otherwise.
  *  - Every call returns a status. The dev_* wrappers below check arguments (NULL buffers,
  *    negative sizes, views that run past their buffer) before a backend sees them, so a
@@ -192,13 +194,36 @@ typedef struct dev_ops {
 #include "device/device_ops.def"
 } dev_ops;
 
+/* What a backend asked of the device, counted by the backend itself where it makes the call
+ * (exact, never sampled): the figures that decide how a discrete GPU spends a step. A backend
+ * without the concept leaves a field at 0 (the CPU counts only allocations). */
+typedef struct dev_counts {
+    long dispatches;  /* commands that compute: kernel launches and dispatches, device-side copies and
+                         fills (a CLBlast call counts as one: CLBlast may launch more inside) */
+    long transfers;   /* host <-> device copies enqueued (uploads, downloads) */
+    long barriers;    /* pipeline barriers recorded (Vulkan; an in-order OpenCL queue has none) */
+    long host_waits;  /* calls that block the host until the device is done: clFinish, blocking
+                         reads and writes, vkWaitForFences, vkDeviceWaitIdle */
+    long allocations; /* device buffers created: clCreateBuffer, vkCreateBuffer, the CPU's buffers */
+    long submits;     /* work handed to the device: vkQueueSubmit, clFlush and clFinish */
+} dev_counts;
+
 /* The part of every backend context that shared code reads. Backends embed it first. */
 struct dev_ctx {
     const dev_ops *ops;
     mltc_error *err;   /* where failures are described; owned by the caller */
     char id[32];       /* "cpu", "opencl:0", ... */
     dev_precision matmul_precision; /* set through dev_set_matmul_precision; fp32 at open */
+    dev_counts counts; /* since the context opened; the backend adds to it */
 };
+
+/* ctx's counts since it opened; b - a for a span between two reads. */
+static inline dev_counts dev_counts_read(const dev_ctx *ctx) { return ctx->counts; }
+static inline dev_counts dev_counts_diff(dev_counts b, dev_counts a) {
+    dev_counts d = {b.dispatches - a.dispatches, b.transfers - a.transfers, b.barriers - a.barriers,
+                    b.host_waits - a.host_waits, b.allocations - a.allocations, b.submits - a.submits};
+    return d;
+}
 
 /* ---- backends and selection ---------------------------------------------------------- */
 

@@ -42,20 +42,21 @@ mltc_status clf_finish_setup(classifier *c, int fresh_head) {
     c->h_idx = malloc(4 * rt);
     c->h_plan = malloc(4 * (3 * rt + 1));
     c->h_targets = malloc(4 * bk);
-    c->h_loss = malloc(4 * bk);
+    c->h_loss = malloc(4 * (bk + 2)); /* the read-back of the loss terms and the norms */
     c->thr = malloc(sizeof *c->thr * (size_t)c->K);
     if (!c->h_ids || !c->h_types || !c->h_mask || !c->h_mlm_target || !c->h_idx || !c->h_plan || !c->h_targets ||
         !c->h_loss || !c->thr)
         return err_set(err, MLTC_ERR_OUT_OF_MEMORY, "classifier: no host memory for batches of %d x %d",
                        c->max_rows, c->max_len);
     for (int k = 0; k < c->K; k++) c->thr[k] = (float)c->s.threshold;
-    size_t total = rt * c->C + 4 * bk;
+    size_t total = rt * c->C + 4 * bk + 2;
     TRY(dev_alloc(d, total * 4, &c->work));
     c->dhidden = (dev_view){c->work, 0};
     c->logits = (dev_view){c->work, rt * c->C};
     c->dlogits = dev_at(c->logits, bk);
     c->targets = dev_at(c->logits, 2 * bk);
     c->loss = dev_at(c->logits, 3 * bk);
+    c->sq = dev_at(c->logits, 4 * bk);
 
     param_spec specs[HEAD_MAX_PARAMS];
     int n = c->head_ops->specs(c, specs, HEAD_MAX_PARAMS);
@@ -73,7 +74,6 @@ mltc_status clf_finish_setup(classifier *c, int fresh_head) {
         TRY(dev_alloc(d, sizes[i] * 4, bufs[i]));
         TRY(dev_fill(d, (dev_view){*bufs[i], 0}, sizes[i], 0.0f));
     }
-    TRY(dev_alloc(d, 2 * 4, &c->norms));
     return MLTC_OK;
 }
 
@@ -181,7 +181,6 @@ void classifier_free(classifier *c) {
     dev_free(d, c->v_enc);
     dev_free(d, c->m_head);
     dev_free(d, c->v_head);
-    dev_free(d, c->norms);
     tok_free(c->tok);
     lmmtc_tokens_free(&c->lt);
     labels_free(&c->lbl);
@@ -363,10 +362,23 @@ static mltc_status check_examples(classifier *c, const clf_example *ex, int B) {
     return MLTC_OK;
 }
 
+/* A part's losses from its BCE terms in c->h_loss (n of them): its share of the batch's means. */
+static void part_losses(const classifier *c, const clf_part *part, size_t n, clf_losses *out) {
+    double entries = (double)part->batch * c->K;
+    double sum = 0;
+    for (size_t i = 0; i < n; i++) sum += c->h_loss[i];
+    if (out) {
+        out->bce = sum / entries;
+        out->mlm = c->mlm_loss;
+        out->total = out->bce + (c->s.head == HEAD_LMMTC ? c->s.lambda * c->mlm_loss : 0.0);
+    }
+}
+
 /* One part's forward and backward, its gradients added to those already there; its losses
- * are its share of the batch's means (the parts' losses add up to the batch's). */
+ * are its share of the batch's means (the parts' losses add up to the batch's). With defer, the
+ * BCE terms stay on the device (c->loss) for the caller to read back later with other figures. */
 static mltc_status forward_backward_part(classifier *c, const clf_example *ex, int B, uint64_t step,
-                                         const clf_part *part, clf_losses *out) {
+                                         const clf_part *part, int defer, clf_losses *out) {
     dev_ctx *d = c->dev;
     c->drop_key = part_key(c->s.seed, part->index);
     bert_set_dropout_seed(c->bert, c->drop_key);
@@ -384,14 +396,9 @@ static mltc_status forward_backward_part(classifier *c, const clf_example *ex, i
     TRY(dev_fill(d, c->dhidden, (size_t)p.rows * p.hT * c->C, 0.0f));
     TRY(c->head_ops->backward(c, &p));
     TRY(bert_backward(c->bert, c->dhidden));
+    if (defer) return MLTC_OK;
     TRY(dev_download(d, c->loss.buf, c->loss.off * 4, c->h_loss, 4 * n));
-    double sum = 0;
-    for (size_t i = 0; i < n; i++) sum += c->h_loss[i];
-    if (out) {
-        out->bce = sum / entries;
-        out->mlm = c->mlm_loss;
-        out->total = out->bce + (c->s.head == HEAD_LMMTC ? c->s.lambda * c->mlm_loss : 0.0);
-    }
+    part_losses(c, part, n, out);
     return MLTC_OK;
 }
 
@@ -402,9 +409,11 @@ static mltc_status zero_grads(classifier *c) {
 
 int classifier_parts(const classifier *c, int B) { return (B + c->max_batch - 1) / c->max_batch; }
 
-mltc_status classifier_train_parts(classifier *c, const clf_example *ex, int B, uint64_t step, int from, int to,
-                                   clf_losses *losses) {
-    if (!c) return MLTC_ERR_INVALID_ARGUMENT;
+/* The parts from..to-1 of a batch, each part's losses in losses[its index]. With defer_last, the
+ * batch's last part leaves its BCE terms on the device: *last is that part, *last_n their count,
+ * and its losses[] entry is the caller's to fill once it reads them back. */
+static mltc_status train_parts(classifier *c, const clf_example *ex, int B, uint64_t step, int from, int to,
+                               int defer_last, clf_losses *losses, clf_part *last, size_t *last_n) {
     TRY(check_examples(c, ex, B));
     int parts = classifier_parts(c, B);
     if (from < 0 || to > parts || from > to)
@@ -418,17 +427,32 @@ mltc_status classifier_train_parts(classifier *c, const clf_example *ex, int B, 
             part.mlm_states += lmmtc_mask_count(c->K, (float)c->s.mask_prob, mlm_seed(c), mlm_stream(c, step, b));
     for (; part.index < to; part.first += c->max_batch, part.index++) {
         int n = B - part.first < c->max_batch ? B - part.first : c->max_batch;
-        TRY(forward_backward_part(c, ex + part.first, n, step, &part, &losses[part.index]));
+        int defer = defer_last && part.first + n >= B;
+        TRY(forward_backward_part(c, ex + part.first, n, step, &part, defer, &losses[part.index]));
+        if (defer) *last = part, *last_n = (size_t)n * c->K;
     }
     return MLTC_OK;
+}
+
+mltc_status classifier_train_parts(classifier *c, const clf_example *ex, int B, uint64_t step, int from, int to,
+                                   clf_losses *losses) {
+    if (!c) return MLTC_ERR_INVALID_ARGUMENT;
+    return train_parts(c, ex, B, step, from, to, 0, losses, NULL, NULL);
+}
+
+/* Room for one clf_losses a part of a batch of B (B already checked). */
+static clf_losses *part_loss_array(classifier *c, int B) {
+    clf_losses *l = calloc((size_t)classifier_parts(c, B), sizeof *l);
+    if (!l) err_set(c->dev->err, MLTC_ERR_OUT_OF_MEMORY, "train step: no memory");
+    return l;
 }
 
 mltc_status classifier_train_batch(classifier *c, const clf_example *ex, int B, uint64_t step, clf_losses *out) {
     if (!c) return MLTC_ERR_INVALID_ARGUMENT;
     TRY(check_examples(c, ex, B));
     int parts = classifier_parts(c, B);
-    clf_losses *l = malloc(sizeof *l * (size_t)parts);
-    if (!l) return err_set(c->dev->err, MLTC_ERR_OUT_OF_MEMORY, "train step: no memory");
+    clf_losses *l = part_loss_array(c, B);
+    if (!l) return MLTC_ERR_OUT_OF_MEMORY;
     mltc_status st = classifier_train_parts(c, ex, B, step, 0, parts, l);
     if (!st && out) *out = classifier_sum_parts(l, parts);
     free(l);
@@ -466,24 +490,20 @@ static mltc_status adamw_range(classifier *c, dev_buf *p, dev_buf *g, dev_buf *m
     if (to <= from) return MLTC_OK;
     dev_adamw_args a = {.n = to - from, .param = {p, from}, .grad = {g, from}, .m = {m, from}, .v = {v, from},
                         .lr = (float)lr, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f, .weight_decay = (float)wd,
-                        .step = (int)step, .sumsq = {c->norms, 0}, .max_norm = (float)c->s.max_grad_norm};
+                        .step = (int)step, .sumsq = c->sq, .max_norm = (float)c->s.max_grad_norm};
     return dev_adamw(c->dev, &a);
 }
 
-mltc_status classifier_optimizer_step(classifier *c, double lr, double head_lr, long step, double *norm) {
+/* The optimizer's ops, enqueued; the squared norm is left in c->sq[0]. */
+static mltc_status optimizer_ops(classifier *c, double lr, double head_lr, long step) {
     dev_ctx *d = c->dev;
     TRY(check_trainable(c));
     if (step < 1) return err_set(d->err, MLTC_ERR_INVALID_ARGUMENT, "optimizer step %ld must be >= 1", step);
-    dev_view n0 = {c->norms, 0}, n1 = {c->norms, 1};
+    dev_view n0 = c->sq, n1 = dev_at(c->sq, 1);
     /* The global norm covers the encoder and the head: two partial sums, then one. */
     TRY(dev_sumsq(d, n0, (dev_view){bert_grads(c->bert), 0}, bert_num_params(c->bert)));
     TRY(dev_sumsq(d, n1, (dev_view){c->head.grads, 0}, c->head.n));
     TRY(dev_axpby(d, n0, 1.0f, n0, 1.0f, n1, 1));
-    if (norm) {
-        float sq = 0;
-        TRY(dev_download(d, c->norms, 0, &sq, 4));
-        *norm = sqrt((double)sq);
-    }
     size_t ne = bert_num_params(c->bert), nd = bert_num_decay_params(c->bert);
     double wd = c->s.weight_decay;
     dev_buf *pe = bert_params(c->bert), *ge = bert_grads(c->bert);
@@ -492,4 +512,38 @@ mltc_status classifier_optimizer_step(classifier *c, double lr, double head_lr, 
     TRY(adamw_range(c, c->head.params, c->head.grads, c->m_head, c->v_head, 0, c->head.n_decay, head_lr, step, wd));
     return adamw_range(c, c->head.params, c->head.grads, c->m_head, c->v_head, c->head.n_decay, c->head.n, head_lr,
                        step, 0.0);
+}
+
+mltc_status classifier_optimizer_step(classifier *c, double lr, double head_lr, long step, double *norm) {
+    TRY(optimizer_ops(c, lr, head_lr, step));
+    if (norm) {
+        float sq = 0;
+        TRY(dev_download(c->dev, c->sq.buf, c->sq.off * 4, &sq, 4));
+        *norm = sqrt((double)sq);
+    }
+    return MLTC_OK;
+}
+
+mltc_status classifier_train_step(classifier *c, const clf_example *ex, int B, uint64_t step, double lr,
+                                  double head_lr, clf_losses *out, double *norm) {
+    if (!c) return MLTC_ERR_INVALID_ARGUMENT;
+    TRY(check_examples(c, ex, B));
+    int parts = classifier_parts(c, B);
+    clf_losses *l = part_loss_array(c, B);
+    if (!l) return MLTC_ERR_OUT_OF_MEMORY;
+    clf_part last = {0};
+    size_t n = 0;
+    mltc_status st = train_parts(c, ex, B, step, 0, parts, 1, l, &last, &n);
+    if (!st) st = optimizer_ops(c, lr, head_lr, (long)step);
+    /* The last part's BCE terms and the squared norm in one read-back (c->sq follows c->loss's
+     * max_batch x K terms): the step's one wait for the device. */
+    size_t span = (size_t)(c->sq.off - c->loss.off) + 1;
+    if (!st) st = dev_download(c->dev, c->loss.buf, c->loss.off * 4, c->h_loss, 4 * span);
+    if (!st) {
+        part_losses(c, &last, n, &l[parts - 1]);
+        if (out) *out = classifier_sum_parts(l, parts);
+        if (norm) *norm = sqrt((double)c->h_loss[span - 1]);
+    }
+    free(l);
+    return st;
 }

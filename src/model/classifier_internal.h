@@ -72,8 +72,8 @@ struct classifier {
     param_table head;        /* head parameters and gradients */
     void *head_state;        /* the head's work memory */
 
-    /* AdamW state: moments for the encoder and the head, and the two squared norms. */
-    dev_buf *m_enc, *v_enc, *m_head, *v_head, *norms;
+    /* AdamW state: moments for the encoder and the head. */
+    dev_buf *m_enc, *v_enc, *m_head, *v_head;
 
     /* Host scratch for one batch. */
     int32_t *h_ids, *h_types, *h_mask, *h_mlm_target;   /* [max_rows * max_len] */
@@ -85,6 +85,7 @@ struct classifier {
     dev_buf *work;
     dev_view dhidden;   /* [max_rows * max_len, C] */
     dev_view logits, dlogits, targets, loss; /* [max_batch, K] */
+    dev_view sq;        /* [2] the squared gradient norms, right after loss: one read-back takes both */
 
     float *thr;         /* [K] decision thresholds: p_k > thr[k] predicts label k */
     long *label_counts; /* [K] training examples of each label, or NULL when not known */

@@ -24,12 +24,14 @@ void bench_options_default(bench_options *o) {
 
 mltc_status bench_config(mltc_error *err, const char *spec, bert_config *cfg, char *name_out, size_t name_size) {
     if (!spec || !*spec) spec = "minilm";
-    /* Both named shapes share BERT's uncased vocabulary and 512 positions. */
+    /* The named shapes share BERT's uncased vocabulary and 512 positions. */
     bert_config c = {.vocab_size = 30522, .max_position = 512, .type_vocab_size = 2, .layer_norm_eps = 1e-12f,
                      .hidden_dropout = 0.1f, .attention_dropout = 0.1f, .pad_token_id = 0, .num_heads = 12};
     const char *name = spec;
     if (!strcmp(spec, "minilm")) {
         c.hidden_size = 384, c.num_layers = 6, c.intermediate_size = 1536;
+    } else if (!strcmp(spec, "small")) { /* where per-op overheads, not arithmetic, dominate */
+        c.hidden_size = 64, c.num_layers = 6, c.intermediate_size = 256, c.num_heads = 4;
     } else if (!strcmp(spec, "base")) {
         c.hidden_size = 768, c.num_layers = 12, c.intermediate_size = 3072;
     } else {
@@ -167,8 +169,10 @@ typedef struct bench_state {
 static mltc_status train_steps(bench_state *b, int n) {
     for (int i = 0; i < n; i++) {
         b->step++;
-        TRY(classifier_train_batch(b->clf, b->ex, b->batch, (uint64_t)b->step, NULL));
-        TRY(classifier_optimizer_step(b->clf, 5e-5, 1e-3, b->step, NULL));
+        clf_losses loss;
+        double norm;
+        /* What a training run does: the losses and the norm come back (the step's one wait). */
+        TRY(classifier_train_step(b->clf, b->ex, b->batch, (uint64_t)b->step, 5e-5, 1e-3, &loss, &norm));
         TRY(dev_sync(b->dev));
     }
     return MLTC_OK;
@@ -241,15 +245,19 @@ static mltc_status measure_parallel(bench_state *b, dp_group *dp, const bench_op
 
 static mltc_status measure(bench_state *b, const bench_options *o, bench_result *r, float *probs) {
     TRY(train_steps(b, o->warmup));
+    dev_counts c0 = dev_counts_read(b->dev);
     double t0 = now_s();
     TRY(train_steps(b, o->steps));
     r->train_step_s = (now_s() - t0) / o->steps;
+    r->train_counts = dev_counts_diff(dev_counts_read(b->dev), c0);
     r->train_seq_per_s = o->batch / r->train_step_s;
 
     TRY(infer_batches(b, o->warmup, probs));
+    c0 = dev_counts_read(b->dev);
     t0 = now_s();
     TRY(infer_batches(b, o->steps, probs));
     r->infer_batch_s = (now_s() - t0) / o->steps;
+    r->infer_counts = dev_counts_diff(dev_counts_read(b->dev), c0);
     r->infer_seq_per_s = o->batch / r->infer_batch_s;
 
     if (o->profile_steps > 0) {
@@ -373,6 +381,19 @@ static cJSON *ops_json(const dev_profile *p) {
     return o;
 }
 
+/* Counts per step (or batch): the totals over the timed steps divided by their number. */
+static cJSON *counts_json(const dev_counts *c, int steps) {
+    cJSON *o = cJSON_CreateObject();
+    double n = steps > 0 ? steps : 1;
+    cJSON_AddNumberToObject(o, "dispatches", (double)c->dispatches / n);
+    cJSON_AddNumberToObject(o, "transfers", (double)c->transfers / n);
+    cJSON_AddNumberToObject(o, "barriers", (double)c->barriers / n);
+    cJSON_AddNumberToObject(o, "host_waits", (double)c->host_waits / n);
+    cJSON_AddNumberToObject(o, "allocations", (double)c->allocations / n);
+    cJSON_AddNumberToObject(o, "submits", (double)c->submits / n);
+    return o;
+}
+
 char *bench_result_json(const bench_result *r) {
     cJSON *o = cJSON_CreateObject();
     if (!o) return NULL;
@@ -412,6 +433,9 @@ char *bench_result_json(const bench_result *r) {
         cJSON_AddNumberToObject(p, "speedup", r->speedup);
         cJSON_AddNumberToObject(p, "efficiency", r->efficiency);
     }
+    cJSON *counts = cJSON_AddObjectToObject(o, "counts");
+    cJSON_AddItemToObject(counts, "train_step", counts_json(&r->train_counts, r->steps));
+    cJSON_AddItemToObject(counts, "infer_batch", counts_json(&r->infer_counts, r->steps));
     char *text = cJSON_Print(o);
     cJSON_Delete(o);
     return text;

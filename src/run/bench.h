@@ -7,7 +7,10 @@
  *  - inference sequences/s: classifier_predict on the same batch (in parts of micro_batch);
  *  - peak device memory: the most bytes held through dev_alloc at once, set-up included;
  *  - the time split by op family, from separate profiled steps (device_profile.h: a sync
- *    around every op, so those steps are slower and are not used for the rates).
+ *    around every op, so those steps are slower and are not used for the rates);
+ *  - what the backend asked of the device per timed training step and inference batch
+ *    (dev_counts: dispatches, transfers, barriers, host waits, allocations, submits), counted by
+ *    the backend over the timed (warmed-up) steps.
  * The model folder (config.json, model.safetensors with weights ~ U with std 0.02, layernorm
  * 1 and biases 0, and a synthetic vocab.txt) is written to a temporary folder and removed.
  */
@@ -65,12 +68,14 @@ typedef struct bench_result {
     double par_step_s, par_compute_s, par_sum_s, par_seq_per_s;
     double sum_bytes;
     double speedup, efficiency; /* train_step_s / par_step_s, and that over processes */
+    dev_counts train_counts, infer_counts;        /* over the `steps` timed steps / batches */
 } bench_result;
 
 /* seq 128, batch 8, steps 5, warmup 2, profile_steps 2, labels 90 (Reuters' count). */
 void bench_options_default(bench_options *o);
 
-/* The shape named by "minilm" (6 x 384, 12 heads, FFN 1536, vocab 30522, 512 positions),
+/* The shape named by "minilm" (6 x 384, 12 heads, FFN 1536, vocab 30522, 512 positions), "small"
+ * (6 x 64, 4 heads, FFN 256, same vocabulary and positions),
  * "base" (12 x 768, 12 heads, FFN 3072, same vocabulary and positions) or a config.json path.
  * name_out (may be NULL) receives a short name for reports. */
 mltc_status bench_config(mltc_error *err, const char *spec, bert_config *cfg, char *name_out, size_t name_size);
@@ -82,7 +87,8 @@ void bench_split_of(const dev_profile *p, bench_split *s);
 mltc_status bench_run(mltc_error *err, const bench_options *o, bench_result *r);
 
 /* The result as JSON text (train_seq_per_s, infer_seq_per_s, peak_bytes, split, infer_split,
- * ops, infer_ops, shape, device, ...); malloc'd, NULL when out of memory. */
+ * ops, infer_ops, counts {train_step, infer_batch}, shape, device, ...); malloc'd, NULL when out of
+ * memory. */
 char *bench_result_json(const bench_result *r);
 
 #endif

@@ -344,6 +344,12 @@ static mltc_status take_step(run_state *r, const batch_plan *plan, clf_example *
         ex[b] = (clf_example){r->ids[i], r->len[i], r->train.ex[i].labels};
     }
     long step = r->step + 1;
+    if (!r->dp.comm) { /* alone: the whole step enqueued, and one wait for its losses and norm */
+        mltc_status st = classifier_train_step(r->c, ex, nb, (uint64_t)step, lr, head_lr, loss, norm);
+        if (st) return err_prefix(r->dev->err, "train step %ld (epoch %d, batch %d): ", step, r->epoch + 1, r->batch_in_epoch);
+        r->step = step;
+        return MLTC_OK;
+    }
     /* This process's share of the parts: a run of consecutive ones (all of them when alone). */
     int parts = classifier_parts(r->c, nb), size = dp_size(&r->dp), rank = dp_rank(&r->dp);
     int from = (int)((long)parts * rank / size), to = (int)((long)parts * (rank + 1) / size);

@@ -11,10 +11,10 @@
 
 static void usage(FILE *out) {
     fprintf(out,
-            "usage: mltc bench [--device D] [--config minilm|base|FILE] [--seq N] [--batch N] [--steps N]\n"
+            "usage: mltc bench [--device D] [--config minilm|small|base|FILE] [--seq N] [--batch N] [--steps N]\n"
             "                  [--micro-batch N] [--warmup N] [--profile-steps N] [--labels N]\n"
             "                  [--pooling mean|cls]\n"
-            "                  [--precision fp32|bf16] [--json]\n\n"
+            "                  [--precision fp32|bf16] [--counts] [--json]\n\n"
             "Builds a BERT of the given shape with random weights and the bert head, and measures on\n"
             "one device: training sequences/s (forward + backward + clipping + AdamW, each step\n"
             "synchronised, after warm-up steps), inference sequences/s, peak device memory, and the\n"
@@ -23,7 +23,8 @@ static void usage(FILE *out) {
             "options:\n"
             "  --device D          cpu, opencl[:N], vulkan[:N] (default: $MLTC_DEVICE, else cpu);\n"
             "                      under mpirun also opencl:local, vulkan:local or a list (mltc train)\n"
-            "  --config C          minilm (6 x 384, default), base (12 x 768) or a config.json\n"
+            "  --config C          minilm (6 x 384, default), small (6 x 64, 4 heads), base (12 x 768)\n"
+            "                      or a config.json\n"
             "  --seq N             tokens per sequence, [CLS] and [SEP] included (default 128)\n"
             "  --batch N           sequences per step (default 8)\n"
             "  --micro-batch N     sequences on the device at a time (default: the batch); a step\n"
@@ -36,9 +37,13 @@ static void usage(FILE *out) {
             "                      recipe) or [CLS] only (cls: the last layer runs for [CLS] alone)\n"
             "  --precision P       matrix products in fp32 (default) or bf16 (mixed precision, as\n"
             "                      mltc train --precision)\n"
+            "  --counts            also print what the backend asked of the device per training step\n"
+            "                      and per inference batch: dispatches, transfers (uploads and\n"
+            "                      downloads), barriers, host waits (calls that block until the device\n"
+            "                      is done), allocations (device buffers created) and submits\n"
             "  --json              one JSON object: train_seq_per_s, infer_seq_per_s, peak_bytes, split,\n"
             "                      infer_split, ops and infer_ops (profiled ms and count per op; batched\n"
-            "                      matmuls, attention's, as matmul_batched), shape, device\n\n"
+            "                      matmuls, attention's, as matmul_batched), counts (always), shape, device\n\n"
             "On the cpu backend the thread count follows OMP_NUM_THREADS / OPENBLAS_NUM_THREADS.\n\n"
             "Under mpirun (mpirun -np N mltc bench --device opencl:local ...): rank 0 measures the above\n"
             "alone, then the N processes train together, each on its share of every batch (parts of\n"
@@ -92,7 +97,23 @@ static void print_ops(const char *phase, const cJSON *ops) {
     free(order);
 }
 
-static void print_table(const cJSON *r, int profiled) {
+/* What the backend asked of the device per timed step and batch (the JSON's counts). */
+static void print_counts(const cJSON *r) {
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(r, "counts");
+    static const char *const keys[] = {"dispatches", "transfers", "barriers", "host_waits", "allocations", "submits"};
+    printf("\ndevice calls (counted by the backend, timed steps):\n  %-22s", "");
+    for (int i = 0; i < 6; i++) printf(" %11s", keys[i]);
+    printf("\n");
+    static const char *const phases[][2] = {{"train_step", "per training step"}, {"infer_batch", "per inference batch"}};
+    for (int p = 0; p < 2; p++) {
+        const cJSON *o = cJSON_GetObjectItemCaseSensitive(c, phases[p][0]);
+        printf("  %-22s", phases[p][1]);
+        for (int i = 0; i < 6; i++) printf(" %11.1f", num(o, keys[i]));
+        printf("\n");
+    }
+}
+
+static void print_table(const cJSON *r, int profiled, int counts) {
     const cJSON *shape = cJSON_GetObjectItemCaseSensitive(r, "shape");
     printf("device %s (%s matmul), config %s (%d layers x %d, %d heads, FFN %d, vocab %d), %d labels\n",
            str(r, "device"), str(r, "precision"), str(r, "config"), (int)num(shape, "layers"),
@@ -114,6 +135,7 @@ static void print_table(const cJSON *r, int profiled) {
         printf("  %-22s %10.2fx  (efficiency %.0f%%)\n", "speedup", num(par, "speedup"),
                100 * num(par, "efficiency"));
     }
+    if (counts) print_counts(r);
     if (!profiled) return;
     printf("\ntime by op family (profiled steps, a sync around every op):\n");
     print_split("training", cJSON_GetObjectItemCaseSensitive(r, "split"));
@@ -129,7 +151,7 @@ int cmd_bench(int argc, char **argv) {
     }
     mltc_bench_options o;
     mltc_bench_options_default(&o);
-    int json = 0;
+    int json = 0, counts = 0;
     const cli_arg args[] = {
         {"--device", CLI_ARG_STRING, &o.device, 0, 0},
         {"--config", CLI_ARG_STRING, &o.config, 0, 0},
@@ -142,6 +164,7 @@ int cmd_bench(int argc, char **argv) {
         {"--labels", CLI_ARG_INT, &o.labels, 1, 1 << 20},
         {"--pooling", CLI_ARG_STRING, &o.pooling, 0, 0},
         {"--precision", CLI_ARG_STRING, &o.precision, 0, 0},
+        {"--counts", CLI_ARG_FLAG, &counts, 0, 0},
         {"--json", CLI_ARG_FLAG, &json, 0, 0},
     };
     int rc = cli_parse_args("bench", argc, argv, args, (int)(sizeof args / sizeof args[0]));
@@ -175,7 +198,7 @@ int cmd_bench(int argc, char **argv) {
     } else {
         cJSON *r = cJSON_Parse(text);
         if (r) {
-            print_table(r, o.profile_steps > 0);
+            print_table(r, o.profile_steps > 0, counts);
             rc = CLI_OK;
         } else {
             fprintf(stderr, "mltc bench: out of memory\n");

@@ -31,6 +31,7 @@ void *cpu_scratch(dev_ctx *ctx, size_t bytes) {
     size_t rounded = (bytes + 63) / 64 * 64;
     c->scratch = aligned_alloc(64, rounded);
     c->scratch_bytes = c->scratch ? rounded : 0;
+    ctx->counts.allocations++;
     return c->scratch;
 }
 
@@ -46,6 +47,7 @@ static mltc_status cpu_alloc(dev_ctx *ctx, size_t bytes, dev_buf **out) {
         return err_set(ctx->err, MLTC_ERR_OUT_OF_MEMORY, "cpu: cannot allocate %zu bytes", bytes);
     }
     b->base.bytes = bytes;
+    ctx->counts.allocations++;
     *out = &b->base;
     return MLTC_OK;
 }
@@ -58,11 +60,13 @@ static void cpu_free(dev_ctx *ctx, dev_buf *buf) {
 
 static mltc_status cpu_upload(dev_ctx *ctx, dev_buf *dst, size_t off, const void *src, size_t bytes) {
     memcpy((char *)((cpu_buf *)dst)->data + off, src, bytes);
+    ctx->counts.transfers++;
     return MLTC_OK;
 }
 
 static mltc_status cpu_download(dev_ctx *ctx, dev_buf *src, size_t off, void *dst, size_t bytes) {
     memcpy(dst, (const char *)((cpu_buf *)src)->data + off, bytes);
+    ctx->counts.transfers++;
     return MLTC_OK;
 }
 

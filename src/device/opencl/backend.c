@@ -29,6 +29,7 @@ static mltc_status ocl_alloc(dev_ctx *ctx, size_t bytes, dev_buf **out) {
                            ctx->id, bytes, ocl_error_name(rc), rc);
         return ocl_fail(c, "alloc", "clCreateBuffer", rc);
     }
+    c->base.counts.allocations++;
     b->base.bytes = bytes;
     *out = &b->base;
     return MLTC_OK;
@@ -41,17 +42,93 @@ static void ocl_free(dev_ctx *ctx, dev_buf *buf) {
     free(b);
 }
 
+/* ---- host copies of uploads ------------------------------------------------------------- */
+
+/* Past this many bytes held, an upload first waits for the queue (a whole model uploaded at
+ * set-up); chunks beyond HOLD_KEEP are given back after a wait. */
+#define HOLD_MAX ((size_t)64 << 20)
+#define HOLD_KEEP ((size_t)16 << 20)
+#define HOLD_CHUNK ((size_t)1 << 20)
+
+/* After a host wait the in-order queue has run every upload: their copies may be reused. */
+static void holds_done(ocl_ctx *c) {
+    size_t kept = 0;
+    int n = 0;
+    for (int i = 0; i < c->nheld; i++) {
+        if (kept + c->held[i].size <= HOLD_KEEP) {
+            kept += c->held[i].size;
+            c->held[i].used = 0;
+            c->held[n++] = c->held[i];
+        } else {
+            free(c->held[i].data);
+        }
+    }
+    c->nheld = n;
+    c->pending = 0;
+}
+
+static mltc_status wait_queue(ocl_ctx *c, const char *op) {
+    cl_int rc = clFinish(c->queue);
+    c->base.counts.submits++;
+    c->base.counts.host_waits++;
+    if (rc != CL_SUCCESS) return ocl_fail(c, op, "clFinish", rc);
+    holds_done(c);
+    return MLTC_OK;
+}
+
+mltc_status ocl_hold(ocl_ctx *c, size_t bytes, void **out) {
+    size_t used = 0;
+    for (int i = 0; i < c->nheld; i++) used += c->held[i].used;
+    if (used + bytes > HOLD_MAX && used > 0) {
+        mltc_status st = wait_queue(c, "upload");
+        if (st != MLTC_OK) return st;
+    }
+    for (int i = 0; i < c->nheld; i++) {
+        struct ocl_hostbuf *h = &c->held[i];
+        size_t start = (h->used + 63) / 64 * 64;
+        if (start + bytes <= h->size) {
+            h->used = start + bytes;
+            *out = h->data + start;
+            return MLTC_OK;
+        }
+    }
+    if (c->nheld == c->capheld) {
+        int cap = c->capheld ? 2 * c->capheld : 8;
+        struct ocl_hostbuf *nh = realloc(c->held, sizeof *nh * (size_t)cap);
+        if (!nh) return err_set(c->base.err, MLTC_ERR_OUT_OF_MEMORY, "%s upload: out of host memory", c->base.id);
+        c->held = nh;
+        c->capheld = cap;
+    }
+    size_t size = bytes > HOLD_CHUNK ? bytes : HOLD_CHUNK;
+    char *data = malloc(size);
+    if (!data) return err_set(c->base.err, MLTC_ERR_OUT_OF_MEMORY, "%s upload: out of host memory", c->base.id);
+    c->held[c->nheld++] = (struct ocl_hostbuf){data, size, bytes};
+    *out = data;
+    return MLTC_OK;
+}
+
 static mltc_status ocl_upload(dev_ctx *ctx, dev_buf *dst, size_t off, const void *src, size_t bytes) {
     ocl_ctx *c = (ocl_ctx *)ctx;
-    /* Blocking: the caller may reuse src as soon as we return. */
-    cl_int rc = clEnqueueWriteBuffer(c->queue, ((ocl_buf *)dst)->mem, CL_TRUE, off, bytes, src, 0, NULL, NULL);
+    /* Not blocking: the caller may reuse src as soon as we return, so the write reads a copy
+     * that lives until the next host wait. */
+    void *copy;
+    mltc_status st = ocl_hold(c, bytes, &copy);
+    if (st != MLTC_OK) return st;
+    memcpy(copy, src, bytes);
+    cl_int rc = clEnqueueWriteBuffer(c->queue, ((ocl_buf *)dst)->mem, CL_FALSE, off, bytes, copy, 0, NULL, NULL);
+    ocl_enqueued(c, &ctx->counts.transfers);
     return rc == CL_SUCCESS ? MLTC_OK : ocl_fail(c, "upload", "clEnqueueWriteBuffer", rc);
 }
 
 static mltc_status ocl_download(dev_ctx *ctx, dev_buf *src, size_t off, void *dst, size_t bytes) {
     ocl_ctx *c = (ocl_ctx *)ctx;
+    /* Blocking, and on an in-order queue it returns after every earlier command is done. */
     cl_int rc = clEnqueueReadBuffer(c->queue, ((ocl_buf *)src)->mem, CL_TRUE, off, bytes, dst, 0, NULL, NULL);
-    return rc == CL_SUCCESS ? MLTC_OK : ocl_fail(c, "download", "clEnqueueReadBuffer", rc);
+    ctx->counts.transfers++;
+    ctx->counts.host_waits++;
+    if (rc != CL_SUCCESS) return ocl_fail(c, "download", "clEnqueueReadBuffer", rc);
+    holds_done(c);
+    return MLTC_OK;
 }
 
 static mltc_status ocl_copy(dev_ctx *ctx, dev_view dst, dev_view src, size_t n) {
@@ -59,19 +136,21 @@ static mltc_status ocl_copy(dev_ctx *ctx, dev_view dst, dev_view src, size_t n) 
     if (dst.buf == src.buf && dst.off == src.off) return MLTC_OK;
     cl_int rc = clEnqueueCopyBuffer(c->queue, ocl_mem(src), ocl_mem(dst), src.off * 4, dst.off * 4, n * 4, 0, NULL,
                                     NULL);
+    ocl_enqueued(c, &ctx->counts.dispatches);
     return rc == CL_SUCCESS ? MLTC_OK : ocl_fail(c, "copy", "clEnqueueCopyBuffer", rc);
 }
 
 static mltc_status ocl_fill(dev_ctx *ctx, dev_view dst, size_t n, float value) {
     ocl_ctx *c = (ocl_ctx *)ctx;
     cl_int rc = clEnqueueFillBuffer(c->queue, ocl_mem(dst), &value, sizeof value, dst.off * 4, n * 4, 0, NULL, NULL);
+    ocl_enqueued(c, &ctx->counts.dispatches);
     return rc == CL_SUCCESS ? MLTC_OK : ocl_fail(c, "fill", "clEnqueueFillBuffer", rc);
 }
 
 static mltc_status ocl_sync(dev_ctx *ctx) {
     ocl_ctx *c = (ocl_ctx *)ctx;
-    cl_int rc = clFinish(c->queue);
-    return rc == CL_SUCCESS ? MLTC_OK : ocl_fail(c, "sync", "clFinish", rc);
+    /* Nothing enqueued since the host last waited (a download): the queue is already idle. */
+    return c->pending ? wait_queue(c, "sync") : MLTC_OK;
 }
 
 mltc_status ocl_scratch(ocl_ctx *c, size_t bytes, const char *op, cl_mem *out) {
@@ -91,6 +170,7 @@ mltc_status ocl_scratch(ocl_ctx *c, size_t bytes, const char *op, cl_mem *out) {
             return ocl_fail(c, op, "clCreateBuffer (scratch)", rc);
         }
         c->scratch_bytes = bytes;
+        c->base.counts.allocations++;
     }
     *out = c->scratch;
     return MLTC_OK;
@@ -101,6 +181,8 @@ mltc_status ocl_scratch(ocl_ctx *c, size_t bytes, const char *op, cl_mem *out) {
 static void ocl_destroy(dev_ctx *ctx) {
     ocl_ctx *c = (ocl_ctx *)ctx;
     if (c->queue) clFinish(c->queue);
+    for (int i = 0; i < c->nheld; i++) free(c->held[i].data);
+    free(c->held);
     ocl_programs_release(c);
     if (c->scratch) clReleaseMemObject(c->scratch);
     if (c->queue) clReleaseCommandQueue(c->queue);

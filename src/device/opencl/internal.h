@@ -77,9 +77,28 @@ typedef struct ocl_ctx {
      * across ops because the queue is in order. */
     cl_mem scratch;
     size_t scratch_bytes;
+    /* Host copies of uploads not yet known to be done: uploads are enqueued without blocking
+     * from a copy that lives here until the next host wait (after which an in-order queue has
+     * run them). Chunks are kept and reused, so a warmed-up step allocates nothing. */
+    struct ocl_hostbuf {
+        char *data;
+        size_t size, used;
+    } *held;
+    int nheld, capheld;
+    /* Work was enqueued since the host last waited for the queue (sync then has to wait). */
+    int pending;
 } ocl_ctx;
 
+/* Marks that a command was enqueued: counts it and remembers that the queue has work. */
+static inline void ocl_enqueued(ocl_ctx *c, long *counter) {
+    (*counter)++;
+    c->pending = 1;
+}
+
 static inline cl_mem ocl_mem(dev_view v) { return ((ocl_buf *)v.buf)->mem; }
+
+/* Host memory for an upload's copy, valid until the next host wait (backend.c). */
+mltc_status ocl_hold(ocl_ctx *c, size_t bytes, void **out);
 
 /* ---- devices (devices.c) ---- */
 #define OCL_MAX_DEVICES 64

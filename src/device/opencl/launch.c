@@ -63,6 +63,7 @@ static mltc_status enqueue(ocl_launch *L, size_t global, size_t local) {
         return ocl_fail(L->c, L->op, call, L->rc);
     }
     cl_int rc = clEnqueueNDRangeKernel(L->c->queue, L->k, 1, NULL, &global, &local, 0, NULL, NULL);
+    ocl_enqueued(L->c, &L->c->base.counts.dispatches);
     return rc == CL_SUCCESS ? MLTC_OK : ocl_fail(L->c, L->op, "clEnqueueNDRangeKernel", rc);
 }
 

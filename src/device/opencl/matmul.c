@@ -1,54 +1,59 @@
-/* OpenCL matmul through CLBlast (row-major, with element offsets, strided-batched for
- * attention heads). CLBlast compiles and caches its own kernels per context. */
-#include <stdlib.h>
-
+/* OpenCL matmul through CLBlast (row-major, with element offsets). Batches go through
+ * CLBlastSgemmStridedBatched, which only enqueues kernels. CLBlastSgemmBatched (a list of
+ * offsets per problem) is not used: CLBlast 1.5 copies its offset and scalar lists into buffers
+ * it creates for each call, with blocking writes, so every call stalls the host and allocates.
+ * CLBlast compiles and caches its own kernels per context. */
 #include <clblast_c.h>
 
 #include "device/opencl/internal.h"
 
-mltc_status ocl_matmul(dev_ctx *ctx, const dev_gemm *g) {
-    ocl_ctx *c = (ocl_ctx *)ctx;
+static mltc_status strided(ocl_ctx *c, const dev_gemm *g, size_t a_off, size_t b_off, size_t c_off, long sa, long sb,
+                           long sc, size_t count) {
     CLBlastTranspose ta = g->trans_a ? CLBlastTransposeYes : CLBlastTransposeNo;
     CLBlastTranspose tb = g->trans_b ? CLBlastTransposeYes : CLBlastTransposeNo;
-    CLBlastStatusCode rc;
+    CLBlastStatusCode rc = CLBlastSgemmStridedBatched(
+        CLBlastLayoutRowMajor, ta, tb, (size_t)g->m, (size_t)g->n, (size_t)g->k, g->alpha, ocl_mem(g->a), a_off,
+        (size_t)g->lda, (size_t)sa, ocl_mem(g->b), b_off, (size_t)g->ldb, (size_t)sb, g->beta, ocl_mem(g->c), c_off,
+        (size_t)g->ldc, (size_t)sc, count, &c->queue, NULL);
+    ocl_enqueued(c, &c->base.counts.dispatches);
+    return rc == CLBlastSuccess ? MLTC_OK : ocl_fail(c, "matmul", "CLBlastSgemmStridedBatched", rc);
+}
+
+mltc_status ocl_matmul(dev_ctx *ctx, const dev_gemm *g) {
+    ocl_ctx *c = (ocl_ctx *)ctx;
     int heads = dev_gemm_heads(g);
     if (g->batch == 1 && heads == 1) {
-        rc = CLBlastSgemm(CLBlastLayoutRowMajor, ta, tb, (size_t)g->m, (size_t)g->n, (size_t)g->k, g->alpha,
-                          ocl_mem(g->a), g->a.off, (size_t)g->lda, ocl_mem(g->b), g->b.off, (size_t)g->ldb, g->beta,
-                          ocl_mem(g->c), g->c.off, (size_t)g->ldc, &c->queue, NULL);
+        CLBlastStatusCode rc = CLBlastSgemm(
+            CLBlastLayoutRowMajor, g->trans_a ? CLBlastTransposeYes : CLBlastTransposeNo,
+            g->trans_b ? CLBlastTransposeYes : CLBlastTransposeNo, (size_t)g->m, (size_t)g->n, (size_t)g->k, g->alpha,
+            ocl_mem(g->a), g->a.off, (size_t)g->lda, ocl_mem(g->b), g->b.off, (size_t)g->ldb, g->beta, ocl_mem(g->c),
+            g->c.off, (size_t)g->ldc, &c->queue, NULL);
+        ocl_enqueued(c, &ctx->counts.dispatches);
         if (rc != CLBlastSuccess) return ocl_fail(c, "matmul", "CLBlastSgemm", rc);
         /* The bias as its own kernel after the product (the wrapper allows it on dense C only). */
         return g->bias.buf ? ocl_bias_add(ctx, g->c, g->bias, g->m, g->n) : MLTC_OK;
     }
-    if (heads == 1) {
-        rc = CLBlastSgemmStridedBatched(CLBlastLayoutRowMajor, ta, tb, (size_t)g->m, (size_t)g->n, (size_t)g->k,
-                                        g->alpha, ocl_mem(g->a), g->a.off, (size_t)g->lda, (size_t)g->stride_a,
-                                        ocl_mem(g->b), g->b.off, (size_t)g->ldb, (size_t)g->stride_b, g->beta,
-                                        ocl_mem(g->c), g->c.off, (size_t)g->ldc, (size_t)g->stride_c, (size_t)g->batch,
-                                        &c->queue, NULL);
-        return rc == CLBlastSuccess ? MLTC_OK : ocl_fail(c, "matmul", "CLBlastSgemmStridedBatched", rc);
+    if (heads == 1)
+        return strided(c, g, g->a.off, g->b.off, g->c.off, g->stride_a, g->stride_b, g->stride_c, (size_t)g->batch);
+    /* batch x heads problems. When every operand's batch stride is heads times its head stride
+     * the problems are one regular sequence; otherwise (attention reads each head's columns of
+     * [B, T, H*D] rows) one strided call per entry of the smaller dimension covers the larger:
+     * a few launches, each still wide enough to fill a GPU. */
+    if (g->stride_a == heads * g->head_stride_a && g->stride_b == heads * g->head_stride_b &&
+        g->stride_c == heads * g->head_stride_c)
+        return strided(c, g, g->a.off, g->b.off, g->c.off, g->head_stride_a, g->head_stride_b, g->head_stride_c,
+                       (size_t)g->batch * heads);
+    int per_head = heads <= g->batch; /* loop over heads, batching over the batch */
+    int loops = per_head ? heads : g->batch;
+    for (int i = 0; i < loops; i++) {
+        long oa = per_head ? i * g->head_stride_a : i * g->stride_a;
+        long ob = per_head ? i * g->head_stride_b : i * g->stride_b;
+        long oc = per_head ? i * g->head_stride_c : i * g->stride_c;
+        mltc_status st = per_head ? strided(c, g, g->a.off + oa, g->b.off + ob, g->c.off + oc, g->stride_a, g->stride_b,
+                                            g->stride_c, (size_t)g->batch)
+                                  : strided(c, g, g->a.off + oa, g->b.off + ob, g->c.off + oc, g->head_stride_a,
+                                            g->head_stride_b, g->head_stride_c, (size_t)heads);
+        if (st != MLTC_OK) return st;
     }
-    /* Two-level batches (batch x heads) in one launch through the offset-list batch: CLBlast's
-     * strided batch has a single stride, and a launch per head would leave a GPU mostly idle. */
-    size_t n = (size_t)dev_gemm_problems(g);
-    size_t *off = malloc(3 * n * sizeof *off);
-    float *ab = malloc(2 * n * sizeof *ab);
-    if (!off || !ab) {
-        free(off);
-        free(ab);
-        return err_set(ctx->err, MLTC_ERR_OUT_OF_MEMORY, "%s matmul: out of host memory", ctx->id);
-    }
-    for (size_t p = 0; p < n; p++) {
-        off[p] = g->a.off + dev_gemm_offset(g, g->stride_a, g->head_stride_a, (int)p);
-        off[n + p] = g->b.off + dev_gemm_offset(g, g->stride_b, g->head_stride_b, (int)p);
-        off[2 * n + p] = g->c.off + dev_gemm_offset(g, g->stride_c, g->head_stride_c, (int)p);
-        ab[p] = g->alpha;
-        ab[n + p] = g->beta;
-    }
-    rc = CLBlastSgemmBatched(CLBlastLayoutRowMajor, ta, tb, (size_t)g->m, (size_t)g->n, (size_t)g->k, ab,
-                             ocl_mem(g->a), off, (size_t)g->lda, ocl_mem(g->b), off + n, (size_t)g->ldb, ab + n,
-                             ocl_mem(g->c), off + 2 * n, (size_t)g->ldc, n, &c->queue, NULL);
-    free(off);
-    free(ab);
-    return rc == CLBlastSuccess ? MLTC_OK : ocl_fail(c, "matmul", "CLBlastSgemmBatched", rc);
+    return MLTC_OK;
 }

@@ -17,10 +17,13 @@ static vk_ctx *C(dev_ctx *ctx) { return (vk_ctx *)ctx; }
 static void vk_destroy(dev_ctx *ctx) {
     vk_ctx *c = C(ctx);
     if (c->device) {
-        if (c->recording && !c->lost) vk_submit(c, 0);
+        if ((c->recording || c->nsubmitted) && !c->lost) vk_submit(c, 0);
         vkDeviceWaitIdle(c->device);
+        ctx->counts.host_waits++;
         for (int i = 0; i < c->ndeferred; i++) vk_buffer_destroy(c, c->deferred[i]);
         free(c->deferred);
+        free(c->scratch_free);
+        free(c->scratch_busy);
         while (c->live) vk_buffer_destroy(c, c->live);
         vk_exec_destroy(c);
         vk_memory_destroy(c);
@@ -51,11 +54,12 @@ static mltc_status vk_upload(dev_ctx *ctx, dev_buf *dst, size_t off, const void 
         VkDeviceSize soff;
         if ((st = vk_staging_get(c, piece, &s, &soff)) != MLTC_OK) return st;
         memcpy((char *)s->map + soff, (const char *)src + done, piece);
-        if ((st = vk_begin(c)) != MLTC_OK) return st;
-        VkBuffer rd = s->buffer, wr = vk_b(dst)->buffer;
+        if ((st = vk_chunk_check(c)) != MLTC_OK || (st = vk_begin(c)) != MLTC_OK) return st;
+        vk_access rd = {s->buffer, soff, soff + piece}, wr = {vk_b(dst)->buffer, off + done, off + done + piece};
         vk_hazard(c, &rd, 1, &wr, 1);
         VkBufferCopy region = {soff, off + done, piece};
-        vkCmdCopyBuffer(c->cmd, s->buffer, wr, 1, &region);
+        vkCmdCopyBuffer(c->cmd, s->buffer, wr.buf, 1, &region);
+        ctx->counts.transfers++;
         done += piece;
     }
     return MLTC_OK;
@@ -70,10 +74,11 @@ static mltc_status vk_download(dev_ctx *ctx, dev_buf *src, size_t off, void *dst
         VkDeviceSize soff;
         if ((st = vk_staging_get(c, piece, &s, &soff)) != MLTC_OK) return st;
         if ((st = vk_begin(c)) != MLTC_OK) return st;
-        VkBuffer rd = vk_b(src)->buffer, wr = s->buffer;
+        vk_access rd = {vk_b(src)->buffer, off + done, off + done + piece}, wr = {s->buffer, soff, soff + piece};
         vk_hazard(c, &rd, 1, &wr, 1);
         VkBufferCopy region = {off + done, soff, piece};
-        vkCmdCopyBuffer(c->cmd, rd, s->buffer, 1, &region);
+        vkCmdCopyBuffer(c->cmd, rd.buf, s->buffer, 1, &region);
+        ctx->counts.transfers++;
         st = vk_submit(c, 1);
         if (st == MLTC_OK) memcpy((char *)dst + done, (const char *)s->map + soff, piece);
         if (!c->lost) vk_batch_done(c);
@@ -86,15 +91,19 @@ static mltc_status vk_download(dev_ctx *ctx, dev_buf *src, size_t off, void *dst
 mltc_status vk_copy(dev_ctx *ctx, dev_view dst, dev_view src, size_t n) {
     vk_ctx *c = C(ctx);
     if (n == 0 || (dst.buf == src.buf && dst.off == src.off)) return MLTC_OK;
-    mltc_status st = vk_begin(c);
+    mltc_status st = vk_chunk_check(c);
+    if (st == MLTC_OK) st = vk_begin(c);
     if (st != MLTC_OK) return st;
     VkBuffer sb = vk_b(src.buf)->buffer, db = vk_b(dst.buf)->buffer;
     VkDeviceSize bytes = (VkDeviceSize)n * 4;
+    vk_access ra = {sb, (VkDeviceSize)src.off * 4, (VkDeviceSize)src.off * 4 + bytes};
+    vk_access wa = {db, (VkDeviceSize)dst.off * 4, (VkDeviceSize)dst.off * 4 + bytes};
     int overlap = dst.buf == src.buf && dst.off < src.off + n && src.off < dst.off + n;
     if (!overlap) {
-        vk_hazard(c, &sb, 1, &db, 1);
+        vk_hazard(c, &ra, 1, &wa, 1);
         VkBufferCopy region = {(VkDeviceSize)src.off * 4, (VkDeviceSize)dst.off * 4, bytes};
         vkCmdCopyBuffer(c->cmd, sb, db, 1, &region);
+        ctx->counts.dispatches++;
         return MLTC_OK;
     }
     /* vkCmdCopyBuffer forbids overlapping regions; go through staging memory (memmove). */
@@ -102,25 +111,30 @@ mltc_status vk_copy(dev_ctx *ctx, dev_view dst, dev_view src, size_t n) {
     VkDeviceSize soff;
     if ((st = vk_staging_get(c, bytes, &s, &soff)) != MLTC_OK) return st;
     VkBuffer tb = s->buffer;
-    vk_hazard(c, &sb, 1, &tb, 1);
+    vk_access ta = {tb, soff, soff + bytes};
+    vk_hazard(c, &ra, 1, &ta, 1);
     VkBufferCopy r1 = {(VkDeviceSize)src.off * 4, soff, bytes};
     vkCmdCopyBuffer(c->cmd, sb, tb, 1, &r1);
-    vk_hazard(c, &tb, 1, &db, 1);
+    vk_hazard(c, &ta, 1, &wa, 1);
     VkBufferCopy r2 = {soff, (VkDeviceSize)dst.off * 4, bytes};
     vkCmdCopyBuffer(c->cmd, tb, db, 1, &r2);
+    ctx->counts.dispatches += 2;
     return MLTC_OK;
 }
 
 mltc_status vk_fill(dev_ctx *ctx, dev_view dst, size_t n, float value) {
     vk_ctx *c = C(ctx);
     if (n == 0) return MLTC_OK;
-    mltc_status st = vk_begin(c);
+    mltc_status st = vk_chunk_check(c);
+    if (st == MLTC_OK) st = vk_begin(c);
     if (st != MLTC_OK) return st;
     uint32_t bits;
     memcpy(&bits, &value, 4);
     VkBuffer db = vk_b(dst.buf)->buffer;
-    vk_hazard(c, NULL, 0, &db, 1);
+    vk_access wa = {db, (VkDeviceSize)dst.off * 4, (VkDeviceSize)dst.off * 4 + (VkDeviceSize)n * 4};
+    vk_hazard(c, NULL, 0, &wa, 1);
     vkCmdFillBuffer(c->cmd, db, (VkDeviceSize)dst.off * 4, (VkDeviceSize)n * 4, bits);
+    ctx->counts.dispatches++;
     return MLTC_OK;
 }
 

@@ -91,7 +91,7 @@ mltc_status vk_bias_backward(dev_ctx *ctx, dev_view dbias, dev_view dy, int rows
                            groups_1d(c, (size_t)cols), 1, 1);
     }
     vk_buf *partial;
-    mltc_status st = vk_buffer_create(c, (size_t)nchunks * cols * 4, &partial);
+    mltc_status st = vk_scratch_get(c, (size_t)nchunks * cols * 4, &partial);
     if (st != MLTC_OK) return st;
     pc.o = 0;
     pc.accumulate = 0;
@@ -99,7 +99,7 @@ mltc_status vk_bias_backward(dev_ctx *ctx, dev_view dbias, dev_view dy, int rows
     st = vk_dispatch(c, "bias_backward", "bias_backward", 0, 0, args, 2, &pc, sizeof pc,
                      groups_1d(c, (size_t)nchunks * cols), 1, 1);
     if (st == MLTC_OK) st = vk_colsum(c, "bias_backward", &partial->base, 0, nchunks, cols, dbias);
-    vk_buffer_release(c, partial);
+    vk_scratch_put(c, partial);
     return st;
 }
 

@@ -1,7 +1,10 @@
-/* Recording: every op becomes a dispatch (or a transfer) in one command buffer, with a barrier
- * only where a command depends on an earlier one of the same batch; the batch is submitted
- * once, at dev_sync or dev_download. Pipelines are made on first use and kept for the
- * context's life; descriptor sets come from pools that are reset after each submit. */
+/* Recording: every op becomes a dispatch (or a transfer) in a command buffer, with a barrier
+ * only where a command touches bytes an earlier command, not yet behind a barrier, wrote (or
+ * writes bytes one read). Every VK_CHUNK_COMMANDS commands the command buffer is submitted
+ * without waiting and recording goes on in the next, so the device works while the host
+ * records; the host waits only at dev_sync or dev_download, once for everything submitted.
+ * Pipelines are made on first use and kept for the context's life; descriptor sets come from
+ * pools that are reset after each wait. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,11 +38,6 @@ mltc_status vk_exec_init(vk_ctx *c) {
                                   .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
                                   .queueFamilyIndex = c->queue_family};
     VK_TRY(c, vkCreateCommandPool(c->device, &cp, NULL, &c->cmd_pool));
-    VkCommandBufferAllocateInfo ca = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
-                                      .commandPool = c->cmd_pool,
-                                      .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
-                                      .commandBufferCount = 1};
-    VK_TRY(c, vkAllocateCommandBuffers(c->device, &ca, &c->cmd));
     VkFenceCreateInfo fi = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
     VK_TRY(c, vkCreateFence(c->device, &fi, NULL, &c->fence));
     return MLTC_OK;
@@ -69,19 +67,41 @@ void vk_exec_destroy(vk_ctx *c) {
 mltc_status vk_begin(vk_ctx *c) {
     if (c->lost) return err_set(c->base.err, MLTC_ERR_DEVICE, "vulkan: the device was lost earlier; reopen it");
     if (c->recording) return MLTC_OK;
+    if (c->nsubmitted == c->ncmds) {
+        VkCommandBufferAllocateInfo ca = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
+                                          .commandPool = c->cmd_pool,
+                                          .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
+                                          .commandBufferCount = 1};
+        VK_TRY(c, vkAllocateCommandBuffers(c->device, &ca, &c->cmds[c->ncmds]));
+        c->ncmds++;
+    }
+    c->cmd = c->cmds[c->nsubmitted];
     VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
                                    .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT};
     VK_TRY(c, vkBeginCommandBuffer(c->cmd, &bi));
     c->recording = 1;
     c->commands = 0;
-    c->nwritten = c->nread = 0;
+    /* After a wait nothing earlier is running; after a submit without one, the accesses of the
+     * chunks still in flight stay listed (a barrier orders them across command buffers). */
+    if (c->nsubmitted == 0) c->nwritten = c->nread = 0;
     return MLTC_OK;
 }
 
-static int listed(const VkBuffer *set, int n, VkBuffer b) {
+static int overlaps(const vk_access *set, int n, const vk_access *a) {
     for (int i = 0; i < n; i++)
-        if (set[i] == b) return 1;
+        if (set[i].buf == a->buf && set[i].lo < a->hi && a->lo < set[i].hi) return 1;
     return 0;
+}
+
+/* Adds a range to a list, merged into one of the same buffer that it touches or overlaps. */
+static void remember(vk_access *set, int *n, const vk_access *a) {
+    for (int i = 0; i < *n; i++)
+        if (set[i].buf == a->buf && set[i].lo <= a->hi && a->lo <= set[i].hi) {
+            if (a->lo < set[i].lo) set[i].lo = a->lo;
+            if (a->hi > set[i].hi) set[i].hi = a->hi;
+            return;
+        }
+    set[(*n)++] = *a;
 }
 
 static void barrier(vk_ctx *c) {
@@ -91,28 +111,47 @@ static void barrier(vk_ctx *c) {
                                            VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT};
     VkPipelineStageFlags st = VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT;
     vkCmdPipelineBarrier(c->cmd, st, st, 0, 1, &mb, 0, NULL, 0, NULL);
+    c->base.counts.barriers++;
     c->nwritten = c->nread = 0;
 }
 
-void vk_hazard(vk_ctx *c, const VkBuffer *reads, int nreads, const VkBuffer *writes, int nwrites) {
+void vk_hazard(vk_ctx *c, const vk_access *reads, int nreads, const vk_access *writes, int nwrites) {
     int need = 0;
-    for (int i = 0; i < nreads && !need; i++) need = listed(c->written, c->nwritten, reads[i]);
+    for (int i = 0; i < nreads && !need; i++) need = overlaps(c->written, c->nwritten, &reads[i]);
     for (int i = 0; i < nwrites && !need; i++)
-        need = listed(c->written, c->nwritten, writes[i]) || listed(c->read, c->nread, writes[i]);
-    /* The lists are small; when they would overflow, a barrier is the safe answer. */
-    if (!need && (c->nwritten + nwrites > 32 || c->nread + nreads > 32)) need = 1;
+        need = overlaps(c->written, c->nwritten, &writes[i]) || overlaps(c->read, c->nread, &writes[i]);
+    /* When the lists would overflow, a barrier is the safe answer. */
+    if (!need && (c->nwritten + nwrites > VK_MAX_ACCESSES || c->nread + nreads > VK_MAX_ACCESSES)) need = 1;
     if (need) barrier(c);
-    for (int i = 0; i < nreads; i++)
-        if (!listed(c->read, c->nread, reads[i])) c->read[c->nread++] = reads[i];
-    for (int i = 0; i < nwrites; i++)
-        if (!listed(c->written, c->nwritten, writes[i])) c->written[c->nwritten++] = writes[i];
+    for (int i = 0; i < nreads; i++) remember(c->read, &c->nread, &reads[i]);
+    for (int i = 0; i < nwrites; i++) remember(c->written, &c->nwritten, &writes[i]);
     c->commands++;
+}
+
+/* Ends and submits the command buffer being recorded; with fence, the one the host waits on. */
+static mltc_status submit_current(vk_ctx *c, VkFence fence) {
+    c->recording = 0;
+    VkResult r = vkEndCommandBuffer(c->cmd);
+    if (r != VK_SUCCESS) return vk_fail(c, r, "vkEndCommandBuffer");
+    VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &c->cmd};
+    r = vkQueueSubmit(c->queue, 1, &si, fence);
+    c->base.counts.submits++;
+    if (r != VK_SUCCESS) return vk_fail(c, r, "vkQueueSubmit");
+    c->nsubmitted++;
+    return MLTC_OK;
+}
+
+mltc_status vk_chunk_check(vk_ctx *c) {
+    if (!c->recording || c->commands < VK_CHUNK_COMMANDS) return MLTC_OK;
+    if (c->nsubmitted + 1 >= VK_MAX_CHUNKS) return vk_submit(c, 0);
+    return submit_current(c, VK_NULL_HANDLE);
 }
 
 void vk_batch_done(vk_ctx *c) {
     for (int i = 0; i < c->npools; i++) vkResetDescriptorPool(c->device, c->pools[i], 0);
     c->pool_cur = 0;
     vk_staging_reset(c);
+    vk_scratch_done(c);
     for (int i = 0; i < c->ndeferred; i++) vk_buffer_destroy(c, c->deferred[i]);
     c->ndeferred = 0;
 }
@@ -120,35 +159,33 @@ void vk_batch_done(vk_ctx *c) {
 mltc_status vk_submit(vk_ctx *c, int host_read) {
     if (c->lost) return err_set(c->base.err, MLTC_ERR_DEVICE, "vulkan: the device was lost earlier; reopen it");
     mltc_status st = MLTC_OK;
-    if (c->recording) {
-        if (host_read) {
+    if (c->recording || c->nsubmitted > 0) {
+        if (!c->recording) st = vk_begin(c); /* an empty command buffer carries the fence */
+        if (st == MLTC_OK && host_read) {
             VkMemoryBarrier mb = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
                                   .srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT | VK_ACCESS_SHADER_WRITE_BIT,
                                   .dstAccessMask = VK_ACCESS_HOST_READ_BIT};
             vkCmdPipelineBarrier(c->cmd, VK_PIPELINE_STAGE_TRANSFER_BIT | VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
                                  VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &mb, 0, NULL, 0, NULL);
+            c->base.counts.barriers++;
         }
-        c->recording = 0;
-        VkResult r = vkEndCommandBuffer(c->cmd);
-        if (r == VK_SUCCESS) {
-            VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1,
-                               .pCommandBuffers = &c->cmd};
-            r = vkQueueSubmit(c->queue, 1, &si, c->fence);
-            if (r == VK_SUCCESS) {
-                r = vkWaitForFences(c->device, 1, &c->fence, VK_TRUE, UINT64_MAX);
-                if (r != VK_SUCCESS) st = vk_fail(c, r, "vkWaitForFences");
-                else if ((r = vkResetFences(c->device, 1, &c->fence)) != VK_SUCCESS) st = vk_fail(c, r, "vkResetFences");
-            } else {
-                st = vk_fail(c, r, "vkQueueSubmit");
-            }
-        } else {
-            st = vk_fail(c, r, "vkEndCommandBuffer");
+        if (st == MLTC_OK) st = submit_current(c, c->fence);
+        if (st == MLTC_OK) {
+            /* The fence covers every command submitted before it on this queue: every chunk. */
+            VkResult r = vkWaitForFences(c->device, 1, &c->fence, VK_TRUE, UINT64_MAX);
+            c->base.counts.host_waits++;
+            if (r != VK_SUCCESS) st = vk_fail(c, r, "vkWaitForFences");
+            else if ((r = vkResetFences(c->device, 1, &c->fence)) != VK_SUCCESS) st = vk_fail(c, r, "vkResetFences");
         }
         /* After a lost device nothing may be freed safely; otherwise the batch is over (a
          * download first copies its data out of staging memory, then ends the batch). */
         if (!c->lost) {
-            VkResult rr = vkResetCommandBuffer(c->cmd, 0);
-            if (rr != VK_SUCCESS && st == MLTC_OK) st = vk_fail(c, rr, "vkResetCommandBuffer");
+            c->recording = 0;
+            for (int i = 0; i < c->nsubmitted; i++) {
+                VkResult rr = vkResetCommandBuffer(c->cmds[i], 0);
+                if (rr != VK_SUCCESS && st == MLTC_OK) st = vk_fail(c, rr, "vkResetCommandBuffer");
+            }
+            c->nsubmitted = 0;
             if (!host_read) vk_batch_done(c);
         }
     }
@@ -281,9 +318,8 @@ mltc_status vk_dispatch(vk_ctx *c, const char *op, const char *name, int spec0, 
         return err_set(c->base.err, MLTC_ERR_INVALID_ARGUMENT,
                        "vulkan %s: %u x %u x %u work groups exceed the device limit %u x %u x %u", op, gx, gy, gz,
                        maxg[0], maxg[1], maxg[2]);
-    /* A caller that never syncs still gets bounded command and descriptor memory. */
-    mltc_status st;
-    if (c->recording && c->commands >= VK_BATCH_MAX && (st = vk_submit(c, 0)) != MLTC_OK) return st;
+    mltc_status st = vk_chunk_check(c);
+    if (st != MLTC_OK) return st;
     vk_pipeline *p = NULL;
     st = get_pipeline(c, name, spec0, spec1, nargs, &p);
     if (st != MLTC_OK) {
@@ -294,7 +330,7 @@ mltc_status vk_dispatch(vk_ctx *c, const char *op, const char *name, int spec0, 
     VkDescriptorSet set;
     if ((st = alloc_set(c, nargs, &set)) != MLTC_OK) return st;
 
-    VkBuffer reads[VK_MAX_BINDINGS], writes[VK_MAX_BINDINGS];
+    vk_access reads[VK_MAX_BINDINGS], writes[VK_MAX_BINDINGS];
     VkDescriptorBufferInfo info[VK_MAX_BINDINGS];
     VkWriteDescriptorSet w[VK_MAX_BINDINGS];
     uint32_t pcw[VK_PUSH_BYTES / 4];
@@ -303,17 +339,36 @@ mltc_status vk_dispatch(vk_ctx *c, const char *op, const char *name, int spec0, 
     for (int i = 0; i < nargs; i++) {
         vk_buf *b = args[i].buf ? vk_b(args[i].buf) : c->dummy;
         info[i] = (VkDescriptorBufferInfo){b->buffer, 0, VK_WHOLE_SIZE};
-        if (b->base.bytes > c->props.limits.maxStorageBufferRange &&
-            (st = window(c, op, i, &args[i], b, pcw, push_bytes, &info[i])) != MLTC_OK)
-            return st;
+        /* The bytes the dispatch may touch, which are the bytes bound: the view's span from its
+         * offset (rounded down to the binding alignment; the shader finds the rest of the offset
+         * in its push constants), or the whole buffer for scratch. Binding no more than that lets
+         * independent dispatches on one buffer run unordered, for the driver and for the
+         * synchronization validation alike. */
+        VkDeviceSize lo = 0, hi = b->base.bytes;
+        if (b->base.bytes > c->props.limits.maxStorageBufferRange) {
+            if ((st = window(c, op, i, &args[i], b, pcw, push_bytes, &info[i])) != MLTC_OK) return st;
+            lo = info[i].offset;
+            hi = info[i].offset + info[i].range;
+        } else if (args[i].buf && args[i].slot >= 0 && (uint32_t)args[i].slot < push_bytes / 4 && args[i].span > 0) {
+            VkDeviceSize align = c->props.limits.minStorageBufferOffsetAlignment;
+            VkDeviceSize off = (VkDeviceSize)args[i].off * 4, end = off + (VkDeviceSize)args[i].span * 4;
+            if (end > b->base.bytes || end < off) end = b->base.bytes;
+            lo = off / align * align;
+            hi = end;
+            info[i].offset = lo;
+            info[i].range = hi - lo;
+            pcw[args[i].slot] = (uint32_t)((off - lo) / 4);
+        }
         w[i] = (VkWriteDescriptorSet){.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
                                       .dstSet = set,
                                       .dstBinding = (uint32_t)i,
                                       .descriptorCount = 1,
                                       .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
                                       .pBufferInfo = &info[i]};
-        if (args[i].write) writes[nw++] = b->buffer;
-        else reads[nr++] = b->buffer;
+        if (!args[i].buf) continue; /* the dummy is never written */
+        vk_access a = {b->buffer, lo, hi};
+        if (args[i].write) writes[nw++] = a;
+        else reads[nr++] = a;
     }
     vkUpdateDescriptorSets(c->device, (uint32_t)nargs, w, 0, NULL);
     vk_hazard(c, reads, nr, writes, nw);
@@ -321,6 +376,7 @@ mltc_status vk_dispatch(vk_ctx *c, const char *op, const char *name, int spec0, 
     vkCmdBindDescriptorSets(c->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, c->layouts[nargs], 0, 1, &set, 0, NULL);
     if (push_bytes) vkCmdPushConstants(c->cmd, c->layouts[nargs], VK_SHADER_STAGE_COMPUTE_BIT, 0, push_bytes, pcw);
     vkCmdDispatch(c->cmd, gx, gy, gz);
+    c->base.counts.dispatches++;
     return MLTC_OK;
 }
 

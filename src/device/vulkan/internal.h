@@ -11,14 +11,26 @@
 #define VK_PUSH_BYTES 128
 /* Most storage buffers one dispatch binds. */
 #define VK_MAX_BINDINGS 8
-/* Dispatches recorded before a batch is submitted without waiting for dev_sync. */
-#define VK_BATCH_MAX 4096
+/* Commands recorded into one command buffer before it is submitted, without waiting, so the
+ * device starts on a step while the host records the rest of it. */
+#define VK_CHUNK_COMMANDS 128
+/* Command buffers submitted and not yet waited for, at most: a caller that never syncs then
+ * waits, which bounds descriptor and staging memory. */
+#define VK_MAX_CHUNKS 64
+/* Accesses remembered since the last barrier, per kind (reads, writes); more take a barrier. */
+#define VK_MAX_ACCESSES 256
 
 /* ---- memory ---------------------------------------------------------------------------- */
 
 typedef struct vk_range {
     VkDeviceSize off, size;
 } vk_range;
+
+/* Bytes [lo, hi) of a buffer that a command reads or writes. */
+typedef struct vk_access {
+    VkBuffer buf;
+    VkDeviceSize lo, hi;
+} vk_access;
 
 /* One VkDeviceMemory carved into buffers; free ranges kept sorted by offset and merged. */
 typedef struct vk_block {
@@ -89,19 +101,29 @@ typedef struct vk_ctx {
     int npools, cappools, pool_cur;
 
     VkCommandPool cmd_pool;
-    VkCommandBuffer cmd;
+    VkCommandBuffer cmds[VK_MAX_CHUNKS]; /* cmds[nsubmitted] is the one being recorded */
+    VkCommandBuffer cmd;                 /* the one being recorded */
+    int ncmds;                           /* allocated so far */
+    int nsubmitted;                      /* submitted since the last wait, still possibly running */
     VkFence fence;
     int recording;
-    int commands; /* recorded since the last submit */
+    int commands; /* recorded into the current command buffer */
 
-    /* Buffers written or read since the last barrier: a later command touching them in a
-     * conflicting way needs a barrier first. */
-    VkBuffer written[32], read[32];
+    /* Byte ranges written or read since the last barrier (across chunks submitted since the last
+     * wait): a later command that reads a written range, or writes a range read or written,
+     * needs a barrier first; commands on disjoint ranges share one. */
+    vk_access written[VK_MAX_ACCESSES], read[VK_MAX_ACCESSES];
     int nwritten, nread;
 
     /* Buffers freed while commands that use them may still be pending. */
     vk_buf **deferred;
     int ndeferred, capdeferred;
+
+    /* Scratch buffers of multi-dispatch ops (partial sums): free ones, and ones handed back
+     * during the batch that pending commands may still use. A warmed-up step finds all it
+     * needs in the pool and creates no buffer. */
+    vk_buf **scratch_free, **scratch_busy;
+    int nscratch_free, nscratch_busy, capscratch_free, capscratch_busy;
 
     vk_buf *live;  /* list of buffers not yet freed */
     vk_buf *dummy; /* bound where an optional argument is absent */
@@ -140,6 +162,12 @@ mltc_status vk_buffer_create(vk_ctx *c, size_t bytes, vk_buf **out);
 void vk_buffer_destroy(vk_ctx *c, vk_buf *b);
 /* Frees now, or after the pending batch when commands may still use the buffer. */
 void vk_buffer_release(vk_ctx *c, vk_buf *b);
+/* A scratch buffer of at least `bytes` from the pool (the smallest free one that fits), created
+ * when none does; hand it back with vk_scratch_put once its dispatches are recorded. */
+mltc_status vk_scratch_get(vk_ctx *c, size_t bytes, vk_buf **out);
+void vk_scratch_put(vk_ctx *c, vk_buf *b);
+/* After a batch is done: every scratch buffer handed back is free again. */
+void vk_scratch_done(vk_ctx *c);
 /* A slice of host-visible memory valid until the next submit completes. */
 mltc_status vk_staging_get(vk_ctx *c, VkDeviceSize bytes, vk_staging **s, VkDeviceSize *off);
 void vk_staging_reset(vk_ctx *c);
@@ -150,9 +178,11 @@ VkDeviceSize vk_staging_pending(const vk_ctx *c);
 mltc_status vk_exec_init(vk_ctx *c);
 void vk_exec_destroy(vk_ctx *c);
 mltc_status vk_begin(vk_ctx *c);
-/* Declares the buffers a command reads and writes; inserts a barrier when it depends on an
- * earlier command of this batch. */
-void vk_hazard(vk_ctx *c, const VkBuffer *reads, int nreads, const VkBuffer *writes, int nwrites);
+/* Declares the byte ranges a command reads and writes; inserts a barrier when it depends on an
+ * earlier command not yet behind one. */
+void vk_hazard(vk_ctx *c, const vk_access *reads, int nreads, const vk_access *writes, int nwrites);
+/* Before recording a command: submits the command buffer, without waiting, when it is full. */
+mltc_status vk_chunk_check(vk_ctx *c);
 /* Ends, submits and waits for the batch. host_read adds the barrier that makes transfer
  * writes visible to the host and leaves staging memory alone: the caller reads it, then
  * calls vk_batch_done. */

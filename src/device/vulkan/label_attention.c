@@ -1,6 +1,6 @@
 /* Vulkan cosine label attention, forward and backward (shaders/label_attention*.comp), in several
  * dispatches through a scratch buffer. Scratch buffers are released right after recording; the
- * release waits for the batch to finish (vk_buffer_release). */
+ * scratch pool keeps them until the batch is done (vk_scratch_put). */
 #include "device/vulkan/ops.h"
 
 mltc_status vk_label_attention_forward(dev_ctx *ctx, const dev_label_attention *a) {
@@ -28,7 +28,7 @@ mltc_status vk_label_attention_backward(dev_ctx *ctx, const dev_label_attention 
     size_t bt = (size_t)a->batch * a->words;
     if (bt == 0) return MLTC_OK;
     vk_buf *scratch;
-    mltc_status st = vk_buffer_create(c, 3 * bt * 4, &scratch);
+    mltc_status st = vk_scratch_get(c, 3 * bt * 4, &scratch);
     if (st != MLTC_OK) {
         err_prefix(c->base.err, "label_attention_backward: scratch: ");
         return st;
@@ -54,6 +54,6 @@ mltc_status vk_label_attention_backward(dev_ctx *ctx, const dev_label_attention 
     if (st == MLTC_OK)
         st = vk_dispatch(c, "label_attention_backward", "label_attention_backward", 2, 0, args, 8, &pc, sizeof pc,
                          groups_1d(c, (size_t)a->labels * a->dim), 1, 1);
-    vk_buffer_release(c, scratch);
+    vk_scratch_put(c, scratch);
     return st;
 }

@@ -178,6 +178,7 @@ mltc_status vk_buffer_create(vk_ctx *c, size_t bytes, vk_buf **out) {
         .sharingMode = VK_SHARING_MODE_EXCLUSIVE,
     };
     VkResult r = vkCreateBuffer(c->device, &bi, NULL, &vb->buffer);
+    c->base.counts.allocations++;
     if (r != VK_SUCCESS) {
         free(vb);
         return vk_fail(c, r, "vkCreateBuffer");
@@ -241,9 +242,51 @@ void vk_buffer_destroy(vk_ctx *c, vk_buf *b) {
     free(b);
 }
 
+static int push_buf(vk_buf ***list, int *n, int *cap, vk_buf *b) {
+    if (*n == *cap) {
+        int nc = *cap ? 2 * *cap : 16;
+        vk_buf **nl = realloc(*list, sizeof *nl * (size_t)nc);
+        if (!nl) return 0;
+        *list = nl;
+        *cap = nc;
+    }
+    (*list)[(*n)++] = b;
+    return 1;
+}
+
+mltc_status vk_scratch_get(vk_ctx *c, size_t bytes, vk_buf **out) {
+    int best = -1;
+    for (int i = 0; i < c->nscratch_free; i++) {
+        size_t have = c->scratch_free[i]->base.bytes;
+        if (have >= bytes && (best < 0 || have < c->scratch_free[best]->base.bytes)) best = i;
+    }
+    if (best < 0) return vk_buffer_create(c, bytes, out);
+    *out = c->scratch_free[best];
+    c->scratch_free[best] = c->scratch_free[--c->nscratch_free];
+    return MLTC_OK;
+}
+
+void vk_scratch_put(vk_ctx *c, vk_buf *b) {
+    if (!b) return;
+    int idle = !c->recording || c->commands == 0;
+    if (idle && c->nsubmitted == 0) {
+        if (!push_buf(&c->scratch_free, &c->nscratch_free, &c->capscratch_free, b)) vk_buffer_destroy(c, b);
+        return;
+    }
+    /* Without room in the list the buffer is simply freed once the batch is done. */
+    if (!push_buf(&c->scratch_busy, &c->nscratch_busy, &c->capscratch_busy, b)) vk_buffer_release(c, b);
+}
+
+void vk_scratch_done(vk_ctx *c) {
+    for (int i = 0; i < c->nscratch_busy; i++)
+        if (!push_buf(&c->scratch_free, &c->nscratch_free, &c->capscratch_free, c->scratch_busy[i]))
+            vk_buffer_destroy(c, c->scratch_busy[i]);
+    c->nscratch_busy = 0;
+}
+
 void vk_buffer_release(vk_ctx *c, vk_buf *b) {
     if (!b) return;
-    if (!c->recording || c->commands == 0) {
+    if ((!c->recording || c->commands == 0) && c->nsubmitted == 0) {
         vk_buffer_destroy(c, b);
         return;
     }
@@ -289,6 +332,7 @@ mltc_status vk_staging_get(vk_ctx *c, VkDeviceSize bytes, vk_staging **out, VkDe
         .sharingMode = VK_SHARING_MODE_EXCLUSIVE,
     };
     VK_TRY(c, vkCreateBuffer(c->device, &bi, NULL, &s->buffer));
+    c->base.counts.allocations++;
     VkMemoryRequirements req;
     vkGetBufferMemoryRequirements(c->device, s->buffer, &req);
     VkMemoryAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO, .allocationSize = req.size,

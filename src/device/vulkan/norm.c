@@ -45,7 +45,7 @@ mltc_status vk_layernorm_backward(dev_ctx *ctx, dev_view dx, dev_view dw, dev_vi
     /* Several chunks: partials for dw at [0, np) and for db at [np, 2 np) of a scratch buffer. */
     size_t np = (size_t)nchunks * cols;
     vk_buf *partial;
-    if ((st = vk_buffer_create(c, 2 * np * 4, &partial)) != MLTC_OK) return st;
+    if ((st = vk_scratch_get(c, 2 * np * 4, &partial)) != MLTC_OK) return st;
     p2.dw = 0;
     p2.db = U(np);
     p2.accumulate = 0;
@@ -54,6 +54,6 @@ mltc_status vk_layernorm_backward(dev_ctx *ctx, dev_view dx, dev_view dw, dev_vi
     st = vk_dispatch(c, "layernorm_backward", "layernorm_dwdb", 0, 0, a2, 6, &p2, sizeof p2, groups_1d(c, np), 1, 1);
     if (st == MLTC_OK) st = vk_colsum(c, "layernorm_backward", &partial->base, 0, nchunks, cols, dw);
     if (st == MLTC_OK) st = vk_colsum(c, "layernorm_backward", &partial->base, U(np), nchunks, cols, db);
-    vk_buffer_release(c, partial);
+    vk_scratch_put(c, partial);
     return st;
 }

@@ -11,7 +11,7 @@ mltc_status vk_sumsq(dev_ctx *ctx, dev_view out, dev_view x, size_t n) {
     if (n == 0) return vk_fill(ctx, out, 1, 0.0f);
     size_t groups = (n + SUMSQ_CHUNK - 1) / SUMSQ_CHUNK;
     vk_buf *partial;
-    mltc_status st = vk_buffer_create(c, groups * 4, &partial);
+    mltc_status st = vk_scratch_get(c, groups * 4, &partial);
     if (st != MLTC_OK) return st;
     /* Pieces of whole chunks (the window is a multiple of SUMSQ_CHUNK): partial[g] covers the
      * same elements however the op is split, so the sum stays deterministic. */
@@ -30,7 +30,7 @@ mltc_status vk_sumsq(dev_ctx *ctx, dev_view out, dev_view x, size_t n) {
         vk_arg a1[] = {VK_SCRATCH(partial, 0), VK_OUT(out, 1, p1, o)};
         st = vk_dispatch(c, "sumsq", "sumsq", 1, 0, a1, 2, &p1, sizeof p1, 1, 1, 1);
     }
-    vk_buffer_release(c, partial);
+    vk_scratch_put(c, partial);
     return st;
 }
 

@@ -23,7 +23,10 @@ mltc_status vk_scatter_add_rows(dev_ctx *ctx, dev_view dst, dev_view src, const 
         uint32_t nseg, cols, cap_rows, d, s, r, st, o;
     } pc = {U(plan->nseg), U(cols), U(cap_rows), U(dst.off), U(src.off), U(plan->rows.off), U(plan->starts.off),
             U(plan->order.off)};
-    vk_arg args[] = {VK_OUT(dst, cap_rows * cols, pc, d), VK_IN(src, (size_t)plan->n * cols, pc, s),
+    /* order[] names rows of src anywhere past src's offset (a plan may leave rows out, as the
+     * word table's leaves [PAD] out), so src is bound to the end of its buffer, or its window. */
+    size_t src_elems = src.buf->bytes / 4 - src.off, win = vk_window_elems(c);
+    vk_arg args[] = {VK_OUT(dst, cap_rows * cols, pc, d), VK_IN(src, src_elems < win ? src_elems : win, pc, s),
                      VK_IN(plan->rows, (size_t)plan->nseg, pc, r), VK_IN(plan->starts, (size_t)plan->nseg + 1, pc, st),
                      VK_IN(plan->order, (size_t)plan->n, pc, o)};
     return vk_dispatch(c, "scatter_add_rows", "scatter_add_rows", 0, 0, args, 5, &pc, sizeof pc,
