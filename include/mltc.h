@@ -24,7 +24,7 @@ extern "C" {
 #endif
 
 #define MLTC_VERSION_MAJOR 0
-#define MLTC_VERSION_MINOR 5
+#define MLTC_VERSION_MINOR 6
 #define MLTC_VERSION_PATCH 0
 
 /* "MAJOR.MINOR.PATCH" of the library actually linked (may differ from the header's). */
