@@ -5,21 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "device/device_profile.h"
 #include "run/bench.h"
 #include "testutil.h"
-
-static int write_tiny_config(const char *path) {
-    FILE *f = fopen(path, "w");
-    if (!f) return 0;
-    fprintf(f, "{\"model_type\": \"bert\", \"vocab_size\": 200, \"hidden_size\": 32, \"num_hidden_layers\": 2,\n"
-               " \"num_attention_heads\": 2, \"intermediate_size\": 64, \"max_position_embeddings\": 64,\n"
-               " \"type_vocab_size\": 2, \"layer_norm_eps\": 1e-12, \"hidden_dropout_prob\": 0.1,\n"
-               " \"attention_probs_dropout_prob\": 0.1, \"hidden_act\": \"gelu\", \"pad_token_id\": 0}\n");
-    return fclose(f) == 0;
-}
 
 static int finite_pos(double v) { return isfinite(v) && v > 0; }
 
@@ -82,12 +71,7 @@ int main(int argc, char **argv) {
     test_accounting(backend);
 
     char cfg[] = "/tmp/mltc-test-bench-XXXXXX";
-    int fd = mkstemp(cfg);
-    if (fd >= 0) close(fd);
-    if (fd < 0 || !write_tiny_config(cfg)) {
-        printf("FAIL cannot write a config in /tmp\n");
-        return 1;
-    }
+    if (tu_write_small_config(cfg, 2, 2)) return 1;
     bench_options o;
     bench_options_default(&o);
     o.device = backend;

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "run/bench.h"
 #include "testutil.h"
@@ -15,16 +14,6 @@
 /* 6 layers x 32 wide, 4 heads: the issue's depth (where the head's and embeddings' ops weigh
  * little), at a size that runs in seconds; bench_run's batch of 8 x 16 tokens gives the column
  * sums more rows than one chunk, as any real batch does. */
-static int write_config(const char *path) {
-    FILE *f = fopen(path, "w");
-    if (!f) return 0;
-    fprintf(f, "{\"model_type\": \"bert\", \"vocab_size\": 200, \"hidden_size\": 32, \"num_hidden_layers\": 6,\n"
-               " \"num_attention_heads\": 4, \"intermediate_size\": 64, \"max_position_embeddings\": 64,\n"
-               " \"type_vocab_size\": 2, \"layer_norm_eps\": 1e-12, \"hidden_dropout_prob\": 0.1,\n"
-               " \"attention_probs_dropout_prob\": 0.1, \"hidden_act\": \"gelu\", \"pad_token_id\": 0}\n");
-    return fclose(f) == 0;
-}
-
 static void check_phase(const char *backend, const char *what, const dev_counts *c, int steps) {
     int gpu = strcmp(backend, "cpu") != 0;
     printf("%s, %d %s: %ld dispatches, %ld transfers, %ld barriers, %ld host waits, %ld allocations, "
@@ -56,12 +45,7 @@ int main(int argc, char **argv) {
     dev_close(probe);
 
     char cfg[] = "/tmp/mltc-test-counts-XXXXXX";
-    int fd = mkstemp(cfg);
-    if (fd >= 0) close(fd);
-    if (fd < 0 || !write_config(cfg)) {
-        printf("FAIL cannot write a config in /tmp\n");
-        return 1;
-    }
+    if (tu_write_small_config(cfg, 6, 4)) return 1;
     bench_options o;
     bench_options_default(&o);
     o.device = backend;

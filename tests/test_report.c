@@ -28,14 +28,14 @@ static const char *const LABELS[] = {"earn", "acq", "crude", "grain", "money-fx"
 #define N_TRAIN 24
 #define N_DEV 16
 
-static char tmp[256], model_dir[300], train_path[300], dev_path[300], labels_path[300];
+static tu_run_inputs in;
 
 static int train_head(dev_ctx *dev, head_kind head, const char *out) {
     train_request q = {0};
-    q.model_dir = model_dir;
-    q.train_path = train_path;
-    q.dev_path = dev_path;
-    q.labels_path = labels_path;
+    q.model_dir = in.model_dir;
+    q.train_path = in.train_path;
+    q.dev_path = in.dev_path;
+    q.labels_path = in.labels_path;
     q.out_dir = out;
     train_settings_default(&q.settings);
     q.settings.head = head;
@@ -72,7 +72,7 @@ static void check_png(const char *dir, const char *file) {
 static void check_report(dev_ctx *dev, const char *out, const char *name) {
     char dir[400];
     snprintf(dir, sizeof dir, "%s/report", out);
-    report_request q = {.run_dir = out, .data_path = dev_path, .examples = 2};
+    report_request q = {.run_dir = out, .data_path = in.dev_path, .examples = 2};
     char *summary = NULL;
     if (!tu_status(report_build(dev, &q, &summary), MLTC_OK, dev->err, name)) return;
     cJSON *o = cJSON_Parse(summary);
@@ -223,28 +223,20 @@ int main(int argc, char **argv) {
     dev_ctx *dev = NULL;
     int rc = tu_open(backend, &err, &dev);
     if (rc) return rc;
-    snprintf(tmp, sizeof tmp, "/tmp/mltc_test_report_%s_XXXXXX", backend);
-    if (!mkdtemp(tmp)) return 1;
-    snprintf(model_dir, sizeof model_dir, "%s/bert", tmp);
-    snprintf(train_path, sizeof train_path, "%s/train.jsonl", tmp);
-    snprintf(dev_path, sizeof dev_path, "%s/dev.jsonl", tmp);
-    snprintf(labels_path, sizeof labels_path, "%s/labels.txt", tmp);
-    if (tu_write_tiny_bert(model_dir, 3) ||
-        tu_write_reuters_slice(train_path, labels_path, 0, N_TRAIN, LABELS, K) != N_TRAIN ||
-        tu_write_reuters_slice(dev_path, NULL, N_TRAIN, N_DEV, LABELS, K) != N_DEV)
-        return 1;
+    snprintf(in.tmp, sizeof in.tmp, "/tmp/mltc_test_report_%s_XXXXXX", backend);
+    if (tu_make_run_inputs(&in, N_TRAIN, N_DEV, LABELS, K)) return 1;
     if (report_draw_missing()) printf("NOTE: %s; the pictures are not checked\n", report_draw_missing());
     check_hand_built(dev);
     const head_kind heads[] = {HEAD_BERT, HEAD_LMMTC, HEAD_LAM};
     for (int i = 0; i < 3; i++) {
         char out[320];
-        snprintf(out, sizeof out, "%s/out-%s", tmp, head_kind_name(heads[i]));
+        snprintf(out, sizeof out, "%s/out-%s", in.tmp, head_kind_name(heads[i]));
         if (!train_head(dev, heads[i], out)) continue;
         check_explain(dev, out, heads[i]);
         /* One report per backend is enough for the pictures: the bert head's. */
         if (heads[i] == HEAD_BERT) check_report(dev, out, backend);
     }
     dev_close(dev);
-    tu_remove_tree(tmp);
+    tu_remove_tree(in.tmp);
     return tu_finish();
 }

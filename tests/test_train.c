@@ -24,7 +24,7 @@ static const char *const LABELS[] = {"earn", "acq", "crude", "grain", "money-fx"
 #define BATCH 8
 #define MAX_STEPS 64
 
-static char tmp[256], model_dir[300], train_path[300], dev_path[300], labels_path[300];
+static tu_run_inputs in;
 
 typedef struct record {
     int n, evals;
@@ -51,9 +51,9 @@ static double now_s(void) {
 
 static train_request request(head_kind head, const char *out, long max_steps, int resume, record *r) {
     train_request q = {0};
-    q.model_dir = model_dir;
-    q.train_path = train_path;
-    q.labels_path = labels_path;
+    q.model_dir = in.model_dir;
+    q.train_path = in.train_path;
+    q.labels_path = in.labels_path;
     q.out_dir = out;
     train_settings_papers(&q.settings); /* the training mechanics; test_recipe checks the levers */
     q.settings.head = head;
@@ -89,10 +89,10 @@ static int exists(const char *dir, const char *name) {
  * 24 steps). Returns the seconds the run took (-1 on failure). */
 static double test_loss_falls(dev_ctx *dev, head_kind head) {
     char out[320];
-    snprintf(out, sizeof out, "%s/out-%s", tmp, head_kind_name(head));
+    snprintf(out, sizeof out, "%s/out-%s", in.tmp, head_kind_name(head));
     record r = {0};
     train_request q = request(head, out, 0, 0, &r);
-    if (head == HEAD_BERT) q.dev_path = dev_path; /* one head exercises evaluation and OUT/best */
+    if (head == HEAD_BERT) q.dev_path = in.dev_path; /* one head exercises evaluation and OUT/best */
     train_summary sum = {0};
     double t0 = now_s();
     mltc_status st = train_run(dev, &q, &sum);
@@ -217,8 +217,8 @@ static int snapshot_progress(const train_progress *p, void *user) {
 static void test_resume(dev_ctx *dev, head_kind head, int n, int save_every) {
     const char *name = head_kind_name(head);
     char a[320], b[320], killed[340], last[340];
-    snprintf(a, sizeof a, "%s/resume-%s-%d-a", tmp, name, save_every);
-    snprintf(b, sizeof b, "%s/resume-%s-%d-b", tmp, name, save_every);
+    snprintf(a, sizeof a, "%s/resume-%s-%d-a", in.tmp, name, save_every);
+    snprintf(b, sizeof b, "%s/resume-%s-%d-b", in.tmp, name, save_every);
     snapshot_record s1 = {.out = a, .at = n};
     record ra2 = {0}, rb = {0}, *ra1 = &s1.r;
     train_summary sum;
@@ -293,10 +293,10 @@ static double number_after(const char *path, const char *key) {
  * its evaluation, with the score before it.) */
 static void test_best_score_saved(dev_ctx *dev) {
     char out[320], path[400];
-    snprintf(out, sizeof out, "%s/best-score", tmp);
+    snprintf(out, sizeof out, "%s/best-score", in.tmp);
     snapshot_record s = {.out = out, .at = 9};
     train_request q = request(HEAD_BERT, out, 10, 0, &s.r);
-    q.dev_path = dev_path;
+    q.dev_path = in.dev_path;
     q.callback = snapshot_progress;
     q.user = &s;
     if (!tu_status(train_run(dev, &q, NULL), MLTC_OK, dev->err, "best score: 10 steps with a dev set")) return;
@@ -320,7 +320,7 @@ static void test_resume_finished(dev_ctx *dev, const char *out) {
     double saved_best = number_after(last_json, "best_micro_f1");
     record r = {0};
     train_request q = request(HEAD_BERT, out, 0, 1, &r);
-    q.dev_path = dev_path;
+    q.dev_path = in.dev_path;
     train_summary sum = {0};
     mltc_status st = train_run(dev, &q, &sum);
     if (tu_status(st, MLTC_OK, dev->err, "resume a finished run")) {
@@ -397,7 +397,7 @@ static int set_position(const char *json_path, const char *original, const char 
  * plan, a step of 1e300 was an undefined conversion, another file trained on silently.) */
 static void test_bad_position(dev_ctx *dev) {
     char out[320], json_path[400], log_path[400], quarter[320];
-    snprintf(out, sizeof out, "%s/bad-position", tmp);
+    snprintf(out, sizeof out, "%s/bad-position", in.tmp);
     snprintf(json_path, sizeof json_path, "%s/last/mltc.json", out);
     snprintf(log_path, sizeof log_path, "%s/train_log.jsonl", out);
     record r = {0};
@@ -436,7 +436,7 @@ static void test_bad_position(dev_ctx *dev) {
     }
     /* The position as saved (epoch 0, batch 3), on a training file of 16 examples: 2 batches. */
     if (original && tu_write_file(json_path, original) == 0) {
-        snprintf(quarter, sizeof quarter, "%s/quarter.jsonl", tmp);
+        snprintf(quarter, sizeof quarter, "%s/quarter.jsonl", in.tmp);
         if (tu_write_reuters_slice(quarter, NULL, 0, N_TRAIN / 4, LABELS, K) == N_TRAIN / 4) {
             q = request(HEAD_BERT, out, 0, 1, &r);
             q.train_path = quarter;
@@ -464,7 +464,7 @@ static void make_leftover(const char *out, const char *tag, long pid) {
  * next save; a live process's is not. */
 static void test_stale_saves(dev_ctx *dev) {
     char out[320], path[400];
-    snprintf(out, sizeof out, "%s/stale", tmp);
+    snprintf(out, sizeof out, "%s/stale", in.tmp);
     record r = {0};
     train_request q = request(HEAD_BERT, out, 1, 0, &r);
     if (!tu_status(train_run(dev, &q, NULL), MLTC_OK, dev->err, "stale saves: first step")) return;
@@ -488,8 +488,8 @@ static void test_stale_saves(dev_ctx *dev) {
 
 static void test_bad_data(dev_ctx *dev) {
     char bad[320], out[320], where[340];
-    snprintf(bad, sizeof bad, "%s/bad.jsonl", tmp);
-    snprintf(out, sizeof out, "%s/out-bad", tmp);
+    snprintf(bad, sizeof bad, "%s/bad.jsonl", in.tmp);
+    snprintf(out, sizeof out, "%s/out-bad", in.tmp);
     FILE *f = fopen(bad, "wb");
     fprintf(f, "{\"text\": \"wheat exports rose\", \"labels\": [\"grain\"]}\n\n"
                "{\"text\": \"a label we do not know\", \"labels\": [\"weather\"]}\n");
@@ -502,7 +502,7 @@ static void test_bad_data(dev_ctx *dev) {
     tu_check(st == MLTC_ERR_PARSE && strstr(dev->err->msg, where) && strstr(dev->err->msg, "weather"),
              "bad data: status %s, message '%s' names %s and the label", mltc_status_string(st), dev->err->msg, where);
     q.dev_path = bad;
-    q.train_path = train_path;
+    q.train_path = in.train_path;
     st = train_run(dev, &q, NULL);
     tu_check(st == MLTC_ERR_PARSE && strstr(dev->err->msg, where), "bad dev data: %s", dev->err->msg);
 }
@@ -513,16 +513,8 @@ int main(int argc, char **argv) {
     dev_ctx *dev = NULL;
     int rc = tu_open(backend, &err, &dev);
     if (rc) return rc;
-    snprintf(tmp, sizeof tmp, "/tmp/mltc_test_train_%s_XXXXXX", backend);
-    if (!mkdtemp(tmp)) return 1;
-    snprintf(model_dir, sizeof model_dir, "%s/bert", tmp);
-    snprintf(train_path, sizeof train_path, "%s/train.jsonl", tmp);
-    snprintf(dev_path, sizeof dev_path, "%s/dev.jsonl", tmp);
-    snprintf(labels_path, sizeof labels_path, "%s/labels.txt", tmp);
-    if (tu_write_tiny_bert(model_dir, 3) ||
-        tu_write_reuters_slice(train_path, labels_path, 0, N_TRAIN, LABELS, K) != N_TRAIN ||
-        tu_write_reuters_slice(dev_path, NULL, N_TRAIN, 32, LABELS, K) != 32)
-        return 1;
+    snprintf(in.tmp, sizeof in.tmp, "/tmp/mltc_test_train_%s_XXXXXX", backend);
+    if (tu_make_run_inputs(&in, N_TRAIN, 32, LABELS, K)) return 1;
 
     test_bad_data(dev);
     test_bad_position(dev);
@@ -530,7 +522,7 @@ int main(int argc, char **argv) {
     test_best_score_saved(dev);
     double bert_s = test_loss_falls(dev, HEAD_BERT);
     char finished[320];
-    snprintf(finished, sizeof finished, "%s/out-bert", tmp);
+    snprintf(finished, sizeof finished, "%s/out-bert", in.tmp);
     test_resume_finished(dev, finished);
     test_predict_only(dev, finished);
     /* lavapipe runs compute shaders on the CPU: when the plain head is already slow there, the
@@ -549,6 +541,6 @@ int main(int argc, char **argv) {
     if (!slow) test_resume(dev, HEAD_LMMTC, 5, 0);
 
     dev_close(dev);
-    tu_remove_tree(tmp);
+    tu_remove_tree(in.tmp);
     return tu_finish();
 }

@@ -426,3 +426,40 @@ long tu_write_reuters_slice(const char *path, const char *labels_path, long skip
     }
     return written;
 }
+
+int tu_make_run_inputs(tu_run_inputs *in, long n_train, long n_dev, const char *const *names, int n) {
+    if (!mkdtemp(in->tmp)) {
+        printf("FAIL cannot make a folder from %s: %s\n", in->tmp, strerror(errno));
+        return 1;
+    }
+    snprintf(in->model_dir, sizeof in->model_dir, "%s/bert", in->tmp);
+    snprintf(in->train_path, sizeof in->train_path, "%s/train.jsonl", in->tmp);
+    snprintf(in->dev_path, sizeof in->dev_path, "%s/dev.jsonl", in->tmp);
+    snprintf(in->labels_path, sizeof in->labels_path, "%s/labels.txt", in->tmp);
+    if (tu_write_tiny_bert(in->model_dir, 3) ||
+        tu_write_reuters_slice(in->train_path, in->labels_path, 0, n_train, names, n) != n_train ||
+        tu_write_reuters_slice(in->dev_path, NULL, n_train, n_dev, names, n) != n_dev)
+        return 1;
+    return 0;
+}
+
+int tu_write_small_config(char *path, int layers, int heads) {
+    int fd = mkstemp(path);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        if (fd >= 0) close(fd);
+        printf("FAIL cannot write a config at %s\n", path);
+        return 1;
+    }
+    fprintf(f,
+            "{\"model_type\": \"bert\", \"vocab_size\": 200, \"hidden_size\": 32, \"num_hidden_layers\": %d,\n"
+            " \"num_attention_heads\": %d, \"intermediate_size\": 64, \"max_position_embeddings\": 64,\n"
+            " \"type_vocab_size\": 2, \"layer_norm_eps\": 1e-12, \"hidden_dropout_prob\": 0.1,\n"
+            " \"attention_probs_dropout_prob\": 0.1, \"hidden_act\": \"gelu\", \"pad_token_id\": 0}\n",
+            layers, heads);
+    if (fclose(f) != 0) {
+        printf("FAIL cannot write a config at %s\n", path);
+        return 1;
+    }
+    return 0;
+}

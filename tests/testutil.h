@@ -88,4 +88,20 @@ int tu_set_bert_dropout(const char *dir, float p);
 long tu_write_reuters_slice(const char *path, const char *labels_path, long skip, long count,
                             const char *const *names, int n);
 
+/* The inputs of a short training run, in a new folder made from tmp (a mkdtemp template, filled
+ * in): model_dir = tmp/bert (tu_write_tiny_bert, seed 3), train_path = tmp/train.jsonl (the first
+ * n_train examples of the Reuters slice, labels among names[0..n)), labels_path =
+ * tmp/labels.txt, dev_path = tmp/dev.jsonl (the n_dev examples after them). */
+typedef struct tu_run_inputs {
+    char tmp[256], model_dir[300], train_path[300], dev_path[300], labels_path[300];
+} tu_run_inputs;
+
+/* in->tmp holds the template on entry. Returns 0, or prints "FAIL ..." and returns 1. */
+int tu_make_run_inputs(tu_run_inputs *in, long n_train, long n_dev, const char *const *names, int n);
+
+/* Writes a small BERT config.json (vocab 200, hidden 32, intermediate 64, 64 positions, dropout
+ * 0.1) with the given layers and heads to a new file made from path (a mkstemp template, filled
+ * in), for bench_run's config. Returns 0, or prints "FAIL ..." and returns 1. */
+int tu_write_small_config(char *path, int layers, int heads);
+
 #endif
