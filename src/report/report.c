@@ -252,10 +252,10 @@ static mltc_status per_label(report_state *r, const scored *s) {
     return st;
 }
 
-static mltc_status threshold_sweep(report_state *r, const scored *s) {
+static mltc_status threshold_figure(report_state *r, const scored *s) {
     int K = s->m.n_labels;
     report_sweep_point sw[REPORT_SWEEP];
-    report_threshold_sweep(s->d.y, s->probs, s->d.n, K, classifier_settings(s->c)->min_labels, sw);
+    TRY(report_threshold_sweep(r->dev->err, s->d.y, s->probs, s->d.n, K, classifier_settings(s->c)->min_labels, sw));
     out_text t;
     if (!memtext_open(&t)) return err_set(r->dev->err, MLTC_ERR_OUT_OF_MEMORY, "report: no memory");
     fprintf(t.f, "threshold,micro_precision,micro_recall,micro_f1\n");
@@ -394,7 +394,7 @@ static mltc_status on_data(report_state *r) {
         cJSON_AddStringToObject(r->numbers, "head", head_kind_name(classifier_settings(s.c)->head));
     }
     if (!st) st = per_label(r, &s);
-    if (!st) st = threshold_sweep(r, &s);
+    if (!st) st = threshold_figure(r, &s);
     if (!st) st = cooccurrence(r, &s);
     if (!st && r->q->examples > 0) st = examples(r, &s);
     scored_free(&s);

@@ -9,7 +9,6 @@
 #include <cjson/cJSON.h>
 
 #include "core/fileio.h"
-#include "model/decision.h"
 #include "run/thresholds.h"
 
 static double num(const cJSON *o, const char *key) {
@@ -76,29 +75,17 @@ void report_log_free(report_log *l) {
     memset(l, 0, sizeof *l);
 }
 
-void report_threshold_sweep(const uint8_t *gold, const float *probs, size_t n, int K, int min_labels,
-                            report_sweep_point out[REPORT_SWEEP]) {
-    float *t = malloc(sizeof *t * (size_t)K);
-    uint8_t *row = malloc((size_t)K);
+mltc_status report_threshold_sweep(mltc_error *e, const uint8_t *gold, const float *probs, size_t n, int K,
+                                   int min_labels, report_sweep_point out[REPORT_SWEEP]) {
+    threshold_counts c[THRESHOLD_GRID];
+    TRY(threshold_sweep(e, gold, probs, n, K, min_labels, c));
     for (int g = 0; g < REPORT_SWEEP; g++) {
-        float th = threshold_grid(g + 1);
-        size_t tp = 0, fp = 0, fn = 0;
-        if (t && row) {
-            for (int k = 0; k < K; k++) t[k] = th;
-            for (size_t i = 0; i < n; i++) {
-                decide_row(probs + i * (size_t)K, K, t, min_labels, row);
-                for (int k = 0; k < K; k++) {
-                    int y = gold[i * (size_t)K + k] != 0, p = row[k] != 0;
-                    tp += y && p, fp += !y && p, fn += y && !p;
-                }
-            }
-        }
+        long long tp = c[g].tp, fp = c[g].fp, fn = c[g].fn;
         double P = tp + fp ? (double)tp / (double)(tp + fp) : 0, R = tp + fn ? (double)tp / (double)(tp + fn) : 0;
         double F = 2 * tp + fp + fn ? 2.0 * (double)tp / (double)(2 * tp + fp + fn) : 0;
-        out[g] = (report_sweep_point){th, P, R, F};
+        out[g] = (report_sweep_point){threshold_grid(g + 1), P, R, F};
     }
-    free(t);
-    free(row);
+    return MLTC_OK;
 }
 
 void report_pearson(const uint8_t *y, size_t n, int K, double *corr) {

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "core/error.h"
+#include "run/thresholds.h"
 
 /* One logged optimizer step of OUT/train_log.jsonl. mlm is NaN when the head has none. */
 typedef struct report_step {
@@ -35,14 +36,14 @@ void report_log_free(report_log *l);
 
 /* Micro precision, recall and F1 when every label's threshold is t (the minimum of labels of
  * the decision rule applied), for t = 0.01 .. 0.99. */
-#define REPORT_SWEEP 99
+#define REPORT_SWEEP THRESHOLD_GRID
 typedef struct report_sweep_point {
     float threshold;
     double precision, recall, f1;
 } report_sweep_point;
 
-void report_threshold_sweep(const uint8_t *gold, const float *probs, size_t n, int K, int min_labels,
-                            report_sweep_point out[REPORT_SWEEP]);
+mltc_status report_threshold_sweep(mltc_error *e, const uint8_t *gold, const float *probs, size_t n, int K,
+                                   int min_labels, report_sweep_point out[REPORT_SWEEP]);
 
 /* corr[K x K]: the Pearson correlation of label columns i and j of y [n x K] (0/1 bytes) over
  * the n examples; NaN where a label never or always occurs (no variance). */

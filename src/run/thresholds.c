@@ -7,9 +7,7 @@
 
 float threshold_grid(int i) { return (float)i / 100.0f; }
 
-typedef struct counts {
-    long long tp, fp, fn;
-} counts;
+typedef threshold_counts counts;
 
 /* a's micro-F1 > b's, exactly: 2TPa / Da > 2TPb / Db with D = 2TP + FP + FN (0 / 0 scores 0). */
 static int better(counts a, counts b) {
@@ -41,26 +39,33 @@ static counts tally(const uint8_t *gold, const uint8_t *pred, size_t n) {
     return c;
 }
 
-mltc_status tune_global_threshold(mltc_error *e, const uint8_t *gold, const float *probs, size_t n, int K,
-                                  int min_labels, float *out) {
+mltc_status threshold_sweep(mltc_error *e, const uint8_t *gold, const float *probs, size_t n, int K,
+                            int min_labels, threshold_counts out[THRESHOLD_GRID]) {
     size_t nk = n * (size_t)K;
     uint8_t *pred = malloc(nk ? nk : 1);
     float *t = malloc(sizeof *t * (size_t)(K > 0 ? K : 1));
     if (!pred || !t) {
         free(pred);
         free(t);
-        return err_set(e, MLTC_ERR_OUT_OF_MEMORY, "threshold tuning: no memory for %zu x %d decisions", n, K);
+        return err_set(e, MLTC_ERR_OUT_OF_MEMORY, "threshold sweep: no memory for %zu x %d decisions", n, K);
     }
-    counts best = {0, 0, 0};
-    int best_i = 50;
     for (int i = 1; i <= THRESHOLD_GRID; i++) {
         for (int k = 0; k < K; k++) t[k] = threshold_grid(i);
         decide_rows(probs, n, K, t, min_labels, pred);
-        counts c = tally(gold, pred, nk);
-        if (i == 1 || better(c, best) || (same(c, best) && closer(i, best_i, 50))) best = c, best_i = i;
+        out[i - 1] = tally(gold, pred, nk);
     }
     free(pred);
     free(t);
+    return MLTC_OK;
+}
+
+mltc_status tune_global_threshold(mltc_error *e, const uint8_t *gold, const float *probs, size_t n, int K,
+                                  int min_labels, float *out) {
+    counts c[THRESHOLD_GRID];
+    TRY(threshold_sweep(e, gold, probs, n, K, min_labels, c));
+    int best_i = 1;
+    for (int i = 2; i <= THRESHOLD_GRID; i++)
+        if (better(c[i - 1], c[best_i - 1]) || (same(c[i - 1], c[best_i - 1]) && closer(i, best_i, 50))) best_i = i;
     *out = threshold_grid(best_i);
     return MLTC_OK;
 }

@@ -18,6 +18,16 @@
 /* Grid value i (1..THRESHOLD_GRID). */
 float threshold_grid(int i);
 
+/* Micro counts over every label when one threshold serves them all. */
+typedef struct threshold_counts {
+    long long tp, fp, fn;
+} threshold_counts;
+
+/* For each grid value i, every label at that threshold and min_labels applied: the counts over
+ * the n x K decisions, in out[i - 1]. */
+mltc_status threshold_sweep(mltc_error *e, const uint8_t *gold, const float *probs, size_t n, int K,
+                            int min_labels, threshold_counts out[THRESHOLD_GRID]);
+
 /* The one threshold for every label with the highest dev micro-F1, min_labels applied; ties go
  * to the value closest to 0.5, then the lower. */
 mltc_status tune_global_threshold(mltc_error *e, const uint8_t *gold, const float *probs, size_t n, int K,
