@@ -200,8 +200,9 @@ static mltc_status profiled(bench_state *b, int train, int n, float *probs, dev_
 
 /* Timed steps of every process on its share of the batch (the parts of the data-parallel run). */
 static mltc_status measure_parallel(bench_state *b, dp_group *dp, const bench_options *o, bench_result *r) {
-    int parts = classifier_parts(b->clf, b->batch), size = dp_size(dp), rank = dp_rank(dp);
-    int from = (int)((long)parts * rank / size), to = (int)((long)parts * (rank + 1) / size);
+    int parts = classifier_parts(b->clf, b->batch), size = dp_size(dp);
+    size_t from, to;
+    dp_share(dp, (size_t)parts, &from, &to);
     clf_losses *loss = calloc((size_t)parts, sizeof *loss);
     mltc_status st = loss ? MLTC_OK : err_set(dp->err, MLTC_ERR_OUT_OF_MEMORY, "bench: no memory");
     st = dp_agree(dp, st, "bench");
@@ -214,7 +215,7 @@ static mltc_status measure_parallel(bench_state *b, dp_group *dp, const bench_op
         b->step++;
         double t0 = now_s();
         memset(loss, 0, sizeof *loss * (size_t)parts);
-        st = classifier_train_parts(b->clf, b->ex, b->batch, (uint64_t)b->step, from, to, loss);
+        st = classifier_train_parts(b->clf, b->ex, b->batch, (uint64_t)b->step, (int)from, (int)to, loss);
         if (!st) st = dev_sync(b->dev);
         double t1 = now_s();
         st = dp_agree_step(dp, st, loss, parts, b->step);

@@ -24,6 +24,11 @@ void dp_free(dp_group *g) {
 int dp_rank(const dp_group *g) { return g->comm ? g->comm->rank : 0; }
 int dp_size(const dp_group *g) { return g->comm ? g->comm->size : 1; }
 
+void dp_share(const dp_group *g, size_t n, size_t *lo, size_t *hi) {
+    size_t size = (size_t)dp_size(g), rank = (size_t)dp_rank(g);
+    *lo = n * rank / size, *hi = n * (rank + 1) / size;
+}
+
 static mltc_status comm_failed(dp_group *g, const char *call, int code) {
     const char *why = g->comm->describe ? g->comm->describe(g->comm->user, code) : NULL;
     return err_set(g->err, MLTC_ERR_DEVICE, "rank %d: the communicator's %s failed (code %d%s%s)", g->comm->rank, call,
@@ -203,8 +208,8 @@ int dp_any(dp_group *g, int flag, mltc_status *st) {
 
 mltc_status dp_predict_texts(dp_group *g, classifier *c, const char *const *texts, size_t n, int batch, float *probs) {
     if (!g->comm) return predict_texts(c, texts, n, batch, probs);
-    size_t K = (size_t)classifier_num_labels(c), size = (size_t)g->comm->size, rank = (size_t)g->comm->rank;
-    size_t lo = n * rank / size, hi = n * (rank + 1) / size;
+    size_t K = (size_t)classifier_num_labels(c), lo, hi;
+    dp_share(g, n, &lo, &hi);
     memset(probs, 0, sizeof *probs * n * K);
     mltc_status st = hi > lo ? predict_texts(c, texts + lo, hi - lo, batch, probs + lo * K) : MLTC_OK;
     TRY(dp_agree(g, st, "predicting"));

@@ -31,6 +31,9 @@ void dp_init(dp_group *g, const mltc_comm *comm, mltc_error *err);
 void dp_free(dp_group *g);
 int dp_rank(const dp_group *g);
 int dp_size(const dp_group *g);
+/* This rank's share of n items, [*lo, *hi): consecutive, the ranks' shares in rank order cover
+ * all n (all of them when alone). */
+void dp_share(const dp_group *g, size_t n, size_t *lo, size_t *hi);
 
 /* Every rank's status of `what`: the local one when it failed; else an error naming the first
  * rank that failed (its own message is on that rank's side); else MLTC_OK. */

@@ -350,11 +350,12 @@ static mltc_status take_step(run_state *r, const batch_plan *plan, clf_example *
         r->step = step;
         return MLTC_OK;
     }
-    /* This process's share of the parts: a run of consecutive ones (all of them when alone). */
-    int parts = classifier_parts(r->c, nb), size = dp_size(&r->dp), rank = dp_rank(&r->dp);
-    int from = (int)((long)parts * rank / size), to = (int)((long)parts * (rank + 1) / size);
+    /* This process's share of the parts: a run of consecutive ones. */
+    int parts = classifier_parts(r->c, nb);
+    size_t from, to;
+    dp_share(&r->dp, (size_t)parts, &from, &to);
     memset(r->part_loss, 0, sizeof *r->part_loss * (size_t)parts);
-    mltc_status st = classifier_train_parts(r->c, ex, nb, (uint64_t)step, from, to, r->part_loss);
+    mltc_status st = classifier_train_parts(r->c, ex, nb, (uint64_t)step, (int)from, (int)to, r->part_loss);
     if (st) err_prefix(r->dev->err, "train step %ld (epoch %d, batch %d): ", step, r->epoch + 1, r->batch_in_epoch);
     st = dp_agree_step(&r->dp, st, r->part_loss, parts, step);
     if (!st) *loss = classifier_sum_parts(r->part_loss, parts);
