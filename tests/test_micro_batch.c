@@ -50,6 +50,22 @@ static grads run_batch(dev_ctx *dev, const char *model, const labels *lbl, const
     return r;
 }
 
+/* The losses of one classifier_train_step (every part's losses summed on the device) and the
+ * host waits it took. */
+static clf_losses step_losses(dev_ctx *dev, const char *model, const labels *lbl, const train_settings *s, int micro,
+                              const clf_example *ex, int n_ex, long *waits) {
+    classifier *c = NULL;
+    tu_must(classifier_create(dev, model, lbl, s, micro, &c), dev->err, "classifier_create");
+    clf_losses l = {0};
+    double norm = 0;
+    long before = dev->counts.host_waits;
+    tu_must(classifier_train_step(c, ex, n_ex, 3, 5e-5, 1e-3, &l, &norm), dev->err, "train_step");
+    *waits = dev->counts.host_waits - before;
+    tu_check(norm > 0 && isfinite(norm), "train_step: gradient norm %g", norm);
+    classifier_free(c);
+    return l;
+}
+
 /* max |a - b| over the largest |b|: the gradients' worst relative disagreement. */
 static double rel_diff(const grads *a, const grads *b) {
     double d = 0, m = 0;
@@ -104,6 +120,20 @@ static void check_head(dev_ctx *dev, const char *quiet_model, const char *model,
         free(part.g);
     }
     tu_check(head != HEAD_LMMTC || whole.l.mlm > 0, "%s: the MLM term is on", hn);
+    /* The whole step enqueued with its losses summed on the device: the same losses (float sums
+     * against the host's double ones), and one wait for the device however many parts. */
+    for (int i = 0; i < 2; i++) {
+        long waits = 0;
+        clf_losses l = step_losses(dev, quiet_model, lbl, &s, micro[i], ex, B, &waits);
+        printf("%s: train step in parts of %d: loss %.9g (bce %.9g, mlm %.9g), %ld host wait(s)\n", hn, micro[i],
+               l.total, l.bce, l.mlm, waits);
+        tu_check(fabs(l.total - whole.l.total) <= 1e-5 * fabs(whole.l.total) &&
+                     fabs(l.bce - whole.l.bce) <= 1e-5 * fabs(whole.l.bce) &&
+                     fabs(l.mlm - whole.l.mlm) <= 1e-5 * fabs(whole.l.mlm) + 1e-12,
+                 "%s: train step in parts of %d: loss %.9g (bce %.9g, mlm %.9g), one pass %.9g (bce %.9g, mlm %.9g)",
+                 hn, micro[i], l.total, l.bce, l.mlm, whole.l.total, whole.l.bce, whole.l.mlm);
+        tu_check(waits <= 1, "%s: train step in parts of %d waited for the device %ld times", hn, micro[i], waits);
+    }
     free(whole.g);
 
     /* Dropout on: two copies of one example in parts of one. Drawing the same masks, the mean

@@ -42,14 +42,14 @@ mltc_status clf_finish_setup(classifier *c, int fresh_head) {
     c->h_idx = malloc(4 * rt);
     c->h_plan = malloc(4 * (3 * rt + 1));
     c->h_targets = malloc(4 * bk);
-    c->h_loss = malloc(4 * (bk + 2)); /* the read-back of the loss terms and the norms */
+    c->h_loss = malloc(4 * (bk + 4)); /* the read-back of the loss terms, or of the norms and sums */
     c->thr = malloc(sizeof *c->thr * (size_t)c->K);
     if (!c->h_ids || !c->h_types || !c->h_mask || !c->h_mlm_target || !c->h_idx || !c->h_plan || !c->h_targets ||
         !c->h_loss || !c->thr)
         return err_set(err, MLTC_ERR_OUT_OF_MEMORY, "classifier: no host memory for batches of %d x %d",
                        c->max_rows, c->max_len);
     for (int k = 0; k < c->K; k++) c->thr[k] = (float)c->s.threshold;
-    size_t total = rt * c->C + 4 * bk + 2;
+    size_t total = rt * c->C + 4 * bk + 4;
     TRY(dev_alloc(d, total * 4, &c->work));
     c->dhidden = (dev_view){c->work, 0};
     c->logits = (dev_view){c->work, rt * c->C};
@@ -57,6 +57,7 @@ mltc_status clf_finish_setup(classifier *c, int fresh_head) {
     c->targets = dev_at(c->logits, 2 * bk);
     c->loss = dev_at(c->logits, 3 * bk);
     c->sq = dev_at(c->logits, 4 * bk);
+    c->loss_sums = dev_at(c->sq, 2);
 
     param_spec specs[HEAD_MAX_PARAMS];
     int n = c->head_ops->specs(c, specs, HEAD_MAX_PARAMS);
@@ -263,6 +264,7 @@ typedef struct clf_part {
     int batch;      /* the batch's examples: BCE is the mean over batch x K */
     int index;      /* the part's number: its dropout key */
     int mlm_states; /* LM-MTC: the batch's masked states (0: this part's own) */
+    int defer;      /* losses summed into c->loss_sums on the device, not read back */
 } clf_part;
 
 /* The label-MLM draws of an example: a stream per (step, example of the batch), so parts of a
@@ -327,7 +329,8 @@ static mltc_status run_forward(classifier *c, const clf_example *ex, int B, cons
     int T = 0;
     TRY(build_batch(c, ex, B, mlm, step, train ? part->first : 0, &T));
     *p = (head_pass){.B = B, .T = T, .rows = mlm ? 2 * B : B, .train = train, .step = step,
-                     .h_mlm_target = mlm ? c->h_mlm_target : NULL, .mlm_states = train ? part->mlm_states : 0};
+                     .h_mlm_target = mlm ? c->h_mlm_target : NULL, .mlm_states = train ? part->mlm_states : 0,
+                     .mlm_sum = train && part->defer ? dev_at(c->loss_sums, 1) : (dev_view){NULL, 0}};
     if (c->head_ops->before) TRY(c->head_ops->before(c, p));
     if (train)
         TRY(bert_forward(c->bert, c->h_ids, c->h_types, c->h_mask, p->rows, T, 1, step, &p->hidden));
@@ -375,10 +378,11 @@ static void part_losses(const classifier *c, const clf_part *part, size_t n, clf
 }
 
 /* One part's forward and backward, its gradients added to those already there; its losses
- * are its share of the batch's means (the parts' losses add up to the batch's). With defer, the
- * BCE terms stay on the device (c->loss) for the caller to read back later with other figures. */
+ * are its share of the batch's means (the parts' losses add up to the batch's). With
+ * part->defer, nothing is read back: the part's BCE terms (and LM-MTC's MLM terms) are added to
+ * c->loss_sums on the device, for the caller to read once with the step's other figures. */
 static mltc_status forward_backward_part(classifier *c, const clf_example *ex, int B, uint64_t step,
-                                         const clf_part *part, int defer, clf_losses *out) {
+                                         const clf_part *part, clf_losses *out) {
     dev_ctx *d = c->dev;
     c->drop_key = part_key(c->s.seed, part->index);
     bert_set_dropout_seed(c->bert, c->drop_key);
@@ -389,6 +393,8 @@ static mltc_status forward_backward_part(classifier *c, const clf_example *ex, i
         for (int k = 0; k < c->K; k++) c->h_targets[(size_t)b * c->K + k] = ex[b].gold[k] ? 1.0f : 0.0f;
     TRY(dev_upload(d, c->targets.buf, c->targets.off * 4, c->h_targets, 4 * n));
     TRY(dev_bce_forward(d, c->loss, c->logits, c->targets, n));
+    /* The column sum of the n terms as one column: loss_sums[0] += their sum. */
+    if (part->defer) TRY(dev_bias_backward(d, c->loss_sums, c->loss, (int)n, 1));
     TRY(dev_fill(d, c->dlogits, n, 0.0f));
     /* BCEWithLogitsLoss(reduction='mean') over the whole batch's B x K entries. */
     double entries = (double)part->batch * c->K; /* exact in float too: 1/entries rounds as before */
@@ -396,7 +402,7 @@ static mltc_status forward_backward_part(classifier *c, const clf_example *ex, i
     TRY(dev_fill(d, c->dhidden, (size_t)p.rows * p.hT * c->C, 0.0f));
     TRY(c->head_ops->backward(c, &p));
     TRY(bert_backward(c->bert, c->dhidden));
-    if (defer) return MLTC_OK;
+    if (part->defer) return MLTC_OK;
     TRY(dev_download(d, c->loss.buf, c->loss.off * 4, c->h_loss, 4 * n));
     part_losses(c, part, n, out);
     return MLTC_OK;
@@ -409,27 +415,27 @@ static mltc_status zero_grads(classifier *c) {
 
 int classifier_parts(const classifier *c, int B) { return (B + c->max_batch - 1) / c->max_batch; }
 
-/* The parts from..to-1 of a batch, each part's losses in losses[its index]. With defer_last, the
- * batch's last part leaves its BCE terms on the device: *last is that part, *last_n their count,
- * and its losses[] entry is the caller's to fill once it reads them back. */
+/* The parts from..to-1 of a batch, each part's losses in losses[its index]; with defer, no
+ * part reads anything back and their losses are summed in c->loss_sums instead (losses unused).
+ * *mlm_states: the batch's masked states, the MLM mean's count. */
 static mltc_status train_parts(classifier *c, const clf_example *ex, int B, uint64_t step, int from, int to,
-                               int defer_last, clf_losses *losses, clf_part *last, size_t *last_n) {
+                               int defer, clf_losses *losses, int *mlm_states) {
     TRY(check_examples(c, ex, B));
     int parts = classifier_parts(c, B);
     if (from < 0 || to > parts || from > to)
         return err_set(c->dev->err, MLTC_ERR_INVALID_ARGUMENT, "train step: parts %d..%d of %d", from, to, parts);
     TRY(zero_grads(c));
-    clf_part part = {.batch = B, .first = from * c->max_batch, .index = from};
+    if (defer) TRY(dev_fill(c->dev, c->loss_sums, 2, 0.0f));
+    clf_part part = {.batch = B, .first = from * c->max_batch, .index = from, .defer = defer};
     /* The MLM's mean runs over the whole batch's masked states: count them before the first
      * part's backward needs the total. */
     if (c->s.head == HEAD_LMMTC && c->s.lambda > 0)
         for (int b = 0; b < B; b++)
             part.mlm_states += lmmtc_mask_count(c->K, (float)c->s.mask_prob, mlm_seed(c), mlm_stream(c, step, b));
+    if (mlm_states) *mlm_states = part.mlm_states;
     for (; part.index < to; part.first += c->max_batch, part.index++) {
         int n = B - part.first < c->max_batch ? B - part.first : c->max_batch;
-        int defer = defer_last && part.first + n >= B;
-        TRY(forward_backward_part(c, ex + part.first, n, step, &part, defer, &losses[part.index]));
-        if (defer) *last = part, *last_n = (size_t)n * c->K;
+        TRY(forward_backward_part(c, ex + part.first, n, step, &part, defer ? NULL : &losses[part.index]));
     }
     return MLTC_OK;
 }
@@ -437,7 +443,7 @@ static mltc_status train_parts(classifier *c, const clf_example *ex, int B, uint
 mltc_status classifier_train_parts(classifier *c, const clf_example *ex, int B, uint64_t step, int from, int to,
                                    clf_losses *losses) {
     if (!c) return MLTC_ERR_INVALID_ARGUMENT;
-    return train_parts(c, ex, B, step, from, to, 0, losses, NULL, NULL);
+    return train_parts(c, ex, B, step, from, to, 0, losses, NULL);
 }
 
 /* Room for one clf_losses a part of a batch of B (B already checked). */
@@ -527,23 +533,17 @@ mltc_status classifier_optimizer_step(classifier *c, double lr, double head_lr, 
 mltc_status classifier_train_step(classifier *c, const clf_example *ex, int B, uint64_t step, double lr,
                                   double head_lr, clf_losses *out, double *norm) {
     if (!c) return MLTC_ERR_INVALID_ARGUMENT;
-    TRY(check_examples(c, ex, B));
-    int parts = classifier_parts(c, B);
-    clf_losses *l = part_loss_array(c, B);
-    if (!l) return MLTC_ERR_OUT_OF_MEMORY;
-    clf_part last = {0};
-    size_t n = 0;
-    mltc_status st = train_parts(c, ex, B, step, 0, parts, 1, l, &last, &n);
-    if (!st) st = optimizer_ops(c, lr, head_lr, (long)step);
-    /* The last part's BCE terms and the squared norm in one read-back (c->sq follows c->loss's
-     * max_batch x K terms): the step's one wait for the device. */
-    size_t span = (size_t)(c->sq.off - c->loss.off) + 1;
-    if (!st) st = dev_download(c->dev, c->loss.buf, c->loss.off * 4, c->h_loss, 4 * span);
-    if (!st) {
-        part_losses(c, &last, n, &l[parts - 1]);
-        if (out) *out = classifier_sum_parts(l, parts);
-        if (norm) *norm = sqrt((double)c->h_loss[span - 1]);
+    int mlm_states = 0;
+    TRY(train_parts(c, ex, B, step, 0, classifier_parts(c, B), 1, NULL, &mlm_states));
+    TRY(optimizer_ops(c, lr, head_lr, (long)step));
+    /* The squared norm and the two loss sums in one read-back: the step's one wait for the device. */
+    float *h = c->h_loss;
+    TRY(dev_download(c->dev, c->sq.buf, c->sq.off * 4, h, 4 * 4));
+    if (out) {
+        out->bce = (double)h[2] / ((double)B * c->K);
+        out->mlm = mlm_states > 0 ? (double)h[3] / mlm_states : 0.0;
+        out->total = out->bce + (c->s.head == HEAD_LMMTC ? c->s.lambda * out->mlm : 0.0);
     }
-    free(l);
-    return st;
+    if (norm) *norm = sqrt((double)h[0]);
+    return MLTC_OK;
 }

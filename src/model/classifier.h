@@ -140,9 +140,9 @@ int classifier_max_batch(const classifier *c);
 mltc_status classifier_optimizer_step(classifier *c, double lr, double head_lr, long step, double *norm);
 
 /* classifier_train_batch then classifier_optimizer_step, with the same results, waiting for the
- * device once: the losses (of the last part) and the gradient norm come back in one read-back
- * after the optimizer's ops are enqueued (the label MLM and earlier parts of a micro-batched step
- * read theirs back as they finish). out and norm may be NULL. */
+ * device once: every part's BCE and label-MLM terms are summed on the device, and those sums and
+ * the gradient norm come back in one read-back after the optimizer's ops are enqueued (the
+ * losses are float sums there, double sums in classifier_train_batch). out and norm may be NULL. */
 mltc_status classifier_train_step(classifier *c, const clf_example *ex, int B, uint64_t step, double lr,
                                   double head_lr, clf_losses *out, double *norm);
 

@@ -18,6 +18,8 @@ typedef struct head_pass {
     const int32_t *h_mlm_target; /* LM-MTC: [B * T] targets of the MLM copy (-1: none), or NULL */
     int mlm_states;      /* LM-MTC: masked states of the whole optimizer batch (the MLM mean's
                             count; 0: this pass's own), see classifier_train_batch */
+    dev_view mlm_sum;    /* LM-MTC, when buf != NULL: the MLM terms' sum is added to mlm_sum[0] on
+                            the device and not read back (classifier_train_step reads it once) */
 } head_pass;
 
 /* A head: parameters in c->head, its own work memory, forward to c->logits [B, K] and
@@ -85,7 +87,8 @@ struct classifier {
     dev_buf *work;
     dev_view dhidden;   /* [max_rows * max_len, C] */
     dev_view logits, dlogits, targets, loss; /* [max_batch, K] */
-    dev_view sq;        /* [2] the squared gradient norms, right after loss: one read-back takes both */
+    dev_view sq;        /* [2] the squared gradient norms, then loss_sums: one read-back takes all four */
+    dev_view loss_sums; /* [2] a training step's sums of BCE terms and of MLM terms, kept on the device */
 
     float *thr;         /* [K] decision thresholds: p_k > thr[k] predicts label k */
     long *label_counts; /* [K] training examples of each label, or NULL when not known */

@@ -180,11 +180,13 @@ static mltc_status mlm_forward(classifier *c, lmmtc_head *h, const head_pass *p)
     if (!st) st = dev_gemm_rm(d, 0, 1, M, V, C, 0.0f, h->y, C, bert_word_embeddings(c->bert), C, h->logits, V);
     if (!st) st = dev_bias_add(d, h->logits, param_view(&c->head, DB), M, V);
     if (!st) st = dev_crossentropy_forward(d, h->loss, h->logits, h->m_target, M, V);
-    if (!st) st = dev_download(d, h->loss.buf, h->loss.off * 4, h->h_loss, 4 * (size_t)M);
     if (st) return st;
+    h->states = p->mlm_states > 0 ? p->mlm_states : M; /* a part of a batch: the batch's count */
+    /* Summed on the device (the terms as one column) for the step's single read-back. */
+    if (p->mlm_sum.buf) return dev_bias_backward(d, p->mlm_sum, h->loss, M, 1);
+    TRY(dev_download(d, h->loss.buf, h->loss.off * 4, h->h_loss, 4 * (size_t)M));
     double sum = 0;
     for (int i = 0; i < M; i++) sum += h->h_loss[i];
-    h->states = p->mlm_states > 0 ? p->mlm_states : M; /* a part of a batch: the batch's count */
     c->mlm_loss = sum / h->states;
     return MLTC_OK;
 }
