@@ -22,6 +22,9 @@ if [ -f /usr/share/vulkan/explicit_layer.d/VkLayer_khronos_validation.json ]; th
     -R "ops_vulkan|device_args_vulkan|vulkan_backend|vulkan_paths|bert_vulkan|micro_batch_vulkan|device_counts_vulkan"
 fi
 
+# Every shader compiled for AMD RDNA3 by RADV's null device: registers, spills, LDS; a spill fails.
+bash tools/shader_stats.sh build
+
 # AddressSanitizer + UBSan over the CPU and OpenCL tests, and the file readers' fuzz harnesses.
 bash tools/sanitize.sh
 

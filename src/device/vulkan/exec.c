@@ -197,6 +197,18 @@ mltc_status vk_submit(vk_ctx *c, int host_read) {
     return st;
 }
 
+/* With MLTC_VK_PIPELINE_LOG=FILE, each pipeline created is appended to FILE as "shader spec0
+ * spec1": the variants tools/shader_stats.c compiles for another GPU. Best effort: a log that
+ * cannot be written changes nothing else. */
+static void log_pipeline(const vk_pipeline *p) {
+    const char *path = getenv("MLTC_VK_PIPELINE_LOG");
+    if (!path || !*path) return;
+    FILE *f = fopen(path, "a");
+    if (!f) return;
+    fprintf(f, "%s %d %d\n", p->name, p->spec[0], p->spec[1]);
+    fclose(f);
+}
+
 static mltc_status get_pipeline(vk_ctx *c, const char *name, int spec0, int spec1, int nbind, vk_pipeline **out) {
     for (int i = 0; i < c->npipes; i++) {
         vk_pipeline *p = &c->pipes[i];
@@ -249,6 +261,7 @@ static mltc_status get_pipeline(vk_ctx *c, const char *name, int spec0, int spec
     }
     c->npipes++;
     *out = p;
+    log_pipeline(p);
     return MLTC_OK;
 }
 
