@@ -1,19 +1,24 @@
 #version 450
 // C = alpha * op(A) * op(B) + beta * C, row-major, strided-batched: work group z is problem
 // (z / heads, z % heads), at z / heads * stride + z % heads * head_stride of each matrix.
-// A 128x128 tile of C per work group of 16x16 invocations, each computing an 8x8 block in
-// registers (register blocking) from 128x8 / 8x128 slices of A and B staged in shared
-// memory (8.3 KB: within the 16 KB every device grants). Measured on lavapipe, this ran
-// 2-3x faster than 64x64 tiles of 4x4 blocks: 64 multiply-adds per 16 shared loads.
-// TRANS_A / TRANS_B (specialization constants) pick how tiles are read, so each variant
-// loads along the contiguous axis of the stored matrix. beta == 0 never reads C. Any size:
-// loads outside the matrices read 0 and stores outside C are skipped.
+// A square tile of C per work group of 16x16 invocations, each computing an R x R block in
+// registers (register blocking) from tile x 8 / 8 x tile slices of A and B staged in shared
+// memory. Three tiles (specialization): large 128 (R 8: 64 multiply-adds per 16 shared loads,
+// 8.3 KB shared; on lavapipe 2-3x faster than 64), medium 64 (R 4) and small 32 (R 2), so a
+// GEMM with few rows or columns still launches enough work groups to fill a GPU
+// (src/device/vulkan/matmul.c picks one per shape and device).
+// TRANS_A / TRANS_B pick how tiles are read, so each variant loads along the contiguous axis of
+// the stored matrix. beta == 0 never reads C. Any size: loads outside the matrices read 0 and
+// stores outside C are skipped.
 // Bindings: 0 A, 1 B, 2 C.
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
 layout(local_size_x = 16, local_size_y = 16) in;
 layout(constant_id = 0) const int TRANS_A = 0;
-layout(constant_id = 1) const int TRANS_B = 0;
+// Specialization 1 holds TRANS_B in bit 0 and the tile above it: 0 large, 1 medium, 2 small.
+layout(constant_id = 1) const int SPEC1 = 0;
+const int TRANS_B = SPEC1 & 1;
+const uint R = 8u >> uint(SPEC1 >> 1); // outputs per invocation per side
 
 layout(std430, binding = 0) readonly buffer A { float a[]; };
 layout(std430, binding = 1) readonly buffer B { float b[]; };
@@ -25,10 +30,9 @@ layout(push_constant) uniform Push {
     uint heads, head_stride_a, head_stride_b, head_stride_c;
 } pc;
 
-#define T 16u   // invocations per side
-#define R 8u    // outputs per invocation per side
-#define BM 128u // T * R
-#define BN 128u
+#define T 16u // invocations per side
+const uint BM = T * R;
+const uint BN = T * R;
 #define BK 8u
 
 shared float As[BK][BM + 1u];
@@ -48,7 +52,7 @@ void main() {
         for (uint j = 0u; j < R; j++) acc[i][j] = 0.0;
 
     for (uint k0 = 0u; k0 < pc.k; k0 += BK) {
-        // 1024 elements of each slice, 4 per invocation.
+        // BM * BK elements of each slice: 4, 2 or 1 per invocation.
         for (uint idx = tid; idx < BM * BK; idx += T * T) {
             uint mm, kk;
             if (TRANS_A == 0) { kk = idx % BK; mm = idx / BK; }

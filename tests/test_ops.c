@@ -1532,6 +1532,20 @@ int main(int argc, char **argv) {
         tests[i].run();
     }
     test_bf16();
+    /* Vulkan's GEMM has three tiles, picked by shape: every product above once more at each. */
+    if (!strcmp(backend, "vulkan")) {
+        static const char *const tiles[] = {"large", "medium", "small"};
+        for (int i = 0; i < 3; i++) {
+            setenv("MLTC_VK_GEMM_TILE", tiles[i], 1);
+            dev_close(C);
+            C = NULL;
+            if (tu_open(backend, &E, &C)) break;
+            printf("- matmul, %s tiles\n", tiles[i]);
+            fflush(stdout);
+            test_matmul();
+        }
+        unsetenv("MLTC_VK_GEMM_TILE");
+    }
     dev_close(C);
     return tu_finish();
 }

@@ -170,6 +170,7 @@ static mltc_status open_device(vk_ctx *c, int index) {
     c->phys = pds[index];
     vkGetPhysicalDeviceProperties(c->phys, &c->props);
     vkGetPhysicalDeviceMemoryProperties(c->phys, &c->memprops);
+    c->gemm = vk_gemm_plan_for(c->phys);
 
     uint32_t nq = 0;
     vkGetPhysicalDeviceQueueFamilyProperties(c->phys, &nq, NULL);

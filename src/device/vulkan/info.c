@@ -64,6 +64,12 @@ static void fill_info(VkPhysicalDevice pd, int index, mltc_device_info *d) {
              p->limits.maxComputeWorkGroupSize[1], p->limits.maxComputeWorkGroupSize[2],
              p->limits.maxComputeWorkGroupCount[0], p->limits.maxComputeWorkGroupCount[1],
              p->limits.maxComputeWorkGroupCount[2], p->limits.maxPushConstantsSize, feat.shaderInt64 ? "yes" : "no");
+    vk_gemm_plan plan = vk_gemm_plan_for(pd);
+    size_t used = strlen(d->details);
+    if (used + 2 < sizeof d->details) {
+        snprintf(d->details + used, sizeof d->details - used, "; ");
+        vk_gemm_plan_describe(&plan, d->details + used + 2, sizeof d->details - used - 2);
+    }
 }
 
 mltc_status vk_enumerate(mltc_error *err, mltc_device_info *infos, int max, int *count) {

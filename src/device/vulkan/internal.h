@@ -69,6 +69,24 @@ typedef struct vk_pipeline {
     VkPipeline pipeline;
 } vk_pipeline;
 
+/* ---- GEMM tiles (gemm_tiles.c) ----------------------------------------------------------- */
+
+enum { VK_GEMM_LARGE, VK_GEMM_MEDIUM, VK_GEMM_SMALL }; /* tiles of 128, 64, 32 (shaders/gemm.comp) */
+
+typedef struct vk_gemm_plan {
+    const char *table;     /* the vendor table in use */
+    int units;             /* compute units assumed */
+    int units_from_driver; /* counted by the driver, not taken from the table */
+    long min_groups;       /* a product takes the largest tile that launches this many groups */
+    int forced;            /* MLTC_VK_GEMM_TILE, or -1 */
+} vk_gemm_plan;
+
+vk_gemm_plan vk_gemm_plan_for(VkPhysicalDevice pd);
+int vk_gemm_tile_side(int tile);
+/* The tile for an m x n product repeated `problems` times. */
+int vk_gemm_pick_tile(const vk_gemm_plan *plan, long m, long n, long problems);
+void vk_gemm_plan_describe(const vk_gemm_plan *plan, char *out, size_t size);
+
 /* ---- the context ----------------------------------------------------------------------- */
 
 typedef struct vk_ctx {
@@ -81,6 +99,7 @@ typedef struct vk_ctx {
     uint32_t queue_family;
     VkPhysicalDeviceProperties props;
     VkPhysicalDeviceMemoryProperties memprops;
+    vk_gemm_plan gemm;
     uint32_t device_type; /* memory type index for buffers */
     uint32_t host_type;   /* memory type index for staging */
     VkDeviceSize block_size;
