@@ -28,6 +28,10 @@ layout(push_constant) uniform Push {
     uint m, n, k, lda, ldb, ldc, a_off, b_off, c_off, stride_a, stride_b, stride_c;
     float alpha, beta;
     uint heads, head_stride_a, head_stride_b, head_stride_c;
+    // Split-K: work group z is split z % splits of problem z / splits, summing k from
+    // split * k_chunk over at most k_chunk, its partial C at split * split_stride (the host
+    // passes alpha 1, beta 0 and sums the partials in splitk_reduce.comp). Else splits 1.
+    uint k_chunk, splits, split_stride;
 } pc;
 
 #define T 16u // invocations per side
@@ -42,16 +46,18 @@ void main() {
     uint tx = gl_LocalInvocationID.x, ty = gl_LocalInvocationID.y;
     uint tid = ty * T + tx;
     uint row0 = gl_WorkGroupID.y * BM, col0 = gl_WorkGroupID.x * BN;
-    uint zb = gl_WorkGroupID.z / pc.heads, zh = gl_WorkGroupID.z % pc.heads;
+    uint z = gl_WorkGroupID.z / pc.splits, split = gl_WorkGroupID.z % pc.splits;
+    uint zb = z / pc.heads, zh = z % pc.heads;
     uint abase = pc.a_off + zb * pc.stride_a + zh * pc.head_stride_a;
     uint bbase = pc.b_off + zb * pc.stride_b + zh * pc.head_stride_b;
-    uint cbase = pc.c_off + zb * pc.stride_c + zh * pc.head_stride_c;
+    uint cbase = pc.c_off + zb * pc.stride_c + zh * pc.head_stride_c + split * pc.split_stride;
+    uint kbegin = split * pc.k_chunk, kend = min(pc.k, kbegin + pc.k_chunk);
 
     float acc[R][R];
     for (uint i = 0u; i < R; i++)
         for (uint j = 0u; j < R; j++) acc[i][j] = 0.0;
 
-    for (uint k0 = 0u; k0 < pc.k; k0 += BK) {
+    for (uint k0 = kbegin; k0 < kend; k0 += BK) {
         // BM * BK elements of each slice: 4, 2 or 1 per invocation.
         for (uint idx = tid; idx < BM * BK; idx += T * T) {
             uint mm, kk;
@@ -59,7 +65,7 @@ void main() {
             else { mm = idx % BM; kk = idx / BM; }
             uint gr = row0 + mm, gk = k0 + kk;
             float v = 0.0;
-            if (gr < pc.m && gk < pc.k) v = TRANS_A == 0 ? a[abase + gr * pc.lda + gk] : a[abase + gk * pc.lda + gr];
+            if (gr < pc.m && gk < kend) v = TRANS_A == 0 ? a[abase + gr * pc.lda + gk] : a[abase + gk * pc.lda + gr];
             As[kk][mm] = v;
         }
         for (uint idx = tid; idx < BN * BK; idx += T * T) {
@@ -68,7 +74,7 @@ void main() {
             else { kk = idx % BK; nn = idx / BK; }
             uint gc = col0 + nn, gk = k0 + kk;
             float v = 0.0;
-            if (gc < pc.n && gk < pc.k) v = TRANS_B == 0 ? b[bbase + gk * pc.ldb + gc] : b[bbase + gc * pc.ldb + gk];
+            if (gc < pc.n && gk < kend) v = TRANS_B == 0 ? b[bbase + gk * pc.ldb + gc] : b[bbase + gc * pc.ldb + gk];
             Bs[kk][nn] = v;
         }
         barrier();

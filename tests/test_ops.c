@@ -298,7 +298,11 @@ static void test_matmul(void) {
         matmul_case(7, 13, 5, 3, ta, tb, 0.125f, 1.0f, 0, 0, 0);
         matmul_case(5, 1, 67, 3, ta, tb, 1.0f, 1.0f, 1, 0, 0);
         matmul_case(130, 257, 33, 1, ta, tb, 1.0f, 0.0f, 1, 0, 0); /* more than one 128-wide tile */
+        /* A long k, as the weight gradients have (Vulkan may split it: split-K). */
+        matmul_case(37, 29, 1031, 1, ta, tb, 1.0f, 0.0f, 1, 0, 0);
+        matmul_case(37, 29, 1031, 1, ta, tb, -0.5f, 0.75f, 0, 0, 0);
     }
+    matmul_case(70, 65, 777, 1, 0, 1, 1.0f, 0.0f, 0, 0, 1); /* long k with the fused bias */
     matmul_case(64, 64, 64, 1, 0, 0, 1.0f, 0.0f, 0, 0, 0); /* exact tile multiples */
     matmul_case(32, 128, 16, 2, 0, 1, 1.0f, 0.0f, 0, 0, 0);
     matmul_case(9, 11, 7, 3, 0, 1, 1.0f, 0.0f, 2, 1, 0); /* one B shared by the batch */
@@ -1545,6 +1549,16 @@ int main(int argc, char **argv) {
             test_matmul();
         }
         unsetenv("MLTC_VK_GEMM_TILE");
+        /* A device with more units than any: every single product with a long k splits it. */
+        setenv("MLTC_VK_GEMM_UNITS", "100000", 1);
+        dev_close(C);
+        C = NULL;
+        if (!tu_open(backend, &E, &C)) {
+            printf("- matmul, split-K\n");
+            fflush(stdout);
+            test_matmul();
+        }
+        unsetenv("MLTC_VK_GEMM_UNITS");
     }
     dev_close(C);
     return tu_finish();

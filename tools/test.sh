@@ -24,6 +24,8 @@ fi
 
 # Every shader compiled for AMD RDNA3 by RADV's null device: registers, spills, LDS; a spill fails.
 bash tools/shader_stats.sh build
+# Each BERT training product on a 60-unit GPU: a tile or split of k that fills it.
+[ -x build/gemm_plan ] && build/gemm_plan >/dev/null
 
 # AddressSanitizer + UBSan over the CPU and OpenCL tests, and the file readers' fuzz harnesses.
 bash tools/sanitize.sh

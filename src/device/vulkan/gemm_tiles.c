@@ -3,7 +3,8 @@
  * rows and columns, attention products n = head size): there a large tile launches fewer work
  * groups than a GPU can hold at once and most of the chip idles. So each product takes the
  * largest tile that still launches min_groups work groups (twice the groups the device holds
- * resident), else the smallest.
+ * resident), else the smallest; a single product that even the smallest leaves short and
+ * whose k is long is split along k (split-K) into medium-tile products summed afterwards.
  *
  * The device's compute units come from the driver where it says (AMD's and NVIDIA's shader-core
  * extensions), else from a table by vendor; MLTC_VK_GEMM_UNITS overrides them and
@@ -79,13 +80,38 @@ vk_gemm_plan vk_gemm_plan_for(VkPhysicalDevice pd) {
 
 int vk_gemm_tile_side(int tile) { return 128 >> tile; }
 
+static long tile_groups(int tile, long m, long n, long problems) {
+    long s = vk_gemm_tile_side(tile);
+    return ((m + s - 1) / s) * ((n + s - 1) / s) * problems;
+}
+
 int vk_gemm_pick_tile(const vk_gemm_plan *plan, long m, long n, long problems) {
     if (plan->forced >= 0) return plan->forced;
-    for (int t = VK_GEMM_LARGE; t < VK_GEMM_SMALL; t++) {
-        long s = vk_gemm_tile_side(t);
-        if (((m + s - 1) / s) * ((n + s - 1) / s) * problems >= plan->min_groups) return t;
-    }
+    for (int t = VK_GEMM_LARGE; t < VK_GEMM_SMALL; t++)
+        if (tile_groups(t, m, n, problems) >= plan->min_groups) return t;
     return VK_GEMM_SMALL;
+}
+
+/* Each split sums at least this much of k: shorter sums would cost more in the partials'
+ * traffic than they win in parallelism. */
+#define SPLITK_MIN_CHUNK 256
+
+vk_gemm_shape vk_gemm_plan_product(const vk_gemm_plan *plan, long m, long n, long k, long problems) {
+    vk_gemm_shape s = {vk_gemm_pick_tile(plan, m, n, problems), 1, k};
+    /* A single product (the weight gradients: few rows and columns, k = the batch's tokens) that
+     * no tile spreads over enough groups: split k, each split a medium-tile product of its own. */
+    if (problems != 1 || tile_groups(s.tile, m, n, 1) >= plan->min_groups || k < 2 * SPLITK_MIN_CHUNK) return s;
+    if (plan->forced < 0) s.tile = VK_GEMM_MEDIUM;
+    long groups = tile_groups(s.tile, m, n, 1), want = (plan->min_groups + groups - 1) / groups;
+    long most = k / SPLITK_MIN_CHUNK < 64 ? k / SPLITK_MIN_CHUNK : 64;
+    long splits = want < most ? want : most;
+    if (splits < 2) {
+        s.tile = vk_gemm_pick_tile(plan, m, n, problems);
+        return s;
+    }
+    s.k_chunk = ((k + splits - 1) / splits + 7) / 8 * 8; /* whole BK = 8 slices */
+    s.splits = (int)((k + s.k_chunk - 1) / s.k_chunk);
+    return s;
 }
 
 void vk_gemm_plan_describe(const vk_gemm_plan *plan, char *out, size_t size) {

@@ -85,6 +85,13 @@ vk_gemm_plan vk_gemm_plan_for(VkPhysicalDevice pd);
 int vk_gemm_tile_side(int tile);
 /* The tile for an m x n product repeated `problems` times. */
 int vk_gemm_pick_tile(const vk_gemm_plan *plan, long m, long n, long problems);
+typedef struct vk_gemm_shape {
+    int tile;
+    int splits;   /* split-K: partial products over k_chunk of k each, then summed; 1: none */
+    long k_chunk;
+} vk_gemm_shape;
+/* The tile and the split of k for an m x n x k product repeated `problems` times. */
+vk_gemm_shape vk_gemm_plan_product(const vk_gemm_plan *plan, long m, long n, long k, long problems);
 void vk_gemm_plan_describe(const vk_gemm_plan *plan, char *out, size_t size);
 
 /* ---- the context ----------------------------------------------------------------------- */

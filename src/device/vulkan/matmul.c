@@ -7,22 +7,60 @@ mltc_status vk_matmul(dev_ctx *ctx, const dev_gemm *g) {
     if (g->m == 0 || g->n == 0 || g->batch == 0) return MLTC_OK;
     /* k == 0 needs no special case: the tile loop does not run and C = beta * C. */
     int heads = dev_gemm_heads(g);
+    long problems = (long)dev_gemm_problems(g);
+    vk_gemm_shape shape = vk_gemm_plan_product(&c->gemm, g->m, g->n, g->k, problems);
+    int side = vk_gemm_tile_side(shape.tile);
+    vk_buf *part = NULL;
+    size_t mn = (size_t)g->m * g->n;
+    if (shape.splits > 1) {
+        mltc_status st = vk_scratch_get(c, (size_t)shape.splits * mn * 4, &part);
+        if (st != MLTC_OK) return st;
+    }
+    int split = part != NULL;
     struct {
         uint32_t m, n, k, lda, ldb, ldc, a, b, c, sa, sb, sc;
         float alpha, beta;
-        uint32_t heads, hsa, hsb, hsc;
-    } pc = {U(g->m),           U(g->n),           U(g->k),           U(g->lda),      U(g->ldb),
-            U(g->ldc),         U(g->a.off),       U(g->b.off),       U(g->c.off),    U(g->stride_a),
-            U(g->stride_b),    U(g->stride_c),    g->alpha,          g->beta,        U(heads),
-            U(g->head_stride_a), U(g->head_stride_b), U(g->head_stride_c)};
+        uint32_t heads, hsa, hsb, hsc, k_chunk, splits, split_stride;
+    } pc = {U(g->m),
+            U(g->n),
+            U(g->k),
+            U(g->lda),
+            U(g->ldb),
+            split ? U(g->n) : U(g->ldc), /* the partials are dense [splits, m, n] */
+            U(g->a.off),
+            U(g->b.off),
+            split ? 0 : U(g->c.off),
+            U(g->stride_a),
+            U(g->stride_b),
+            U(g->stride_c),
+            split ? 1.0f : g->alpha,
+            split ? 0.0f : g->beta,
+            U(heads),
+            U(g->head_stride_a),
+            U(g->head_stride_b),
+            U(g->head_stride_c),
+            split ? U(shape.k_chunk) : U(g->k),
+            U(shape.splits),
+            U(mn)};
     vk_arg args[] = {VK_IN(g->a, dev_gemm_span(g, 'a'), pc, a), VK_IN(g->b, dev_gemm_span(g, 'b'), pc, b),
-                     VK_OUT(g->c, dev_gemm_span(g, 'c'), pc, c)};
-    long problems = (long)dev_gemm_problems(g);
-    int tile = vk_gemm_pick_tile(&c->gemm, g->m, g->n, problems), side = vk_gemm_tile_side(tile);
+                     split ? (vk_arg)VK_SCRATCH(part, 1) : (vk_arg)VK_OUT(g->c, dev_gemm_span(g, 'c'), pc, c)};
     /* Specialization 1: TRANS_B in bit 0, the tile above it (shaders/gemm.comp). */
-    mltc_status st = vk_dispatch(c, "matmul", "gemm", g->trans_a != 0, (g->trans_b != 0) | tile << 1, args, 3, &pc,
-                                 sizeof pc, (uint32_t)((g->n + side - 1) / side), (uint32_t)((g->m + side - 1) / side),
-                                 (uint32_t)problems);
+    mltc_status st = vk_dispatch(c, "matmul", "gemm", g->trans_a != 0, (g->trans_b != 0) | shape.tile << 1, args, 3,
+                                 &pc, sizeof pc, (uint32_t)((g->n + side - 1) / side),
+                                 (uint32_t)((g->m + side - 1) / side), (uint32_t)(problems * shape.splits));
+    if (split) {
+        if (st == MLTC_OK) {
+            struct {
+                uint32_t m, n, ldc, c_off, splits;
+                float alpha, beta;
+            } pr = {U(g->m), U(g->n), U(g->ldc), U(g->c.off), U(shape.splits), g->alpha, g->beta};
+            vk_arg ra[] = {VK_SCRATCH(part, 0), VK_OUT(g->c, dev_gemm_span(g, 'c'), pr, c_off)};
+            uint32_t gx, gy;
+            vk_groups_2d(c, mn, 256, &gx, &gy);
+            st = vk_dispatch(c, "matmul", "splitk_reduce", 0, 0, ra, 2, &pr, sizeof pr, gx, gy, 1);
+        }
+        vk_scratch_put(c, part);
+    }
     /* The bias as its own dispatch after the product (the wrapper allows it on dense C only). */
     if (st == MLTC_OK && g->bias.buf) st = vk_bias_add(ctx, g->c, g->bias, g->m, g->n);
     return st;
