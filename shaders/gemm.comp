@@ -10,7 +10,8 @@
 // TRANS_A / TRANS_B pick how tiles are read, so each variant loads along the contiguous axis of
 // the stored matrix. beta == 0 never reads C. Any size: loads outside the matrices read 0 and
 // stores outside C are skipped.
-// Bindings: 0 A, 1 B, 2 C.
+// bias (has_bias): C += bias[col] in the store, where the op has one (batch 1, dense C).
+// Bindings: 0 A, 1 B, 2 C, 3 bias.
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
 layout(local_size_x = 16, local_size_y = 16) in;
@@ -23,6 +24,7 @@ const uint R = 8u >> uint(SPEC1 >> 1); // outputs per invocation per side
 layout(std430, binding = 0) readonly buffer A { float a[]; };
 layout(std430, binding = 1) readonly buffer B { float b[]; };
 layout(std430, binding = 2) buffer Cm { float c[]; };
+layout(std430, binding = 3) readonly buffer Bias { float bias[]; };
 
 layout(push_constant) uniform Push {
     uint m, n, k, lda, ldb, ldc, a_off, b_off, c_off, stride_a, stride_b, stride_c;
@@ -32,6 +34,7 @@ layout(push_constant) uniform Push {
     // split * k_chunk over at most k_chunk, its partial C at split * split_stride (the host
     // passes alpha 1, beta 0 and sums the partials in splitk_reduce.comp). Else splits 1.
     uint k_chunk, splits, split_stride;
+    uint has_bias, bias_off;
 } pc;
 
 #define T 16u // invocations per side
@@ -98,6 +101,7 @@ void main() {
             uint ci = cbase + r * pc.ldc + col;
             float v = pc.alpha * acc[i][j];
             if (pc.beta != 0.0) v += pc.beta * c[ci];
+            if (pc.has_bias != 0u) v += bias[pc.bias_off + col];
             c[ci] = v;
         }
     }

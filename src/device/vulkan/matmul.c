@@ -1,5 +1,5 @@
 /* Vulkan matmul: the tiled GEMM shader, batched and per head, at the tile gemm_tiles.c picks for
- * the shape; the bias as a second dispatch. */
+ * the shape (split along k where that picks it), with the bias added as C is stored. */
 #include "device/vulkan/ops.h"
 
 mltc_status vk_matmul(dev_ctx *ctx, const dev_gemm *g) {
@@ -20,7 +20,7 @@ mltc_status vk_matmul(dev_ctx *ctx, const dev_gemm *g) {
     struct {
         uint32_t m, n, k, lda, ldb, ldc, a, b, c, sa, sb, sc;
         float alpha, beta;
-        uint32_t heads, hsa, hsb, hsc, k_chunk, splits, split_stride;
+        uint32_t heads, hsa, hsb, hsc, k_chunk, splits, split_stride, has_bias, bias_off;
     } pc = {U(g->m),
             U(g->n),
             U(g->k),
@@ -41,11 +41,14 @@ mltc_status vk_matmul(dev_ctx *ctx, const dev_gemm *g) {
             U(g->head_stride_c),
             split ? U(shape.k_chunk) : U(g->k),
             U(shape.splits),
-            U(mn)};
+            U(mn),
+            !split && g->bias.buf != NULL, /* a split adds it in its sum */
+            U(g->bias.off)};
     vk_arg args[] = {VK_IN(g->a, dev_gemm_span(g, 'a'), pc, a), VK_IN(g->b, dev_gemm_span(g, 'b'), pc, b),
-                     split ? (vk_arg)VK_SCRATCH(part, 1) : (vk_arg)VK_OUT(g->c, dev_gemm_span(g, 'c'), pc, c)};
+                     split ? (vk_arg)VK_SCRATCH(part, 1) : (vk_arg)VK_OUT(g->c, dev_gemm_span(g, 'c'), pc, c),
+                     !split && g->bias.buf ? (vk_arg)VK_IN(g->bias, (size_t)g->n, pc, bias_off) : (vk_arg)VK_NONE};
     /* Specialization 1: TRANS_B in bit 0, the tile above it (shaders/gemm.comp). */
-    mltc_status st = vk_dispatch(c, "matmul", "gemm", g->trans_a != 0, (g->trans_b != 0) | shape.tile << 1, args, 3,
+    mltc_status st = vk_dispatch(c, "matmul", "gemm", g->trans_a != 0, (g->trans_b != 0) | shape.tile << 1, args, 4,
                                  &pc, sizeof pc, (uint32_t)((g->n + side - 1) / side),
                                  (uint32_t)((g->m + side - 1) / side), (uint32_t)(problems * shape.splits));
     if (split) {
@@ -53,15 +56,16 @@ mltc_status vk_matmul(dev_ctx *ctx, const dev_gemm *g) {
             struct {
                 uint32_t m, n, ldc, c_off, splits;
                 float alpha, beta;
-            } pr = {U(g->m), U(g->n), U(g->ldc), U(g->c.off), U(shape.splits), g->alpha, g->beta};
-            vk_arg ra[] = {VK_SCRATCH(part, 0), VK_OUT(g->c, dev_gemm_span(g, 'c'), pr, c_off)};
+                uint32_t has_bias, bias_off;
+            } pr = {U(g->m),  U(g->n),  U(g->ldc),          U(g->c.off), U(shape.splits),
+                    g->alpha, g->beta,  g->bias.buf != NULL, U(g->bias.off)};
+            vk_arg ra[] = {VK_SCRATCH(part, 0), VK_OUT(g->c, dev_gemm_span(g, 'c'), pr, c_off),
+                           g->bias.buf ? (vk_arg)VK_IN(g->bias, (size_t)g->n, pr, bias_off) : (vk_arg)VK_NONE};
             uint32_t gx, gy;
             vk_groups_2d(c, mn, 256, &gx, &gy);
-            st = vk_dispatch(c, "matmul", "splitk_reduce", 0, 0, ra, 2, &pr, sizeof pr, gx, gy, 1);
+            st = vk_dispatch(c, "matmul", "splitk_reduce", 0, 0, ra, 3, &pr, sizeof pr, gx, gy, 1);
         }
         vk_scratch_put(c, part);
     }
-    /* The bias as its own dispatch after the product (the wrapper allows it on dense C only). */
-    if (st == MLTC_OK && g->bias.buf) st = vk_bias_add(ctx, g->c, g->bias, g->m, g->n);
     return st;
 }
