@@ -22,6 +22,11 @@ if [ -f /usr/share/vulkan/explicit_layer.d/VkLayer_khronos_validation.json ]; th
     -R "ops_vulkan|device_args_vulkan|vulkan_backend|vulkan_paths|bert_vulkan|micro_batch_vulkan|device_counts_vulkan"
 fi
 
+# The OpenCL and Vulkan tests once more on each extra driver: Intel's CPU runtime for OpenCL,
+# and lavapipe and rusticl of Mesa from Debian sid (tools/drivers.sh fetches them into
+# .cache/drivers/). One that cannot be fetched is reported SKIPPED; one that fails fails CI.
+bash tools/driver_tests.sh
+
 # AddressSanitizer + UBSan over the CPU and OpenCL tests, and the file readers' fuzz harnesses.
 bash tools/sanitize.sh
 
