@@ -43,6 +43,20 @@ fetch_intel_opencl() {
     # but not the wheel's own libOpenCL: the system's ICD loader reads OCL_ICD_VENDORS.
     cp -a "$tmp"/unzip/*.data/data/lib/. "$tmp/lib/" && rm -f "$tmp"/lib/libOpenCL.so*
     rm -rf "$tmp/wheels" "$tmp/unzip"
+    # A wheel holds each library's symbolic links as copies: link them again (800 MB -> 400 MB).
+    python3 - "$tmp/lib" <<'PY'
+import hashlib, os, sys
+first = {}
+for name in sorted(os.listdir(sys.argv[1]), key=len):
+    path = os.path.join(sys.argv[1], name)
+    with open(path, "rb") as f:
+        key = (os.path.getsize(path), hashlib.sha256(f.read()).hexdigest())
+    if key in first:
+        os.remove(path)
+        os.symlink(first[key], path)
+    else:
+        first[key] = name
+PY
     [ -f "$tmp/lib/libintelocl.so" ] || { echo "intel-opencl: skipped: the wheel has no lib/libintelocl.so"; rm -rf "$tmp"; return; }
     echo "$dir/lib/libintelocl.so" >"$tmp/vendors/intel-cpu.icd"
     cat >"$tmp/run" <<EOF
@@ -64,6 +78,7 @@ EOF
 fetch_sid() {
   local dir=$root/sid tmp=$root/sid.tmp log=$root/sid.log
   [ -f "$dir/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2" ] && return 0
+  [ -n "${sid_reason:-}" ] && return 1 # tried already in this run
   rm -rf "$tmp" && mkdir -p "$tmp"/apt/{lists/partial,archives/partial,parts,prefs} "$tmp/debs" "$tmp/root"
   : >"$tmp/apt/status"
   echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian sid main" \
@@ -74,8 +89,10 @@ fetch_sid() {
     -o "Dir::Etc::SourceParts=$a/parts" -o "Dir::Etc::PreferencesParts=$a/prefs"
     -o "Dir::Etc::Preferences=$a/prefs/none" -o "APT::Architectures::=amd64" -o "Acquire::Languages=none"
     -o "Debug::NoLocking=1" -o "APT::Sandbox::User=root")
-  if ! apt-get "${opts[@]}" -qq update >"$log" 2>&1; then
-    sid_reason="apt-get update of Debian sid failed: $(why "$log")"; rm -rf "$tmp"; return 1
+  # apt-get update exits 0 when a list could not be fetched (it warns): look for the list.
+  if ! apt-get "${opts[@]}" -qq update >"$log" 2>&1 || ! ls "$a"/lists/*_sid_main_binary-amd64_Packages* >/dev/null 2>&1; then
+    sid_reason="apt-get update of Debian sid got no package list: $(grep -m 1 '^[WE]:' "$log" | cut -c1-200)"
+    rm -rf "$tmp"; return 1
   fi
   local closure
   closure=$(apt-get "${opts[@]}" -s install --no-install-recommends "${SID_PACKAGES[@]}" 2>>"$log" | awk '/^Inst /{print $2}')
