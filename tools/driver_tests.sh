@@ -36,7 +36,7 @@ while IFS= read -r line; do
   log=$(mktemp)
   if MLTC_TEST_LAUNCHER="$root/$name/run" ctest --test-dir "$build" --output-on-failure -j"$(nproc)" \
       --timeout 1200 -R "^($tests)_$api\$" >"$log" 2>&1 && ! grep -q "Not Run\|Skipped" "$log"; then
-    grep -E "tests passed|Total Test time" "$log" | sed "s/^/driver_tests.sh: $name: /"
+    grep -E "Test +#|tests passed|Total Test time" "$log" | sed "s/^/driver_tests.sh: $name: /"
     echo "driver_tests.sh: $name passed in $((SECONDS - start)) s"
   else
     cat "$log"
