@@ -45,6 +45,7 @@ while IFS= read -r line; do
   fi
   rm -f "$log"
 done < <(bash tools/drivers.sh "$@")
+wait $! # drivers.sh's own status: 2 when a driver was named wrongly
 
 if [ ${#failed[@]} -gt 0 ]; then
   echo "driver_tests.sh: failed on ${failed[*]}" >&2

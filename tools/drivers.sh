@@ -7,9 +7,10 @@
 #   mesa-lavapipe   lavapipe (Vulkan) of Mesa from Debian sid: sid's .debs and their library
 #                   closure through a private apt state, unpacked with dpkg -x, run under sid's
 #                   own dynamic loader;
-#   mesa-rusticl    rusticl (OpenCL on llvmpipe) from the same unpack. Its libclc path,
-#                   /usr/lib/clc, is compiled in (no variable overrides it), so it runs in a
-#                   private mount namespace where the unpacked libclc is laid over /usr/lib.
+#   mesa-rusticl    rusticl (OpenCL on llvmpipe) from the same unpack. Its paths to libclc
+#                   (/usr/lib/clc) and clang's headers (/usr/lib/llvm-N) are compiled in (no
+#                   variable overrides them), so it runs in a private mount namespace where the
+#                   unpacked ones are laid over /usr/lib (needs root; else it is skipped).
 # Each ready driver gets .cache/drivers/NAME/run, which runs a command with that driver as the
 # only device of its API:  .cache/drivers/mesa-lavapipe/run build/mltc devices
 # Prints one line per driver: "NAME: ready (API): ENV" or "NAME: skipped: REASON".
@@ -31,7 +32,7 @@ fetch_intel_opencl() {
   local dir=$root/intel-opencl tmp=$root/intel-opencl.tmp log=$root/intel-opencl.log
   if [ ! -f "$dir/expect" ]; then
     rm -rf "$tmp" && mkdir -p "$tmp/wheels" "$tmp/lib" "$tmp/vendors"
-    if ! python3 -m pip download -q --disable-pip-version-check --no-deps -d "$tmp/wheels" \
+    if ! python3 -m pip download -q --disable-pip-version-check --no-deps --only-binary=:all: -d "$tmp/wheels" \
         "intel-opencl-rt==$INTEL_OPENCL_RT" "tbb==$INTEL_TBB" "intel-cmplr-lib-rt==$INTEL_CMPLR_RT" >"$log" 2>&1; then
       echo "intel-opencl: skipped: pip download failed: $(why "$log")"; rm -rf "$tmp"; return
     fi
@@ -43,7 +44,7 @@ fetch_intel_opencl() {
     # but not the wheel's own libOpenCL: the system's ICD loader reads OCL_ICD_VENDORS.
     cp -a "$tmp"/unzip/*.data/data/lib/. "$tmp/lib/" && rm -f "$tmp"/lib/libOpenCL.so*
     rm -rf "$tmp/wheels" "$tmp/unzip"
-    # A wheel holds each library's symbolic links as copies: link them again (800 MB -> 400 MB).
+    # A wheel holds each library's symbolic links as copies: link them again (795 MB -> 495 MB).
     python3 - "$tmp/lib" <<'PY'
 import hashlib, os, sys
 first = {}
@@ -172,6 +173,7 @@ fetch_mesa_rusticl() {
 drivers=("$@")
 [ ${#drivers[@]} -eq 0 ] && drivers=(intel-opencl mesa-lavapipe mesa-rusticl)
 for d in "${drivers[@]}"; do
+  if [ "$(uname -m)" != x86_64 ]; then echo "$d: skipped: the drivers fetched are for x86_64, this is $(uname -m)"; continue; fi
   case $d in
     intel-opencl) fetch_intel_opencl ;;
     mesa-lavapipe) fetch_mesa_lavapipe ;;
