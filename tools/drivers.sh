@@ -10,7 +10,7 @@
 #   mesa-rusticl    rusticl (OpenCL on llvmpipe) from the same unpack. Its paths to libclc
 #                   (/usr/lib/clc) and clang's headers (/usr/lib/llvm-N) are compiled in (no
 #                   variable overrides them), so it runs in a private mount namespace where the
-#                   unpacked ones are laid over /usr/lib (needs root; else it is skipped).
+#                   unpacked ones are laid over /usr/lib (root, or a user namespace; else skipped).
 # Each ready driver gets .cache/drivers/NAME/run, which runs a command with that driver as the
 # only device of its API:  .cache/drivers/mesa-lavapipe/run build/mltc devices
 # Prints one line per driver: "NAME: ready (API): ENV" or "NAME: skipped: REASON".
@@ -156,8 +156,9 @@ fetch_mesa_rusticl() {
   llvm=$(cd "$root/sid/usr/lib" && ls -d llvm-* 2>/dev/null | head -n 1)
   [ -n "$llvm" ] || { echo "mesa-rusticl: skipped: sid's unpack has no usr/lib/llvm-N (clang's headers)"; return; }
   mkdir -p "$dir/over" && ln -sfn "$root/sid/usr/lib/clc" "$dir/over/clc" && ln -sfn "$root/sid/usr/lib/$llvm" "$dir/over/$llvm"
-  local mnt="mount -t overlay overlay -o lowerdir=$dir/over:/usr/lib /usr/lib"
-  if ! unshare -m sh -c "$mnt && test -f /usr/lib/clc/spirv64-mesa3d-.spv" 2>"$root/mesa-rusticl.log"; then
+  local mnt="mount -t overlay overlay -o lowerdir=$dir/over:/usr/lib /usr/lib" ns="unshare -m"
+  [ "$(id -u)" -eq 0 ] || ns="unshare -rm" # not root: a user namespace, where the kernel allows it
+  if ! $ns sh -c "$mnt && test -f /usr/lib/clc/spirv64-mesa3d-.spv" 2>"$root/mesa-rusticl.log"; then
     echo "mesa-rusticl: skipped: rusticl reads libclc and clang's headers from /usr/lib only, and no private mount namespace with them could be made here: $(why "$root/mesa-rusticl.log")"
     return
   fi
@@ -166,7 +167,7 @@ fetch_mesa_rusticl() {
   echo opencl >"$dir/api" && echo "(rusticl)" >"$dir/expect"
   write_sid_run mesa-rusticl "Runs a command with rusticl of Mesa from Debian sid (on llvmpipe) as the only OpenCL platform." \
     "export OCL_ICD_VENDORS=\"$dir/vendors\" RUSTICL_ENABLE=llvmpipe" \
-    "unshare -m sh -c '$mnt && exec \"\$0\" \"\$@\"' "
+    "$ns sh -c '$mnt && exec \"\$0\" \"\$@\"' "
   echo "mesa-rusticl: ready (opencl): OCL_ICD_VENDORS=$dir/vendors RUSTICL_ENABLE=llvmpipe, run under sid's loader in a mount namespace with sid's /usr/lib/clc and /usr/lib/$llvm"
 }
 
