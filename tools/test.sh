@@ -26,6 +26,10 @@ fi
 bash tools/shader_stats.sh build
 # Each BERT training product on a 60-unit GPU: a tile or split of k that fills it.
 [ -x build/gemm_plan ] && build/gemm_plan >/dev/null
+# The OpenCL and Vulkan tests once more on each extra driver: Intel's CPU runtime for OpenCL,
+# and lavapipe and rusticl of Mesa from Debian sid (tools/drivers.sh fetches them into
+# .cache/drivers/). One that cannot be fetched is reported SKIPPED; one that fails fails CI.
+bash tools/driver_tests.sh
 
 # AddressSanitizer + UBSan over the CPU and OpenCL tests, and the file readers' fuzz harnesses.
 bash tools/sanitize.sh
