@@ -303,6 +303,8 @@ static void test_matmul(void) {
         matmul_case(37, 29, 1031, 1, ta, tb, -0.5f, 0.75f, 0, 0, 0);
     }
     matmul_case(70, 65, 777, 1, 0, 1, 1.0f, 0.0f, 0, 0, 1); /* long k with the fused bias */
+    matmul_case(1031, 3, 5, 1, 0, 1, 1.0f, 0.0f, 0, 0, 0);  /* 1031 rows: 9 large tiles, the last of 7 */
+    matmul_case(3, 1031, 5, 2, 1, 0, 1.0f, 0.5f, 1, 0, 0);  /* 1031 columns, batched */
     matmul_case(64, 64, 64, 1, 0, 0, 1.0f, 0.0f, 0, 0, 0); /* exact tile multiples */
     matmul_case(32, 128, 16, 2, 0, 1, 1.0f, 0.0f, 0, 0, 0);
     matmul_case(9, 11, 7, 3, 0, 1, 1.0f, 0.0f, 2, 1, 0); /* one B shared by the batch */
