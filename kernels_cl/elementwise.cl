@@ -67,3 +67,39 @@ __kernel void colsum_final(__global float *dst, ulong dsto, __global const float
     for (int ch = 0; ch < nchunks; ch++) s += part[po + (size_t)ch * cols + c];
     dst[dsto + c] += s;
 }
+
+/* pre += bias (kept for the backward) and y = gelu(pre), one pass. */
+__kernel void bias_gelu_forward(__global float *y, ulong yo, __global float *pre, ulong po, __global const float *bias,
+                                ulong bo, ulong n, int cols) {
+    size_t i = get_global_id(0);
+    if (i >= n) return;
+    float v = pre[po + i] + bias[bo + i % (size_t)cols];
+    pre[po + i] = v;
+    y[yo + i] = 0.5f * v * (1.0f + erf(v * INV_SQRT2));
+}
+
+/* dx = dy * gelu'(pre) and the column sums of dx, per (chunk of rows, column) in row order: added
+ * to part with accumulate (one chunk: the final sums), else written as colsum_final's partials.
+ * dx may be dy: each element is read, then written, by one work-item. */
+__kernel void bias_gelu_backward(__global float *dx, ulong dxo, __global float *part, ulong pto, int accumulate,
+                                 __global const float *dy, ulong dyo, __global const float *pre, ulong po, int rows,
+                                 int cols, int chunk) {
+    size_t i = get_global_id(0);
+    int nchunks = (rows + chunk - 1) / chunk;
+    if (i >= (size_t)nchunks * cols) return;
+    int ch = (int)(i / (size_t)cols), c = (int)(i % (size_t)cols);
+    int r1 = min(rows, (ch + 1) * chunk);
+    float s = 0.0f;
+    for (int r = ch * chunk; r < r1; r++) {
+        size_t k = (size_t)r * cols + c;
+        float v = pre[po + k];
+        float cdf = 0.5f * (1.0f + erf(v * INV_SQRT2)), pdf = INV_SQRT_2PI * exp(-0.5f * v * v);
+        float g = dy[dyo + k] * (cdf + v * pdf);
+        dx[dxo + k] = g;
+        s += g;
+    }
+    if (accumulate)
+        part[pto + i] += s;
+    else
+        part[pto + i] = s;
+}

@@ -24,7 +24,7 @@ static const struct {
     const char *helper; /* NULL: none */
 } programs[OCL_PROG_COUNT] = {
     [OCL_PROG_ELEMENTWISE] = {"elementwise", "philox"},
-    [OCL_PROG_NORM] = {"norm", NULL},
+    [OCL_PROG_NORM] = {"norm", "philox"},
     [OCL_PROG_SOFTMAX] = {"softmax", NULL},
     [OCL_PROG_ROWS] = {"rows", NULL},
     [OCL_PROG_LOSS] = {"loss", NULL},
@@ -47,6 +47,11 @@ static const struct {
     [K_LAYERNORM_BACKWARD_DX] = {"layernorm_backward_dx", OCL_PROG_NORM},
     [K_LAYERNORM_BACKWARD_DWDB] = {"layernorm_backward_dwdb", OCL_PROG_NORM},
     [K_LAYERNORM_DWDB_PARTIAL] = {"layernorm_dwdb_partial", OCL_PROG_NORM},
+    [K_ADD_LAYERNORM_FORWARD] = {"add_layernorm_forward", OCL_PROG_NORM},
+    [K_ADD_LAYERNORM_BACKWARD_DX] = {"add_layernorm_backward_dx", OCL_PROG_NORM},
+    [K_ADD_LAYERNORM_PARAMS] = {"add_layernorm_params", OCL_PROG_NORM},
+    [K_BIAS_GELU_FORWARD] = {"bias_gelu_forward", OCL_PROG_ELEMENTWISE},
+    [K_BIAS_GELU_BACKWARD] = {"bias_gelu_backward", OCL_PROG_ELEMENTWISE},
     [K_SOFTMAX_FORWARD] = {"softmax_forward", OCL_PROG_SOFTMAX},
     [K_SOFTMAX_BACKWARD] = {"softmax_backward", OCL_PROG_SOFTMAX},
     [K_GATHER_ROWS] = {"gather_rows", OCL_PROG_ROWS},

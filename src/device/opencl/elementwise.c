@@ -89,3 +89,46 @@ mltc_status ocl_bias_backward(dev_ctx *ctx, dev_view dbias, dev_view dy, int row
     st = ocl_run_items(&L, (size_t)nchunks * cols);
     return st != MLTC_OK ? st : ocl_colsum_final(c, dbias, part, nchunks, cols, op);
 }
+
+mltc_status ocl_bias_gelu_forward(dev_ctx *ctx, dev_view y, dev_view pre, dev_view bias, int rows, int cols) {
+    size_t n = (size_t)rows * cols;
+    ocl_launch L;
+    ocl_begin(&L, CTX(ctx), K_BIAS_GELU_FORWARD, "bias_gelu_forward");
+    ocl_arg_view(&L, y);
+    ocl_arg_view(&L, pre);
+    ocl_arg_view(&L, bias);
+    ocl_arg_ulong(&L, n);
+    ocl_arg_int(&L, cols);
+    return ocl_run_items(&L, n);
+}
+
+/* dx and its column sums in one pass: straight into dbias for few rows, else per chunk into
+ * scratch and then colsum_final, as bias_backward. */
+mltc_status ocl_bias_gelu_backward(dev_ctx *ctx, dev_view dx, dev_view dbias, dev_view dy, dev_view pre, int rows,
+                                   int cols) {
+    ocl_ctx *c = CTX(ctx);
+    const char *op = "bias_gelu_backward";
+    int single = rows <= OCL_COLSUM_SINGLE, chunk = single ? rows : OCL_COLSUM_CHUNK;
+    int nchunks = (rows + chunk - 1) / chunk;
+    dev_view part = dbias;
+    ocl_buf sb;
+    if (!single) {
+        cl_mem mem;
+        mltc_status st = ocl_scratch(c, (size_t)nchunks * cols * 4, op, &mem);
+        if (st != MLTC_OK) return st;
+        sb = (ocl_buf){{c->scratch_bytes}, mem};
+        part = (dev_view){&sb.base, 0};
+    }
+    ocl_launch L;
+    ocl_begin(&L, c, K_BIAS_GELU_BACKWARD, op);
+    ocl_arg_view(&L, dx);
+    ocl_arg_view(&L, part);
+    ocl_arg_int(&L, single);
+    ocl_arg_view(&L, dy);
+    ocl_arg_view(&L, pre);
+    ocl_arg_int(&L, rows);
+    ocl_arg_int(&L, cols);
+    ocl_arg_int(&L, chunk);
+    mltc_status st = ocl_run_items(&L, (size_t)nchunks * cols);
+    return st != MLTC_OK || single ? st : ocl_colsum_final(c, dbias, part, nchunks, cols, op);
+}

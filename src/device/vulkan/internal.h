@@ -10,7 +10,7 @@
 /* Push constants every shader may use; 128 bytes is the minimum every device grants. */
 #define VK_PUSH_BYTES 128
 /* Most storage buffers one dispatch binds. */
-#define VK_MAX_BINDINGS 8
+#define VK_MAX_BINDINGS 9
 /* Commands recorded into one command buffer before it is submitted, without waiting, so the
  * device starts on a step while the host records the rest of it. */
 #define VK_CHUNK_COMMANDS 128
