@@ -152,34 +152,28 @@ __kernel void add_layernorm_backward_dx(__global float *dsum, ulong dso, __globa
     }
 }
 
-/* Its backward's column sums in one pass over the rows: per (chunk of rows, column), in row order,
- * dy * xhat (dw), dy (db) and dx (dbias, when has_bias). With accumulate they are added to pw, pb
- * and pd (one chunk: the final sums), else written as partials that colsum_final adds up. */
-__kernel void add_layernorm_params(__global float *pw, ulong pwo, __global float *pb, ulong pbo,
-                                   __global float *pd, ulong pdo, int has_bias, int accumulate,
-                                   __global const float *dy, ulong dyo, __global const float *x, ulong xo,
-                                   __global const float *mean, ulong mo, __global const float *rstd, ulong ro,
-                                   __global const float *dx, ulong dxo, int rows, int cols, int chunk) {
-    size_t i = get_global_id(0);
-    int nchunks = (rows + chunk - 1) / chunk;
-    if (i >= (size_t)nchunks * cols) return;
-    int ch = (int)(i / (size_t)cols), c = (int)(i % (size_t)cols);
-    int r1 = min(rows, (ch + 1) * chunk);
-    float gw = 0.0f, gb = 0.0f, gd = 0.0f;
-    for (int r = ch * chunk; r < r1; r++) {
-        size_t k = (size_t)r * cols + c;
-        float g = dy[dyo + k];
-        gw += g * (x[xo + k] - mean[mo + r]) * rstd[ro + r];
-        gb += g;
-        if (has_bias) gd += dx[dxo + k];
-    }
-    if (accumulate) {
-        pw[pwo + i] += gw;
-        pb[pbo + i] += gb;
-        if (has_bias) pd[pdo + i] += gd;
-    } else {
-        pw[pwo + i] = gw;
-        pb[pbo + i] = gb;
-        if (has_bias) pd[pdo + i] = gd;
+/* Its backward's column sums in one kernel over all the rows (lanes_sum3): dw += sum of dy * xhat,
+ * db += sum of dy and, with has_bias, dbias += sum of dx. */
+__kernel void add_layernorm_params(__global float *dw, ulong dwo, __global float *db, ulong dbo,
+                                   __global float *dbias, ulong dbiaso, int has_bias, __global const float *dy,
+                                   ulong dyo, __global const float *x, ulong xo, __global const float *mean, ulong mo,
+                                   __global const float *rstd, ulong ro, __global const float *dx, ulong dxo,
+                                   int rows, int cols, int cg, __local float *s) {
+    int lid = (int)get_local_id(0), lanes = (int)get_local_size(0) / cg;
+    int c = (int)get_group_id(0) * cg + lid % cg;
+    float3 acc = (float3)(0.0f);
+    if (c < cols)
+        for (int r = lid / cg; r < rows; r += lanes) {
+            size_t k = (size_t)r * cols + c;
+            float g = dy[dyo + k];
+            acc.x += g * (x[xo + k] - mean[mo + r]) * rstd[ro + r];
+            acc.y += g;
+            if (has_bias) acc.z += dx[dxo + k];
+        }
+    acc = lanes_sum3(acc, cg, s);
+    if (c < cols && lid < cg) {
+        dw[dwo + c] += acc.x;
+        db[dbo + c] += acc.y;
+        if (has_bias) dbias[dbiaso + c] += acc.z;
     }
 }

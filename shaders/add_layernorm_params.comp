@@ -1,11 +1,10 @@
 #version 450
-// add_layernorm's backward, column sums in one pass over the rows, deterministic with no atomics:
-// one invocation per (chunk of rows_per_chunk rows, column) sums, in row order, dy * xhat (dw),
-// dy (db) and dx (dbias, with has_bias). With one chunk (accumulate) it adds them into the
-// gradients; otherwise they are three regions of a scratch buffer that colsum3.comp adds up.
-// Bindings: 0 x (the sum), 1 mean, 2 rstd, 3 dy, 4 dx, 5 dw, 6 db, 7 dbias (or partials).
+// add_layernorm's backward, column sums in one dispatch (colsum_wg.glsl): dw += sum of dy * xhat,
+// db += sum of dy, and dbias += sum of dx (with has_bias).
+// Bindings: 0 x (the sum), 1 mean, 2 rstd, 3 dy, 4 dx, 5 dw, 6 db, 7 dbias.
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
+#include "colsum_wg.glsl"
 layout(local_size_x = 256) in;
 
 layout(std430, binding = 0) readonly buffer X { float x[]; };
@@ -18,32 +17,24 @@ layout(std430, binding = 6) buffer DB { float db[]; };
 layout(std430, binding = 7) buffer DBias { float dbias[]; };
 
 layout(push_constant) uniform Push {
-    uint rows, cols, x_off, mean_off, rstd_off, dy_off, dx_off, dw_off, db_off, dbias_off;
-    uint rows_per_chunk, nchunks, accumulate, has_bias;
+    uint rows, cols, x_off, mean_off, rstd_off, dy_off, dx_off, dw_off, db_off, dbias_off, has_bias;
 } pc;
 
 void main() {
-    uint stride = gl_NumWorkGroups.x * WG;
-    uint n = pc.nchunks * pc.cols;
-    for (uint e = gl_GlobalInvocationID.x; e < n; e += stride) {
-        uint j = e / pc.cols, c = e - j * pc.cols;
-        uint r1 = min(pc.rows, (j + 1u) * pc.rows_per_chunk);
-        float gw = 0.0, gb = 0.0, gd = 0.0;
-        for (uint r = j * pc.rows_per_chunk; r < r1; r++) {
+    uint c = cs_col();
+    vec3 s = vec3(0.0);
+    if (c < pc.cols)
+        for (uint r = cs_lane(); r < pc.rows; r += CS_LANES) {
             uint i = r * pc.cols + c;
             float d = dy[pc.dy_off + i];
-            gw += d * (x[pc.x_off + i] - mean[pc.mean_off + r]) * rstd[pc.rstd_off + r];
-            gb += d;
-            if (pc.has_bias != 0u) gd += dx[pc.dx_off + i];
+            s.x += d * (x[pc.x_off + i] - mean[pc.mean_off + r]) * rstd[pc.rstd_off + r];
+            s.y += d;
+            if (pc.has_bias != 0u) s.z += dx[pc.dx_off + i];
         }
-        if (pc.accumulate != 0u) {
-            dw[pc.dw_off + e] += gw;
-            db[pc.db_off + e] += gb;
-            if (pc.has_bias != 0u) dbias[pc.dbias_off + e] += gd;
-        } else {
-            dw[pc.dw_off + e] = gw;
-            db[pc.db_off + e] = gb;
-            if (pc.has_bias != 0u) dbias[pc.dbias_off + e] = gd;
-        }
+    s = cs_reduce(s);
+    if (c < pc.cols && cs_lane() == 0u) {
+        dw[pc.dw_off + c] += s.x;
+        db[pc.db_off + c] += s.y;
+        if (pc.has_bias != 0u) dbias[pc.dbias_off + c] += s.z;
     }
 }

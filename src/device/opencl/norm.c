@@ -97,43 +97,27 @@ mltc_status ocl_add_layernorm_forward(dev_ctx *ctx, const dev_add_layernorm *f) 
     return ocl_run_groups(&L, (size_t)f->rows, local);
 }
 
-/* The column sums of add_layernorm_backward (dw, db and dbias) in one pass over the rows: straight
- * into the gradients for few rows, else per chunk into scratch and then colsum_final. */
+/* The column sums of add_layernorm_backward (dw, db and dbias) in one kernel over all the rows. */
 static mltc_status add_layernorm_params(ocl_ctx *c, const dev_add_layernorm *f, const dev_add_layernorm_grads *g) {
-    const char *op = "add_layernorm_backward";
-    int rows = f->rows, cols = f->cols, has_bias = f->bias.buf != NULL;
-    int single = rows <= OCL_COLSUM_SINGLE, chunk = single ? rows : OCL_COLSUM_CHUNK;
-    int nchunks = (rows + chunk - 1) / chunk;
-    size_t np = (size_t)nchunks * cols;
-    dev_view pw = g->dw, pb = g->db, pd = has_bias ? g->dbias : g->dw;
-    ocl_buf sb;
-    if (!single) {
-        cl_mem mem;
-        mltc_status st = ocl_scratch(c, 3 * np * 4, op, &mem);
-        if (st != MLTC_OK) return st;
-        sb = (ocl_buf){{c->scratch_bytes}, mem};
-        pw = (dev_view){&sb.base, 0}, pb = (dev_view){&sb.base, np}, pd = (dev_view){&sb.base, 2 * np};
-    }
+    int has_bias = f->bias.buf != NULL;
+    size_t local, groups;
+    int cg = ocl_colsum_shape(c, K_ADD_LAYERNORM_PARAMS, f->cols, &local, &groups);
     ocl_launch L;
-    ocl_begin(&L, c, K_ADD_LAYERNORM_PARAMS, op);
-    ocl_arg_view(&L, pw);
-    ocl_arg_view(&L, pb);
-    ocl_arg_view(&L, pd);
+    ocl_begin(&L, c, K_ADD_LAYERNORM_PARAMS, "add_layernorm_backward");
+    ocl_arg_view(&L, g->dw);
+    ocl_arg_view(&L, g->db);
+    ocl_arg_view(&L, has_bias ? g->dbias : g->dw); /* not written without a bias */
     ocl_arg_int(&L, has_bias);
-    ocl_arg_int(&L, single);
     ocl_arg_view(&L, g->dy);
     ocl_arg_view(&L, f->sum);
     ocl_arg_view(&L, f->mean);
     ocl_arg_view(&L, f->rstd);
     ocl_arg_view(&L, g->dx);
-    ocl_arg_int(&L, rows);
-    ocl_arg_int(&L, cols);
-    ocl_arg_int(&L, chunk);
-    mltc_status st = ocl_run_items(&L, np);
-    if (st != MLTC_OK || single) return st;
-    if ((st = ocl_colsum_final(c, g->dw, pw, nchunks, cols, op)) != MLTC_OK) return st;
-    if ((st = ocl_colsum_final(c, g->db, pb, nchunks, cols, op)) != MLTC_OK) return st;
-    return has_bias ? ocl_colsum_final(c, g->dbias, pd, nchunks, cols, op) : MLTC_OK;
+    ocl_arg_int(&L, f->rows);
+    ocl_arg_int(&L, f->cols);
+    ocl_arg_int(&L, cg);
+    ocl_arg_local(&L, 3 * local * sizeof(float));
+    return ocl_run_groups(&L, groups, local);
 }
 
 mltc_status ocl_add_layernorm_backward(dev_ctx *ctx, const dev_add_layernorm *f, const dev_add_layernorm_grads *g) {

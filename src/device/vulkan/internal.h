@@ -225,6 +225,8 @@ void vk_groups_2d(const vk_ctx *c, uint64_t items, uint32_t per_group, uint32_t 
 /* elementwise.c: rows per chunk in the deterministic column reductions (bias and layernorm
  * gradients): each (chunk, column) sums its rows in order, then the chunks are added in order. */
 #define VK_COLSUM_ROWS 64u
+/* Columns a work group of the one-dispatch column sums takes (shaders/colsum_wg.glsl: CS_COLS). */
+#define VK_COLSUM_WG_COLS 16u
 /* dst[c] += sum over j < nchunks, in order, of partial[p_off + j*cols + c]. */
 mltc_status vk_colsum(vk_ctx *c, const char *op, dev_buf *partial, uint32_t p_off, uint32_t nchunks, int cols,
                       dev_view dst);

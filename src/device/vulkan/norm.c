@@ -78,46 +78,21 @@ mltc_status vk_add_layernorm_forward(dev_ctx *ctx, const dev_add_layernorm *f) {
     return vk_dispatch(c, "add_layernorm_forward", "add_layernorm", 0, 0, args, 9, &pc, sizeof pc, gx, gy, 1);
 }
 
-/* dw, db and dbias of add_layernorm_backward in one pass over the rows: straight into the
- * gradients with one chunk of rows, else three partials that one colsum3 dispatch adds up. */
+/* dw, db and dbias of add_layernorm_backward in one dispatch over all the rows. */
 static mltc_status add_layernorm_params(vk_ctx *c, const dev_add_layernorm *f, const dev_add_layernorm_grads *g) {
-    const char *op = "add_layernorm_backward";
     int has_bias = f->bias.buf != NULL;
     size_t n = (size_t)f->rows * f->cols, r = (size_t)f->rows, k = (size_t)f->cols;
-    uint32_t nchunks = (U(f->rows) + VK_COLSUM_ROWS - 1) / VK_COLSUM_ROWS;
     struct {
-        uint32_t rows, cols, x, mean, rstd, dy, dx, dw, db, dbias, rows_per_chunk, nchunks, accumulate, has_bias;
+        uint32_t rows, cols, x, mean, rstd, dy, dx, dw, db, dbias, has_bias;
     } p = {U(f->rows), U(f->cols), U(f->sum.off), U(f->mean.off), U(f->rstd.off), U(g->dy.off), U(g->dx.off),
-           U(g->dw.off), U(g->db.off), U(g->dbias.off), VK_COLSUM_ROWS, nchunks, 1, U(has_bias)};
-    vk_arg in[] = {VK_IN(f->sum, n, p, x), VK_IN(f->mean, r, p, mean), VK_IN(f->rstd, r, p, rstd),
-                   VK_IN(g->dy, n, p, dy), VK_IN(g->dx, n, p, dx)};
-    if (!has_bias) in[4] = (vk_arg)VK_NONE; /* dx is not read */
-    if (nchunks <= 1) {
-        vk_arg dbias = VK_OUT(g->dbias, k, p, dbias), none = VK_NONE;
-        vk_arg args[] = {in[0], in[1], in[2], in[3], in[4], VK_OUT(g->dw, k, p, dw), VK_OUT(g->db, k, p, db),
-                         has_bias ? dbias : none};
-        return vk_dispatch(c, op, "add_layernorm_params", 0, 0, args, 8, &p, sizeof p, groups_1d(c, k), 1, 1);
-    }
-    /* Partials for dw, db and dbias at [0, np), [np, 2 np) and [2 np, 3 np) of a scratch buffer. */
-    size_t np = (size_t)nchunks * f->cols;
-    vk_buf *partial;
-    mltc_status st = vk_scratch_get(c, 3 * np * 4, &partial);
-    if (st != MLTC_OK) return st;
-    p.dw = 0, p.db = U(np), p.dbias = U(2 * np), p.accumulate = 0;
-    vk_arg args[] = {in[0], in[1], in[2], in[3], in[4], VK_SCRATCH(partial, 1), VK_SCRATCH(partial, 1),
-                     VK_SCRATCH(partial, 1)};
-    st = vk_dispatch(c, op, "add_layernorm_params", 0, 0, args, 8, &p, sizeof p, groups_1d(c, np), 1, 1);
-    if (st == MLTC_OK) {
-        struct {
-            uint32_t nchunks, cols, p, d0, d1, d2, outputs;
-        } q = {nchunks, U(f->cols), 0, U(g->dw.off), U(g->db.off), U(g->dbias.off), has_bias ? 3u : 2u};
-        vk_arg dbias = VK_OUT(g->dbias, k, q, d2), none = VK_NONE;
-        vk_arg a2[] = {{&partial->base, 0, 0, 0, -1}, VK_OUT(g->dw, k, q, d0), VK_OUT(g->db, k, q, d1),
-                       has_bias ? dbias : none};
-        st = vk_dispatch(c, op, "colsum3", 0, 0, a2, 4, &q, sizeof q, groups_1d(c, (size_t)q.outputs * k), 1, 1);
-    }
-    vk_scratch_put(c, partial);
-    return st;
+           U(g->dw.off), U(g->db.off), U(g->dbias.off), U(has_bias)};
+    vk_arg dx = VK_IN(g->dx, n, p, dx), dbias = VK_OUT(g->dbias, k, p, dbias), none = VK_NONE;
+    vk_arg args[] = {VK_IN(f->sum, n, p, x),  VK_IN(f->mean, r, p, mean), VK_IN(f->rstd, r, p, rstd),
+                     VK_IN(g->dy, n, p, dy),  has_bias ? dx : none,       VK_OUT(g->dw, k, p, dw),
+                     VK_OUT(g->db, k, p, db), has_bias ? dbias : none};
+    uint32_t gx, gy;
+    vk_groups_2d(c, k, VK_COLSUM_WG_COLS, &gx, &gy);
+    return vk_dispatch(c, "add_layernorm_backward", "add_layernorm_params", 0, 0, args, 8, &p, sizeof p, gx, gy, 1);
 }
 
 mltc_status vk_add_layernorm_backward(dev_ctx *ctx, const dev_add_layernorm *f, const dev_add_layernorm_grads *g) {
