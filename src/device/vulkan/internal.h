@@ -222,8 +222,8 @@ mltc_status vk_dispatch(vk_ctx *c, const char *op, const char *name, int spec0, 
  * exceeds the device limit (shaders rebuild the index as y * num_groups.x + x). */
 void vk_groups_2d(const vk_ctx *c, uint64_t items, uint32_t per_group, uint32_t *gx, uint32_t *gy);
 
-/* elementwise.c: rows per chunk in the deterministic column reductions (bias and layernorm
- * gradients): each (chunk, column) sums its rows in order, then the chunks are added in order. */
+/* Rows per chunk in LayerNorm's two-stage parameter gradients (norm.c): each (chunk, column)
+ * sums its rows in order, then the chunks are added in order. */
 #define VK_COLSUM_ROWS 64u
 /* Columns a work group of the one-dispatch column sums takes (shaders/colsum_wg.glsl: CS_COLS). */
 #define VK_COLSUM_WG_COLS 16u
