@@ -95,7 +95,8 @@ mltc_status bert_attention_forward(bert_model *m, int l, int R, const bert_qkv *
 }
 
 /* Output projection, dropout, residual, LayerNorm; feed-forward with erf GELU, dropout,
- * residual, LayerNorm: over n rows of a->ctx, with residual input x [n, C]. */
+ * residual, LayerNorm: over n rows of a->ctx, with residual input x [n, C]. The fused ops run it
+ * (bert_tail_fused.c); this sequence of passes is the reference path, run with dev->unfused. */
 mltc_status bert_layer_tail_forward(bert_model *m, int l, dev_view x, int N) {
     const bert_config *c = &m->cfg;
     const bert_layer_off *o = &m->lay.layers[l];
