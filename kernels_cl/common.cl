@@ -29,3 +29,21 @@ float group_max(float v, __local float *s) {
     barrier(CLK_LOCAL_MEM_FENCE);
     return r;
 }
+
+/* Column sums in one kernel, deterministic with no atomics: a work group takes cg adjacent
+ * columns and local_size / cg lanes per column; lane l sums rows l, l + lanes, ... in order, then
+ * this fixed tree over local memory (3 floats a work-item in s) adds the lanes. The sums are
+ * valid in lane 0. Every work-item of the group must call it. */
+float3 lanes_sum3(float3 v, int cg, __local float *s) {
+    int lid = (int)get_local_id(0), lanes = (int)get_local_size(0) / cg, lane = lid / cg;
+    s[3 * lid] = v.x;
+    s[3 * lid + 1] = v.y;
+    s[3 * lid + 2] = v.z;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int o = lanes / 2; o > 0; o >>= 1) {
+        if (lane < o)
+            for (int k = 0; k < 3; k++) s[3 * lid + k] += s[3 * (lid + o * cg) + k];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    return (float3)(s[3 * lid], s[3 * lid + 1], s[3 * lid + 2]);
+}

@@ -43,22 +43,20 @@ __kernel void bias_add(__global float *y, ulong yo, __global const float *bias, 
     y[yo + i] += bias[bo + i % (size_t)cols];
 }
 
-/* Column sums over many rows in two deterministic stages, so a GPU has rows/chunk times more
- * work-items than columns: stage 1 sums each chunk of rows per (chunk, column), in row order;
- * stage 2 adds the chunks in order into dst. With few rows, stage 2 alone sums the rows
- * themselves (one work-item per column, rows in order: the CPU's order). */
-__kernel void colsum_partial(__global float *part, ulong po, __global const float *x, ulong xo, int rows, int cols,
-                             int chunk) {
-    size_t i = get_global_id(0);
-    int nchunks = (rows + chunk - 1) / chunk;
-    if (i >= (size_t)nchunks * cols) return;
-    int ch = (int)(i / (size_t)cols), c = (int)(i % (size_t)cols);
-    int r1 = min(rows, (ch + 1) * chunk);
-    float s = 0.0f;
-    for (int r = ch * chunk; r < r1; r++) s += x[xo + (size_t)r * cols + c];
-    part[po + i] = s;
+/* dst[c] += sum over rows of x[r, c], in one kernel (lanes_sum3). */
+__kernel void colsum_lanes(__global float *dst, ulong dsto, __global const float *x, ulong xo, int rows, int cols,
+                           int cg, __local float *s) {
+    int lid = (int)get_local_id(0), lanes = (int)get_local_size(0) / cg;
+    int c = (int)get_group_id(0) * cg + lid % cg;
+    float acc = 0.0f;
+    if (c < cols)
+        for (int r = lid / cg; r < rows; r += lanes) acc += x[xo + (size_t)r * cols + c];
+    acc = lanes_sum3((float3)(acc, 0.0f, 0.0f), cg, s).x;
+    if (c < cols && lid < cg) dst[dsto + c] += acc;
 }
 
+/* The second stage of LayerNorm's two-stage parameter gradients (norm.cl's layernorm_dwdb_partial
+ * is the first): the chunks' partial sums added in order into dst. */
 __kernel void colsum_final(__global float *dst, ulong dsto, __global const float *part, ulong po, int nchunks,
                            int cols) {
     int c = (int)get_global_id(0);
@@ -66,4 +64,35 @@ __kernel void colsum_final(__global float *dst, ulong dsto, __global const float
     float s = 0.0f;
     for (int ch = 0; ch < nchunks; ch++) s += part[po + (size_t)ch * cols + c];
     dst[dsto + c] += s;
+}
+
+/* pre += bias (kept for the backward) and y = gelu(pre), one pass. */
+__kernel void bias_gelu_forward(__global float *y, ulong yo, __global float *pre, ulong po, __global const float *bias,
+                                ulong bo, ulong n, int cols) {
+    size_t i = get_global_id(0);
+    if (i >= n) return;
+    float v = pre[po + i] + bias[bo + i % (size_t)cols];
+    pre[po + i] = v;
+    y[yo + i] = 0.5f * v * (1.0f + erf(v * INV_SQRT2));
+}
+
+/* dx = dy * gelu'(pre) and dbias += the column sums of dx, in one kernel (lanes_sum3). dx may be
+ * dy: each element is read, then written, by one work-item. */
+__kernel void bias_gelu_backward(__global float *dx, ulong dxo, __global float *dbias, ulong dbo,
+                                 __global const float *dy, ulong dyo, __global const float *pre, ulong po, int rows,
+                                 int cols, int cg, __local float *s) {
+    int lid = (int)get_local_id(0), lanes = (int)get_local_size(0) / cg;
+    int c = (int)get_group_id(0) * cg + lid % cg;
+    float acc = 0.0f;
+    if (c < cols)
+        for (int r = lid / cg; r < rows; r += lanes) {
+            size_t k = (size_t)r * cols + c;
+            float v = pre[po + k];
+            float cdf = 0.5f * (1.0f + erf(v * INV_SQRT2)), pdf = INV_SQRT_2PI * exp(-0.5f * v * v);
+            float g = dy[dyo + k] * (cdf + v * pdf);
+            dx[dxo + k] = g;
+            acc += g;
+        }
+    acc = lanes_sum3((float3)(acc, 0.0f, 0.0f), cg, s).x;
+    if (c < cols && lid < cg) dbias[dbo + c] += acc;
 }

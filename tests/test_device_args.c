@@ -418,7 +418,7 @@ static void overflow_args(void) {
     ops.softmax_forward = stub_softmax;
     ops.softmax_backward = stub_softmax_bw;
     ops.label_attention_forward = stub_la;
-    struct dev_ctx stub = {&ops, &E, "stub", DEV_PREC_FP32, {0}};
+    struct dev_ctx stub = {&ops, &E, "stub", DEV_PREC_FP32, {0}, 0};
     dev_ctx *S = &stub;
     dev_buf small = {64}; /* 16 elements */
     dev_view v = {&small, 0};

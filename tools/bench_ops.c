@@ -101,9 +101,22 @@ typedef struct ew_args {
     dev_softmax sm;
     int step;
 } ew_args;
+/* The fused sublayer end over ln's rows, with dropout 0.1: x + bias in place, the residual the
+ * rows of x after them (x holds the FFN's width). */
+static mltc_status call_add_layernorm(void *arg) {
+    ln_args *a = arg;
+    dev_view res = dev_at(V(a->x), (size_t)a->rows * a->cols);
+    dev_add_layernorm f = {a->rows, a->cols, 1e-12f, V(a->x), V(a->b), res, 0.1f, 1234, 0, V(a->w), V(a->b),
+                           V(a->x), V(a->y), V(a->mean), V(a->rstd)};
+    return dev_add_layernorm_forward(C, &f);
+}
 static mltc_status call_gelu(void *arg) {
     ew_args *a = arg;
     return dev_gelu_forward(C, V(a->y), V(a->a), a->n);
+}
+static mltc_status call_bias_gelu(void *arg) {
+    ew_args *a = arg;
+    return dev_bias_gelu_forward(C, V(a->y), V(a->a), V(a->b), (int)(a->n / 3072), 3072);
 }
 static mltc_status call_softmax(void *arg) {
     ew_args *a = arg;
@@ -203,6 +216,7 @@ int main(int argc, char **argv) {
     ln_args ln = {y, mean, rstd, x, lw, lb, tokens, H};
     size_t nh = T * H, nf = T * F, nsm = (size_t)BH * SEQ * SEQ;
     ew_args e_gelu = {y, x, NULL, NULL, NULL, nf, {0}, 0};
+    ew_args e_bias_gelu = {y, x, w, NULL, NULL, nf, {0}, 0}; /* w's first F floats as the bias */
     ew_args e_sm = {att, att, NULL, NULL, NULL, nsm, {16, HEADS, SEQ, SEQ, 0.125f, {NULL, 0}}, 0};
     dev_buf *sm_out = buf(nsm, 0.0f);
     e_sm.y = sm_out;
@@ -223,6 +237,8 @@ int main(int argc, char **argv) {
         {"gemm attn PV", "", 2.0 * BH * SEQ * HD * SEQ, 0, call_gemm, &g_pv},
         {"layernorm fwd", "", 0, 8.0 * nh, call_layernorm, &ln},
         {"gelu fwd", "", 0, 8.0 * nf, call_gelu, &e_gelu},
+        {"add_layernorm fwd", "", 0, 16.0 * nh, call_add_layernorm, &ln},
+        {"bias_gelu fwd", "", 0, 12.0 * nf, call_bias_gelu, &e_bias_gelu},
         {"softmax fwd", "", 0, 8.0 * nsm, call_softmax, &e_sm},
         {"attention 3 ops", "", 4.0 * BH * SEQ * SEQ * HD, 0, call_attention_3ops, &e_att},
         {"attention fwd", "", 4.0 * BH * SEQ * SEQ * HD, 0, call_attention, &e_att},
@@ -238,12 +254,14 @@ int main(int argc, char **argv) {
     snprintf(benches[4].shape, 64, "%dx(%dx%dx%d)", BH, SEQ, HD, SEQ);
     snprintf(benches[5].shape, 64, "%dx%d", tokens, H);
     snprintf(benches[6].shape, 64, "%zu", nf);
-    snprintf(benches[7].shape, 64, "%dx%dx%dx%d", 16, HEADS, SEQ, SEQ);
-    snprintf(benches[8].shape, 64, "%dx(%dx%d, d %d)", BH, SEQ, SEQ, HD);
-    snprintf(benches[9].shape, 64, "%dx(%dx%d, d %d)", BH, SEQ, SEQ, HD);
-    snprintf(benches[10].shape, 64, "%zu", nh);
-    snprintf(benches[11].shape, 64, "%zu", nh);
-    snprintf(benches[12].shape, 64, "%zu", np);
+    snprintf(benches[7].shape, 64, "%dx%d", tokens, H);
+    snprintf(benches[8].shape, 64, "%dx%d", tokens, F);
+    snprintf(benches[9].shape, 64, "%dx%dx%dx%d", 16, HEADS, SEQ, SEQ);
+    snprintf(benches[10].shape, 64, "%dx(%dx%d, d %d)", BH, SEQ, SEQ, HD);
+    snprintf(benches[11].shape, 64, "%dx(%dx%d, d %d)", BH, SEQ, SEQ, HD);
+    snprintf(benches[12].shape, 64, "%zu", nh);
+    snprintf(benches[13].shape, 64, "%zu", nh);
+    snprintf(benches[14].shape, 64, "%zu", np);
 
     result res[16];
     for (int i = 0; i < nb; i++) {

@@ -63,6 +63,8 @@ mltc_status dev_open(mltc_error *err, const char *spec, dev_ctx **out) {
         mltc_status st = (*b)->open(err, index, out);
         if (st == MLTC_OK) {
             snprintf((*out)->id, sizeof (*out)->id, "%.20s:%d", name, index);
+            const char *unfused = getenv("MLTC_UNFUSED");
+            (*out)->unfused = unfused && !strcmp(unfused, "1");
             dev_profile_forget(*out); /* a new context may reuse a closed one's address */
         }
         return st;
@@ -461,6 +463,76 @@ mltc_status dev_axpby(dev_ctx *ctx, dev_view y, float alpha, dev_view a, float b
     TRY(check_view(ctx, "axpby", "b", b, n));
     if (!n) return MLTC_OK;
     DISPATCH(ctx, DEV_OP_AXPBY, ctx->ops->axpby(ctx, y, alpha, a, beta, b, n));
+}
+
+/* Shapes, probability and the views an add_layernorm reads and writes in both directions. */
+static mltc_status check_add_layernorm(dev_ctx *ctx, const char *op, const dev_add_layernorm *f) {
+    if (!f) return BAD(ctx, "%s: the op's description is NULL", op);
+    POSITIVE(ctx, op, "rows", f->rows);
+    POSITIVE(ctx, op, "cols", f->cols);
+    if (!(f->eps > 0)) return BAD(ctx, "%s: eps must be > 0", op);
+    TRY(check_p(ctx, op, f->p));
+    size_t rc = (size_t)f->rows * f->cols, r = (size_t)f->rows, k = (size_t)f->cols;
+    TRY(check_view(ctx, op, "sum", f->sum, rc));
+    TRY(check_view(ctx, op, "w", f->w, k));
+    TRY(check_view(ctx, op, "mean", f->mean, r));
+    TRY(check_view(ctx, op, "rstd", f->rstd, r));
+    return MLTC_OK;
+}
+
+mltc_status dev_add_layernorm_forward(dev_ctx *ctx, const dev_add_layernorm *f) {
+    TRY(check_ctx(ctx));
+    const char *op = "add_layernorm_forward";
+    TRY(check_add_layernorm(ctx, op, f));
+    size_t rc = (size_t)f->rows * f->cols, k = (size_t)f->cols;
+    TRY(check_view(ctx, op, "x", f->x, rc));
+    TRY(check_view(ctx, op, "res", f->res, rc));
+    TRY(check_view(ctx, op, "y", f->y, rc));
+    TRY(check_view(ctx, op, "b", f->b, k));
+    if (f->bias.buf) TRY(check_view(ctx, op, "bias", f->bias, k));
+    DISPATCH(ctx, DEV_OP_ADD_LAYERNORM_FORWARD, ctx->ops->add_layernorm_forward(ctx, f));
+}
+
+mltc_status dev_add_layernorm_backward(dev_ctx *ctx, const dev_add_layernorm *f, const dev_add_layernorm_grads *g) {
+    TRY(check_ctx(ctx));
+    const char *op = "add_layernorm_backward";
+    TRY(check_add_layernorm(ctx, op, f));
+    if (!g) return BAD(ctx, "%s: the gradients are NULL", op);
+    size_t rc = (size_t)f->rows * f->cols, k = (size_t)f->cols;
+    TRY(check_view(ctx, op, "dy", g->dy, rc));
+    TRY(check_view(ctx, op, "dsum", g->dsum, rc));
+    TRY(check_view(ctx, op, "dx", g->dx, rc));
+    TRY(check_view(ctx, op, "dw", g->dw, k));
+    TRY(check_view(ctx, op, "db", g->db, k));
+    if (f->bias.buf) TRY(check_view(ctx, op, "dbias", g->dbias, k));
+    else if (g->dbias.buf) return BAD(ctx, "%s: dbias is given but the op has no bias", op);
+    if (f->p > 0.0f && g->dx.buf == g->dsum.buf && g->dx.off == g->dsum.off)
+        return BAD(ctx, "%s: dx may equal dsum only without dropout (p is %g)", op, f->p);
+    DISPATCH(ctx, DEV_OP_ADD_LAYERNORM_BACKWARD, ctx->ops->add_layernorm_backward(ctx, f, g));
+}
+
+mltc_status dev_bias_gelu_forward(dev_ctx *ctx, dev_view y, dev_view pre, dev_view bias, int rows, int cols) {
+    TRY(check_ctx(ctx));
+    const char *op = "bias_gelu_forward";
+    POSITIVE(ctx, op, "rows", rows);
+    POSITIVE(ctx, op, "cols", cols);
+    TRY(check_view(ctx, op, "y", y, (size_t)rows * cols));
+    TRY(check_view(ctx, op, "pre", pre, (size_t)rows * cols));
+    TRY(check_view(ctx, op, "bias", bias, (size_t)cols));
+    DISPATCH(ctx, DEV_OP_BIAS_GELU_FORWARD, ctx->ops->bias_gelu_forward(ctx, y, pre, bias, rows, cols));
+}
+
+mltc_status dev_bias_gelu_backward(dev_ctx *ctx, dev_view dx, dev_view dbias, dev_view dy, dev_view pre, int rows,
+                                   int cols) {
+    TRY(check_ctx(ctx));
+    const char *op = "bias_gelu_backward";
+    POSITIVE(ctx, op, "rows", rows);
+    POSITIVE(ctx, op, "cols", cols);
+    TRY(check_view(ctx, op, "dx", dx, (size_t)rows * cols));
+    TRY(check_view(ctx, op, "dy", dy, (size_t)rows * cols));
+    TRY(check_view(ctx, op, "pre", pre, (size_t)rows * cols));
+    TRY(check_view(ctx, op, "dbias", dbias, (size_t)cols));
+    DISPATCH(ctx, DEV_OP_BIAS_GELU_BACKWARD, ctx->ops->bias_gelu_backward(ctx, dx, dbias, dy, pre, rows, cols));
 }
 
 mltc_status dev_crossentropy_forward(dev_ctx *ctx, dev_view loss, dev_view logits, dev_view target, int rows,

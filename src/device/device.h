@@ -121,6 +121,30 @@ typedef struct dev_softmax {
     dev_view key_mask; /* buf == NULL: none */
 } dev_softmax;
 
+/* A sublayer's end in one op (add_layernorm_forward): s = dropout(x + bias) + res, y = LayerNorm(s)
+ * with weight w and bias b, over `rows` rows of `cols`. s is what the backward reads (with w, mean
+ * and rstd). sum may equal x; no other output may overlap an input. */
+typedef struct dev_add_layernorm {
+    int rows, cols;
+    float eps;
+    dev_view x;    /* [rows, cols]: the sublayer's output before its bias */
+    dev_view bias; /* [cols]; buf == NULL: none */
+    dev_view res;  /* [rows, cols]: the residual input */
+    float p;       /* dropout probability of x + bias; 0: none */
+    uint64_t seed, offset;
+    dev_view w, b;                /* [cols]: LayerNorm's weight and bias */
+    dev_view sum, y, mean, rstd; /* written: s and y [rows, cols], mean and rstd [rows] */
+} dev_add_layernorm;
+
+/* The gradients of add_layernorm_backward. */
+typedef struct dev_add_layernorm_grads {
+    dev_view dy;     /* [rows, cols]: d y, read */
+    dev_view dsum;   /* [rows, cols]: d s, written (the residual's gradient) */
+    dev_view dx;     /* [rows, cols]: d x = dropout(d s), written; may equal dsum when p is 0 */
+    dev_view dw, db; /* [cols] += */
+    dev_view dbias;  /* [cols] += the column sums of dx; buf == NULL when f->bias is none */
+} dev_add_layernorm_grads;
+
 /* Deterministic scatter-add plan for dst[row[s]] += sum of src rows listed for segment s.
  * Built on the host (dev_rows_plan_build) from the index list of a gather, so every backend
  * sums the same rows in the same order with no float atomics:
@@ -215,6 +239,10 @@ struct dev_ctx {
     char id[32];       /* "cpu", "opencl:0", ... */
     dev_precision matmul_precision; /* set through dev_set_matmul_precision; fp32 at open */
     dev_counts counts; /* since the context opened; the backend adds to it */
+    /* The model runs the unfused reference sequence of ops (bias, dropout, residual add, LayerNorm,
+     * GELU each a pass of its own) instead of the fused ones: set at open from MLTC_UNFUSED=1, and
+     * by tests, which check that both give the same result. */
+    int unfused;
 };
 
 /* ctx's counts since it opened; b - a for a span between two reads. */
@@ -290,6 +318,11 @@ mltc_status dev_scatter_add_rows(dev_ctx *ctx, dev_view dst, dev_view src, const
 mltc_status dev_dropout_forward(dev_ctx *ctx, dev_view y, dev_view x, size_t n, float p, uint64_t seed,
                                 uint64_t offset);
 mltc_status dev_axpby(dev_ctx *ctx, dev_view y, float alpha, dev_view a, float beta, dev_view b, size_t n);
+mltc_status dev_add_layernorm_forward(dev_ctx *ctx, const dev_add_layernorm *f);
+mltc_status dev_add_layernorm_backward(dev_ctx *ctx, const dev_add_layernorm *f, const dev_add_layernorm_grads *g);
+mltc_status dev_bias_gelu_forward(dev_ctx *ctx, dev_view y, dev_view pre, dev_view bias, int rows, int cols);
+mltc_status dev_bias_gelu_backward(dev_ctx *ctx, dev_view dx, dev_view dbias, dev_view dy, dev_view pre, int rows,
+                                   int cols);
 mltc_status dev_crossentropy_forward(dev_ctx *ctx, dev_view loss, dev_view logits, dev_view target, int rows,
                                      int vocab);
 mltc_status dev_crossentropy_backward(dev_ctx *ctx, dev_view dlogits, dev_view logits, dev_view target, int rows,

@@ -95,7 +95,8 @@ mltc_status bert_attention_forward(bert_model *m, int l, int R, const bert_qkv *
 }
 
 /* Output projection, dropout, residual, LayerNorm; feed-forward with erf GELU, dropout,
- * residual, LayerNorm: over n rows of a->ctx, with residual input x [n, C]. */
+ * residual, LayerNorm: over n rows of a->ctx, with residual input x [n, C]. The fused ops run it
+ * (bert_tail_fused.c); this sequence of passes is the reference path, run with dev->unfused. */
 mltc_status bert_layer_tail_forward(bert_model *m, int l, dev_view x, int N) {
     const bert_config *c = &m->cfg;
     const bert_layer_off *o = &m->lay.layers[l];
@@ -104,6 +105,7 @@ mltc_status bert_layer_tail_forward(bert_model *m, int l, dev_view x, int N) {
     int C = c->hidden_size, I = c->intermediate_size;
     size_t NC = (size_t)N * C;
     float p_h = bert_p_hidden(m);
+    if (!dev->unfused) return bert_layer_tail_forward_fused(m, l, x, N);
     TRY(bert_linear(m, a->res1, a->ctx, o->o_w, o->o_b, N, C, C));
     TRY(bert_dropout(m, a->res1, NC, p_h, BERT_SITE_ATT_OUT(l)));
     TRY(dev_axpby(dev, a->res1, 1.0f, a->res1, 1.0f, x, NC));
@@ -156,6 +158,7 @@ mltc_status bert_layer_tail_backward(bert_model *m, int l, dev_view dout, int N)
     size_t NC = (size_t)N * C, NI = (size_t)N * I;
     float p_h = bert_p_hidden(m);
     dev_view dA = m->s_dA, dB = m->s_dB, d;
+    if (!dev->unfused) return bert_layer_tail_backward_fused(m, l, dout, N);
 
     /* LN2: dB = d res2. res2 = ln1 + dropout(f_gelu W2^T + b2). */
     TRY(dev_layernorm_backward(dev, dB, bert_gv(m, o->ln2_w), bert_gv(m, o->ln2_b), dout, a->res2,

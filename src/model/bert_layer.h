@@ -19,6 +19,9 @@ mltc_status bert_dropout_backward(bert_model *m, dev_view *dx, dev_view dy, dev_
  * (leaves d res1 in s_dA and d ctx in s_dB). */
 mltc_status bert_layer_tail_forward(bert_model *m, int l, dev_view x, int n);
 mltc_status bert_layer_tail_backward(bert_model *m, int l, dev_view dout, int n);
+/* The same with the fused ops (bert_tail_fused.c); the two above run these unless ctx->unfused. */
+mltc_status bert_layer_tail_forward_fused(bert_model *m, int l, dev_view x, int n);
+mltc_status bert_layer_tail_backward_fused(bert_model *m, int l, dev_view dout, int n);
 
 /* Where attention finds one operand, per sequence b and head h: the matrix at v + b * stride +
  * h * head_stride with rows ld apart. q, k and v are read where their projection wrote them,

@@ -170,3 +170,15 @@ mltc_status cpu_bias_backward(dev_ctx *ctx, dev_view dbiasv, dev_view dyv, int r
     }
     return MLTC_OK;
 }
+
+/* bias + GELU and its backward as their two passes (see cpu_add_layernorm_forward). */
+mltc_status cpu_bias_gelu_forward(dev_ctx *ctx, dev_view y, dev_view pre, dev_view bias, int rows, int cols) {
+    cpu_bias_add(ctx, pre, bias, rows, cols);
+    return cpu_gelu_forward(ctx, y, pre, (size_t)rows * cols);
+}
+
+mltc_status cpu_bias_gelu_backward(dev_ctx *ctx, dev_view dx, dev_view dbias, dev_view dy, dev_view pre, int rows,
+                                   int cols) {
+    cpu_gelu_backward(ctx, dx, dy, pre, (size_t)rows * cols);
+    return cpu_bias_backward(ctx, dbias, dx, rows, cols);
+}

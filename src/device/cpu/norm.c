@@ -87,3 +87,26 @@ mltc_status cpu_layernorm_backward(dev_ctx *ctx, dev_view dxv, dev_view dwv, dev
     }
     return MLTC_OK;
 }
+
+/* The fused sublayer end, as the sequence of passes it stands for: the CPU gains nothing from
+ * fusing them (its passes stay in cache at these sizes), and as the oracle it is then the
+ * unfused definition itself. */
+mltc_status cpu_add_layernorm_forward(dev_ctx *ctx, const dev_add_layernorm *f) {
+    size_t n = (size_t)f->rows * f->cols;
+    if (f->sum.buf != f->x.buf || f->sum.off != f->x.off) cpu_copy(ctx, f->sum, f->x, n);
+    if (f->bias.buf) cpu_bias_add(ctx, f->sum, f->bias, f->rows, f->cols);
+    if (f->p > 0.0f) cpu_dropout_forward(ctx, f->sum, f->sum, n, f->p, f->seed, f->offset);
+    cpu_axpby(ctx, f->sum, 1.0f, f->sum, 1.0f, f->res, n);
+    return cpu_layernorm_forward(ctx, f->y, f->mean, f->rstd, f->sum, f->w, f->b, f->rows, f->cols, f->eps);
+}
+
+mltc_status cpu_add_layernorm_backward(dev_ctx *ctx, const dev_add_layernorm *f, const dev_add_layernorm_grads *g) {
+    size_t n = (size_t)f->rows * f->cols;
+    cpu_layernorm_backward(ctx, g->dsum, g->dw, g->db, g->dy, f->sum, f->w, f->mean, f->rstd, f->rows, f->cols);
+    if (f->p > 0.0f)
+        cpu_dropout_forward(ctx, g->dx, g->dsum, n, f->p, f->seed, f->offset);
+    else if (g->dx.buf != g->dsum.buf || g->dx.off != g->dsum.off)
+        cpu_copy(ctx, g->dx, g->dsum, n);
+    if (f->bias.buf) cpu_bias_backward(ctx, g->dbias, g->dx, f->rows, f->cols);
+    return MLTC_OK;
+}

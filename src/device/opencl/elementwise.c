@@ -68,24 +68,49 @@ mltc_status ocl_colsum_final(ocl_ctx *c, dev_view dst, dev_view part, int nchunk
     return ocl_run_items(&L, (size_t)cols);
 }
 
+/* The column sums in one kernel over all the rows (colsum_lanes). */
 mltc_status ocl_bias_backward(dev_ctx *ctx, dev_view dbias, dev_view dy, int rows, int cols) {
     ocl_ctx *c = CTX(ctx);
-    const char *op = "bias_backward";
+    size_t local, groups;
+    int cg = ocl_colsum_shape(c, K_COLSUM_LANES, cols, &local, &groups);
     ocl_launch L;
-    /* Few rows: the second stage alone, reading each row of dy as a chunk's partial sum. */
-    if (rows <= OCL_COLSUM_SINGLE) return ocl_colsum_final(c, dbias, dy, rows, cols, op);
-    int nchunks = (rows + OCL_COLSUM_CHUNK - 1) / OCL_COLSUM_CHUNK;
-    cl_mem mem;
-    mltc_status st = ocl_scratch(c, (size_t)nchunks * cols * 4, op, &mem);
-    if (st != MLTC_OK) return st;
-    ocl_buf sb = {{c->scratch_bytes}, mem};
-    dev_view part = {&sb.base, 0};
-    ocl_begin(&L, c, K_COLSUM_PARTIAL, op);
-    ocl_arg_view(&L, part);
+    ocl_begin(&L, c, K_COLSUM_LANES, "bias_backward");
+    ocl_arg_view(&L, dbias);
     ocl_arg_view(&L, dy);
     ocl_arg_int(&L, rows);
     ocl_arg_int(&L, cols);
-    ocl_arg_int(&L, OCL_COLSUM_CHUNK);
-    st = ocl_run_items(&L, (size_t)nchunks * cols);
-    return st != MLTC_OK ? st : ocl_colsum_final(c, dbias, part, nchunks, cols, op);
+    ocl_arg_int(&L, cg);
+    ocl_arg_local(&L, 3 * local * sizeof(float));
+    return ocl_run_groups(&L, groups, local);
+}
+
+mltc_status ocl_bias_gelu_forward(dev_ctx *ctx, dev_view y, dev_view pre, dev_view bias, int rows, int cols) {
+    size_t n = (size_t)rows * cols;
+    ocl_launch L;
+    ocl_begin(&L, CTX(ctx), K_BIAS_GELU_FORWARD, "bias_gelu_forward");
+    ocl_arg_view(&L, y);
+    ocl_arg_view(&L, pre);
+    ocl_arg_view(&L, bias);
+    ocl_arg_ulong(&L, n);
+    ocl_arg_int(&L, cols);
+    return ocl_run_items(&L, n);
+}
+
+/* dx and its column sums in one kernel over all the rows. */
+mltc_status ocl_bias_gelu_backward(dev_ctx *ctx, dev_view dx, dev_view dbias, dev_view dy, dev_view pre, int rows,
+                                   int cols) {
+    ocl_ctx *c = CTX(ctx);
+    size_t local, groups;
+    int cg = ocl_colsum_shape(c, K_BIAS_GELU_BACKWARD, cols, &local, &groups);
+    ocl_launch L;
+    ocl_begin(&L, c, K_BIAS_GELU_BACKWARD, "bias_gelu_backward");
+    ocl_arg_view(&L, dx);
+    ocl_arg_view(&L, dbias);
+    ocl_arg_view(&L, dy);
+    ocl_arg_view(&L, pre);
+    ocl_arg_int(&L, rows);
+    ocl_arg_int(&L, cols);
+    ocl_arg_int(&L, cg);
+    ocl_arg_local(&L, 3 * local * sizeof(float));
+    return ocl_run_groups(&L, groups, local);
 }

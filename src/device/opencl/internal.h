@@ -26,12 +26,17 @@ typedef enum ocl_kernel_id {
     K_DROPOUT_FORWARD,
     K_AXPBY,
     K_BIAS_ADD,
-    K_COLSUM_PARTIAL,
     K_COLSUM_FINAL,
+    K_COLSUM_LANES,
     K_LAYERNORM_FORWARD,
     K_LAYERNORM_BACKWARD_DX,
     K_LAYERNORM_BACKWARD_DWDB,
     K_LAYERNORM_DWDB_PARTIAL,
+    K_ADD_LAYERNORM_FORWARD,
+    K_ADD_LAYERNORM_BACKWARD_DX,
+    K_ADD_LAYERNORM_PARAMS,
+    K_BIAS_GELU_FORWARD,
+    K_BIAS_GELU_BACKWARD,
     K_SOFTMAX_FORWARD,
     K_SOFTMAX_BACKWARD,
     K_GATHER_ROWS,
@@ -164,10 +169,17 @@ size_t ocl_group_size(ocl_ctx *c, ocl_kernel_id id, size_t want);
 #define OCL_ROW_LOCAL 256
 size_t ocl_row_local(ocl_ctx *c, ocl_kernel_id id, int cols);
 
-/* Column sums over many rows run in two stages of this many rows per chunk; up to
- * OCL_COLSUM_SINGLE rows, one work-item per column sums every row (the CPU's exact order). */
+/* LayerNorm's parameter gradients over many rows run in two stages of this many rows per chunk;
+ * up to OCL_COLSUM_SINGLE rows, one work-item per column sums every row (the CPU's exact order). */
 #define OCL_COLSUM_CHUNK 64
 #define OCL_COLSUM_SINGLE 256
+/* The one-kernel column sums of bias_backward and the fused backward ops (common.cl's lanes_sum3): a work group of
+ * up to OCL_COLSUM_LOCAL work-items takes OCL_COLSUM_COLS columns (fewer where the group is
+ * smaller) with the rest of its work-items as lanes over the rows. Returns the columns a group
+ * takes and sets its local size and the number of groups. */
+#define OCL_COLSUM_LOCAL 256
+#define OCL_COLSUM_COLS 16
+int ocl_colsum_shape(ocl_ctx *c, ocl_kernel_id id, int cols, size_t *local, size_t *groups);
 
 /* dst[c] += the chunk partial sums part[ch * cols + c], chunks in order (colsum_final). */
 mltc_status ocl_colsum_final(ocl_ctx *c, dev_view dst, dev_view part, int nchunks, int cols, const char *op);

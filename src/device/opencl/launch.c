@@ -100,3 +100,13 @@ size_t ocl_row_local(ocl_ctx *c, ocl_kernel_id id, int cols) {
     while (want < (size_t)cols && want < OCL_ROW_LOCAL) want *= 2;
     return ocl_group_size(c, id, want);
 }
+
+int ocl_colsum_shape(ocl_ctx *c, ocl_kernel_id id, int cols, size_t *local, size_t *groups) {
+    /* 3 floats a work-item where ocl_group_size budgets 2: ask for half the local memory's share. */
+    size_t l = ocl_group_size(c, id, OCL_COLSUM_LOCAL);
+    while (l > 1 && (cl_ulong)l * 12 > c->local_mem / 2) l /= 2;
+    int cg = l >= OCL_COLSUM_COLS ? OCL_COLSUM_COLS : (int)l;
+    *local = l;
+    *groups = ((size_t)cols + (size_t)cg - 1) / (size_t)cg;
+    return cg;
+}

@@ -72,3 +72,70 @@ mltc_status ocl_layernorm_backward(dev_ctx *ctx, dev_view dx, dev_view dw, dev_v
     if (st == MLTC_OK) st = ocl_colsum_final(c, db, pb, nchunks, cols, "layernorm_backward");
     return st;
 }
+
+mltc_status ocl_add_layernorm_forward(dev_ctx *ctx, const dev_add_layernorm *f) {
+    ocl_launch L;
+    if (ocl_begin(&L, CTX(ctx), K_ADD_LAYERNORM_FORWARD, "add_layernorm_forward") != MLTC_OK) return L.st;
+    size_t local = ocl_row_local(CTX(ctx), K_ADD_LAYERNORM_FORWARD, f->cols);
+    int has_bias = f->bias.buf != NULL;
+    ocl_arg_view(&L, f->sum);
+    ocl_arg_view(&L, f->y);
+    ocl_arg_view(&L, f->mean);
+    ocl_arg_view(&L, f->rstd);
+    ocl_arg_view(&L, f->x);
+    ocl_arg_view(&L, has_bias ? f->bias : f->w); /* not read without a bias; any buffer will do */
+    ocl_arg_int(&L, has_bias);
+    ocl_arg_view(&L, f->res);
+    ocl_arg_view(&L, f->w);
+    ocl_arg_view(&L, f->b);
+    ocl_arg_int(&L, f->cols);
+    ocl_arg_float(&L, f->eps);
+    ocl_arg_float(&L, f->p);
+    ocl_arg_ulong(&L, f->seed);
+    ocl_arg_ulong(&L, f->offset);
+    ocl_arg_local(&L, local * sizeof(float));
+    return ocl_run_groups(&L, (size_t)f->rows, local);
+}
+
+/* The column sums of add_layernorm_backward (dw, db and dbias) in one kernel over all the rows. */
+static mltc_status add_layernorm_params(ocl_ctx *c, const dev_add_layernorm *f, const dev_add_layernorm_grads *g) {
+    int has_bias = f->bias.buf != NULL;
+    size_t local, groups;
+    int cg = ocl_colsum_shape(c, K_ADD_LAYERNORM_PARAMS, f->cols, &local, &groups);
+    ocl_launch L;
+    ocl_begin(&L, c, K_ADD_LAYERNORM_PARAMS, "add_layernorm_backward");
+    ocl_arg_view(&L, g->dw);
+    ocl_arg_view(&L, g->db);
+    ocl_arg_view(&L, has_bias ? g->dbias : g->dw); /* not written without a bias */
+    ocl_arg_int(&L, has_bias);
+    ocl_arg_view(&L, g->dy);
+    ocl_arg_view(&L, f->sum);
+    ocl_arg_view(&L, f->mean);
+    ocl_arg_view(&L, f->rstd);
+    ocl_arg_view(&L, g->dx);
+    ocl_arg_int(&L, f->rows);
+    ocl_arg_int(&L, f->cols);
+    ocl_arg_int(&L, cg);
+    ocl_arg_local(&L, 3 * local * sizeof(float));
+    return ocl_run_groups(&L, groups, local);
+}
+
+mltc_status ocl_add_layernorm_backward(dev_ctx *ctx, const dev_add_layernorm *f, const dev_add_layernorm_grads *g) {
+    ocl_launch L;
+    if (ocl_begin(&L, CTX(ctx), K_ADD_LAYERNORM_BACKWARD_DX, "add_layernorm_backward") != MLTC_OK) return L.st;
+    size_t local = ocl_row_local(CTX(ctx), K_ADD_LAYERNORM_BACKWARD_DX, f->cols);
+    ocl_arg_view(&L, g->dsum);
+    ocl_arg_view(&L, g->dx);
+    ocl_arg_view(&L, g->dy);
+    ocl_arg_view(&L, f->sum);
+    ocl_arg_view(&L, f->w);
+    ocl_arg_view(&L, f->mean);
+    ocl_arg_view(&L, f->rstd);
+    ocl_arg_int(&L, f->cols);
+    ocl_arg_float(&L, f->p);
+    ocl_arg_ulong(&L, f->seed);
+    ocl_arg_ulong(&L, f->offset);
+    ocl_arg_local(&L, local * sizeof(float));
+    mltc_status st = ocl_run_groups(&L, (size_t)f->rows, local);
+    return st != MLTC_OK ? st : add_layernorm_params(CTX(ctx), f, g);
+}

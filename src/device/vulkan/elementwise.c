@@ -80,27 +80,11 @@ mltc_status vk_bias_add(dev_ctx *ctx, dev_view y, dev_view bias, int rows, int c
 
 mltc_status vk_bias_backward(dev_ctx *ctx, dev_view dbias, dev_view dy, int rows, int cols) {
     vk_ctx *c = C(ctx);
-    size_t n = (size_t)rows * cols;
-    uint32_t nchunks = (U(rows) + VK_COLSUM_ROWS - 1) / VK_COLSUM_ROWS;
-    struct {
-        uint32_t rows, cols, dy, o, rows_per_chunk, nchunks, accumulate;
-    } pc = {U(rows), U(cols), U(dy.off), U(dbias.off), VK_COLSUM_ROWS, nchunks, 1};
-    if (nchunks <= 1) { /* one chunk: straight into dbias */
-        vk_arg args[] = {VK_IN(dy, n, pc, dy), VK_OUT(dbias, (size_t)cols, pc, o)};
-        return vk_dispatch(c, "bias_backward", "bias_backward", 0, 0, args, 2, &pc, sizeof pc,
-                           groups_1d(c, (size_t)cols), 1, 1);
-    }
-    vk_buf *partial;
-    mltc_status st = vk_scratch_get(c, (size_t)nchunks * cols * 4, &partial);
-    if (st != MLTC_OK) return st;
-    pc.o = 0;
-    pc.accumulate = 0;
-    vk_arg args[] = {VK_IN(dy, n, pc, dy), VK_SCRATCH(partial, 1)};
-    st = vk_dispatch(c, "bias_backward", "bias_backward", 0, 0, args, 2, &pc, sizeof pc,
-                     groups_1d(c, (size_t)nchunks * cols), 1, 1);
-    if (st == MLTC_OK) st = vk_colsum(c, "bias_backward", &partial->base, 0, nchunks, cols, dbias);
-    vk_scratch_put(c, partial);
-    return st;
+    struct { uint32_t rows, cols, dy, o; } pc = {U(rows), U(cols), U(dy.off), U(dbias.off)};
+    vk_arg args[] = {VK_IN(dy, (size_t)rows * cols, pc, dy), VK_OUT(dbias, (size_t)cols, pc, o)};
+    uint32_t gx, gy;
+    vk_groups_2d(c, (uint64_t)cols, VK_COLSUM_WG_COLS, &gx, &gy);
+    return vk_dispatch(c, "bias_backward", "bias_backward", 0, 0, args, 2, &pc, sizeof pc, gx, gy, 1);
 }
 
 mltc_status vk_colsum(vk_ctx *c, const char *op, dev_buf *partial, uint32_t p_off, uint32_t nchunks, int cols,
@@ -108,4 +92,27 @@ mltc_status vk_colsum(vk_ctx *c, const char *op, dev_buf *partial, uint32_t p_of
     struct { uint32_t nchunks, cols, p, d; } pc = {nchunks, U(cols), p_off, U(dst.off)};
     vk_arg args[] = {{partial, 0, 0, 0, -1}, VK_OUT(dst, (size_t)cols, pc, d)};
     return vk_dispatch(c, op, "colsum", 0, 0, args, 2, &pc, sizeof pc, groups_1d(c, (size_t)cols), 1, 1);
+}
+
+mltc_status vk_bias_gelu_forward(dev_ctx *ctx, dev_view y, dev_view pre, dev_view bias, int rows, int cols) {
+    size_t n = (size_t)rows * cols;
+    struct { uint32_t rows, cols, y, pre, b; } pc = {U(rows), U(cols), U(y.off), U(pre.off), U(bias.off)};
+    vk_arg args[] = {VK_OUT(y, n, pc, y), VK_OUT(pre, n, pc, pre), VK_IN(bias, (size_t)cols, pc, b)};
+    return vk_dispatch(C(ctx), "bias_gelu_forward", "bias_gelu", 0, 0, args, 3, &pc, sizeof pc,
+                       groups_1d(C(ctx), n), 1, 1);
+}
+
+/* dx and its column sums in one dispatch (bias_gelu_backward.comp). */
+mltc_status vk_bias_gelu_backward(dev_ctx *ctx, dev_view dx, dev_view dbias, dev_view dy, dev_view pre, int rows,
+                                  int cols) {
+    vk_ctx *c = C(ctx);
+    size_t n = (size_t)rows * cols;
+    struct {
+        uint32_t rows, cols, dy, pre, dx, o;
+    } pc = {U(rows), U(cols), U(dy.off), U(pre.off), U(dx.off), U(dbias.off)};
+    vk_arg args[] = {VK_IN(dy, n, pc, dy), VK_IN(pre, n, pc, pre), VK_OUT(dx, n, pc, dx),
+                     VK_OUT(dbias, (size_t)cols, pc, o)};
+    uint32_t gx, gy;
+    vk_groups_2d(c, (uint64_t)cols, VK_COLSUM_WG_COLS, &gx, &gy);
+    return vk_dispatch(c, "bias_gelu_backward", "bias_gelu_backward", 0, 0, args, 4, &pc, sizeof pc, gx, gy, 1);
 }

@@ -10,7 +10,7 @@
 /* Push constants every shader may use; 128 bytes is the minimum every device grants. */
 #define VK_PUSH_BYTES 128
 /* Most storage buffers one dispatch binds. */
-#define VK_MAX_BINDINGS 8
+#define VK_MAX_BINDINGS 9
 /* Commands recorded into one command buffer before it is submitted, without waiting, so the
  * device starts on a step while the host records the rest of it. */
 #define VK_CHUNK_COMMANDS 128
@@ -248,9 +248,11 @@ mltc_status vk_dispatch(vk_ctx *c, const char *op, const char *name, int spec0, 
  * exceeds the device limit (shaders rebuild the index as y * num_groups.x + x). */
 void vk_groups_2d(const vk_ctx *c, uint64_t items, uint32_t per_group, uint32_t *gx, uint32_t *gy);
 
-/* elementwise.c: rows per chunk in the deterministic column reductions (bias and layernorm
- * gradients): each (chunk, column) sums its rows in order, then the chunks are added in order. */
+/* Rows per chunk in LayerNorm's two-stage parameter gradients (norm.c): each (chunk, column)
+ * sums its rows in order, then the chunks are added in order. */
 #define VK_COLSUM_ROWS 64u
+/* Columns a work group of the one-dispatch column sums takes (shaders/colsum_wg.glsl: CS_COLS). */
+#define VK_COLSUM_WG_COLS 16u
 /* dst[c] += sum over j < nchunks, in order, of partial[p_off + j*cols + c]. */
 mltc_status vk_colsum(vk_ctx *c, const char *op, dev_buf *partial, uint32_t p_off, uint32_t nchunks, int cols,
                       dev_view dst);

@@ -57,3 +57,60 @@ mltc_status vk_layernorm_backward(dev_ctx *ctx, dev_view dx, dev_view dw, dev_vi
     vk_scratch_put(c, partial);
     return st;
 }
+
+mltc_status vk_add_layernorm_forward(dev_ctx *ctx, const dev_add_layernorm *f) {
+    vk_ctx *c = C(ctx);
+    int has_bias = f->bias.buf != NULL;
+    struct {
+        uint32_t rows, cols, x, bias, res, w, b, sum, y, mean, rstd, has_bias;
+        float eps, p, scale;
+        uint32_t seed_lo, seed_hi, off_lo, off_hi;
+    } pc = {U(f->rows), U(f->cols), U(f->x.off), U(f->bias.off), U(f->res.off), U(f->w.off), U(f->b.off),
+            U(f->sum.off), U(f->y.off), U(f->mean.off), U(f->rstd.off), U(has_bias), f->eps, f->p,
+            1.0f / (1.0f - f->p), U(f->seed), U(f->seed >> 32), U(f->offset), U(f->offset >> 32)};
+    size_t n = (size_t)f->rows * f->cols, r = (size_t)f->rows, k = (size_t)f->cols;
+    vk_arg bias = VK_IN(f->bias, k, pc, bias), none = VK_NONE;
+    vk_arg args[] = {VK_IN(f->x, n, pc, x),       has_bias ? bias : none,        VK_IN(f->res, n, pc, res),
+                     VK_IN(f->w, k, pc, w),       VK_IN(f->b, k, pc, b),         VK_OUT(f->sum, n, pc, sum),
+                     VK_OUT(f->y, n, pc, y),      VK_OUT(f->mean, r, pc, mean), VK_OUT(f->rstd, r, pc, rstd)};
+    uint32_t gx, gy;
+    vk_groups_2d(c, (uint64_t)f->rows, 1, &gx, &gy);
+    return vk_dispatch(c, "add_layernorm_forward", "add_layernorm", 0, 0, args, 9, &pc, sizeof pc, gx, gy, 1);
+}
+
+/* dw, db and dbias of add_layernorm_backward in one dispatch over all the rows. */
+static mltc_status add_layernorm_params(vk_ctx *c, const dev_add_layernorm *f, const dev_add_layernorm_grads *g) {
+    int has_bias = f->bias.buf != NULL;
+    size_t n = (size_t)f->rows * f->cols, r = (size_t)f->rows, k = (size_t)f->cols;
+    struct {
+        uint32_t rows, cols, x, mean, rstd, dy, dx, dw, db, dbias, has_bias;
+    } p = {U(f->rows), U(f->cols), U(f->sum.off), U(f->mean.off), U(f->rstd.off), U(g->dy.off), U(g->dx.off),
+           U(g->dw.off), U(g->db.off), U(g->dbias.off), U(has_bias)};
+    vk_arg dx = VK_IN(g->dx, n, p, dx), dbias = VK_OUT(g->dbias, k, p, dbias), none = VK_NONE;
+    vk_arg args[] = {VK_IN(f->sum, n, p, x),  VK_IN(f->mean, r, p, mean), VK_IN(f->rstd, r, p, rstd),
+                     VK_IN(g->dy, n, p, dy),  has_bias ? dx : none,       VK_OUT(g->dw, k, p, dw),
+                     VK_OUT(g->db, k, p, db), has_bias ? dbias : none};
+    uint32_t gx, gy;
+    vk_groups_2d(c, k, VK_COLSUM_WG_COLS, &gx, &gy);
+    return vk_dispatch(c, "add_layernorm_backward", "add_layernorm_params", 0, 0, args, 8, &p, sizeof p, gx, gy, 1);
+}
+
+mltc_status vk_add_layernorm_backward(dev_ctx *ctx, const dev_add_layernorm *f, const dev_add_layernorm_grads *g) {
+    vk_ctx *c = C(ctx);
+    size_t n = (size_t)f->rows * f->cols, r = (size_t)f->rows, k = (size_t)f->cols;
+    struct {
+        uint32_t rows, cols, x, w, mean, rstd, dy, dsum, dx;
+        float p, scale;
+        uint32_t seed_lo, seed_hi, off_lo, off_hi;
+    } pc = {U(f->rows), U(f->cols), U(f->sum.off), U(f->w.off), U(f->mean.off), U(f->rstd.off), U(g->dy.off),
+            U(g->dsum.off), U(g->dx.off), f->p, 1.0f / (1.0f - f->p), U(f->seed), U(f->seed >> 32),
+            U(f->offset), U(f->offset >> 32)};
+    vk_arg args[] = {VK_IN(f->sum, n, pc, x),   VK_IN(f->w, k, pc, w),      VK_IN(f->mean, r, pc, mean),
+                     VK_IN(f->rstd, r, pc, rstd), VK_IN(g->dy, n, pc, dy), VK_OUT(g->dsum, n, pc, dsum),
+                     VK_OUT(g->dx, n, pc, dx)};
+    uint32_t gx, gy;
+    vk_groups_2d(c, (uint64_t)f->rows, 1, &gx, &gy);
+    mltc_status st = vk_dispatch(c, "add_layernorm_backward", "add_layernorm_dx", 0, 0, args, 7, &pc, sizeof pc, gx,
+                                 gy, 1);
+    return st != MLTC_OK ? st : add_layernorm_params(c, f, g);
+}
