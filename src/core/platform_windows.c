@@ -209,11 +209,13 @@ int plat_make_temp_dir(const char *prefix, char *out, size_t cap) {
         size_t len = strlen(tmp);
         if (len > 1 && (tmp[len - 1] == '\\' || tmp[len - 1] == '/')) tmp[len - 1] = '\0';
     }
-    /* Names from the process id, the clock and a counter until one is free. */
+    /* Six characters, as mkdtemp's XXXXXX, from the process id, the clock and a counter, until a
+     * name is free. */
     static volatile LONG counter;
-    for (int attempt = 0; attempt < 100; attempt++) {
-        unsigned long r = (unsigned long)GetTickCount() ^ ((unsigned long)InterlockedIncrement(&counter) << 16);
-        int n = snprintf(out, cap, "%s/%s%06lx%04lx", tmp, prefix, r & 0xffffffUL, plat_pid() & 0xffffL);
+    for (int attempt = 0; attempt < 1000; attempt++) {
+        unsigned long r = (unsigned long)GetTickCount() ^ ((unsigned long)InterlockedIncrement(&counter) << 14) ^
+                          ((unsigned long)plat_pid() << 4);
+        int n = snprintf(out, cap, "%s/%s%06lx", tmp, prefix, r & 0xffffffUL);
         if (n < 0 || (size_t)n >= cap) {
             errno = ENAMETOOLONG;
             return -1;
