@@ -23,6 +23,9 @@ int plat_process_alive(long pid);
 /* Physical memory in bytes; 0 when unknown. */
 uint64_t plat_physical_memory(void);
 
+/* The processor's model name ("CPU" when the system does not say). */
+void plat_cpu_name(char *out, size_t cap);
+
 /* Seconds on a clock that only goes forward, from an arbitrary start. */
 double plat_seconds(void);
 
@@ -30,6 +33,10 @@ double plat_seconds(void);
 
 /* 1 when path names a folder, 0 when it names something else, -1 (errno) when it is not there. */
 int plat_is_dir(const char *path);
+
+/* 1 when path names a regular file, 0 when it names something else (a folder, a pipe, a
+ * device), -1 (errno) when it is not there. Asks without opening it: opening a pipe waits. */
+int plat_is_regular(const char *path);
 
 /* 1 when something (file or folder) is at path. */
 int plat_exists(const char *path);
@@ -79,7 +86,8 @@ int plat_memstream_open(plat_memstream *m);
 void plat_memstream_close(plat_memstream *m);
 
 /* Maps a whole regular, non-empty file read-only; 0, or -1 when it cannot be mapped (the caller
- * then reads it). *handle goes to plat_unmap_file. */
+ * then reads it). Opens path: ask plat_is_regular first where it may be a pipe. *handle goes to
+ * plat_unmap_file. */
 int plat_map_file(const char *path, const void **base, size_t *size, void **handle);
 void plat_unmap_file(const void *base, size_t size, void *handle);
 

@@ -26,6 +26,26 @@ uint64_t plat_physical_memory(void) {
     return (pages > 0 && page > 0) ? (uint64_t)pages * (uint64_t)page : 0;
 }
 
+void plat_cpu_name(char *out, size_t cap) {
+    snprintf(out, cap, "CPU");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f) return;
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "model name", 10) == 0) {
+            char *colon = strchr(line, ':');
+            if (colon) {
+                colon++;
+                while (*colon == ' ') colon++;
+                colon[strcspn(colon, "\n")] = '\0';
+                snprintf(out, cap, "%s", colon);
+            }
+            break;
+        }
+    }
+    fclose(f);
+}
+
 double plat_seconds(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -36,6 +56,12 @@ int plat_is_dir(const char *path) {
     struct stat sb;
     if (stat(path, &sb) != 0) return -1;
     return S_ISDIR(sb.st_mode) ? 1 : 0;
+}
+
+int plat_is_regular(const char *path) {
+    struct stat sb;
+    if (stat(path, &sb) != 0) return -1;
+    return S_ISREG(sb.st_mode) ? 1 : 0;
 }
 
 int plat_exists(const char *path) { return access(path, F_OK) == 0; }

@@ -67,6 +67,16 @@ uint64_t plat_physical_memory(void) {
     return GlobalMemoryStatusEx(&m) ? (uint64_t)m.ullTotalPhys : 0;
 }
 
+void plat_cpu_name(char *out, size_t cap) {
+    snprintf(out, cap, "CPU");
+    wchar_t name[256];
+    DWORD bytes = sizeof name;
+    if (RegGetValueW(HKEY_LOCAL_MACHINE, L"HARDWARE\\DESCRIPTION\\System\\CentralProcessor\\0",
+                     L"ProcessorNameString", RRF_RT_REG_SZ, NULL, name, &bytes) == ERROR_SUCCESS &&
+        WideCharToMultiByte(CP_UTF8, 0, name, -1, out, (int)cap, NULL, NULL) <= 0)
+        snprintf(out, cap, "CPU");
+}
+
 double plat_seconds(void) {
     static LARGE_INTEGER freq;
     if (!freq.QuadPart) QueryPerformanceFrequency(&freq);
@@ -83,6 +93,16 @@ int plat_is_dir(const char *path) {
     free(w);
     if (a == INVALID_FILE_ATTRIBUTES) return fail_with(code);
     return (a & FILE_ATTRIBUTE_DIRECTORY) ? 1 : 0;
+}
+
+int plat_is_regular(const char *path) {
+    wchar_t *w = wide(path);
+    if (!w) return -1;
+    DWORD a = GetFileAttributesW(w);
+    DWORD code = GetLastError();
+    free(w);
+    if (a == INVALID_FILE_ATTRIBUTES) return fail_with(code);
+    return (a & (FILE_ATTRIBUTE_DIRECTORY | FILE_ATTRIBUTE_DEVICE)) ? 0 : 1;
 }
 
 int plat_exists(const char *path) { return plat_is_dir(path) >= 0; }

@@ -110,12 +110,13 @@ enum { try_mmap = 1 };
 #endif
 static mltc_status load_bytes(mltc_error *err, st_file *f) {
     const void *base;
-    if (try_mmap && plat_map_file(f->path, &base, &f->size, &f->map_handle) == 0) {
+    int regular = plat_is_regular(f->path);
+    if (regular < 0) return err_set(err, MLTC_ERR_IO, "%s: cannot open: %s", f->path, strerror(errno));
+    if (try_mmap && regular && plat_map_file(f->path, &base, &f->size, &f->map_handle) == 0) {
         f->base = base;
         f->mapped = 1;
         return MLTC_OK;
     }
-    if (plat_is_dir(f->path) < 0) return err_set(err, MLTC_ERR_IO, "%s: cannot open: %s", f->path, strerror(errno));
     char *bytes = NULL;
     size_t n = 0;
     mltc_status st = file_read_all(err, f->path, SIZE_MAX, &bytes, &n);

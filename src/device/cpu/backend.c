@@ -89,26 +89,6 @@ static const dev_ops cpu_ops = {
 #include "device/device_ops.def"
 };
 
-static void cpu_model_name(char *out, size_t cap) {
-    snprintf(out, cap, "CPU");
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    if (!f) return;
-    char line[512];
-    while (fgets(line, sizeof line, f)) {
-        if (strncmp(line, "model name", 10) == 0) {
-            char *colon = strchr(line, ':');
-            if (colon) {
-                colon++;
-                while (*colon == ' ') colon++;
-                colon[strcspn(colon, "\n")] = '\0';
-                snprintf(out, cap, "%s", colon);
-            }
-            break;
-        }
-    }
-    fclose(f);
-}
-
 static mltc_status cpu_enumerate(mltc_error *err, mltc_device_info *infos, int max, int *count) {
     *count = 1;
     if (max < 1 || !infos) return MLTC_OK;
@@ -116,7 +96,7 @@ static mltc_status cpu_enumerate(mltc_error *err, mltc_device_info *infos, int m
     memset(d, 0, sizeof *d);
     snprintf(d->id, sizeof d->id, "cpu");
     snprintf(d->backend, sizeof d->backend, "cpu");
-    cpu_model_name(d->name, sizeof d->name);
+    plat_cpu_name(d->name, sizeof d->name);
     snprintf(d->driver, sizeof d->driver, "OpenMP + %s", cpu_blas_name());
     d->global_mem_bytes = plat_physical_memory();
     d->max_alloc_bytes = d->global_mem_bytes;
