@@ -680,7 +680,7 @@ int main(int argc, char **argv) {
         if (system(cmd) != 0) return 1;
     } else {
         snprintf(tmp, sizeof tmp, "/tmp/mltc_test_api_%s_XXXXXX", backend);
-        if (!mkdtemp(tmp)) return 1;
+        if (!tu_mkdtemp(tmp, sizeof tmp)) return 1;
     }
     snprintf(model_dir, sizeof model_dir, "%s/bert", tmp);
     snprintf(train_path, sizeof train_path, "%s/train.jsonl", tmp);

@@ -251,7 +251,7 @@ int main(void) {
     mltc_ctx *ctx = NULL;
     if (mltc_ctx_create(&ctx) != MLTC_OK) return 1;
     snprintf(tmp, sizeof tmp, "/tmp/mltc_test_api_data_XXXXXX");
-    if (!mkdtemp(tmp)) return 1;
+    if (!tu_mkdtemp(tmp, sizeof tmp)) return 1;
     test_checks(ctx);
     test_score_files(ctx);
     test_metrics_json(ctx);

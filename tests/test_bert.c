@@ -23,10 +23,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "model/bert.h"
 #include "model/safetensors.h"
+#include "core/platform.h"
 #include "testutil.h"
 
 #define B 3
@@ -478,7 +478,7 @@ static void test_save_load(const bert_config *cfg, bert_model *m) {
     char out[1200];
     const char *tmpdir = getenv("TMPDIR");
     snprintf(out, sizeof out, "%s/mltc_test_bert_%s_%ld.safetensors", tmpdir && *tmpdir ? tmpdir : "/tmp",
-             dev->id, (long)getpid());
+             dev->id, plat_pid());
     st_writer *w = NULL;
     tu_must(st_writer_create(&err, &w), &err, "st_writer_create");
     tu_must(bert_save_hf(m, w, "bert."), &err, "bert_save_hf");

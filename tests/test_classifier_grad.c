@@ -147,7 +147,7 @@ int main(void) {
     int rc = tu_open("cpu", &err, &dev);
     if (rc) return rc;
     char dir[] = "/tmp/mltc_gradXXXXXX";
-    if (!mkdtemp(dir)) return 1;
+    if (!tu_mkdtemp(dir, sizeof dir)) return 1;
     if (tu_write_tiny_bert(dir, 11)) return 1;
     labels lbl = {0};
     const char *names[4] = {"grain", "money-fx", "crude", "wheat"};

@@ -5,10 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "run/dataset.h"
 #include "model/labels.h"
+#include "core/platform.h"
 #include "testutil.h"
 
 static char tmpdir[256];
@@ -459,7 +459,7 @@ static void test_semeval(void) {
 
 int main(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/mltc_test_dataset_XXXXXX");
-    if (!mkdtemp(tmpdir)) tu_must(MLTC_ERR_IO, NULL, "mkdtemp");
+    if (!tu_mkdtemp(tmpdir, sizeof tmpdir)) tu_must(MLTC_ERR_IO, NULL, "mkdtemp");
     mltc_error err = {0};
     tu_must(labels_load(&err, put("abcd.txt", "a\nb\nc\nd\n", -1), &abcd), &err, "labels a..d");
 
@@ -476,6 +476,6 @@ int main(void) {
 
     labels_free(&abcd);
     for (int i = 0; i < n_written; i++) remove(written[i]);
-    rmdir(tmpdir);
+    plat_remove_dir(tmpdir);
     return tu_finish();
 }

@@ -226,7 +226,7 @@ static void test_train_out(void) {
 
 int main(void) {
     snprintf(tmp, sizeof tmp, "/tmp/mltc_test_files_XXXXXX");
-    if (!mkdtemp(tmp)) tu_must(MLTC_ERR_IO, NULL, "mkdtemp");
+    if (!tu_mkdtemp(tmp, sizeof tmp)) tu_must(MLTC_ERR_IO, NULL, "mkdtemp");
     test_compressed_data();
     test_dir_create();
     test_train_out();

@@ -270,7 +270,7 @@ static int run_cli(const char *args, char *out, size_t cap) {
 static void test_cli(void) {
     if (!tu_check(find_cli(), "mltc CLI not found at %s (expected beside the tests folder)", mltc_path)) return;
     snprintf(tmpdir, sizeof tmpdir, "/tmp/mltc_test_metrics_XXXXXX");
-    if (!mkdtemp(tmpdir)) tu_must(MLTC_ERR_IO, NULL, "mkdtemp");
+    if (!tu_mkdtemp(tmpdir, sizeof tmpdir)) tu_must(MLTC_ERR_IO, NULL, "mkdtemp");
     char labels[512], gold[512], pred[512], short_pred[512], args[4096], out[16384];
     write_file("labels.txt", "a\nb\nc\nd\n", labels, sizeof labels);
     /* Case A: gold as JSONL, predictions as text<TAB>labels TSV; the formats are detected per file. */

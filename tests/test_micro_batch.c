@@ -239,7 +239,7 @@ int main(int argc, char **argv) {
     int rc = tu_open(backend, &err, &dev);
     if (rc) return rc;
     char dir[] = "/tmp/mltc_microXXXXXX";
-    if (!mkdtemp(dir)) return 1;
+    if (!tu_mkdtemp(dir, sizeof dir)) return 1;
     char model[1100], quiet[1100];
     snprintf(model, sizeof model, "%s/model", dir);
     snprintf(quiet, sizeof quiet, "%s/quiet", dir);

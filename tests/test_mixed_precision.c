@@ -124,7 +124,7 @@ int main(void) {
         return TU_SKIP;
     }
     char dir[] = "/tmp/mltc_bf16XXXXXX";
-    if (!mkdtemp(dir)) return 1;
+    if (!tu_mkdtemp(dir, sizeof dir)) return 1;
     char model[1100];
     snprintf(model, sizeof model, "%s/model", dir);
     /* dropout off in the encoder too: the two precisions then differ by rounding alone */

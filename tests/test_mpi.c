@@ -464,7 +464,7 @@ int main(int argc, char **argv) {
     dev_close(dev);
     /* Both ranks on the backend's first device: explicit lists, as a one-device machine has. */
     device_spec = !strcmp(backend, "cpu") ? "cpu" : !strcmp(backend, "opencl") ? "opencl:0,0,0" : "vulkan:0,0,0";
-    if (!mkdtemp(dir)) return 1;
+    if (!tu_mkdtemp(dir, sizeof dir)) return 1;
     static const char *const names[] = {"earn", "acq", "crude", "grain"};
     if (tu_write_tiny_bert(path_in("model"), 5) ||
         tu_write_reuters_slice(path_in("train.jsonl"), path_in("labels.txt"), 0, 12, names, 4) != 12)

@@ -310,7 +310,7 @@ int main(void) {
     dev_close(probe);
 
     char root[] = "/tmp/mltc_opencl_test_XXXXXX";
-    if (!mkdtemp(root)) {
+    if (!tu_mkdtemp(root, sizeof root)) {
         printf("FAIL: mkdtemp\n");
         return 1;
     }

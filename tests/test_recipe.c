@@ -304,7 +304,7 @@ int main(int argc, char **argv) {
     int rc = tu_open(backend, &err, &dev);
     if (rc) return rc;
     snprintf(tmp, sizeof tmp, "/tmp/mltc_test_recipe_%s_XXXXXX", backend);
-    if (!mkdtemp(tmp)) return 1;
+    if (!tu_mkdtemp(tmp, sizeof tmp)) return 1;
     snprintf(model_dir, sizeof model_dir, "%s/bert", tmp);
     snprintf(train_path, sizeof train_path, "%s/train.jsonl", tmp);
     snprintf(test_path, sizeof test_path, "%s/test.jsonl", tmp);

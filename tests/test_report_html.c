@@ -113,7 +113,7 @@ int main(void) {
     int rc = tu_open("cpu", &err, &dev);
     if (rc) return rc;
     snprintf(tmp, sizeof tmp, "/tmp/mltc_test_report_html_XXXXXX");
-    if (!mkdtemp(tmp)) return 1;
+    if (!tu_mkdtemp(tmp, sizeof tmp)) return 1;
     char model_dir[300], train_path[300], labels_path[300], out[300], dir[320], page[400], dom_path[400];
     snprintf(model_dir, sizeof model_dir, "%s/bert", tmp);
     snprintf(train_path, sizeof train_path, "%s/train.jsonl", tmp);

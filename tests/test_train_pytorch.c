@@ -201,7 +201,7 @@ int main(int argc, char **argv) {
     int rc = mltc_ctx_create(&ctx) == MLTC_OK ? tu_open_public(ctx, backend, &dev) : 1;
     if (rc) goto done;
     snprintf(tmp, sizeof tmp, "/tmp/mltc_test_train_pytorch_%s_XXXXXX", backend);
-    if (!mkdtemp(tmp)) {
+    if (!tu_mkdtemp(tmp, sizeof tmp)) {
         printf("FAIL cannot create %s\n", tmp);
         tmp[0] = '\0';
         rc = 1;

@@ -1,6 +1,7 @@
 #include "testutil.h"
 
 #include "core/fileio.h"
+#include "core/platform.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -41,10 +42,34 @@ int tu_open_public(mltc_ctx *ctx, const char *backend, mltc_device **out) {
     return 1;
 }
 
+/* Removes what is in dir, depth first, then dir; 0, or -1 when something stayed. */
+static int remove_tree(const char *dir) {
+    plat_dir *d = plat_dir_open(dir);
+    int bad = 0;
+    for (const char *name; d && (name = plat_dir_next(d)) != NULL;) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/%s", dir, name);
+        if (plat_is_dir(path) == 1)
+            bad |= remove_tree(path);
+        else
+            bad |= plat_remove_file(path);
+    }
+    plat_dir_close(d);
+    return plat_remove_dir(dir) | bad;
+}
+
 void tu_remove_tree(const char *dir) {
-    char cmd[1100];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0) printf("note: could not remove %s\n", dir);
+    if (plat_exists(dir) && remove_tree(dir) != 0) printf("note: could not remove %s\n", dir);
+}
+
+char *tu_mkdtemp(char *tmpl, size_t cap) {
+    const char *slash = strrchr(tmpl, '/'), *base = slash ? slash + 1 : tmpl;
+    char prefix[256];
+    size_t n = strlen(base);
+    if (n < 6 || strcmp(base + n - 6, "XXXXXX") || n - 6 >= sizeof prefix) return NULL;
+    memcpy(prefix, base, n - 6);
+    prefix[n - 6] = '\0';
+    return plat_make_temp_dir(prefix, tmpl, cap) == 0 ? tmpl : NULL;
 }
 
 char *tu_read_file(const char *path) {
@@ -155,8 +180,6 @@ int tu_finish(void) {
 /* ---- a tiny random BERT folder ----------------------------------------------------------- */
 
 #include <errno.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "model/bert.h"
 #include "model/bert_config.h"
@@ -176,7 +199,7 @@ const char *tu_data_file(const char *rel) {
     static int next;
     char *out = buf[next++ % 4];
     snprintf(out, sizeof buf[0], "%s/%s", tu_data_dir(), rel);
-    if (access(out, F_OK) != 0) snprintf(out, sizeof buf[0], "%s/%s.gz", tu_data_dir(), rel);
+    if (!plat_exists(out)) snprintf(out, sizeof buf[0], "%s/%s.gz", tu_data_dir(), rel);
     return out;
 }
 
@@ -294,7 +317,7 @@ int tu_set_bert_dropout(const char *dir, float p) {
 }
 
 int tu_write_tiny_bert(const char *dir, uint64_t seed) {
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+    if (plat_mkdir(dir, 0) != 0 && errno != EEXIST) {
         printf("FAIL tiny BERT: mkdir %s: %s\n", dir, strerror(errno));
         return 1;
     }
@@ -428,7 +451,7 @@ long tu_write_reuters_slice(const char *path, const char *labels_path, long skip
 }
 
 int tu_make_run_inputs(tu_run_inputs *in, long n_train, long n_dev, const char *const *names, int n) {
-    if (!mkdtemp(in->tmp)) {
+    if (!tu_mkdtemp(in->tmp, sizeof in->tmp)) {
         printf("FAIL cannot make a folder from %s: %s\n", in->tmp, strerror(errno));
         return 1;
     }
@@ -444,10 +467,16 @@ int tu_make_run_inputs(tu_run_inputs *in, long n_train, long n_dev, const char *
 }
 
 int tu_write_small_config(char *path, int layers, int heads) {
-    int fd = mkstemp(path);
-    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    /* The template's XXXXXX becomes this process's id and a count: unique among the tests. */
+    static int made;
+    char *x = strstr(path, "XXXXXX");
+    if (x) {
+        char fill[16];
+        snprintf(fill, sizeof fill, "%06lx", (unsigned long)(plat_pid() * 16 + made++) & 0xffffffUL);
+        memcpy(x, fill, 6);
+    }
+    FILE *f = x ? fopen(path, "wb") : NULL;
     if (!f) {
-        if (fd >= 0) close(fd);
         printf("FAIL cannot write a config at %s\n", path);
         return 1;
     }

@@ -22,6 +22,11 @@ int tu_open_public(mltc_ctx *ctx, const char *backend, mltc_device **out);
 /* Removes a test's scratch folder and all in it (rm -rf), noting on stdout when it cannot. */
 void tu_remove_tree(const char *dir);
 
+/* As mkdtemp: makes a new folder from tmpl ("<dir>/<prefix>XXXXXX"), written back into tmpl (cap
+ * bytes) as "<temp>/<prefix>......" through the platform layer (TMPDIR, else the system's
+ * temporary folder); tmpl, or NULL. */
+char *tu_mkdtemp(char *tmpl, size_t cap);
+
 /* A whole text file, malloc'd and NUL-terminated (core/fileio.h's file_read_all, up to 16 MiB),
  * or NULL after printing why. */
 char *tu_read_file(const char *path);
@@ -101,7 +106,7 @@ int tu_make_run_inputs(tu_run_inputs *in, long n_train, long n_dev, const char *
 
 /* Writes a small BERT config.json (vocab 200, hidden 32, intermediate 64, 64 positions, dropout
  * 0.1) with the given layers and heads to a new file made from path (a mkstemp template, filled
- * in), for bench_run's config. Returns 0, or prints "FAIL ..." and returns 1. */
+ * in with this process's id), for bench_run's config. Returns 0, or prints "FAIL ..." and returns 1. */
 int tu_write_small_config(char *path, int layers, int heads);
 
 #endif

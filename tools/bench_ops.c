@@ -14,18 +14,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "core/platform.h"
 #include "device/device.h"
 
 static mltc_error E;
 static dev_ctx *C;
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+static double now(void) { return plat_seconds(); }
 
 static void die(const char *what) {
     fprintf(stderr, "bench_ops: %s: %s\n", what, E.msg[0] ? E.msg : "failed");

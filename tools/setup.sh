@@ -11,6 +11,7 @@ packages=(
   clang libclang-rt-dev
   libplplot-dev plplot-driver-cairo libcairo2-dev libpng-dev chromium
   openmpi-bin libopenmpi-dev
+  curl gcc-mingw-w64-x86-64-posix g++-mingw-w64-x86-64-posix libz-mingw-w64-dev wine wine64 libwine-dev xvfb
 )
 
 missing=()

@@ -46,6 +46,9 @@ else
   exit "$rc"
 fi
 
+# The Windows build (mingw-w64) and its tests under Wine: cpu, Vulkan, a checkpoint round trip.
+bash tools/test_windows.sh
+
 # Last, a new user's clone: the tracked files alone in an empty temporary folder, where the
 # README's main job runs short (20 steps, 300 test documents) and a few tests run.
 bash tools/fresh_clone.sh

@@ -2,9 +2,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "api/api_internal.h"
+#include "core/platform.h"
 #include "run/data_parallel.h"
 #include "run/evaluate.h"
 
@@ -16,10 +16,10 @@ mltc_status mltc_model_load(mltc_ctx *ctx, mltc_device *dev, const char *dir, ml
     if (!dev) return api_null(ctx, "mltc_model_load", "dev");
     if (!dir) return api_null(ctx, "mltc_model_load", "dir");
     /* Checked here so the message is the same whatever file the loader would try first. */
-    struct stat sb;
-    if (stat(dir, &sb) != 0)
+    int is_dir = plat_is_dir(dir);
+    if (is_dir < 0)
         return err_set(&ctx->err, MLTC_ERR_IO, "checkpoint folder %s: %s", dir, strerror(errno));
-    if (!S_ISDIR(sb.st_mode))
+    if (!is_dir)
         return err_set(&ctx->err, MLTC_ERR_IO, "checkpoint folder %s: not a directory", dir);
     mltc_model *m = calloc(1, sizeof *m);
     if (!m) return err_set(&ctx->err, MLTC_ERR_OUT_OF_MEMORY, "mltc_model_load: out of host memory");

@@ -11,7 +11,10 @@ typedef struct mltc_error {
     char msg[MLTC_ERROR_MSG_MAX];
 } mltc_error;
 
-#if defined(__GNUC__)
+#if defined(__MINGW32__)
+/* mingw builds take the C99 printf family (__USE_MINGW_ANSI_STDIO, CMakeLists.txt): %zu works. */
+#define MLTC_PRINTF(a, b) __attribute__((format(gnu_printf, a, b)))
+#elif defined(__GNUC__)
 #define MLTC_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #else
 #define MLTC_PRINTF(a, b)

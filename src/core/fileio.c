@@ -1,16 +1,15 @@
 #include "core/fileio.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
+
+#include "core/platform.h"
 
 #include <zlib.h>
 
-mltc_status file_read_fd(mltc_error *err, int fd, const char *path, size_t max_bytes, char **data, size_t *size) {
+static mltc_status read_stream(mltc_error *err, FILE *in, const char *path, size_t max_bytes, char **data, size_t *size) {
     *data = NULL;
     if (size) *size = 0;
     size_t cap = 4096, n = 0;
@@ -31,14 +30,13 @@ mltc_status file_read_fd(mltc_error *err, int fd, const char *path, size_t max_b
             buf = grown;
             cap *= 2;
         }
-        ssize_t got = read(fd, buf + n, cap - n);
-        if (got < 0 && errno == EINTR) continue;
-        if (got < 0) {
+        size_t got = fread(buf + n, 1, cap - n, in);
+        n += got;
+        if (got == 0 && ferror(in)) {
             st = err_set(err, MLTC_ERR_IO, "%s: read error (%s)", path, strerror(errno));
             break;
         }
         if (got == 0) break;
-        n += (size_t)got;
     }
     if (!st && !buf) st = err_set(err, MLTC_ERR_OUT_OF_MEMORY, "%s: no memory to read it", path);
     if (!st && n > max_bytes) st = err_set(err, MLTC_ERR_PARSE, "%s: larger than %zu bytes", path, max_bytes);
@@ -59,10 +57,10 @@ mltc_status file_read_fd(mltc_error *err, int fd, const char *path, size_t max_b
 mltc_status file_read_all(mltc_error *err, const char *path, size_t max_bytes, char **data, size_t *size) {
     *data = NULL;
     if (size) *size = 0;
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return err_set(err, MLTC_ERR_IO, "%s: cannot open for reading (%s)", path, strerror(errno));
-    mltc_status st = file_read_fd(err, fd, path, max_bytes, data, size);
-    close(fd);
+    FILE *in = fopen(path, "rb");
+    if (!in) return err_set(err, MLTC_ERR_IO, "%s: cannot open for reading (%s)", path, strerror(errno));
+    mltc_status st = read_stream(err, in, path, max_bytes, data, size);
+    fclose(in);
     return st;
 }
 
@@ -70,44 +68,36 @@ mltc_status file_write_atomic(mltc_error *err, const char *path, const void *dat
     size_t len = strlen(path) + 32;
     char *tmp = malloc(len);
     if (!tmp) return err_set(err, MLTC_ERR_OUT_OF_MEMORY, "%s: no memory", path);
-    snprintf(tmp, len, "%s.tmp-%ld", path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0666);
-    if (fd < 0) {
+    snprintf(tmp, len, "%s.tmp-%ld", path, plat_pid());
+    FILE *out = fopen(tmp, "wb");
+    if (!out) {
         mltc_status st = err_set(err, MLTC_ERR_IO, "%s: cannot create (%s)", tmp, strerror(errno));
         free(tmp);
         return st;
     }
-    const char *p = data;
-    size_t left = size;
-    int ok = 1;
-    while (ok && left > 0) {
-        ssize_t w = write(fd, p, left);
-        if (w < 0 && errno == EINTR) continue;
-        ok = w > 0;
-        if (ok) p += w, left -= (size_t)w;
-    }
+    int ok = fwrite(data, 1, size, out) == size;
+    ok = ok && plat_sync_file(out) == 0;
     int saved = errno;
-    ok = ok && fsync(fd) == 0;
-    ok = (close(fd) == 0) && ok;
-    ok = ok && rename(tmp, path) == 0;
+    ok = (fclose(out) == 0) && ok;
+    ok = ok && plat_replace(tmp, path) == 0;
     if (!ok) saved = errno;
-    if (!ok) unlink(tmp);
+    if (!ok) plat_remove_file(tmp);
     free(tmp);
     return ok ? MLTC_OK : err_set(err, MLTC_ERR_IO, "%s: cannot write (%s)", path, strerror(saved));
 }
 
 /* Makes one folder of a dir_create path unless it is there; 0, or -1 with errno set. */
 static int make_one(const char *dir) {
-    struct stat sb;
-    if (stat(dir, &sb) == 0) {
-        if (S_ISDIR(sb.st_mode)) return 0;
+    int is_dir = plat_is_dir(dir);
+    if (is_dir == 1) return 0;
+    if (is_dir == 0) {
         errno = ENOTDIR;
         return -1;
     }
-    if (mkdir(dir, 0777) == 0) return 0;
+    if (plat_mkdir(dir, 0) == 0) return 0;
     int e = errno;
     /* Made by someone else in between: fine if it is a folder. */
-    if (e == EEXIST && stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode)) return 0;
+    if (e == EEXIST && plat_is_dir(dir) == 1) return 0;
     errno = e;
     return -1;
 }
@@ -128,8 +118,7 @@ mltc_status dir_create(mltc_error *err, const char *path) {
         dir[i] = '\0';
         if (make_one(dir) != 0) {
             int e = errno;
-            struct stat sb;
-            const char *why = stat(dir, &sb) == 0 && !S_ISDIR(sb.st_mode) ? "exists and is not a folder" : strerror(e);
+            const char *why = plat_is_dir(dir) == 0 ? "exists and is not a folder" : strerror(e);
             if (i == len)
                 st = err_set(err, MLTC_ERR_IO, "%s: cannot create the folder (%s)", path, why);
             else

@@ -12,9 +12,6 @@
  * MLTC_ERR_PARSE (it is not the kind of file asked for); a missing one MLTC_ERR_IO. */
 mltc_status file_read_all(mltc_error *err, const char *path, size_t max_bytes, char **data, size_t *size);
 
-/* The same from an open descriptor (read to its end, not closed); path names it in errors. */
-mltc_status file_read_fd(mltc_error *err, int fd, const char *path, size_t max_bytes, char **data, size_t *size);
-
 /* Writes data to "<path>.tmp-<pid>", flushes and fsyncs it, then renames it over path, so
  * readers see the old file or the new one, never a part. */
 mltc_status file_write_atomic(mltc_error *err, const char *path, const void *data, size_t size);

@@ -3,7 +3,8 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+
+#include "core/platform.h"
 
 atomic_int dev_profile_active = 0;
 
@@ -43,11 +44,7 @@ static entry *find(const dev_ctx *ctx, int create) {
     return e;
 }
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+static double now_s(void) { return plat_seconds(); }
 
 const char *dev_prof_bucket_name(int b) {
     if (b >= 0 && b < DEV_OP_COUNT) return dev_op_name((dev_op)b);

@@ -1,23 +1,17 @@
 /* Checkpoints: a folder PyTorch can read (model.safetensors with the encoder under Hugging
  * Face names, config.json, vocab.txt) plus mltc.json (head, labels, settings) and, for resuming,
  * optimizer.safetensors (AdamW moments). Written to a temporary folder and swapped in. */
-#ifdef __linux__
-#define _GNU_SOURCE /* renameat2 */
-#endif
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
 #include "core/fileio.h"
 #include "core/json_number.h"
+#include "core/platform.h"
 #include "model/checkpoint_meta.h"
 #include "model/classifier_internal.h"
 
@@ -38,9 +32,9 @@ static void remove_checkpoint_dir(const char *dir) {
     char path[4096];
     for (size_t i = 0; i < NFILES; i++) {
         join(path, sizeof path, dir, checkpoint_files[i]);
-        unlink(path);
+        plat_remove_file(path);
     }
-    rmdir(dir);
+    plat_remove_dir(dir);
 }
 
 /* Leftovers of saves that were killed: <dir>.tmp-PID (a folder being written) and <dir>.old-PID
@@ -48,47 +42,44 @@ static void remove_checkpoint_dir(const char *dir) {
  * gone, each a copy of the model; removed before a save so killed runs do not pile them up. Only
  * while <dir> itself is there: otherwise a leftover may be the newest checkpoint left. */
 static void remove_stale_saves(const char *dir) {
-    if (access(dir, F_OK) != 0) return;
+    if (!plat_exists(dir)) return;
     char parent[4096], path[4200];
     const char *slash = strrchr(dir, '/'), *base = slash ? slash + 1 : dir;
     if (!slash)
         snprintf(parent, sizeof parent, ".");
     else if (snprintf(parent, sizeof parent, "%.*s", (int)(slash - dir), dir) >= (int)sizeof parent || !*parent)
         snprintf(parent, sizeof parent, "%s", slash == dir ? "/" : ".");
-    DIR *d = opendir(parent);
+    plat_dir *d = plat_dir_open(parent);
     if (!d) return;
     size_t bl = strlen(base);
-    for (struct dirent *e; (e = readdir(d)) != NULL;) {
-        const char *n = e->d_name;
+    for (const char *n; (n = plat_dir_next(d)) != NULL;) {
         const char *tag = n + bl + 1;
         if (strncmp(n, base, bl) != 0 || n[bl] != '.' || (strncmp(tag, "tmp-", 4) && strncmp(tag, "old-", 4))) continue;
         char *end;
         long pid = strtol(tag + 4, &end, 10);
-        if (*end || pid <= 0 || pid == (long)getpid()) continue;
-        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue; /* its writer may still be at work */
+        if (*end || pid <= 0 || pid == plat_pid()) continue;
+        if (plat_process_alive(pid)) continue; /* its writer may still be at work */
         join(path, sizeof path, parent, n);
         remove_checkpoint_dir(path);
     }
-    closedir(d);
+    plat_dir_close(d);
 }
 
-/* Puts the finished folder tmp in dir's place. On Linux the two are exchanged in one step, so a
- * process killed at any moment leaves dir whole (old or new); elsewhere the old folder is moved
- * aside first. */
+/* Puts the finished folder tmp in dir's place. Where the system can (Linux), the two are
+ * exchanged in one step, so a process killed at any moment leaves dir whole (old or new);
+ * elsewhere the old folder is moved aside first. */
 static mltc_status swap_in(mltc_error *err, const char *tmp, const char *dir, const char *old) {
-    int had_old = access(dir, F_OK) == 0;
-#if defined(__linux__) && defined(RENAME_EXCHANGE)
-    if (had_old && renameat2(AT_FDCWD, tmp, AT_FDCWD, dir, RENAME_EXCHANGE) == 0) {
+    int had_old = plat_exists(dir);
+    if (had_old && plat_exchange(tmp, dir) == 0) {
         remove_checkpoint_dir(tmp); /* now the previous checkpoint */
         return MLTC_OK;
-    } /* a file system without the exchange: the two renames below */
-#endif
-    if (had_old && rename(dir, old) != 0) {
+    } /* a system or file system without the exchange: the two renames below */
+    if (had_old && plat_replace(dir, old) != 0) {
         remove_checkpoint_dir(tmp);
         return err_set(err, MLTC_ERR_IO, "saving checkpoint %s: cannot move the previous checkpoint aside", dir);
     }
-    if (rename(tmp, dir) != 0) {
-        if (had_old) rename(old, dir);
+    if (plat_replace(tmp, dir) != 0) {
+        if (had_old) plat_replace(old, dir);
         remove_checkpoint_dir(tmp);
         return err_set(err, MLTC_ERR_IO, "saving checkpoint %s: cannot rename %s into place", dir, tmp);
     }
@@ -189,8 +180,8 @@ mltc_status classifier_save(classifier *c, const char *dir, const char *extra_js
         return err_set(err, MLTC_ERR_INVALID_ARGUMENT, "saving checkpoint %s: a model loaded for prediction has no "
                                                        "optimizer state to save", dir);
     char tmp[4096], old[4096], path[4200];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp-%ld", dir, (long)getpid()) >= (int)sizeof tmp ||
-        snprintf(old, sizeof old, "%s.old-%ld", dir, (long)getpid()) >= (int)sizeof old)
+    if (snprintf(tmp, sizeof tmp, "%s.tmp-%ld", dir, plat_pid()) >= (int)sizeof tmp ||
+        snprintf(old, sizeof old, "%s.old-%ld", dir, plat_pid()) >= (int)sizeof old)
         return err_set(err, MLTC_ERR_INVALID_ARGUMENT, "saving checkpoint: folder name too long (%zu bytes)",
                        strlen(dir));
     remove_stale_saves(dir);

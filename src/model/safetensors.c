@@ -4,16 +4,13 @@
 
 #include "core/fileio.h"
 #include "core/json_number.h"
+#include "core/platform.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -22,6 +19,7 @@ struct st_file {
     const uint8_t *base; /* the whole file, mapped or read */
     size_t size;
     int mapped;
+    void *map_handle; /* plat_map_file's */
     const uint8_t *data; /* the data section, after the header */
     size_t data_size;
     st_tensor *tensors;
@@ -87,7 +85,7 @@ static float f16_to_f32(uint16_t h) {
 void st_close(st_file *f) {
     if (!f) return;
     if (f->mapped)
-        munmap((void *)f->base, f->size);
+        plat_unmap_file(f->base, f->size, f->map_handle);
     else
         free((void *)f->base);
     for (int i = 0; i < f->n; i++) free((char *)f->tensors[i].name);
@@ -111,28 +109,17 @@ enum { try_mmap = 0 };
 enum { try_mmap = 1 };
 #endif
 static mltc_status load_bytes(mltc_error *err, st_file *f) {
-    int fd = open(f->path, O_RDONLY);
-    if (fd < 0) return err_set(err, MLTC_ERR_IO, "%s: cannot open: %s", f->path, strerror(errno));
-    struct stat sb;
-    if (fstat(fd, &sb) != 0) {
-        int e = errno;
-        close(fd);
-        return err_set(err, MLTC_ERR_IO, "%s: cannot stat: %s", f->path, strerror(e));
-    }
-    if (try_mmap && S_ISREG(sb.st_mode) && sb.st_size > 0) {
-        void *p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (p != MAP_FAILED) {
-            close(fd);
-            f->base = p;
-            f->size = (size_t)sb.st_size;
-            f->mapped = 1;
-            return MLTC_OK;
-        }
+    const void *base;
+    int regular = plat_is_regular(f->path);
+    if (regular < 0) return err_set(err, MLTC_ERR_IO, "%s: cannot open: %s", f->path, strerror(errno));
+    if (try_mmap && regular && plat_map_file(f->path, &base, &f->size, &f->map_handle) == 0) {
+        f->base = base;
+        f->mapped = 1;
+        return MLTC_OK;
     }
     char *bytes = NULL;
     size_t n = 0;
-    mltc_status st = file_read_fd(err, fd, f->path, SIZE_MAX, &bytes, &n);
-    close(fd);
+    mltc_status st = file_read_all(err, f->path, SIZE_MAX, &bytes, &n);
     f->base = (const uint8_t *)bytes;
     f->size = n;
     return st;
@@ -571,7 +558,7 @@ mltc_status st_writer_commit(st_writer *w, const char *path) {
         free(hdr);
         return err_set(w->err, MLTC_ERR_OUT_OF_MEMORY, "%s: out of memory", path);
     }
-    snprintf(tmp, plen + 32, "%s.tmp.%ld", path, (long)getpid());
+    snprintf(tmp, plen + 32, "%s.tmp.%ld", path, plat_pid());
     FILE *f = fopen(tmp, "wb");
     if (!f) {
         int e = errno;
@@ -583,10 +570,10 @@ mltc_status st_writer_commit(st_writer *w, const char *path) {
     int ok = fwrite(lenbytes, 1, 8, f) == 8 && fwrite(hdr, 1, hlen, f) == hlen;
     for (size_t i = hlen; ok && i < padded; i++) ok = fputc(' ', f) != EOF;
     for (int i = 0; ok && i < w->n; i++) ok = fwrite(w->e[i].data, 1, w->e[i].nbytes, f) == w->e[i].nbytes;
-    ok = ok && fflush(f) == 0 && fsync(fileno(f)) == 0;
+    ok = ok && plat_sync_file(f) == 0;
     int e = errno;
     ok = fclose(f) == 0 && ok;
-    if (ok && rename(tmp, path) != 0) {
+    if (ok && plat_replace(tmp, path) != 0) {
         e = errno;
         ok = 0;
     }

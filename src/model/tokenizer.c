@@ -5,11 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <utf8proc.h>
 
 #include "core/fileio.h"
+#include "core/platform.h"
 
 struct tokenizer {
     char **tokens;     /* id -> token (owned) */
@@ -253,7 +253,7 @@ mltc_status tok_save_vocab(mltc_error *err, const tokenizer *t, const char *path
     size_t plen = strlen(path);
     char *tmp = malloc(plen + 32);
     if (!tmp) return err_set(err, MLTC_ERR_OUT_OF_MEMORY, "%s: out of memory", path);
-    snprintf(tmp, plen + 32, "%s.tmp.%ld", path, (long)getpid());
+    snprintf(tmp, plen + 32, "%s.tmp.%ld", path, plat_pid());
     FILE *f = fopen(tmp, "wb");
     if (!f) {
         err_set(err, MLTC_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
@@ -262,10 +262,10 @@ mltc_status tok_save_vocab(mltc_error *err, const tokenizer *t, const char *path
     }
     int ok = 1;
     for (int i = 0; i < t->n && ok; i++) ok = fwrite(t->tokens[i], 1, t->lens[i], f) == t->lens[i] && fputc('\n', f) != EOF;
-    ok = ok && fflush(f) == 0 && fsync(fileno(f)) == 0;
+    ok = ok && plat_sync_file(f) == 0;
     int saved = errno;
     ok = (fclose(f) == 0) && ok;
-    if (!ok || rename(tmp, path) != 0) {
+    if (!ok || plat_replace(tmp, path) != 0) {
         if (ok) saved = errno;
         remove(tmp);
         free(tmp);

@@ -6,11 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <cjson/cJSON.h>
 
 #include "core/fileio.h"
+#include "core/platform.h"
 #include "core/json_number.h"
 #include "model/classifier.h"
 #include "model/classifier_explain.h"
@@ -33,22 +33,14 @@ typedef struct report_state {
     cJSON *files, *missing, *numbers;
 } report_state;
 
-/* A text file of the report, written whole (memstream, then file_write_atomic). */
-typedef struct out_text {
-    char *p;
-    size_t n;
-    FILE *f;
-} out_text;
+/* A text file of the report, written whole (a memory stream, then file_write_atomic). */
+typedef plat_memstream out_text;
 
-static int memtext_open(out_text *t) {
-    t->p = NULL, t->n = 0;
-    t->f = open_memstream(&t->p, &t->n);
-    return t->f != NULL;
-}
+static int memtext_open(out_text *t) { return plat_memstream_open(t) == 0; }
 
 static mltc_status memtext_save(report_state *r, out_text *t, const char *name) {
     mltc_error *e = r->dev->err;
-    fclose(t->f);
+    plat_memstream_close(t);
     char path[4300];
     snprintf(path, sizeof path, "%s/%s", r->dir, name);
     mltc_status st = t->p ? file_write_atomic(e, path, t->p, t->n) : err_set(e, MLTC_ERR_OUT_OF_MEMORY, "report: no memory");
@@ -127,7 +119,7 @@ static mltc_status curves(report_state *r) {
                         v->epoch, v->step, v->micro_f1, v->macro_f1, v->threshold, v->best ? "yes" : "");
             }
             fprintf(h.f, "</table>");
-            fclose(h.f);
+            plat_memstream_close(&h);
             f->numbers_html = h.p;
         }
         cJSON *o = cJSON_AddObjectToObject(r->numbers, "training");
@@ -162,9 +154,8 @@ static void scored_free(scored *s) {
 static mltc_status score(report_state *r, scored *s) {
     mltc_error *e = r->dev->err;
     char ckpt[4300];
-    struct stat sb;
     snprintf(ckpt, sizeof ckpt, "%s/best", r->q->run_dir);
-    if (stat(ckpt, &sb) != 0) snprintf(ckpt, sizeof ckpt, "%s/last", r->q->run_dir);
+    if (!plat_exists(ckpt)) snprintf(ckpt, sizeof ckpt, "%s/last", r->q->run_dir);
     mltc_status st = classifier_load(r->dev, ckpt, 16, 0, &s->c);
     if (!st) st = dataset_load(e, r->q->data_path, classifier_labels(s->c), &r->q->data, &s->d);
     if (!st && s->d.n == 0) st = err_set(e, MLTC_ERR_PARSE, "%s: no examples", r->q->data_path);
@@ -244,7 +235,7 @@ static mltc_status per_label(report_state *r, const scored *s) {
                 cJSON_AddItemToArray(wj, cJSON_CreateString(lbl->names[k]));
             }
             fprintf(h.f, "</table>");
-            fclose(h.f);
+            plat_memstream_close(&h);
             f->numbers_html = h.p;
         }
     }
@@ -419,17 +410,17 @@ static char *notes_html(report_state *r) {
         fprintf(t.f, "<p>No data given (<code>--data</code>): the training curves only.</p>");
     const cJSON *m;
     cJSON_ArrayForEach(m, r->missing) fprintf(t.f, "<p>%s</p>", m->valuestring);
-    fclose(t.f);
+    plat_memstream_close(&t);
     return t.p;
 }
 
 mltc_status report_build(dev_ctx *dev, const report_request *q, char **summary) {
     if (summary) *summary = NULL;
     if (!q->run_dir) return err_set(dev->err, MLTC_ERR_INVALID_ARGUMENT, "report: the run folder is required");
-    struct stat sb;
-    if (stat(q->run_dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+    int is_dir = plat_is_dir(q->run_dir);
+    if (is_dir != 1)
         return err_set(dev->err, MLTC_ERR_IO, "run folder %s: not a folder of mltc train (%s)", q->run_dir,
-                       stat(q->run_dir, &sb) != 0 ? strerror(errno) : "not a directory");
+                       is_dir < 0 ? strerror(errno) : "not a directory");
     report_state r = {.dev = dev, .q = q};
     if (q->out_dir) snprintf(r.dir, sizeof r.dir, "%s", q->out_dir);
     else snprintf(r.dir, sizeof r.dir, "%s/report", q->run_dir);

@@ -8,9 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <plplot.h>
+
+#include "core/platform.h"
 
 /* PLplot ends the process on a fatal error unless its exit handler does not return: the handler
  * jumps back into the chart being drawn, which then reports the error. */
@@ -47,11 +48,11 @@ static mltc_status render_one(mltc_error *e, const char *device, const char *ext
                               chart_fn draw, const void *arg) {
     char path[4200], tmp[4300];
     snprintf(path, sizeof path, "%s.%s", base, ext);
-    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid());
+    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, plat_pid());
     plsexit(on_plot_exit);
     if (setjmp(plot_failed)) {
         plsexit(NULL);
-        unlink(tmp);
+        plat_remove_file(tmp);
         return err_set(e, MLTC_ERR_IO, "%s: PLplot failed: %s", path, plot_error);
     }
     plsdev(device);
@@ -63,8 +64,8 @@ static mltc_status render_one(mltc_error *e, const char *device, const char *ext
     draw(arg);
     plend1();
     plsexit(NULL);
-    if (rename(tmp, path) != 0) {
-        unlink(tmp);
+    if (plat_replace(tmp, path) != 0) {
+        plat_remove_file(tmp);
         return err_set(e, MLTC_ERR_IO, "%s: could not be written", path);
     }
     return MLTC_OK;

@@ -6,10 +6,11 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cairo-svg.h>
 #include <cairo.h>
+
+#include "core/platform.h"
 
 #define SHADE_W 1000
 #define MARGIN 16
@@ -66,8 +67,8 @@ static mltc_status finish(mltc_error *e, cairo_surface_t *s, const char *tmp, co
     cairo_surface_finish(s);
     if (cs == CAIRO_STATUS_SUCCESS) cs = cairo_surface_status(s);
     cairo_surface_destroy(s);
-    if (cs != CAIRO_STATUS_SUCCESS || rename(tmp, path) != 0) {
-        unlink(tmp);
+    if (cs != CAIRO_STATUS_SUCCESS || plat_replace(tmp, path) != 0) {
+        plat_remove_file(tmp);
         return err_set(e, MLTC_ERR_IO, "%s: could not be written (%s)", path,
                        cs != CAIRO_STATUS_SUCCESS ? cairo_status_to_string(cs) : "rename failed");
     }
@@ -85,7 +86,7 @@ mltc_status report_draw_shaded_text(mltc_error *e, const char *base, const char 
     mltc_status st = MLTC_OK;
     for (int png = 1; !st && png >= 0; png--) {
         snprintf(path, sizeof path, "%s.%s", base, png ? "png" : "svg");
-        snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid());
+        snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, plat_pid());
         cairo_surface_t *s = png ? cairo_image_surface_create(CAIRO_FORMAT_RGB24, SHADE_W, height)
                                  : cairo_svg_surface_create(tmp, SHADE_W, height);
         cr = cairo_create(s);

@@ -7,9 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/fileio.h"
+#include "core/platform.h"
 #include "model/bert.h"
 #include "model/classifier.h"
 #include "model/safetensors.h"
@@ -115,15 +115,11 @@ static void remove_folder(const char *dir) {
         snprintf(p, sizeof p, "%s/%s", dir, files[i]);
         remove(p);
     }
-    remove(dir);
+    plat_remove_dir(dir);
 }
 
 static mltc_status write_folder(mltc_error *err, const bert_config *cfg, char *dir, size_t dir_size) {
-    const char *tmp = getenv("TMPDIR");
-    snprintf(dir, dir_size, "%s/mltc-bench-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    mltc_status made = dir_create_parent(err, dir);
-    if (made) return made;
-    if (!mkdtemp(dir))
+    if (plat_make_temp_dir("mltc-bench-", dir, dir_size) != 0)
         return err_set(err, MLTC_ERR_IO, "bench: cannot create a temporary folder %s (%s)", dir, strerror(errno));
     if (cfg->vocab_size < 6) return err_set(err, MLTC_ERR_INVALID_ARGUMENT, "bench: vocab_size must be >= 6");
     char p[1100];
@@ -136,11 +132,7 @@ static mltc_status write_folder(mltc_error *err, const bert_config *cfg, char *d
 
 /* ---- timing -------------------------------------------------------------------------------- */
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+static double now_s(void) { return plat_seconds(); }
 
 void bench_split_of(const dev_profile *p, bench_split *s) {
     double total = 0, mm = 0, att = 0, ln = 0;

@@ -2,11 +2,11 @@
 #include "run/data_parallel.h"
 
 #include "run/evaluate.h"
+#include "core/platform.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 void dp_init(dp_group *g, const mltc_comm *comm, mltc_error *err) {
     memset(g, 0, sizeof *g);
@@ -89,11 +89,7 @@ mltc_status dp_agree_step(dp_group *g, mltc_status local, clf_losses *parts, int
     return MLTC_OK;
 }
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+static double now_s(void) { return plat_seconds(); }
 
 static mltc_status host_room(dp_group *g, size_t n) {
     if (n <= g->host_n) return MLTC_OK;

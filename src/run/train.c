@@ -10,13 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
 #include "core/fileio.h"
 #include "core/json_number.h"
+#include "core/platform.h"
 #include "model/checkpoint_meta.h"
 #include "model/classifier.h"
 #include "run/batching.h"
@@ -55,11 +54,7 @@ typedef struct run_state {
     double step_comm_s; /* the last step's time in summing gradients */
 } run_state;
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+static double now_s(void) { return plat_seconds(); }
 
 static void paths(run_state *r) {
     if (snprintf(r->last_dir, sizeof r->last_dir, "%s/last", r->req->out_dir) >= (int)sizeof r->last_dir)
@@ -474,7 +469,7 @@ static mltc_status run_loop(run_state *r, train_summary *sum) {
 /* A resumed run goes on from the saved step: log lines that a killed run wrote after its last
  * save, for steps it will now take again, are dropped, so the log reads as one run. */
 static mltc_status trim_log(run_state *r, const char *path) {
-    if (access(path, F_OK) != 0) return MLTC_OK;
+    if (!plat_exists(path)) return MLTC_OK;
     char *text = NULL;
     size_t size = 0;
     mltc_status st = file_read_all(r->dev->err, path, (size_t)1 << 30, &text, &size);

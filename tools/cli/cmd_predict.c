@@ -3,14 +3,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
 #include "cli.h"
 #include "cli_args.h"
 #include "cli_ranks.h"
+#include "mltc_platform.h"
 
 /* Lines predicted per library call when reading a file or a pipe; a terminal gets one line at
  * a time so each answer comes as soon as its line is typed. */
@@ -95,8 +94,8 @@ static size_t read_chunk(FILE *in, char **texts, size_t max) {
     size_t n = 0;
     char *line = NULL;
     size_t cap = 0;
-    ssize_t got;
-    while (n < max && (got = getline(&line, &cap, in)) >= 0) {
+    long got;
+    while (n < max && (got = mltc_read_line(in, &line, &cap)) >= 0) {
         size_t len = (size_t)got;
         if (len && line[len - 1] == '\n') len--;
         if (len && line[len - 1] == '\r') len--;
@@ -113,9 +112,9 @@ static size_t read_chunk(FILE *in, char **texts, size_t max) {
 static int run_explain(mltc_ctx *ctx, mltc_model *model, FILE *in, const char *pictures_dir) {
     char *line = NULL;
     size_t cap = 0;
-    ssize_t got;
+    long got;
     int rc = CLI_OK;
-    for (long i = 1; rc == CLI_OK && (got = getline(&line, &cap, in)) >= 0; i++) {
+    for (long i = 1; rc == CLI_OK && (got = mltc_read_line(in, &line, &cap)) >= 0; i++) {
         size_t len = (size_t)got;
         while (len && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
         char base[4200], *json = NULL;
@@ -137,7 +136,7 @@ static int run_explain(mltc_ctx *ctx, mltc_model *model, FILE *in, const char *p
  * chunk, and rank 0 prints the chunk's lines. */
 static int run(mltc_ctx *ctx, mltc_model *model, FILE *in, int top_k, cli_ranks *ranks) {
     int K = mltc_model_num_labels(model);
-    size_t chunk = isatty(fileno(in)) ? 1 : PREDICT_CHUNK;
+    size_t chunk = mltc_is_terminal(in) ? 1 : PREDICT_CHUNK;
     char *texts[PREDICT_CHUNK];
     float *probs = malloc(sizeof *probs * (size_t)K * PREDICT_CHUNK);
     uint8_t *decided = malloc((size_t)K * PREDICT_CHUNK);
@@ -202,9 +201,12 @@ int cmd_predict(int argc, char **argv) {
     }
     if (rc != CLI_OK) return rc;
 
-    if (pictures && mkdir(pictures, 0777) != 0 && errno != EEXIST) {
-        fprintf(stderr, "mltc predict: --pictures %s: %s\n", pictures, strerror(errno));
-        return CLI_FAIL;
+    if (pictures) {
+        mltc_ctx *folder_ctx = NULL;
+        int made = mltc_ctx_create(&folder_ctx) == MLTC_OK && mltc_make_folder(folder_ctx, pictures) == MLTC_OK;
+        if (!made) fprintf(stderr, "mltc predict: --pictures: %s\n", folder_ctx ? mltc_last_error(folder_ctx) : "out of memory");
+        mltc_ctx_destroy(folder_ctx);
+        if (!made) return CLI_FAIL;
     }
     cli_ranks ranks;
     if (cli_ranks_start(&ranks, "predict", 0)) return CLI_FAIL;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "mltc_platform.h"
 
 static void tokenize_usage(FILE *out) {
     fprintf(out, "usage: mltc tokenize --vocab FILE [--input FILE|-] [--max-len N]\n\n"
@@ -34,10 +35,10 @@ static const char *opt_value(int argc, char **argv, int *i, const char *name, in
 static int tokenize_stream(mltc_ctx *ctx, const mltc_tokenizer *tok, FILE *in, const char *in_name, int max_len) {
     char *line = NULL;
     size_t cap = 0;
-    ssize_t got;
+    long got;
     long lineno = 0;
     int rc = CLI_OK;
-    while ((got = getline(&line, &cap, in)) >= 0) {
+    while ((got = mltc_read_line(in, &line, &cap)) >= 0) {
         lineno++;
         size_t len = (size_t)got;
         if (len && line[len - 1] == '\n') len--;

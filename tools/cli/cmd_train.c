@@ -3,11 +3,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli.h"
 #include "cli_args.h"
 #include "cli_ranks.h"
+#include "mltc_platform.h"
 #include "progress.h"
 
 static void usage(FILE *out) {
@@ -268,9 +268,8 @@ int cmd_train(int argc, char **argv) {
     if (res.best_micro_f1 >= 0) fprintf(stderr, ", best dev micro-F1 %.4f", res.best_micro_f1);
     /* OUT/best appears at the end of the first epoch, so a run stopped earlier has none. */
     char best[4200];
-    struct stat sb;
     snprintf(best, sizeof best, "%s/best", o.out_dir);
-    int have_best = stat(best, &sb) == 0;
+    int have_best = mltc_path_kind(best) >= 0;
     fprintf(stderr, "\nmltc train: checkpoints: %s%s%s/last%s\n", have_best ? best : "", have_best ? " and " : "",
             o.out_dir, progress_interrupted() ? " (interrupted; continue with --resume)" : "");
     rc = CLI_OK;

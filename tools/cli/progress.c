@@ -1,35 +1,27 @@
 #include "progress.h"
 
 #include <math.h>
-#include <signal.h>
+#include <signal.h> /* sig_atomic_t */
 #include <string.h>
-#include <unistd.h>
+
+#include "mltc_platform.h"
 
 static volatile sig_atomic_t interrupted;
 
-/* SIGINT (Ctrl-C) and SIGTERM (what kill, job schedulers and session ends send) both stop the
- * run after the current step, with OUT/last written. */
-static void on_stop_signal(int sig) {
-    (void)sig;
-    interrupted = 1;
-}
+/* Ctrl-C and a request to stop (SIGTERM: what kill, job schedulers and session ends send; the
+ * console's close on Windows) both stop the run after the current step, with OUT/last written. */
+static void on_stop(void) { interrupted = 1; }
 
 void progress_init(cli_progress *p, FILE *out, int log_every) {
     memset(p, 0, sizeof *p);
     p->out = out;
-    p->tty = isatty(fileno(out));
+    p->tty = mltc_is_terminal(out);
     p->log_every = log_every > 0 ? log_every : 10;
     p->last_draw_s = -1;
     interrupted = 0;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_stop_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
     /* A reader of the progress lines that goes away (a pipe to a killed parent) must not kill
-     * the run before it writes OUT/last: the lines are then lost, the training is not. */
-    signal(SIGPIPE, SIG_IGN);
+     * the run before it writes OUT/last either: the lines are then lost, the training is not. */
+    mltc_catch_stop(on_stop);
 }
 
 void progress_format_duration(double s, char *buf, size_t size) {
@@ -104,9 +96,7 @@ int progress_report(const mltc_train_progress *pr, void *user) {
 
 void progress_finish(cli_progress *p) {
     end_line(p);
-    signal(SIGINT, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
-    signal(SIGPIPE, SIG_DFL);
+    mltc_default_stop();
 }
 
 int progress_interrupted(void) { return interrupted != 0; }

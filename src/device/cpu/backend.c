@@ -4,7 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+
+#include "core/platform.h"
 
 #include "device/cpu/blas.h"
 #include "device/cpu/internal.h"
@@ -16,7 +17,7 @@ typedef struct cpu_ctx {
 } cpu_ctx;
 
 static void cpu_destroy(dev_ctx *ctx) {
-    free(((cpu_ctx *)ctx)->scratch);
+    plat_aligned_free(((cpu_ctx *)ctx)->scratch);
     free(ctx);
 }
 
@@ -27,9 +28,9 @@ static void cpu_destroy(dev_ctx *ctx) {
 void *cpu_scratch(dev_ctx *ctx, size_t bytes) {
     cpu_ctx *c = (cpu_ctx *)ctx;
     if (bytes <= c->scratch_bytes) return c->scratch;
-    free(c->scratch);
+    plat_aligned_free(c->scratch);
     size_t rounded = (bytes + 63) / 64 * 64;
-    c->scratch = aligned_alloc(64, rounded);
+    c->scratch = plat_aligned_alloc(64, rounded);
     c->scratch_bytes = c->scratch ? rounded : 0;
     ctx->counts.allocations++;
     return c->scratch;
@@ -41,7 +42,7 @@ static mltc_status cpu_alloc(dev_ctx *ctx, size_t bytes, dev_buf **out) {
     cpu_buf *b = calloc(1, sizeof *b);
     /* 64-byte alignment suits AVX-512 loads and OpenBLAS. */
     size_t rounded = (bytes + 63) / 64 * 64;
-    if (b) b->data = aligned_alloc(64, rounded);
+    if (b) b->data = plat_aligned_alloc(64, rounded);
     if (!b || !b->data) {
         free(b);
         return err_set(ctx->err, MLTC_ERR_OUT_OF_MEMORY, "cpu: cannot allocate %zu bytes", bytes);
@@ -54,7 +55,7 @@ static mltc_status cpu_alloc(dev_ctx *ctx, size_t bytes, dev_buf **out) {
 
 static void cpu_free(dev_ctx *ctx, dev_buf *buf) {
     cpu_buf *b = (cpu_buf *)buf;
-    free(b->data);
+    plat_aligned_free(b->data);
     free(b);
 }
 
@@ -88,26 +89,6 @@ static const dev_ops cpu_ops = {
 #include "device/device_ops.def"
 };
 
-static void cpu_model_name(char *out, size_t cap) {
-    snprintf(out, cap, "CPU");
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    if (!f) return;
-    char line[512];
-    while (fgets(line, sizeof line, f)) {
-        if (strncmp(line, "model name", 10) == 0) {
-            char *colon = strchr(line, ':');
-            if (colon) {
-                colon++;
-                while (*colon == ' ') colon++;
-                colon[strcspn(colon, "\n")] = '\0';
-                snprintf(out, cap, "%s", colon);
-            }
-            break;
-        }
-    }
-    fclose(f);
-}
-
 static mltc_status cpu_enumerate(mltc_error *err, mltc_device_info *infos, int max, int *count) {
     *count = 1;
     if (max < 1 || !infos) return MLTC_OK;
@@ -115,10 +96,9 @@ static mltc_status cpu_enumerate(mltc_error *err, mltc_device_info *infos, int m
     memset(d, 0, sizeof *d);
     snprintf(d->id, sizeof d->id, "cpu");
     snprintf(d->backend, sizeof d->backend, "cpu");
-    cpu_model_name(d->name, sizeof d->name);
+    plat_cpu_name(d->name, sizeof d->name);
     snprintf(d->driver, sizeof d->driver, "OpenMP + %s", cpu_blas_name());
-    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-    d->global_mem_bytes = (pages > 0 && page > 0) ? (uint64_t)pages * (uint64_t)page : 0;
+    d->global_mem_bytes = plat_physical_memory();
     d->max_alloc_bytes = d->global_mem_bytes;
     d->compute_units = (uint32_t)omp_get_max_threads();
     d->fp64 = 1;

@@ -10,6 +10,15 @@
 #include <mkl.h>
 #else
 #include <cblas.h>
+/* An OpenBLAS built with a symbol prefix (SciPy's Windows builds, whose pkg-config file defines
+ * BLAS_SYMBOL_PREFIX=scipy_) names every function with it. */
+#if defined(BLAS_SYMBOL_PREFIX)
+#define MLTC_BLAS_CAT2(p, n) p##n
+#define MLTC_BLAS_CAT(p, n) MLTC_BLAS_CAT2(p, n)
+#define cblas_sgemm MLTC_BLAS_CAT(BLAS_SYMBOL_PREFIX, cblas_sgemm)
+#define openblas_get_parallel MLTC_BLAS_CAT(BLAS_SYMBOL_PREFIX, openblas_get_parallel)
+#define openblas_get_corename MLTC_BLAS_CAT(BLAS_SYMBOL_PREFIX, openblas_get_corename)
+#endif
 #endif
 
 /* Called before the library's first BLAS call (cpu_open, cpu_blas_describe): with oneMKL, turns

@@ -9,9 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "core/platform.h"
 #include "device/embedded.h"
 #include "device/opencl/internal.h"
 
@@ -88,23 +87,19 @@ static int mkdir_p(char *path) {
     for (char *p = path + 1; *p; p++) {
         if (*p != '/') continue;
         *p = '\0';
-        int bad = mkdir(path, 0700) != 0 && errno != EEXIST;
+        int bad = plat_mkdir(path, 1) != 0 && errno != EEXIST;
         *p = '/';
         if (bad) return -1;
     }
-    return (mkdir(path, 0700) == 0 || errno == EEXIST) ? 0 : -1;
+    return (plat_mkdir(path, 1) == 0 || errno == EEXIST) ? 0 : -1;
 }
 
 void ocl_cache_init(ocl_ctx *c) {
-    const char *dir = getenv("MLTC_CACHE_DIR"), *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    const char *dir = getenv("MLTC_CACHE_DIR");
     char base[900];
     if (dir && *dir)
         snprintf(base, sizeof base, "%s", dir);
-    else if (xdg && *xdg)
-        snprintf(base, sizeof base, "%s/mltc", xdg);
-    else if (home && *home)
-        snprintf(base, sizeof base, "%s/.cache/mltc", home);
-    else
+    else if (plat_user_cache_dir(base, sizeof base) != 0)
         base[0] = '\0';
     c->cache_dir[0] = '\0';
     if (!base[0]) return; /* nowhere to cache: build every time */
@@ -185,7 +180,7 @@ static const unsigned char *entry_payload(const unsigned char *d, size_t n, cons
 static void write_entry(ocl_ctx *c, const prog_src *s, const unsigned char *bin, size_t len) {
     char tmp[1300];
     static atomic_uint counter; /* threads of one process build in their own contexts */
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%u", s->path, (long)getpid(), atomic_fetch_add(&counter, 1u));
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%u", s->path, plat_pid(), atomic_fetch_add(&counter, 1u));
     FILE *f = fopen(tmp, "wb");
     if (!f) return; /* the cache only saves time; a read-only folder is not an error */
     uint32_t klen = (uint32_t)strlen(s->key);
@@ -195,7 +190,7 @@ static void write_entry(ocl_ctx *c, const prog_src *s, const unsigned char *bin,
              fwrite(bin, 1, len, f) == len;
     ok = (fflush(f) == 0) && ok;
     ok = (fclose(f) == 0) && ok;
-    if (ok && rename(tmp, s->path) == 0)
+    if (ok && plat_replace(tmp, s->path) == 0)
         c->cache.written++;
     else
         remove(tmp);
