@@ -444,8 +444,8 @@ static mltc_status check_attention_train(dev_ctx *ctx, const char *op, const dev
     TRY(check_heads(ctx, op, "v", a, &a->v, a->cols));
     size_t bhr = mul_sat(mul_sat((size_t)a->batch, (size_t)a->heads), (size_t)a->rows);
     TRY(check_view(ctx, op, "lse", a->lse, bhr));
-    if (bhr > UINT32_MAX || heads_span(a, &a->k, a->cols) > UINT32_MAX ||
-        mul_sat(bhr, (size_t)a->cols) > ((size_t)1 << 40))
+    /* the dropout element index (b, h, i, j) in 32 bits, as a BERT dropout site's counter */
+    if (mul_sat(bhr, (size_t)a->cols) > UINT32_MAX || heads_span(a, &a->k, a->cols) > UINT32_MAX)
         return BAD(ctx, "%s: %d x %d x %d x %d is too large for one call", op, a->batch, a->heads, a->rows, a->cols);
     return MLTC_OK;
 }
