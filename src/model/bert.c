@@ -252,7 +252,7 @@ static mltc_status model_new(dev_ctx *dev, const bert_config *cfg, int max_batch
     }
     layout_build(m);
     const char *att_path = getenv("MLTC_ATTENTION");
-    m->fused_attention = !predict_only && dev_has_attention_train(dev) &&
+    m->fused_attention = dev_has_attention_train(dev) &&
                          cfg->hidden_size / cfg->num_heads <= DEV_ATTENTION_TRAIN_MAX_DIM &&
                          !(att_path && strcmp(att_path, "reference") == 0);
     st = acts_alloc(m);

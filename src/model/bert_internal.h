@@ -67,8 +67,9 @@ struct bert_model {
     dev_view s_df1;              /* [B, T, I] */
     dev_view s_delta;            /* [B, H, T]: the fused attention backward's row sums (buf NULL unfused) */
 
-    /* Training attention runs fused (dev_attention_train: no [B, H, T, T] buffer) where the device
-     * has it, unless MLTC_ATTENTION=reference. A forward that keeps the last layer's probabilities
+    /* Attention runs fused (dev_attention_train: no [B, H, T, T] buffer) where the device has it,
+     * unless MLTC_ATTENTION=reference; prediction-only models too, so that they predict exactly what
+     * a training model's evaluation did. A forward that keeps the last layer's probabilities
      * (bert_forward_explained) runs that layer unfused in unfused_buf, made on
      * first use, and its backward follows (last_unfused). */
     int fused_attention;
