@@ -107,12 +107,12 @@ mltc_status vk_attention_train_backward(dev_ctx *ctx, const dev_attention_train 
     uint32_t gx, gy;
     fa_groups(c, a, a->rows, &gx, &gy);
 
-    /* delta: binding 0 holds out (q's push word), 4 delta */
+    /* delta: binding 0 holds out (q's push word), 4 delta; the shader declares all 8 bindings */
     fa_bwd_push pd = pc;
     pd.q = U(a->out.v.off), pd.w = U(a->delta.off);
-    vk_arg dargs[] = {VK_IN(a->out.v, so, pd, q), VK_NONE, VK_NONE, VK_IN(g->dout.v, so, pd, g),
-                      VK_OUT(a->delta, rows, pd, w)};
-    TRY(vk_dispatch(c, op, shader, 0, 0, dargs, 5, &pd, sizeof pd, gx, gy, 1));
+    vk_arg dargs[] = {VK_IN(a->out.v, so, pd, q),    VK_NONE, VK_NONE, VK_IN(g->dout.v, so, pd, g),
+                      VK_OUT(a->delta, rows, pd, w), VK_NONE, VK_NONE, VK_NONE};
+    TRY(vk_dispatch(c, op, shader, 0, 0, dargs, 8, &pd, sizeof pd, gx, gy, 1));
 
     fa_bwd_push pq = pc;
     pq.w = U(g->dq.v.off);
