@@ -167,23 +167,34 @@ static void att_dropout_row(float *z, int T, float p, uint64_t seed, uint64_t fi
 }
 
 /* Row i of P = exp(s - lse) over the unmasked keys, from the scaled scores in row (in place);
- * with find_lse the row's lse is computed first (forward), else it is read. */
-static void att_probs_row(float *row, const float *mask, int T, float *lse, int find_lse) {
+ * with find_lse the row's lse is computed first (forward), else it is read. The forward and the
+ * backward both take P from lse, so they agree on it exactly. Branch-free loops (every exp is
+ * computed, masked ones then dropped) so they vectorise. */
+CPU_CLONES static void att_probs_row(float *row, const float *mask, int T, float *lse, int find_lse) {
     if (find_lse) {
-        float mx = -INFINITY;
-        for (int j = 0; j < T; j++)
-            if (!mask || mask[j] != 0.0f) mx = row[j] > mx ? row[j] : mx;
+        float mx = -INFINITY, sum = 0.0f;
+#pragma omp simd reduction(max : mx)
+        for (int j = 0; j < T; j++) {
+            float v = !mask || mask[j] != 0.0f ? row[j] : -INFINITY;
+            mx = v > mx ? v : mx;
+        }
         if (mx == -INFINITY) {
             *lse = MLTC_ATT_NO_KEYS;
         } else {
-            float sum = 0.0f;
-            for (int j = 0; j < T; j++)
-                if (!mask || mask[j] != 0.0f) sum += cpu_expf(row[j] - mx);
+#pragma omp simd reduction(+ : sum)
+            for (int j = 0; j < T; j++) {
+                float e = cpu_expf(row[j] - mx);
+                sum += !mask || mask[j] != 0.0f ? e : 0.0f;
+            }
             *lse = mx + logf(sum);
         }
     }
     float l = *lse;
-    for (int j = 0; j < T; j++) row[j] = (!mask || mask[j] != 0.0f) ? cpu_expf(row[j] - l) : 0.0f;
+#pragma omp simd
+    for (int j = 0; j < T; j++) {
+        float e = cpu_expf(row[j] - l);
+        row[j] = !mask || mask[j] != 0.0f ? e : 0.0f;
+    }
 }
 
 typedef struct att_tiles {
