@@ -156,6 +156,25 @@ flash_attention_dq(__global const float *q, ulong qo, __global const float *k, u
     for (int d = 0; d < D; d++) dq[db + d] = scale * acc[d];
 }
 
+/* The dropout factors of query rows i0 .. i0+n-1 over the group's FA_ROWS keys j0 .. into
+ * zs[FA_TILE][FA_ROWS]: a row's keys are consecutive elements, so one Philox call serves four of
+ * them (a work-item per key would make a call per element). */
+void fa_stage_factors(__local float *zs, int pr, int R, int T, int i0, int n, int j0, float p, ulong seed,
+                      ulong offset) {
+    const int per_row = FA_ROWS / 4 + 1; /* Philox groups a row of FA_ROWS keys can touch */
+    for (int e = get_local_id(0); e < n * per_row; e += FA_ROWS) {
+        int r = e / per_row;
+        ulong base = offset + ((ulong)pr * R + (ulong)(i0 + r)) * (ulong)T + (ulong)j0;
+        ulong g = (base >> 2) + (ulong)(e % per_row);
+        uint4 w = fa_philox_words(seed, g);
+        for (int lane = 0; lane < 4; lane++) {
+            ulong idx = g * 4 + (ulong)lane;
+            if (idx < base || idx >= base + FA_ROWS || j0 + (int)(idx - base) >= T) continue;
+            zs[r * FA_ROWS + (int)(idx - base)] = fa_word_factor(w, idx, p);
+        }
+    }
+}
+
 /* dk and dv: one work-item per key, the query rows staged a tile at a time and summed in order. */
 __kernel __attribute__((reqd_work_group_size(FA_ROWS, 1, 1))) void
 flash_attention_dkdv(__global const float *q, ulong qo, __global const float *k, ulong ko, __global const float *v,
@@ -164,9 +183,9 @@ flash_attention_dkdv(__global const float *q, ulong qo, __global const float *k,
                      __global const float *delta, ulong delo, __global const float *mask, ulong mo, int has_mask,
                      int H, int R, int T, int D, int q_ld, ulong q_stride, int k_ld, ulong k_stride, int v_ld,
                      ulong v_stride, int o_ld, ulong o_stride, float scale, float p, ulong seed, ulong offset) {
-    __local float qs[FA_TILE * FA_DMAX], gs[FA_TILE * FA_DMAX], ls[FA_TILE], dls[FA_TILE];
+    __local float qs[FA_TILE * FA_DMAX], gs[FA_TILE * FA_DMAX], ls[FA_TILE], dls[FA_TILE], zs[FA_TILE * FA_ROWS];
     int t = get_local_id(0), tiles = (T + FA_ROWS - 1) / FA_ROWS;
-    int pr = get_group_id(0) / tiles, j = (get_group_id(0) % tiles) * FA_ROWS + t;
+    int pr = get_group_id(0) / tiles, j0 = (get_group_id(0) % tiles) * FA_ROWS, j = j0 + t;
     int b = pr / H, h = pr % H;
     int live = j < T && (!has_mask || mask[mo + (ulong)b * T + (ulong)(j < T ? j : 0)] != 0.0f);
     float kr[FA_DMAX], vr[FA_DMAX], dka[FA_DMAX], dva[FA_DMAX];
@@ -187,6 +206,7 @@ flash_attention_dkdv(__global const float *q, ulong qo, __global const float *k,
             ls[t] = t < n ? lse[lo + (ulong)pr * R + (ulong)(i0 + t)] : FA_NO_KEYS;
             dls[t] = t < n ? delta[delo + (ulong)pr * R + (ulong)(i0 + t)] : 0.0f;
         }
+        if (p > 0.0f) fa_stage_factors(zs, pr, R, T, i0, n, j0, p, seed, offset);
         barrier(CLK_LOCAL_MEM_FENCE);
         if (live) {
             for (int r = 0; r < n; r++) {
@@ -195,11 +215,7 @@ flash_attention_dkdv(__global const float *q, ulong qo, __global const float *k,
                     s += kr[d] * qs[r * FA_DMAX + d];
                     dp += vr[d] * gs[r * FA_DMAX + d];
                 }
-                float z = 1.0f;
-                if (p > 0.0f) {
-                    ulong idx = offset + ((ulong)pr * R + (ulong)(i0 + r)) * (ulong)T + (ulong)j;
-                    z = fa_word_factor(fa_philox_words(seed, idx >> 2), idx, p);
-                }
+                float z = p > 0.0f ? zs[r * FA_ROWS + t] : 1.0f;
                 float P = exp(s - ls[r]), ds = P * (z * dp - dls[r]), pz = P * z;
                 for (int d = 0; d < D; d++) {
                     dva[d] += pz * gs[r * FA_DMAX + d];

@@ -36,7 +36,7 @@ layout(push_constant) uniform Push {
     int dv_rel;
 } pc;
 
-shared float sa[FA_TILE * FA_DMAX], sb[FA_TILE * FA_DMAX], sl[FA_TILE], sd[FA_TILE];
+shared float sa[FA_TILE * FA_DMAX], sb[FA_TILE * FA_DMAX], sl[FA_TILE], sd[FA_TILE], sz[FA_TILE * WG];
 
 bool key_live(uint b, uint j) { return pc.has_mask == 0u || mask[pc.mask_off + b * pc.T + j] != 0.0; }
 
@@ -92,6 +92,26 @@ void stage_dq(uint pr, uint i, uint b, uint h, uint t) {
     for (uint d = 0u; d < pc.D; d++) w[pc.w_off + qb + d] = pc.scale * acc[d];
 }
 
+// The dropout factors of query rows i0 .. i0+n-1 over the group's WG keys j0 .. into sz: a row's
+// keys are consecutive elements, so one Philox call serves four of them.
+void stage_factors(uint pr, uint i0, uint n, uint j0, uint t) {
+    const uint per_row = WG / 4u + 1u; // Philox groups a row of WG keys can touch
+    uvec2 seed = uvec2(pc.seed_lo, pc.seed_hi);
+    for (uint e = t; e < n * per_row; e += WG) {
+        uint r = e / per_row;
+        // 64-bit base = offset + element of (row i0 + r, key j0), as two words
+        uint carry, el = (pr * pc.R + i0 + r) * pc.T + j0;
+        uint lo = uaddCarry(pc.off_lo, el, carry), hi = pc.off_hi + carry;
+        uint g_lo = ((lo >> 2) | (hi << 30)) + e % per_row, g_hi = (hi >> 2) + (g_lo < e % per_row ? 1u : 0u);
+        uvec4 words = philox_words(g_lo, g_hi, seed.x, seed.y);
+        for (uint lane = 0u; lane < 4u; lane++) {
+            int c = int(e % per_row) * 4 + int(lane) - int(lo & 3u); // the key column this word serves
+            if (c < 0 || c >= int(WG) || j0 + uint(c) >= pc.T) continue;
+            sz[r * WG + uint(c)] = float(words[lane] >> 8) * (1.0 / 16777216.0) >= pc.p ? 1.0 / (1.0 - pc.p) : 0.0;
+        }
+    }
+}
+
 void stage_dkdv(uint pr, uint j, uint b, uint h, uint t) {
     bool live = j < pc.T && key_live(b, j < pc.T ? j : 0u);
     float kr[FA_DMAX], vr[FA_DMAX], dka[FA_DMAX], dva[FA_DMAX];
@@ -104,8 +124,6 @@ void stage_dkdv(uint pr, uint j, uint b, uint h, uint t) {
         dva[d] = 0.0;
     }
     uint qb = pc.q_off + b * pc.q_stride + h * pc.D, gb = pc.g_off + b * pc.o_stride + h * pc.D;
-    uvec2 seed = uvec2(pc.seed_lo, pc.seed_hi), offset = uvec2(pc.off_lo, pc.off_hi);
-    uvec4 words = uvec4(0u);
     for (uint i0 = 0u; i0 < pc.R; i0 += FA_TILE) {
         uint n = min(uint(FA_TILE), pc.R - i0);
         for (uint e = t; e < FA_TILE * pc.D; e += WG) {
@@ -117,6 +135,7 @@ void stage_dkdv(uint pr, uint j, uint b, uint h, uint t) {
             sl[t] = t < n ? lse[pc.lse_off + pr * pc.R + i0 + t] : FA_NO_KEYS;
             sd[t] = t < n ? delta[pc.delta_off + pr * pc.R + i0 + t] : 0.0;
         }
+        if (pc.p > 0.0) stage_factors(pr, i0, n, j - t, t);
         barrier();
         if (live) {
             for (uint r = 0u; r < n; r++) {
@@ -125,8 +144,7 @@ void stage_dkdv(uint pr, uint j, uint b, uint h, uint t) {
                     s += kr[d] * sa[r * FA_DMAX + d];
                     dp += vr[d] * sb[r * FA_DMAX + d];
                 }
-                float z = pc.p > 0.0 ? fa_factor(seed, offset, ((pr * pc.R + i0 + r) * pc.T) + j, pc.p, true, words)
-                                     : 1.0;
+                float z = pc.p > 0.0 ? sz[r * WG + t] : 1.0;
                 float P = exp(s - sl[r]), ds = P * (z * dp - sd[r]), pz = P * z;
                 for (uint d = 0u; d < pc.D; d++) {
                     dva[d] += pz * sb[r * FA_DMAX + d];
