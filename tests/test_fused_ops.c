@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/platform.h"
 #include "testutil.h"
 
 static mltc_error E;
@@ -234,14 +235,14 @@ int main(int argc, char **argv) {
     test_bias_gelu(dev, cpu);
     test_bad_calls(dev);
     /* MLTC_UNFUSED=1 selects the reference path for a context opened after it is set. */
-    setenv("MLTC_UNFUSED", "1", 1);
+    plat_setenv("MLTC_UNFUSED", "1");
     dev_ctx *ref = NULL;
     if (!tu_open("cpu", &E, &ref)) {
         tu_check(ref->unfused == 1 && dev->unfused == 0 && cpu->unfused == 0,
                  "MLTC_UNFUSED=1: unfused %d (set after opening: %d, %d)", ref->unfused, dev->unfused, cpu->unfused);
         dev_close(ref);
     }
-    unsetenv("MLTC_UNFUSED");
+    plat_setenv("MLTC_UNFUSED", NULL);
     dev_close(cpu);
     dev_close(dev);
     return tu_finish();

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/platform.h"
 #include "device/opencl/opencl.h"
 #include "testutil.h"
 
@@ -96,7 +97,7 @@ static int damage(const char *path, long offset, int truncate_it) {
 static void test_cache(const char *root) {
     char dir[512], path[1024];
     snprintf(dir, sizeof dir, "%s/cache", root);
-    setenv("MLTC_CACHE_DIR", dir, 1);
+    plat_setenv("MLTC_CACHE_DIR", dir);
     int np = opencl_program_count();
     opencl_cache_stats s;
     float first[7 * N], again[7 * N];
@@ -155,14 +156,14 @@ static void test_cache(const char *root) {
     FILE *f = fopen(dir, "w");
     if (f) fclose(f);
     snprintf(path, sizeof path, "%s/file/sub", root);
-    setenv("MLTC_CACHE_DIR", path, 1);
+    plat_setenv("MLTC_CACHE_DIR", path);
     ctx = open_built("open with unusable cache folder", &s);
     tu_check(opencl_cache_dir(ctx)[0] == '\0' && s.built == np && s.written == 0,
              "unusable cache folder: dir '%s', built %d written %d", opencl_cache_dir(ctx), s.built, s.written);
     run_ops(ctx, again);
     tu_check(same(first, again, 7 * N), "results without a cache differ");
     dev_close(ctx);
-    unsetenv("MLTC_CACHE_DIR");
+    plat_setenv("MLTC_CACHE_DIR", NULL);
 }
 
 static void test_enumerate_and_errors(void) {

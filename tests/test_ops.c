@@ -44,6 +44,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/platform.h"
 #include "device/philox.h"
 #include "testutil.h"
 
@@ -1542,7 +1543,7 @@ int main(int argc, char **argv) {
     if (!strcmp(backend, "vulkan")) {
         static const char *const tiles[] = {"large", "medium", "small"};
         for (int i = 0; i < 3; i++) {
-            setenv("MLTC_VK_GEMM_TILE", tiles[i], 1);
+            plat_setenv("MLTC_VK_GEMM_TILE", tiles[i]);
             dev_close(C);
             C = NULL;
             if (tu_open(backend, &E, &C)) break;
@@ -1550,9 +1551,9 @@ int main(int argc, char **argv) {
             fflush(stdout);
             test_matmul();
         }
-        unsetenv("MLTC_VK_GEMM_TILE");
+        plat_setenv("MLTC_VK_GEMM_TILE", NULL);
         /* A device with more units than any: every single product with a long k splits it. */
-        setenv("MLTC_VK_GEMM_UNITS", "100000", 1);
+        plat_setenv("MLTC_VK_GEMM_UNITS", "100000");
         dev_close(C);
         C = NULL;
         if (!tu_open(backend, &E, &C)) {
@@ -1560,7 +1561,7 @@ int main(int argc, char **argv) {
             fflush(stdout);
             test_matmul();
         }
-        unsetenv("MLTC_VK_GEMM_UNITS");
+        plat_setenv("MLTC_VK_GEMM_UNITS", NULL);
     }
     dev_close(C);
     return tu_finish();

@@ -3,7 +3,8 @@
  * are measured the same way. GEMM in GFLOP/s at BERT-base shapes (tokens x 768 x 768 for the
  * projections, x 3072 for the feed-forward pair, and the attention batches of 16 sequences x
  * 12 heads; inference attention whole, as three ops and through dev_attention_forward, in the
- * GFLOP/s of its two products), and the memory-bound ops in GB/s of bytes they must read and
+ * GFLOP/s of its two products; the fused training attention's forward and backward, in those of
+ * the two and four products they replace), and the memory-bound ops in GB/s of bytes they must read and
  * write.
  *
  *   bench_ops [--device D] [--json] [--tokens N] [--seconds S] [--precision fp32|bf16]
@@ -150,6 +151,20 @@ static mltc_status call_attention(void *arg) {
     return dev_attention_forward(C, &a->qk, &a->sm, &a->pv);
 }
 
+/* Fused training attention (dev_attention_train), forward and backward, dropout 0.1: where the
+ * device has it, in the GFLOP/s of the products it replaces (two forward, four backward). */
+typedef struct att_train_args {
+    dev_attention_train a;
+    dev_attention_grads g;
+} att_train_args;
+static mltc_status call_attention_train_fwd(void *arg) {
+    return dev_attention_train_forward(C, &((att_train_args *)arg)->a);
+}
+static mltc_status call_attention_train_bwd(void *arg) {
+    att_train_args *t = arg;
+    return dev_attention_train_backward(C, &t->a, &t->g);
+}
+
 static void usage(void) {
     printf("usage: bench_ops [--device D] [--json] [--tokens N] [--seconds S] [--precision P]\n"
            "  --device D   cpu, opencl[:N], vulkan[:N] (default: MLTC_DEVICE, else cpu)\n"
@@ -224,6 +239,17 @@ int main(int argc, char **argv) {
     size_t np = (size_t)2 * F * H;
     dev_buf *p = buf(np, 0.01f), *pg = buf(np, 0.001f), *pm = buf(np, 0.0f), *pv = buf(np, 0.0f);
     ew_args e_adam = {p, pg, pm, pv, NULL, np, {0}, 0};
+    /* the encoder's layout: 16 sequences of SEQ rows, the heads side by side (rows of 768) */
+    size_t nqk = (size_t)BH * SEQ * HD;
+    dev_buf *t_out = buf(nqk, 0.0f), *t_dout = buf(nqk, 0.01f), *t_dq = buf(nqk, 0.0f), *t_dk = buf(nqk, 0.0f);
+    dev_buf *t_dv = buf(nqk, 0.0f), *t_lse = buf((size_t)BH * SEQ, 0.0f), *t_delta = buf((size_t)BH * SEQ, 0.0f);
+    dev_heads hq = {V(q), HEADS * HD, (long)SEQ * HEADS * HD, HD}, hk = hq, ho = hq;
+    hk.v = V(k), ho.v = V(t_out);
+    att_train_args e_train = {{.batch = 16, .heads = HEADS, .rows = SEQ, .cols = SEQ, .dim = HD, .scale = 0.125f,
+                               .p = 0.1f, .seed = 1, .q = hq, .out = ho, .k = hk, .v = hk, .lse = V(t_lse),
+                               .delta = V(t_delta)},
+                              {hq, hq, hq, hq}};
+    e_train.g.dout.v = V(t_dout), e_train.g.dq.v = V(t_dq), e_train.g.dk.v = V(t_dk), e_train.g.dv.v = V(t_dv);
 
     bench benches[] = {
         {"gemm qkv/out", "", 2.0 * T * H * H, 0, call_gemm, &g_qkv},
@@ -241,8 +267,11 @@ int main(int argc, char **argv) {
         {"dropout fwd", "", 0, 8.0 * nh, call_dropout, &e_drop},
         {"axpby", "", 0, 12.0 * nh, call_axpby, &e_axpby},
         {"adamw", "", 0, 28.0 * np, call_adamw, &e_adam},
+        {"attn train fwd", "", 4.0 * BH * SEQ * SEQ * HD, 0, call_attention_train_fwd, &e_train},
+        {"attn train bwd", "", 8.0 * BH * SEQ * SEQ * HD, 0, call_attention_train_bwd, &e_train},
     };
     int nb = (int)(sizeof benches / sizeof *benches);
+    if (!dev_has_attention_train(C)) nb -= 2; /* the last two rows */
     snprintf(benches[0].shape, 64, "%dx%dx%d", tokens, H, H);
     snprintf(benches[1].shape, 64, "%dx%dx%d", tokens, F, H);
     snprintf(benches[2].shape, 64, "%dx%dx%d", tokens, H, F);
@@ -258,8 +287,10 @@ int main(int argc, char **argv) {
     snprintf(benches[12].shape, 64, "%zu", nh);
     snprintf(benches[13].shape, 64, "%zu", nh);
     snprintf(benches[14].shape, 64, "%zu", np);
+    snprintf(benches[15].shape, 64, "%dx(%dx%d, d %d)", BH, SEQ, SEQ, HD);
+    snprintf(benches[16].shape, 64, "%dx(%dx%d, d %d)", BH, SEQ, SEQ, HD);
 
-    result res[16];
+    result res[sizeof benches / sizeof benches[0]];
     for (int i = 0; i < nb; i++) {
         res[i] = measure(&benches[i]);
         if (!json) {
@@ -277,7 +308,8 @@ int main(int argc, char **argv) {
                    i + 1 < nb ? "," : "");
         printf("  ]\n}\n");
     }
-    dev_buf *all[] = {x, y, w, q, k, att, lw, lb, mean, rstd, sm_out, p, pg, pm, pv};
+    dev_buf *all[] = {x, y, w, q, k, att, lw, lb, mean, rstd, sm_out, p, pg, pm, pv,
+                      t_out, t_dout, t_dq, t_dk, t_dv, t_lse, t_delta};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++) dev_free(C, all[i]);
     dev_close(C);
     return 0;

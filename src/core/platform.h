@@ -68,6 +68,10 @@ void plat_dir_close(plat_dir *d);
  * %LOCALAPPDATA%/mltc on Windows); 0, or -1 when the environment names none. */
 int plat_user_cache_dir(char *out, size_t cap);
 
+/* Sets the environment variable name to value, or removes it when value is NULL (the tests
+ * switch backend paths this way); 0, or -1. */
+int plat_setenv(const char *name, const char *value);
+
 /* Creates a new, empty folder "<temp>/<prefix>XXXXXX" (temp: TMPDIR, else the system's
  * temporary folder) and writes its path to out; 0, or -1 (ENAMETOOLONG when out is too small). */
 int plat_make_temp_dir(const char *prefix, char *out, size_t cap);

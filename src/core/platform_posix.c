@@ -201,4 +201,8 @@ void plat_default_stop(void) {
     signal(SIGPIPE, SIG_DFL);
     stop_handler = NULL;
 }
+
+int plat_setenv(const char *name, const char *value) {
+    return value ? setenv(name, value, 1) : unsetenv(name);
+}
 #endif

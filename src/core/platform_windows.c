@@ -351,4 +351,9 @@ void plat_default_stop(void) {
     SetConsoleCtrlHandler(on_console_event, FALSE);
     stop_handler = NULL;
 }
+
+int plat_setenv(const char *name, const char *value) {
+    /* _putenv_s with an empty value removes the variable. */
+    return _putenv_s(name, value ? value : "") == 0 ? 0 : -1;
+}
 #endif

@@ -406,6 +406,81 @@ mltc_status dev_softmax_dropout_backward(dev_ctx *ctx, const dev_softmax *s, dev
     DISPATCH(ctx, DEV_OP_SOFTMAX_BACKWARD, ctx->ops->softmax_backward(ctx, s, dx, dy, y, yd));
 }
 
+/* ---- fused training attention ---- */
+
+/* Elements operand h spans over every sequence and head, from its view's offset. */
+static size_t heads_span(const dev_attention_train *a, const dev_heads *h, int rows) {
+    size_t last = add_sat(mul_sat((size_t)(a->batch - 1), (size_t)h->stride),
+                          mul_sat((size_t)(a->heads - 1), (size_t)h->head_stride));
+    return add_sat(add_sat(last, mul_sat((size_t)(rows - 1), (size_t)h->ld)), (size_t)a->dim);
+}
+
+static mltc_status check_heads(dev_ctx *ctx, const char *op, const char *arg, const dev_attention_train *a,
+                               const dev_heads *h, int rows) {
+    if (h->ld < a->dim || h->stride < 0 || h->head_stride != a->dim)
+        return BAD(ctx, "%s: '%s' must hold each head's %d columns side by side in rows of ld >= %d (got ld %d, "
+                        "head stride %ld, stride %ld)",
+                   op, arg, a->dim, a->dim, h->ld, h->head_stride, h->stride);
+    return check_view(ctx, op, arg, h->v, heads_span(a, h, rows));
+}
+
+static int same_layout(const dev_heads *x, const dev_heads *y) {
+    return x->ld == y->ld && x->stride == y->stride && x->head_stride == y->head_stride;
+}
+
+static mltc_status check_attention_train(dev_ctx *ctx, const char *op, const dev_attention_train *a) {
+    TRY(check_ctx(ctx));
+    if (!a) return BAD(ctx, "%s: parameters are NULL", op);
+    POSITIVE(ctx, op, "batch", a->batch);
+    POSITIVE(ctx, op, "heads", a->heads);
+    POSITIVE(ctx, op, "rows", a->rows);
+    POSITIVE(ctx, op, "cols", a->cols);
+    POSITIVE(ctx, op, "dim", a->dim);
+    if (a->dim > DEV_ATTENTION_TRAIN_MAX_DIM)
+        return BAD(ctx, "%s: head size %d is above the %d this op takes", op, a->dim, DEV_ATTENTION_TRAIN_MAX_DIM);
+    if (!(a->p >= 0.0f && a->p < 1.0f)) return BAD(ctx, "%s: dropout p %g is not in [0, 1)", op, (double)a->p);
+    if (a->key_mask.buf) TRY(check_view(ctx, op, "key_mask", a->key_mask, mul_sat((size_t)a->batch, (size_t)a->cols)));
+    TRY(check_heads(ctx, op, "q", a, &a->q, a->rows));
+    TRY(check_heads(ctx, op, "out", a, &a->out, a->rows));
+    TRY(check_heads(ctx, op, "k", a, &a->k, a->cols));
+    TRY(check_heads(ctx, op, "v", a, &a->v, a->cols));
+    size_t bhr = mul_sat(mul_sat((size_t)a->batch, (size_t)a->heads), (size_t)a->rows);
+    TRY(check_view(ctx, op, "lse", a->lse, bhr));
+    /* the dropout element index (b, h, i, j) in 32 bits, as a BERT dropout site's counter */
+    if (mul_sat(bhr, (size_t)a->cols) > UINT32_MAX || heads_span(a, &a->k, a->cols) > UINT32_MAX)
+        return BAD(ctx, "%s: %d x %d x %d x %d is too large for one call", op, a->batch, a->heads, a->rows, a->cols);
+    return MLTC_OK;
+}
+
+int dev_has_attention_train(dev_ctx *ctx) {
+    return ctx && ctx->ops->attention_train_forward && ctx->ops->attention_train_backward;
+}
+
+mltc_status dev_attention_train_forward(dev_ctx *ctx, const dev_attention_train *a) {
+    const char *op = "attention_train_forward";
+    TRY(check_attention_train(ctx, op, a));
+    if (!ctx->ops->attention_train_forward)
+        return err_set(ctx->err, MLTC_ERR_UNSUPPORTED, "%s: %s has no fused training attention", op, ctx->id);
+    DISPATCH(ctx, DEV_OP_ATTENTION_TRAIN_FORWARD, ctx->ops->attention_train_forward(ctx, a));
+}
+
+mltc_status dev_attention_train_backward(dev_ctx *ctx, const dev_attention_train *a, const dev_attention_grads *g) {
+    const char *op = "attention_train_backward";
+    TRY(check_attention_train(ctx, op, a));
+    if (!g) return BAD(ctx, "%s: gradients are NULL", op);
+    if (!same_layout(&g->dq, &a->q) || !same_layout(&g->dk, &a->k) || !same_layout(&g->dv, &a->v) ||
+        !same_layout(&g->dout, &a->out))
+        return BAD(ctx, "%s: dq, dk, dv and dout must be laid out as q, k, v and out", op);
+    TRY(check_heads(ctx, op, "dout", a, &g->dout, a->rows));
+    TRY(check_heads(ctx, op, "dq", a, &g->dq, a->rows));
+    TRY(check_heads(ctx, op, "dk", a, &g->dk, a->cols));
+    TRY(check_heads(ctx, op, "dv", a, &g->dv, a->cols));
+    TRY(check_view(ctx, op, "delta", a->delta, mul_sat(mul_sat((size_t)a->batch, (size_t)a->heads), (size_t)a->rows)));
+    if (!ctx->ops->attention_train_backward)
+        return err_set(ctx->err, MLTC_ERR_UNSUPPORTED, "%s: %s has no fused training attention", op, ctx->id);
+    DISPATCH(ctx, DEV_OP_ATTENTION_TRAIN_BACKWARD, ctx->ops->attention_train_backward(ctx, a, g));
+}
+
 mltc_status dev_softmax_backward(dev_ctx *ctx, const dev_softmax *s, dev_view dx, dev_view dy, dev_view y) {
     return dev_softmax_dropout_backward(ctx, s, dx, dy, y, (dev_view){NULL, 0});
 }

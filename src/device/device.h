@@ -145,6 +145,42 @@ typedef struct dev_add_layernorm_grads {
     dev_view dbias;  /* [cols] += the column sums of dx; buf == NULL when f->bias is none */
 } dev_add_layernorm_grads;
 
+/* One operand of training attention per (sequence b, head h): rows `ld` floats apart starting at
+ * v + b*stride + h*head_stride, each head's dim columns side by side (head_stride == dim). */
+typedef struct dev_heads {
+    dev_view v;
+    int ld;
+    long stride, head_stride;
+} dev_heads;
+
+/* Fused attention for training (flash-attention style): for every sequence b and head h, R query
+ * rows q[i] over T key rows k[j], v[j] of dim D:
+ *   s_ij = scale * q_i . k_j over keys with key_mask[b*T + j] != 0 (key_mask NULL: every key)
+ *   P_ij = exp(s_ij - lse_i), lse_i = log sum_j exp(s_ij) (a row with every key masked: P = 0,
+ *          lse_i = MLTC_ATT_NO_KEYS)
+ *   out_i = sum_j P_ij z_ij v_j, z_ij = keep_ij / (1 - p) (p == 0: z = 1), where keep_ij is
+ *          philox_uniform(seed, offset + ((b*H + h)*R + i)*T + j) >= p: the same element index,
+ *          hence the same mask, as dropout_forward over a dense [B, H, R, T] probability buffer.
+ * Nothing of size [R, T] is stored: the backward recomputes P and the mask from q, k and lse. */
+#define MLTC_ATT_NO_KEYS 1e30f
+typedef struct dev_attention_train {
+    int batch, heads, rows, cols, dim; /* B, H, R (query rows), T (keys), D */
+    float scale;
+    dev_view key_mask; /* [B, T] float, buf NULL: none */
+    float p;           /* dropout on the probabilities, in [0, 1) */
+    uint64_t seed, offset;
+    dev_heads q, out; /* R rows each */
+    dev_heads k, v;   /* T rows each */
+    dev_view lse;     /* [B, H, R]: written by the forward, read by the backward */
+    dev_view delta;   /* [B, H, R]: the backward's scratch, rowsum(dout * out) */
+} dev_attention_train;
+
+/* The gradients of dev_attention_train's backward, laid out as the operand each belongs to
+ * (dq as q, dk as k, dv as v, dout as out). dq, dk, dv are written, not accumulated. */
+typedef struct dev_attention_grads {
+    dev_heads dout, dq, dk, dv;
+} dev_attention_grads;
+
 /* Deterministic scatter-add plan for dst[row[s]] += sum of src rows listed for segment s.
  * Built on the host (dev_rows_plan_build) from the index list of a gather, so every backend
  * sums the same rows in the same order with no float atomics:
@@ -301,6 +337,15 @@ mltc_status dev_softmax_forward(dev_ctx *ctx, const dev_softmax *s, dev_view y, 
  * untransposed), pv multiplies it by the values into pv->c. A backend may fuse the three and
  * leave qk->c and pv->a unwritten; either way their contents afterwards are unspecified. */
 mltc_status dev_attention_forward(dev_ctx *ctx, const dev_gemm *qk, const dev_softmax *sm, const dev_gemm *pv);
+
+/* Fused training attention (dev_attention_train); optional ops: MLTC_ERR_UNSUPPORTED where the
+ * backend has none (dev_has_attention_train says beforehand). Shapes and views are checked. */
+mltc_status dev_attention_train_forward(dev_ctx *ctx, const dev_attention_train *a);
+mltc_status dev_attention_train_backward(dev_ctx *ctx, const dev_attention_train *a, const dev_attention_grads *g);
+int dev_has_attention_train(dev_ctx *ctx);
+/* The largest head size dim the fused training attention takes (the kernels keep a row in
+ * registers). */
+#define DEV_ATTENTION_TRAIN_MAX_DIM 64
 
 /* The precision of this device's matmuls from now on (dev_precision); a precision the device
  * cannot run is MLTC_ERR_UNSUPPORTED with the reason, the old one kept. */

@@ -117,9 +117,12 @@ static mltc_status layer_act_alloc(bert_model *m, bert_layer_act *a) {
     const bert_config *c = &m->cfg;
     size_t n = (size_t)m->max_batch * m->max_seq, C = (size_t)c->hidden_size, I = (size_t)c->intermediate_size;
     size_t att = (size_t)m->max_batch * c->num_heads * m->max_seq * m->max_seq, cur = 0;
-    size_t o_qkv = take(&cur, 3 * n * C), o_att = take(&cur, att);
-    /* prediction-only models never apply dropout */
-    size_t o_att_d = c->attention_dropout > 0.0f && !m->predict_only ? take(&cur, att) : 0;
+    size_t rows_stat = (size_t)m->max_batch * c->num_heads * m->max_seq;
+    int fused = m->fused_attention;
+    size_t o_qkv = take(&cur, 3 * n * C), o_att = fused ? 0 : take(&cur, att);
+    size_t o_lse = fused ? take(&cur, rows_stat) : 0;
+    /* prediction-only models never apply dropout; the fused attention keeps no probabilities */
+    size_t o_att_d = c->attention_dropout > 0.0f && !m->predict_only && !fused ? take(&cur, att) : 0;
     size_t o_ctx = take(&cur, n * C), o_res1 = take(&cur, n * C), o_ln1 = take(&cur, n * C);
     size_t o_ln1m = take(&cur, n), o_ln1r = take(&cur, n);
     size_t o_fpre = take(&cur, n * I), o_fgelu = take(&cur, n * I);
@@ -128,8 +131,9 @@ static mltc_status layer_act_alloc(bert_model *m, bert_layer_act *a) {
     if (st) return st;
     dev_buf *b = a->buf;
     a->qkv = (dev_view){b, o_qkv};
-    a->att = (dev_view){b, o_att};
+    a->att = (dev_view){fused ? NULL : b, o_att};
     a->att_d = (dev_view){o_att_d ? b : NULL, o_att_d};
+    a->lse = (dev_view){fused ? b : NULL, o_lse};
     a->ctx = (dev_view){b, o_ctx};
     a->res1 = (dev_view){b, o_res1};
     a->ln1 = (dev_view){b, o_ln1};
@@ -181,16 +185,19 @@ static mltc_status acts_alloc(bert_model *m) {
 
     cur = 0;
     int grads = !m->predict_only; /* the backward's buffers */
-    size_t o_scores = take(&cur, att), o_dqkv = take(&cur, grads ? 3 * n * C : 0);
+    int fused = m->fused_attention;
+    size_t o_scores = fused ? 0 : take(&cur, att), o_dqkv = take(&cur, grads ? 3 * n * C : 0);
+    size_t o_delta = fused ? take(&cur, (size_t)m->max_batch * c->num_heads * m->max_seq) : 0;
     size_t o_dA = take(&cur, grads ? n * C : 0), o_dB = take(&cur, grads ? n * C : 0);
     size_t o_dC = take(&cur, grads ? n * C : 0), o_df1 = take(&cur, grads ? n * I : 0);
     if ((st = dev_alloc(dev, cur * 4, &m->scratch))) return st;
     dev_buf *s = m->scratch;
-    m->s_scores = (dev_view){s, o_scores};
+    m->s_scores = (dev_view){fused ? NULL : s, o_scores};
+    m->s_delta = (dev_view){fused ? s : NULL, o_delta};
     m->s_dqkv = (dev_view){s, o_dqkv};
     /* The forward's scores are dead once softmax has read them, and the backward's score
      * gradients live within one layer's attention backward: one [B, H, T, T] serves both. */
-    m->s_datt = (dev_view){s, o_scores};
+    m->s_datt = (dev_view){fused ? NULL : s, o_scores};
     m->s_dA = (dev_view){s, o_dA};
     m->s_dB = (dev_view){s, o_dB};
     m->s_dC = (dev_view){s, o_dC};
@@ -244,6 +251,10 @@ static mltc_status model_new(dev_ctx *dev, const bert_config *cfg, int max_batch
         return err_set(err, MLTC_ERR_OUT_OF_MEMORY, "bert_model_create: no host memory");
     }
     layout_build(m);
+    const char *att_path = getenv("MLTC_ATTENTION");
+    m->fused_attention = dev_has_attention_train(dev) &&
+                         cfg->hidden_size / cfg->num_heads <= DEV_ATTENTION_TRAIN_MAX_DIM &&
+                         !(att_path && strcmp(att_path, "reference") == 0);
     st = acts_alloc(m);
     if (st) {
         err_prefix(err, "bert_model_create (batch %d, seq %d): ", max_batch, max_seq);
@@ -304,6 +315,7 @@ void bert_model_free(bert_model *m) {
     dev_free(dev, m->plans);
     dev_free(dev, m->emb_buf);
     dev_free(dev, m->scratch);
+    dev_free(dev, m->unfused_buf);
     dev_free(dev, m->sel_buf);
     free(m->sel_pos);
     free(m->h_sel_idx);

@@ -119,6 +119,12 @@ mltc_status bert_forward(bert_model *m, const int32_t *ids, const int32_t *token
 mltc_status bert_forward_inference(bert_model *m, const int32_t *ids, const int32_t *token_types,
                                    const int32_t *attention_mask, int B, int T, dev_view *hidden);
 
+/* bert_forward without dropout that keeps the last layer's attention probabilities for
+ * bert_last_attention (an explanation): that layer's attention runs unfused even where training
+ * attention is fused (a [B, H, R, T] buffer made on first use). */
+mltc_status bert_forward_explained(bert_model *m, const int32_t *ids, const int32_t *token_types,
+                                   const int32_t *attention_mask, int B, int T, dev_view *hidden);
+
 /* Selects the outputs: from now on the last layer computes only positions[0..R) of each
  * sequence (distinct, each in [0, max_seq) and below every batch's length), so bert_forward's
  * *hidden is [B, R, C] (row b*R + r is position positions[r] of sequence b) and bert_backward
@@ -130,8 +136,8 @@ mltc_status bert_select_outputs(bert_model *m, const int32_t *positions, int R);
 /* R of the current selection, 0 when every position is computed. */
 int bert_selected_outputs(const bert_model *m);
 
-/* The last layer's attention probabilities of the last bert_forward (not _inference, which
- * fuses them away), [B, H, R, T] into out: R = the selected outputs' count (row r: position
+/* The last layer's attention probabilities of the last bert_forward_explained (or bert_forward
+ * where training attention is not fused; never _inference, which fuses them away), [B, H, R, T] into out: R = the selected outputs' count (row r: position
  * positions[r]) or T. Each row sums to 1 over the real tokens. */
 mltc_status bert_last_attention(const bert_model *m, float *out);
 /* T, the padded length of the last forward's sequences. */

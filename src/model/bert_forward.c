@@ -101,13 +101,25 @@ mltc_status bert_forward_inference(bert_model *m, const int32_t *ids, const int3
     return st;
 }
 
+mltc_status bert_forward_explained(bert_model *m, const int32_t *ids, const int32_t *token_types,
+                                   const int32_t *attention_mask, int B, int T, dev_view *hidden) {
+    m->keep_attention = 1;
+    mltc_status st = bert_forward(m, ids, token_types, attention_mask, B, T, 0, 0, hidden);
+    m->keep_attention = 0;
+    return st;
+}
+
 mltc_status bert_last_attention(const bert_model *m, float *out) {
     if (!m->have_forward)
         return err_set(m->dev->err, MLTC_ERR_INVALID_ARGUMENT,
                        "bert_last_attention: no attention kept (it needs a bert_forward, not an inference one)");
+    if (m->fused_attention && !m->last_unfused)
+        return err_set(m->dev->err, MLTC_ERR_INVALID_ARGUMENT,
+                       "bert_last_attention: the last forward's fused attention kept no probabilities (it needs "
+                       "bert_forward_explained)");
     int R = m->sel_R > 0 ? m->sel_R : m->T;
     size_t n = (size_t)m->B * m->cfg.num_heads * R * m->T;
-    dev_view att = m->act[m->cfg.num_layers - 1].att;
+    dev_view att = m->fused_attention ? m->unfused_att : m->act[m->cfg.num_layers - 1].att;
     return dev_download(m->dev, att.buf, att.off * 4, out, 4 * n);
 }
 

@@ -22,8 +22,9 @@ typedef struct bert_layout {
 typedef struct bert_layer_act {
     dev_buf *buf;
     dev_view qkv;               /* [B, T, 3C]: the q, k, v projection (bert_qkv_full) */
-    dev_view att;               /* [B, H, T, T] softmax output */
-    dev_view att_d;             /* [B, H, T, T] after dropout; buf NULL when p == 0 */
+    dev_view att;               /* [B, H, T, T] softmax output (buf NULL with fused attention) */
+    dev_view att_d;             /* [B, H, T, T] after dropout; buf NULL when p == 0 or fused */
+    dev_view lse;               /* [B, H, T]: the fused attention's row statistics (buf NULL unfused) */
     dev_view ctx;               /* [B, T, C] heads merged */
     dev_view res1, ln1, ln1_mean, ln1_rstd;
     dev_view f_pre, f_gelu;     /* [B, T, I] */
@@ -59,11 +60,23 @@ struct bert_model {
 
     /* Scratch shared by all layers, forward and backward. */
     dev_buf *scratch;
-    dev_view s_scores;           /* [B, H, T, T]: QK^T (forward) */
+    dev_view s_scores;           /* [B, H, T, T]: QK^T (forward; buf NULL with fused attention) */
     dev_view s_dqkv;             /* [B, T, 3C]: d qkv, laid out as act[l].qkv */
     dev_view s_datt;             /* [B, H, T, T]: d P, then d scores (backward; the same memory as s_scores) */
     dev_view s_dA, s_dB, s_dC;   /* [B, T, C] */
     dev_view s_df1;              /* [B, T, I] */
+    dev_view s_delta;            /* [B, H, T]: the fused attention backward's row sums (buf NULL unfused) */
+
+    /* Attention runs fused (dev_attention_train: no [B, H, T, T] buffer) where the device has it,
+     * unless MLTC_ATTENTION=reference; prediction-only models too, so that they predict exactly what
+     * a training model's evaluation did. A forward that keeps the last layer's probabilities
+     * (bert_forward_explained) runs that layer unfused in unfused_buf, made on
+     * first use, and its backward follows (last_unfused). */
+    int fused_attention;
+    int keep_attention; /* set by bert_forward_explained for its forward */
+    int last_unfused;
+    dev_buf *unfused_buf;
+    dev_view unfused_att, unfused_scores; /* [B, H, R, T] each */
 
     /* Selected outputs (bert_select_outputs): the last layer computes only positions
      * sel_pos[0..sel_R) of each sequence; sel_R == 0 computes every position. */

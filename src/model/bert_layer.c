@@ -66,6 +66,37 @@ mltc_status bert_dropout(bert_model *m, dev_view x, size_t n, float p, unsigned 
     return dev_dropout_forward(m->dev, x, x, n, p, m->seed, bert_dropout_offset(m->step, site));
 }
 
+/* The fused attention's arguments for layer l (dev_attention_train). */
+static dev_attention_train bert_attention_train_args(bert_model *m, int l, int R, const bert_qkv *x) {
+    const bert_config *c = &m->cfg;
+    int C = c->hidden_size, H = c->num_heads, D = C / H;
+    return (dev_attention_train){.batch = m->B, .heads = H, .rows = R, .cols = m->T, .dim = D,
+                                 .scale = 1.0f / sqrtf((float)D), .key_mask = m->mask, .p = bert_p_attn(m),
+                                 .seed = m->seed, .offset = bert_dropout_offset(m->step, BERT_SITE_ATT(l)),
+                                 .q = x->q, .out = bert_row_heads(m, m->act[l].ctx, R, C), .k = x->k, .v = x->v,
+                                 .lse = m->act[l].lse, .delta = m->s_delta};
+}
+
+/* Whether layer l's attention runs unfused on a fused model: the last layer of a forward that
+ * keeps its probabilities for an explanation. */
+static int bert_layer_unfused(const bert_model *m, int l) {
+    return m->keep_attention && l == m->cfg.num_layers - 1;
+}
+
+/* The scores and probabilities of one layer for an unfused layer of a fused model, made on first use
+ * (and again when a larger batch needs more). */
+static mltc_status bert_unfused_buffers(bert_model *m, int R) {
+    size_t n = (size_t)m->B * m->cfg.num_heads * R * m->T;
+    if (!m->unfused_buf || m->unfused_buf->bytes < 2 * n * 4) {
+        dev_free(m->dev, m->unfused_buf);
+        m->unfused_buf = NULL;
+        TRY(dev_alloc(m->dev, 2 * n * 4, &m->unfused_buf));
+    }
+    m->unfused_att = (dev_view){m->unfused_buf, 0};
+    m->unfused_scores = (dev_view){m->unfused_buf, n};
+    return MLTC_OK;
+}
+
 /* Attention of R query rows per head over all T keys (R = T for a full layer, fewer for selected
  * outputs). The products read each head's columns where the projections wrote them and write the
  * context straight into its merged [B, R, C] place: no split or merge of the heads. */
@@ -76,8 +107,18 @@ mltc_status bert_attention_forward(bert_model *m, int l, int R, const bert_qkv *
     int B = m->B, T = m->T, C = c->hidden_size, H = c->num_heads, D = C / H;
     size_t BHRT = (size_t)B * H * R * T;
     float p_a = bert_p_attn(m);
-    bert_heads scores = bert_score_heads(m, m->s_scores, R), ctx = bert_row_heads(m, a->ctx, R, C);
-    bert_heads P = bert_score_heads(m, a->att, R);
+    dev_view att = a->att, s_scores = m->s_scores;
+    if (m->fused_attention) {
+        m->last_unfused = bert_layer_unfused(m, l);
+        if (!m->last_unfused) {
+            dev_attention_train at = bert_attention_train_args(m, l, R, x);
+            return dev_attention_train_forward(dev, &at);
+        }
+        TRY(bert_unfused_buffers(m, R)); /* p_a is 0 here: no dropout buffer */
+        att = m->unfused_att, s_scores = m->unfused_scores;
+    }
+    bert_heads scores = bert_score_heads(m, s_scores, R), ctx = bert_row_heads(m, a->ctx, R, C);
+    bert_heads P = bert_score_heads(m, att, R);
     dev_softmax sm = {B, H, R, T, 1.0f / sqrtf((float)D), m->mask};
     if (m->inference) { /* no backward will read the probabilities: the backend may fuse the three */
         dev_gemm qk = bert_heads_gemm(0, 1, R, T, D, x->q, x->k, scores, B, H);
@@ -85,9 +126,9 @@ mltc_status bert_attention_forward(bert_model *m, int l, int R, const bert_qkv *
         return dev_attention_forward(dev, &qk, &sm, &pv);
     }
     TRY(bert_gemm_heads(dev, 0, 1, R, T, D, x->q, x->k, scores, B, H));
-    TRY(dev_softmax_forward(dev, &sm, a->att, m->s_scores));
+    TRY(dev_softmax_forward(dev, &sm, att, s_scores));
     if (p_a > 0.0f) {
-        TRY(dev_dropout_forward(dev, a->att_d, a->att, BHRT, p_a, m->seed,
+        TRY(dev_dropout_forward(dev, a->att_d, att, BHRT, p_a, m->seed,
                                 bert_dropout_offset(m->step, BERT_SITE_ATT(l))));
         P.v = a->att_d;
     }
@@ -184,8 +225,18 @@ mltc_status bert_attention_backward(bert_model *m, int l, int R, const bert_qkv 
     dev_ctx *dev = m->dev;
     int B = m->B, T = m->T, C = c->hidden_size, H = c->num_heads, D = C / H;
     float p_a = bert_p_attn(m);
-    bert_heads dctx = bert_row_heads(m, m->s_dB, R, C), dS = bert_score_heads(m, m->s_datt, R);
-    bert_heads P = bert_score_heads(m, p_a > 0.0f ? a->att_d : a->att, R);
+    bert_heads dctx = bert_row_heads(m, m->s_dB, R, C);
+    dev_view att = a->att, s_datt = m->s_datt;
+    if (m->fused_attention) {
+        if (!(m->last_unfused && l == c->num_layers - 1)) {
+            dev_attention_train at = bert_attention_train_args(m, l, R, x);
+            dev_attention_grads g = {.dout = dctx, .dq = dx->q, .dk = dx->k, .dv = dx->v};
+            return dev_attention_train_backward(dev, &at, &g);
+        }
+        att = m->unfused_att, s_datt = m->unfused_scores; /* the forward ran unfused, p_a 0 */
+    }
+    bert_heads dS = bert_score_heads(m, s_datt, R);
+    bert_heads P = bert_score_heads(m, p_a > 0.0f ? a->att_d : att, R);
     TRY(bert_gemm_heads(dev, 0, 1, R, T, D, dctx, x->v, dS, B, H));  /* dP */
     TRY(bert_gemm_heads(dev, 1, 0, T, D, R, P, dctx, dx->v, B, H)); /* dv */
     /* Dropout's and softmax's gradients in one pass, in place on dP, which nothing reads
@@ -194,7 +245,7 @@ mltc_status bert_attention_backward(bert_model *m, int l, int R, const bert_qkv 
      * are zero where it dropped and att / (1 - p) elsewhere, which is all it takes. */
     dev_softmax sm = {B, H, R, T, 1.0f / sqrtf((float)D), m->mask};
     dev_view kept = p_a > 0.0f ? a->att_d : (dev_view){NULL, 0};
-    TRY(dev_softmax_dropout_backward(dev, &sm, m->s_datt, m->s_datt, a->att, kept)); /* d scores */
+    TRY(dev_softmax_dropout_backward(dev, &sm, s_datt, s_datt, att, kept)); /* d scores */
     TRY(bert_gemm_heads(dev, 0, 0, R, D, T, dS, x->k, dx->q, B, H)); /* dq */
     return bert_gemm_heads(dev, 1, 0, T, D, R, dS, x->q, dx->k, B, H); /* dk */
 }

@@ -26,11 +26,7 @@ mltc_status bert_layer_tail_backward_fused(bert_model *m, int l, dev_view dout, 
 /* Where attention finds one operand, per sequence b and head h: the matrix at v + b * stride +
  * h * head_stride with rows ld apart. q, k and v are read where their projection wrote them,
  * each head's D columns of a row (head_stride D); the [B, H, R, T] scores are dense. */
-typedef struct bert_heads {
-    dev_view v;
-    int ld;
-    long stride, head_stride;
-} bert_heads;
+typedef dev_heads bert_heads;
 typedef struct bert_qkv {
     bert_heads q, k, v;
 } bert_qkv;

@@ -335,7 +335,7 @@ static mltc_status run_forward(classifier *c, const clf_example *ex, int B, cons
     if (train)
         TRY(bert_forward(c->bert, c->h_ids, c->h_types, c->h_mask, p->rows, T, 1, step, &p->hidden));
     else if (c->keep_attention) /* an explained prediction reads the attention afterwards */
-        TRY(bert_forward(c->bert, c->h_ids, c->h_types, c->h_mask, p->rows, T, 0, 0, &p->hidden));
+        TRY(bert_forward_explained(c->bert, c->h_ids, c->h_types, c->h_mask, p->rows, T, &p->hidden));
     else /* predictions: no backward follows */
         TRY(bert_forward_inference(c->bert, c->h_ids, c->h_types, c->h_mask, p->rows, T, &p->hidden));
     p->hT = bert_selected_outputs(c->bert) ? bert_selected_outputs(c->bert) : T;

@@ -140,7 +140,9 @@ void bench_split_of(const dev_profile *p, bench_split *s) {
         double t = p->seconds[b];
         total += t;
         if (b == DEV_OP_MATMUL || b == DEV_PROF_MATMUL_BATCHED) mm += t;
-        if (b == DEV_OP_SOFTMAX_FORWARD || b == DEV_OP_SOFTMAX_BACKWARD || b == DEV_OP_ATTENTION_FORWARD) att += t;
+        if (b == DEV_OP_SOFTMAX_FORWARD || b == DEV_OP_SOFTMAX_BACKWARD || b == DEV_OP_ATTENTION_FORWARD ||
+            b == DEV_OP_ATTENTION_TRAIN_FORWARD || b == DEV_OP_ATTENTION_TRAIN_BACKWARD)
+            att += t;
         if (b == DEV_OP_LAYERNORM_FORWARD || b == DEV_OP_LAYERNORM_BACKWARD) ln += t;
     }
     if (!(total > 0)) {

@@ -43,7 +43,7 @@ typedef struct bench_options {
 /* Fractions of the profiled op time; they sum to 1 when any op ran. */
 typedef struct bench_split {
     double matmul;    /* DEV_OP_MATMUL */
-    double attention; /* softmax forward and backward; a fused inference attention whole */
+    double attention; /* softmax forward and backward; a fused attention op whole */
     double layernorm; /* layernorm forward/backward */
     double other;     /* every other op, copies, fills and transfers */
 } bench_split;

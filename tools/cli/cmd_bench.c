@@ -18,7 +18,7 @@ static void usage(FILE *out) {
             "Builds a BERT of the given shape with random weights and the bert head, and measures on\n"
             "one device: training sequences/s (forward + backward + clipping + AdamW, each step\n"
             "synchronised, after warm-up steps), inference sequences/s, peak device memory, and the\n"
-            "time split by op family (matmul, attention = softmax or a fused inference attention,\n"
+            "time split by op family (matmul, attention = softmax or a fused attention's ops,\n"
             "layernorm, other) from separate profiled steps that synchronise around every op.\n\n"
             "options:\n"
             "  --device D          cpu, opencl[:N], vulkan[:N] (default: $MLTC_DEVICE, else cpu);\n"

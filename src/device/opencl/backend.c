@@ -203,10 +203,12 @@ static const dev_ops ocl_ops = {
     .fill = ocl_fill,
     .sync = ocl_sync,
     /* Every op of device_ops.def but the optional attention_forward (dev_attention_forward runs
-     * it as three ops). */
+     * it as three ops); the fused training attention is named below. */
 #define DEV_OP_OPTIONAL(name, NAME, params)
 #define DEV_OP(name, NAME, params) .name = ocl_##name,
 #include "device/device_ops.def"
+    .attention_train_forward = ocl_attention_train_forward,
+    .attention_train_backward = ocl_attention_train_backward,
 };
 
 static mltc_status ocl_open(mltc_error *err, int index, dev_ctx **out) {

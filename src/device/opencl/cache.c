@@ -29,6 +29,7 @@ static const struct {
     [OCL_PROG_LOSS] = {"loss", NULL},
     [OCL_PROG_LABEL_ATTENTION] = {"label_attention", NULL},
     [OCL_PROG_OPTIM] = {"optim", NULL},
+    [OCL_PROG_FLASH_ATTENTION] = {"flash_attention", NULL},
 };
 
 static const struct {
@@ -68,6 +69,9 @@ static const struct {
     [K_SUMSQ_PARTIAL] = {"sumsq_partial", OCL_PROG_OPTIM},
     [K_SUMSQ_FINAL] = {"sumsq_final", OCL_PROG_OPTIM},
     [K_ADAMW] = {"adamw", OCL_PROG_OPTIM},
+    [K_FLASH_ATTENTION_FORWARD] = {"flash_attention_forward", OCL_PROG_FLASH_ATTENTION},
+    [K_FLASH_ATTENTION_DQ] = {"flash_attention_dq", OCL_PROG_FLASH_ATTENTION},
+    [K_FLASH_ATTENTION_DKDV] = {"flash_attention_dkdv", OCL_PROG_FLASH_ATTENTION},
 };
 
 /* FNV-1a, 64-bit: not cryptographic, but the cache checks the full key as well. */

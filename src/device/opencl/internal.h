@@ -17,6 +17,7 @@ typedef enum ocl_prog {
     OCL_PROG_LOSS,
     OCL_PROG_LABEL_ATTENTION,
     OCL_PROG_OPTIM,
+    OCL_PROG_FLASH_ATTENTION,
     OCL_PROG_COUNT
 } ocl_prog;
 
@@ -54,6 +55,9 @@ typedef enum ocl_kernel_id {
     K_SUMSQ_PARTIAL,
     K_SUMSQ_FINAL,
     K_ADAMW,
+    K_FLASH_ATTENTION_FORWARD,
+    K_FLASH_ATTENTION_DQ,
+    K_FLASH_ATTENTION_DKDV,
     K_COUNT
 } ocl_kernel_id;
 
@@ -185,9 +189,11 @@ int ocl_colsum_shape(ocl_ctx *c, ocl_kernel_id id, int cols, size_t *local, size
 mltc_status ocl_colsum_final(ocl_ctx *c, dev_view dst, dev_view part, int nchunks, int cols, const char *op);
 
 /* The ops of device_ops.def, ocl_<name>, each in the file of its family (matmul.c, norm.c, ...);
- * none of the optional ones. */
+ * none of the optional ones but the fused training attention (kernels_cl/flash_attention.cl). */
 #define DEV_OP_OPTIONAL(name, NAME, params)
 #define DEV_OP(name, NAME, params) mltc_status ocl_##name params;
 #include "device/device_ops.def"
+mltc_status ocl_attention_train_forward(dev_ctx *ctx, const dev_attention_train *a);
+mltc_status ocl_attention_train_backward(dev_ctx *ctx, const dev_attention_train *a, const dev_attention_grads *g);
 
 #endif

@@ -151,10 +151,12 @@ static const dev_ops vk_ops = {
     .fill = vk_fill,
     .sync = vk_sync,
     /* Every op of device_ops.def but the optional attention_forward (dev_attention_forward runs
-     * it as three ops). */
+     * it as three ops); the fused training attention is named below. */
 #define DEV_OP_OPTIONAL(name, NAME, params)
 #define DEV_OP(name, NAME, params) .name = vk_##name,
 #include "device/device_ops.def"
+    .attention_train_forward = vk_attention_train_forward,
+    .attention_train_backward = vk_attention_train_backward,
 };
 
 static mltc_status open_device(vk_ctx *c, int index) {

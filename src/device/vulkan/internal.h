@@ -266,5 +266,8 @@ mltc_status vk_fill(dev_ctx *ctx, dev_view dst, size_t n, float value);
 #define DEV_OP_OPTIONAL(name, NAME, params)
 #define DEV_OP(name, NAME, params) mltc_status vk_##name params;
 #include "device/device_ops.def"
+/* The optional fused training attention (attention.c). */
+mltc_status vk_attention_train_forward(dev_ctx *ctx, const dev_attention_train *a);
+mltc_status vk_attention_train_backward(dev_ctx *ctx, const dev_attention_train *a, const dev_attention_grads *g);
 
 #endif
