@@ -85,8 +85,9 @@ mltc_status vk_attention_train_forward(dev_ctx *ctx, const dev_attention_train *
                      has_mask ? (vk_arg)VK_IN(a->key_mask, (size_t)a->batch * a->cols, pc, mask) : (vk_arg)VK_NONE};
     uint32_t gx, gy;
     fa_groups(c, a, a->rows, &gx, &gy);
-    return vk_dispatch(c, "attention_train_forward", "flash_attention_forward", 0, 0, args, 6, &pc, sizeof pc, gx,
-                       gy, 1);
+    /* Specialization 0: the head size, so the shader's loops over it unroll (registers, not scratch). */
+    return vk_dispatch(c, "attention_train_forward", "flash_attention_forward", a->dim, 0, args, 6, &pc, sizeof pc,
+                       gx, gy, 1);
 }
 
 /* Three dispatches: delta, dq, then dk and dv (one dispatch when they share a buffer with dv after
