@@ -12,23 +12,6 @@
 #define FA_DMAX 64   /* DEV_ATTENTION_TRAIN_MAX_DIM */
 #define FA_NO_KEYS 1e30f /* MLTC_ATT_NO_KEYS */
 
-/* The four Philox words for dropout indices 4*g .. 4*g+3 (philox.cl's function, all lanes). */
-uint4 fa_philox_words(ulong seed, ulong g) {
-    uint c0 = (uint)g, c1 = (uint)(g >> 32), c2 = 0, c3 = 0;
-    uint k0 = (uint)seed, k1 = (uint)(seed >> 32);
-    for (int r = 0; r < 10; r++) {
-        uint hi0 = mul_hi(0xD2511F53u, c0), lo0 = 0xD2511F53u * c0;
-        uint hi1 = mul_hi(0xCD9E8D57u, c2), lo1 = 0xCD9E8D57u * c2;
-        c0 = hi1 ^ c1 ^ k0;
-        c1 = lo1;
-        c2 = hi0 ^ c3 ^ k1;
-        c3 = lo0;
-        k0 += 0x9E3779B9u;
-        k1 += 0xBB67AE85u;
-    }
-    return (uint4)(c0, c1, c2, c3);
-}
-
 float fa_word_factor(uint4 w, ulong idx, float p) {
     uint lane = (uint)idx & 3u;
     uint x = lane == 0 ? w.s0 : lane == 1 ? w.s1 : lane == 2 ? w.s2 : w.s3;
@@ -82,7 +65,7 @@ flash_attention_forward(__global const float *q, ulong qo, __global const float 
                 uint4 w = (uint4)(0);
                 for (int r = 0; r < n; r++) {
                     ulong idx = first + (ulong)(j0 + r);
-                    if (p > 0.0f && (r == 0 || (idx & 3) == 0)) w = fa_philox_words(seed, idx >> 2);
+                    if (p > 0.0f && (r == 0 || (idx & 3) == 0)) w = philox_words(seed, idx >> 2);
                     if (s[r] == -INFINITY) continue;
                     float e = exp(s[r] - mn);
                     l += e;
@@ -137,7 +120,7 @@ flash_attention_dq(__global const float *q, ulong qo, __global const float *k, u
             uint4 w = (uint4)(0);
             for (int r = 0; r < n; r++) {
                 ulong idx = first + (ulong)(j0 + r);
-                if (p > 0.0f && (r == 0 || (idx & 3) == 0)) w = fa_philox_words(seed, idx >> 2);
+                if (p > 0.0f && (r == 0 || (idx & 3) == 0)) w = philox_words(seed, idx >> 2);
                 if (has_mask && mask[mo + (ulong)b * T + (ulong)(j0 + r)] == 0.0f) continue;
                 float s = 0.0f, dp = 0.0f;
                 for (int d = 0; d < D; d++) {
@@ -166,7 +149,7 @@ void fa_stage_factors(__local float *zs, int pr, int R, int T, int i0, int n, in
         int r = e / per_row;
         ulong base = offset + ((ulong)pr * R + (ulong)(i0 + r)) * (ulong)T + (ulong)j0;
         ulong g = (base >> 2) + (ulong)(e % per_row);
-        uint4 w = fa_philox_words(seed, g);
+        uint4 w = philox_words(seed, g);
         for (int lane = 0; lane < 4; lane++) {
             ulong idx = g * 4 + (ulong)lane;
             if (idx < base || idx >= base + FA_ROWS || j0 + (int)(idx - base) >= T) continue;

@@ -3,8 +3,8 @@
  *   g = index / 4, counter = {lo32(g), hi32(g), 0, 0}, key = {lo32(seed), hi32(seed)},
  *   uniform = (word[index % 4] >> 8) * 2^-24. */
 
-float philox_uniform(ulong seed, ulong index) {
-    ulong g = index >> 2;
+/* The four words of counter group g (dropout indices 4g .. 4g+3). */
+uint4 philox_words(ulong seed, ulong g) {
     uint c0 = (uint)g, c1 = (uint)(g >> 32), c2 = 0, c3 = 0;
     uint k0 = (uint)seed, k1 = (uint)(seed >> 32);
     for (int r = 0; r < 10; r++) {
@@ -17,7 +17,12 @@ float philox_uniform(ulong seed, ulong index) {
         k0 += 0x9E3779B9u;
         k1 += 0xBB67AE85u;
     }
+    return (uint4)(c0, c1, c2, c3);
+}
+
+float philox_uniform(ulong seed, ulong index) {
+    uint4 c = philox_words(seed, index >> 2);
     uint lane = (uint)index & 3u;
-    uint w = lane == 0 ? c0 : lane == 1 ? c1 : lane == 2 ? c2 : c3;
+    uint w = lane == 0 ? c.x : lane == 1 ? c.y : lane == 2 ? c.z : c.w;
     return (float)(w >> 8) * (1.0f / 16777216.0f);
 }

@@ -29,7 +29,7 @@ static const struct {
     [OCL_PROG_LOSS] = {"loss", NULL},
     [OCL_PROG_LABEL_ATTENTION] = {"label_attention", NULL},
     [OCL_PROG_OPTIM] = {"optim", NULL},
-    [OCL_PROG_FLASH_ATTENTION] = {"flash_attention", NULL},
+    [OCL_PROG_FLASH_ATTENTION] = {"flash_attention", "philox"},
 };
 
 static const struct {
