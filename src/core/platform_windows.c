@@ -85,23 +85,25 @@ double plat_seconds(void) {
     return (double)t.QuadPart / (double)freq.QuadPart;
 }
 
-int plat_is_dir(const char *path) {
+/* The file attributes of path in *a; 0, or -1 with errno. */
+static int attributes(const char *path, DWORD *a) {
     wchar_t *w = wide(path);
     if (!w) return -1;
-    DWORD a = GetFileAttributesW(w);
+    *a = GetFileAttributesW(w);
     DWORD code = GetLastError();
     free(w);
-    if (a == INVALID_FILE_ATTRIBUTES) return fail_with(code);
+    return *a == INVALID_FILE_ATTRIBUTES ? fail_with(code) : 0;
+}
+
+int plat_is_dir(const char *path) {
+    DWORD a;
+    if (attributes(path, &a)) return -1;
     return (a & FILE_ATTRIBUTE_DIRECTORY) ? 1 : 0;
 }
 
 int plat_is_regular(const char *path) {
-    wchar_t *w = wide(path);
-    if (!w) return -1;
-    DWORD a = GetFileAttributesW(w);
-    DWORD code = GetLastError();
-    free(w);
-    if (a == INVALID_FILE_ATTRIBUTES) return fail_with(code);
+    DWORD a;
+    if (attributes(path, &a)) return -1;
     return (a & (FILE_ATTRIBUTE_DIRECTORY | FILE_ATTRIBUTE_DEVICE)) ? 0 : 1;
 }
 

@@ -85,7 +85,7 @@ static long tile_groups(int tile, long m, long n, long problems) {
     return ((m + s - 1) / s) * ((n + s - 1) / s) * problems;
 }
 
-int vk_gemm_pick_tile(const vk_gemm_plan *plan, long m, long n, long problems) {
+static int pick_tile(const vk_gemm_plan *plan, long m, long n, long problems) {
     if (plan->forced >= 0) return plan->forced;
     for (int t = VK_GEMM_LARGE; t < VK_GEMM_SMALL; t++)
         if (tile_groups(t, m, n, problems) >= plan->min_groups) return t;
@@ -97,7 +97,8 @@ int vk_gemm_pick_tile(const vk_gemm_plan *plan, long m, long n, long problems) {
 #define SPLITK_MIN_CHUNK 256
 
 vk_gemm_shape vk_gemm_plan_product(const vk_gemm_plan *plan, long m, long n, long k, long problems) {
-    vk_gemm_shape s = {vk_gemm_pick_tile(plan, m, n, problems), 1, k};
+    int picked = pick_tile(plan, m, n, problems);
+    vk_gemm_shape s = {picked, 1, k};
     /* A single product (the weight gradients: few rows and columns, k = the batch's tokens) that
      * no tile spreads over enough groups: split k, each split a medium-tile product of its own. */
     if (problems != 1 || tile_groups(s.tile, m, n, 1) >= plan->min_groups || k < 2 * SPLITK_MIN_CHUNK) return s;
@@ -106,7 +107,7 @@ vk_gemm_shape vk_gemm_plan_product(const vk_gemm_plan *plan, long m, long n, lon
     long most = k / SPLITK_MIN_CHUNK < 64 ? k / SPLITK_MIN_CHUNK : 64;
     long splits = want < most ? want : most;
     if (splits < 2) {
-        s.tile = vk_gemm_pick_tile(plan, m, n, problems);
+        s.tile = picked;
         return s;
     }
     s.k_chunk = ((k + splits - 1) / splits + 7) / 8 * 8; /* whole BK = 8 slices */

@@ -83,8 +83,6 @@ typedef struct vk_gemm_plan {
 
 vk_gemm_plan vk_gemm_plan_for(VkPhysicalDevice pd);
 int vk_gemm_tile_side(int tile);
-/* The tile for an m x n product repeated `problems` times. */
-int vk_gemm_pick_tile(const vk_gemm_plan *plan, long m, long n, long problems);
 typedef struct vk_gemm_shape {
     int tile;
     int splits;   /* split-K: partial products over k_chunk of k each, then summed; 1: none */
